@@ -1,0 +1,1 @@
+//! Reader-side builders and response parsers, one per command.
