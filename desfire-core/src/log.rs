@@ -3,6 +3,8 @@
 //! Secrets (keys, RndA, RndB, session keys, plaintext of Full-mode frames) are never passed to
 //! these macros, at any level.
 
+#![allow(unused_macros)] // each layer uses the levels it needs
+
 #[cfg(feature = "defmt")]
 macro_rules! net_trace {
     ($($arg:expr),* $(,)?) => { defmt::trace!($($arg),*) };

@@ -50,7 +50,8 @@ impl DiversificationInput {
 fn dbl(block: &[u8; BLOCK]) -> [u8; BLOCK] {
     let v = u128::from_be_bytes(*block);
     let carry = v >> 127;
-    ((v << 1) ^ (carry * 0x87)).to_be_bytes()
+    // carry is 0 or 1: select the reduction constant without a data-dependent branch.
+    ((v << 1) ^ (0x87 & carry.wrapping_neg())).to_be_bytes()
 }
 
 /// Diversifies `master` for input `m` (AN10922 §2.2.1, AES-128).
@@ -62,7 +63,7 @@ pub fn an10922_aes128(master: &AesKey, m: &DiversificationInput) -> AesKey {
     let k2 = dbl(&k1);
 
     let mut d = [0u8; 2 * BLOCK];
-    let len = 1 + m.0.len(); // at most 32 by construction
+    let len = m.0.len().saturating_add(1); // at most 32 by construction
     let (d_first, d_rest) = d.split_at_mut(1);
     d_first.fill(0x01);
     let subkey = if let Some(dst) = d_rest.get_mut(..m.0.len()) {

@@ -6,7 +6,8 @@ use super::{BLOCK, CryptoError};
 /// Length of `len` bytes after method-2 padding. `None` on overflow.
 pub const fn padded_len(len: usize) -> Option<usize> {
     match len.checked_add(BLOCK) {
-        Some(n) => Some(n - n % BLOCK),
+        // Round down to a whole block (BLOCK is 16).
+        Some(n) => Some(n & !0x0F),
         None => None,
     }
 }
@@ -27,7 +28,7 @@ pub fn pad_iso9797_m2(buf: &mut [u8], len: usize) -> Result<usize, CryptoError> 
 /// Only called on data whose MAC has already been verified, so the padding check cannot serve as
 /// an oracle; it still rejects anything malformed.
 pub fn unpad_iso9797_m2(data: &[u8]) -> Result<usize, CryptoError> {
-    if data.is_empty() || data.len() % BLOCK != 0 {
+    if data.is_empty() || !data.len().is_multiple_of(BLOCK) {
         return Err(CryptoError::BadPadding);
     }
     let last_block_start = data.len().saturating_sub(BLOCK);

@@ -1,7 +1,7 @@
 //! A driver that runs commands over a [`Transport`]: the sans-IO pieces of this module in a loop.
 
 use super::auth::{Ev2First, Ev2NonFirst};
-use super::command::{Command, Response};
+use super::command::{Command, FrameEnds, Response};
 use super::error::{Error, ProtocolError};
 use super::exchange::Exchange;
 use super::session::{Session, open_unauthenticated};
@@ -112,14 +112,15 @@ impl<T, const N: usize> Desfire<T, N> {
         session: Option<Session>,
         status: crate::wire::Status,
         rx: &'r mut [u8],
+        frame_ends: FrameEnds,
     ) -> Result<Response<'r>, Error> {
         match session {
             Some(s) => {
-                let (next, resp) = s.open_response(cmd, status, rx)?;
+                let (next, resp) = s.open_response(cmd, status, rx, frame_ends)?;
                 self.session = next;
                 Ok(resp)
             }
-            None => open_unauthenticated(cmd, status, rx),
+            None => open_unauthenticated(cmd, status, rx, frame_ends),
         }
     }
 }
@@ -149,9 +150,10 @@ impl<T: Transport, const N: usize> Desfire<T, N> {
                 break status;
             }
         };
-        let len = ex.response_len();
+        let (len, frame_ends) = (ex.response_len(), ex.frame_ends());
         let rx = rx.get_mut(..len).ok_or(ProtocolError::ResponseTooLong)?;
-        self.open(cmd, session, status, rx).map_err(Error::lift)
+        self.open(cmd, session, status, rx, frame_ends)
+            .map_err(Error::lift)
     }
 
     /// AuthenticateEV2First with `key` as `key_no`: starts a transaction (new TI, CmdCtr 0).
@@ -220,9 +222,10 @@ impl<T: AsyncTransport, const N: usize> Desfire<T, N> {
                 break status;
             }
         };
-        let len = ex.response_len();
+        let (len, frame_ends) = (ex.response_len(), ex.frame_ends());
         let rx = rx.get_mut(..len).ok_or(ProtocolError::ResponseTooLong)?;
-        self.open(cmd, session, status, rx).map_err(Error::lift)
+        self.open(cmd, session, status, rx, frame_ends)
+            .map_err(Error::lift)
     }
 
     /// [`Desfire::authenticate_ev2_first`] over an [`AsyncTransport`].

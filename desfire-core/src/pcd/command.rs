@@ -39,8 +39,11 @@ impl CommandMode {
     }
 }
 
-/// Largest command header: CreateApplication with ISO FID and a 16-byte DF name.
-pub const MAX_HEADER: usize = 24;
+/// Largest command header: CreateApplication with KeySett3, application key set settings,
+/// ISO FID and a 16-byte DF name (3 + 1 + 1 + 1 + 4 + 2 + 16 = 28).
+pub const MAX_HEADER: usize = 32;
+/// Most response frames whose boundaries a [`Response`] remembers.
+pub const MAX_FRAMES: usize = 32;
 /// Largest command data the engine builds itself (ChangeKey key data, value operations).
 pub const MAX_INLINE_DATA: usize = 32;
 
@@ -131,15 +134,41 @@ impl<'a> Command<'a> {
 ///
 /// The only constructors are the engine's, so parsers that take a `Response` cannot be handed
 /// unverified bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response<'a> {
     data: &'a [u8],
     status: Status,
+    frame_ends: FrameEnds,
 }
 
+/// Where each response frame ended within the assembled data.
+pub(crate) type FrameEnds = heapless::Vec<u16, MAX_FRAMES>;
+
 impl<'a> Response<'a> {
-    pub(crate) const fn verified(data: &'a [u8], status: Status) -> Self {
-        Self { data, status }
+    pub(crate) fn verified(data: &'a [u8], status: Status, frame_ends: FrameEnds) -> Self {
+        Self {
+            data,
+            status,
+            frame_ends,
+        }
+    }
+
+    /// The response data split at the original frame boundaries (GetDFNames sends one
+    /// application per frame). The MAC of the last frame is not part of any piece; in Full mode
+    /// the boundaries are those of the ciphertext and carry no meaning. Frames beyond
+    /// [`MAX_FRAMES`] are merged into the last piece.
+    pub fn frames(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+        let data = self.data;
+        let last = core::iter::once(data.len());
+        let ends = self.frame_ends.iter().map(|e| usize::from(*e)).chain(last);
+        let mut start = 0usize;
+        ends.filter_map(move |end| {
+            let end = end.min(data.len());
+            let piece = data.get(start..end)?;
+            start = end;
+            Some(piece)
+        })
+        .filter(|p| !p.is_empty())
     }
 
     /// The response data, in clear, without MAC or padding.

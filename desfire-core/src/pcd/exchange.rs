@@ -5,6 +5,7 @@
 //! one frame arrives as frames ending in `91AF`; the reader fetches the next with `90 AF 00 00 00`.
 //! MACs and encryption cover the whole body, never a single frame.
 
+use super::command::FrameEnds;
 use super::error::{Error, ProtocolError};
 use crate::wire::{Ins, RApdu, Status, emit_capdu};
 
@@ -18,6 +19,7 @@ pub struct Exchange<'t, 'r> {
     max_chunk: usize,
     rx: &'r mut [u8],
     rx_len: usize,
+    frame_ends: FrameEnds,
 }
 
 impl<'t, 'r> Exchange<'t, 'r> {
@@ -32,6 +34,7 @@ impl<'t, 'r> Exchange<'t, 'r> {
             max_chunk: max_chunk.max(1),
             rx,
             rx_len: 0,
+            frame_ends: FrameEnds::new(),
         }
     }
 
@@ -92,6 +95,11 @@ impl<'t, 'r> Exchange<'t, 'r> {
     /// Length of the assembled response data.
     pub fn response_len(&self) -> usize {
         self.rx_len
+    }
+
+    /// Where each intermediate response frame ended (for [`Response::frames`]).
+    pub(crate) fn frame_ends(&self) -> FrameEnds {
+        self.frame_ends.clone()
     }
 }
 

@@ -15,7 +15,9 @@ mod session;
 mod transport;
 
 pub use self::client::{Desfire, FrameSize};
-pub use self::command::{Command, CommandData, CommandMode, Response};
+pub use self::command::{
+    Command, CommandData, CommandMode, MAX_FRAMES, MAX_HEADER, MAX_INLINE_DATA, Response,
+};
 pub use self::error::{Error, ProtocolError};
 pub use self::exchange::Exchange;
 pub use self::session::{Session, open_unauthenticated};

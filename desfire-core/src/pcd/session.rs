@@ -1,7 +1,7 @@
 //! An authenticated EV2 session on the reader side: seals commands and opens responses
 //! (NT4H2421Gx §9.1; AN12196 §5.3 and §6.8).
 
-use super::command::{Command, CommandMode, Response};
+use super::command::{Command, CommandMode, FrameEnds, Response};
 use super::error::{Error, ProtocolError};
 use crate::crypto::ev2::{CmdCtr, Direction, SecureChannel, Ti};
 use crate::crypto::{cbc_decrypt, cbc_encrypt, pad_iso9797_m2, unpad_iso9797_m2};
@@ -123,6 +123,7 @@ impl Session {
         cmd: &Command<'_>,
         status: Status,
         body: &'b mut [u8],
+        frame_ends: FrameEnds,
     ) -> Result<(Option<Self>, Response<'b>), Error> {
         if !status.is_ok() {
             net_debug!("card status {}: session dropped", status);
@@ -135,7 +136,7 @@ impl Session {
             .ok_or(ProtocolError::CounterExhausted)?;
         if cmd.ends_session {
             return if body.is_empty() {
-                Ok((None, Response::verified(&[], status)))
+                Ok((None, Response::verified(&[], status, frame_ends)))
             } else {
                 Err(ProtocolError::UnexpectedAdditionalFrame.into())
             };
@@ -165,7 +166,7 @@ impl Session {
             }
         };
         self.channel.cmd_ctr = next;
-        Ok((Some(self), Response::verified(data, status)))
+        Ok((Some(self), Response::verified(data, status, frame_ends)))
     }
 }
 
@@ -174,6 +175,7 @@ pub fn open_unauthenticated<'b>(
     cmd: &Command<'_>,
     status: Status,
     body: &'b [u8],
+    frame_ends: FrameEnds,
 ) -> Result<Response<'b>, Error> {
     if cmd.needs_session {
         return Err(ProtocolError::NotAuthenticated.into());
@@ -181,7 +183,7 @@ pub fn open_unauthenticated<'b>(
     if !status.is_ok() {
         return Err(Error::Card(status));
     }
-    Ok(Response::verified(body, status))
+    Ok(Response::verified(body, status, frame_ends))
 }
 
 #[cfg(test)]
@@ -223,7 +225,7 @@ mod tests {
 
         let mut resp = hex!("0040EEEE000100D1FE001F00004400004400002000006A00002A474282E7A47986");
         let (s, r) = s
-            .open_response(&cmd, Status::OPERATION_OK, &mut resp)
+            .open_response(&cmd, Status::OPERATION_OK, &mut resp, FrameEnds::new())
             .unwrap();
         assert_eq!(
             r.data(),
@@ -266,7 +268,7 @@ mod tests {
         );
         let mut resp = hex!("FC222E5F7A542452");
         let (s, r) = s
-            .open_response(&cmd, Status::OPERATION_OK, &mut resp)
+            .open_response(&cmd, Status::OPERATION_OK, &mut resp, FrameEnds::new())
             .unwrap();
         assert!(r.data().is_empty());
         assert_eq!(s.unwrap().cmd_ctr(), CmdCtr(1));
@@ -278,17 +280,17 @@ mod tests {
         let cmd = Command::new(Ins::GET_FILE_SETTINGS, &[0x02], CommandMode::Mac).unwrap();
         let mut resp = [0u8; 12];
         assert_eq!(
-            s().open_response(&cmd, Status::OPERATION_OK, &mut resp)
+            s().open_response(&cmd, Status::OPERATION_OK, &mut resp, FrameEnds::new())
                 .unwrap_err(),
             Error::Protocol(ProtocolError::ResponseMacMismatch)
         );
         assert_eq!(
-            s().open_response(&cmd, Status::OPERATION_OK, &mut resp[..7])
+            s().open_response(&cmd, Status::OPERATION_OK, &mut resp[..7], FrameEnds::new())
                 .unwrap_err(),
             Error::Protocol(ProtocolError::MissingMac)
         );
         assert_eq!(
-            s().open_response(&cmd, Status::PERMISSION_DENIED, &mut [])
+            s().open_response(&cmd, Status::PERMISSION_DENIED, &mut [], FrameEnds::new())
                 .unwrap_err(),
             Error::Card(Status::PERMISSION_DENIED)
         );
@@ -299,7 +301,7 @@ mod tests {
         let mac = s7.channel.response_mac(0, &body[..5]).unwrap();
         body[5..].copy_from_slice(&mac);
         assert_eq!(
-            s7.open_response(&full, Status::OPERATION_OK, &mut body)
+            s7.open_response(&full, Status::OPERATION_OK, &mut body, FrameEnds::new())
                 .unwrap_err(),
             Error::Wire(crate::wire::Error::BadLength)
         );
@@ -331,7 +333,7 @@ mod tests {
         let cmd =
             Command::new(Ins::READ_DATA, &hex!("01 000000 140000"), CommandMode::Full).unwrap();
         let (next, r) = s
-            .open_response(&cmd, Status::OPERATION_OK, &mut body)
+            .open_response(&cmd, Status::OPERATION_OK, &mut body, FrameEnds::new())
             .unwrap();
         assert_eq!(r.data(), plain);
         assert_eq!(next.unwrap().cmd_ctr(), CmdCtr(42));

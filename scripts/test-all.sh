@@ -1,0 +1,245 @@
+#!/usr/bin/env bash
+# The one command that runs every check and test of this repository.
+#
+#     ./scripts/test-all.sh
+#
+# CI runs exactly this (through .ci/run) on a fresh Debian bookworm machine as
+# root. It installs what the tests need (idempotent, quiet when nothing is
+# missing), starts the services the tests need, then runs the gates, the tests
+# and the fuzz checks. It stops at the first failing step.
+#
+# Measured on the 2-core CI machine kind (2026-11-28, skeleton crates): the
+# first-time `rustup target add thumbv7em-none-eabihf` takes ~1 s, and every
+# install step is ~0.1 s when nothing is missing.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+readonly THUMB_TARGET=thumbv7em-none-eabihf
+# Debian packages the tests need. valgrind: callgrind instruction counts in the
+# benchmark step. pcscd/vpcd go in `start_services` and here when they land.
+readonly APT_PACKAGES=(valgrind)
+# Seconds each fuzz target runs in the smoke run.
+readonly FUZZ_SECONDS=10
+
+if [[ -n "${CI:-}" ]]; then
+    # A fresh clone builds everything once: incremental artifacts only cost time.
+    export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+fi
+
+passed=()
+current_step=""
+step_started=0
+script_started=$SECONDS
+
+step() {
+    finish_step
+    current_step="$1"
+    step_started=$SECONDS
+    echo "==> $current_step"
+}
+
+finish_step() {
+    if [[ -n "$current_step" ]]; then
+        passed+=("$current_step ($((SECONDS - step_started))s)")
+        current_step=""
+    fi
+}
+
+on_exit() {
+    local rc=$?
+    stop_services
+    if [[ $rc -ne 0 ]]; then
+        echo "==> FAILED: ${current_step:-setup} (exit $rc)" >&2
+        if [[ ${#passed[@]} -gt 0 ]]; then
+            echo "==> passed before it: $(join_by ', ' "${passed[@]}")" >&2
+        fi
+    fi
+}
+trap on_exit EXIT
+
+join_by() {
+    local sep="$1"
+    shift
+    local out="$1"
+    shift
+    for item in "$@"; do out+="$sep$item"; done
+    printf '%s' "$out"
+}
+
+# Runs a command with its output hidden, and shows the output only if it fails.
+quietly() {
+    local log
+    log="$(mktemp)"
+    if ! "$@" >"$log" 2>&1; then
+        cat "$log" >&2
+        rm -f "$log"
+        echo "command failed: $*" >&2
+        return 1
+    fi
+    rm -f "$log"
+}
+
+as_root() {
+    if [[ $EUID -eq 0 ]]; then
+        "$@"
+    else
+        sudo "$@"
+    fi
+}
+
+# ---------------------------------------------------------------------------
+# Installs
+# ---------------------------------------------------------------------------
+
+install_rust_parts() {
+    # For the toolchain that cargo runs here (rust-toolchain.toml, if any, or
+    # the default stable).
+    quietly rustup component add rustfmt clippy
+    quietly rustup target add "$THUMB_TARGET"
+}
+
+install_apt_packages() {
+    local missing=() pkg
+    for pkg in "${APT_PACKAGES[@]}"; do
+        if [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)" != "install ok installed" ]]; then
+            missing+=("$pkg")
+        fi
+    done
+    if [[ ${#missing[@]} -eq 0 ]]; then
+        return 0
+    fi
+    echo "    installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    quietly as_root apt-get update -qq
+    quietly as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# ---------------------------------------------------------------------------
+# Services
+#
+# Tests that need a daemon (pcscd with vpcd, later) get it started here,
+# before the tests run, and stopped on exit. Record each PID you start in
+# SERVICE_PIDS; only those processes are stopped.
+# ---------------------------------------------------------------------------
+
+SERVICE_PIDS=()
+SERVICE_LOG_DIR="${SERVICE_LOG_DIR:-target/service-logs}"
+
+start_services() {
+    mkdir -p "$SERVICE_LOG_DIR"
+    # pcscd + vpcd (coming): add `pcscd vsmartcard-vpcd libpcsclite-dev
+    # pkg-config` to APT_PACKAGES, then e.g.
+    #   pcscd --foreground --debug >"$SERVICE_LOG_DIR/pcscd.log" 2>&1 &
+    #   SERVICE_PIDS+=($!)
+    # and wait for it to be ready (its socket), never a fixed sleep.
+    :
+}
+
+stop_services() {
+    local pid
+    for pid in "${SERVICE_PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    SERVICE_PIDS=()
+}
+
+# ---------------------------------------------------------------------------
+# Fuzz smoke run
+# ---------------------------------------------------------------------------
+
+# Why the fuzz smoke run cannot happen here, or nothing if it can.
+fuzz_skip_reason() {
+    if ! cargo +nightly --version >/dev/null 2>&1; then
+        echo "no nightly toolchain (cargo +nightly does not work)"
+        return
+    fi
+    if ! cargo fuzz --version >/dev/null 2>&1; then
+        # `cargo install cargo-fuzz --locked` took 24 s on the 2-core machine
+        # (2026-11-28, cargo-fuzz 0.13.2), so CI installs it when nightly is
+        # there to use it.
+        echo "    installing cargo-fuzz" >&2
+        if ! quietly cargo install cargo-fuzz --locked; then
+            echo "cargo install cargo-fuzz failed"
+            return
+        fi
+    fi
+}
+
+fuzz_smoke_run() {
+    local reason
+    reason="$(fuzz_skip_reason)"
+    if [[ -n "$reason" ]]; then
+        echo "SKIPPED fuzz smoke run: $reason"
+        return 0
+    fi
+    local targets
+    targets="$(cargo +nightly fuzz list)"
+    if [[ -z "$targets" ]]; then
+        echo "SKIPPED fuzz smoke run: fuzz/ has no targets"
+        return 0
+    fi
+    cargo +nightly fuzz build
+    local target
+    for target in $targets; do
+        echo "    fuzzing $target for ${FUZZ_SECONDS}s"
+        cargo +nightly fuzz run "$target" -- -max_total_time="$FUZZ_SECONDS"
+    done
+}
+
+# ---------------------------------------------------------------------------
+# The run
+# ---------------------------------------------------------------------------
+
+step "install: rustfmt, clippy, $THUMB_TARGET"
+install_rust_parts
+
+step "install: apt packages (${APT_PACKAGES[*]})"
+install_apt_packages
+
+step "start services"
+start_services
+
+step "fmt"
+cargo fmt --all --check
+cargo fmt --manifest-path fuzz/Cargo.toml --check
+
+step "clippy (workspace)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "clippy (desfire-core, log)"
+cargo clippy -p desfire-core --all-targets --features log -- -D warnings
+
+# defmt needs its `_defmt_*` symbols only when a binary is linked; clippy does
+# not link, so this checks the defmt code paths on the host.
+step "clippy (desfire-core, defmt)"
+cargo clippy -p desfire-core --all-targets --features defmt -- -D warnings
+
+step "doc"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+
+step "build desfire-core for $THUMB_TARGET"
+cargo build -p desfire-core --no-default-features --target "$THUMB_TARGET" --release
+
+step "tests"
+if cargo nextest --version >/dev/null 2>&1; then
+    # `warn`: a workspace without tests says so, loudly, instead of failing.
+    cargo nextest run --workspace --no-fail-fast --no-tests=warn
+else
+    echo "    cargo-nextest not found: using cargo test"
+    cargo test --workspace --no-fail-fast
+fi
+
+# nextest does not run doctests.
+step "doctests"
+cargo test --workspace --doc
+
+step "fuzz crate check"
+cargo check --manifest-path fuzz/Cargo.toml
+
+step "fuzz smoke run"
+fuzz_smoke_run
+
+finish_step
+echo "==> all ${#passed[@]} steps passed in $((SECONDS - script_started))s: $(join_by ', ' "${passed[@]}")"
