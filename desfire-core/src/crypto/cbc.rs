@@ -15,13 +15,13 @@ fn blocks(buf: &mut [u8]) -> Result<&mut [cipher::Block<Aes128>], CryptoError> {
 /// Encrypts `buf` in place with AES-CBC and the given IV.
 pub fn cbc_encrypt(cipher: &Aes128, iv: &[u8; BLOCK], buf: &mut [u8]) -> Result<(), CryptoError> {
     let blocks = blocks(buf)?;
-    ::cbc::Encryptor::inner_iv_init(cipher.clone(), iv.into()).encrypt_blocks(blocks);
+    ::cbc::Encryptor::<&Aes128>::inner_iv_init(cipher, iv.into()).encrypt_blocks(blocks);
     Ok(())
 }
 
 /// Decrypts `buf` in place with AES-CBC and the given IV.
 pub fn cbc_decrypt(cipher: &Aes128, iv: &[u8; BLOCK], buf: &mut [u8]) -> Result<(), CryptoError> {
     let blocks = blocks(buf)?;
-    ::cbc::Decryptor::inner_iv_init(cipher.clone(), iv.into()).decrypt_blocks(blocks);
+    ::cbc::Decryptor::<&Aes128>::inner_iv_init(cipher, iv.into()).decrypt_blocks(blocks);
     Ok(())
 }

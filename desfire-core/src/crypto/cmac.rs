@@ -11,7 +11,8 @@ pub type Mact = [u8; 8];
 /// Taking the input in parts lets callers MAC `Cmd || CmdCtr || TI || header || data` without
 /// copying it into one buffer.
 pub fn cmac(cipher: &Aes128, parts: &[&[u8]]) -> [u8; 16] {
-    let mut mac = <::cmac::Cmac<Aes128> as ::cmac::digest::InnerInit>::inner_init(cipher.clone());
+    // Keyed by reference: the expanded key schedule is neither copied nor re-derived per MAC.
+    let mut mac = <::cmac::Cmac<&Aes128> as ::cmac::digest::InnerInit>::inner_init(cipher);
     for part in parts {
         mac.update(part);
     }
