@@ -279,3 +279,220 @@ async fn transceive_async<'a, T: AsyncTransport>(
         .map_err(Error::Transport)?;
     Ok(rapdu.get(..n).ok_or(ProtocolError::ResponseTooLong)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pcd::{CommandData, CommandMode};
+    use crate::wire::Ins;
+    use hex_literal::hex;
+
+    /// RndA of AN12196 Table 14, as a "random" source.
+    struct FixedRng([u8; 16]);
+
+    impl rand_core::RngCore for FixedRng {
+        fn next_u32(&mut self) -> u32 {
+            unimplemented!()
+        }
+        fn next_u64(&mut self) -> u64 {
+            unimplemented!()
+        }
+        fn fill_bytes(&mut self, dst: &mut [u8]) {
+            dst.copy_from_slice(&self.0);
+        }
+    }
+    impl rand_core::CryptoRng for FixedRng {}
+
+    /// A card that expects exactly these C-APDUs and answers with these R-APDUs.
+    struct Script<'a> {
+        steps: &'a [(&'a [u8], &'a [u8])],
+        at: usize,
+    }
+
+    impl Transport for Script<'_> {
+        type Error = &'static str;
+        fn transceive(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> Result<usize, Self::Error> {
+            let (expect, answer) = self.steps.get(self.at).ok_or("script exhausted")?;
+            assert_eq!(capdu, *expect, "C-APDU {}", self.at);
+            self.at += 1;
+            rapdu[..answer.len()].copy_from_slice(answer);
+            Ok(answer.len())
+        }
+    }
+
+    impl AsyncTransport for Script<'_> {
+        type Error = &'static str;
+        async fn transceive(
+            &mut self,
+            capdu: &[u8],
+            rapdu: &mut [u8],
+        ) -> Result<usize, Self::Error> {
+            Transport::transceive(self, capdu, rapdu)
+        }
+    }
+
+    const T14_1: (&[u8], &[u8]) = (
+        &hex!("9071000002000000"),
+        &hex!("A04C124213C186F22399D33AC2A3021591AF"),
+    );
+    const T14_2: (&[u8], &[u8]) = (
+        &hex!("90AF00002035C3E05A752E0144BAC0DE51C1F22C56B34408A23D8AEA266CAB947EA8E0118D00"),
+        &hex!("3FA64DB5446D1F34CD6EA311167F5E4985B89690C04A05F17FA7AB2F081206639100"),
+    );
+    const T18_BODY: [u8; 159] = hex!(
+        "02000000800000421C73A27D827658AF481FDFF20A5025B559D0E3AA21E58D347F343CFFC768BFE596C706BC00F2176781D4B0242642A0FF5A42C461AAF894D9A1284B8C76BCFA658ACD40555D362E08DB15CF421B51283F9064BCBE20E96CAE545B407C9D651A3315B27373772E5DA2367D2064AE054AF996C6F1F669170FA88CE8C4E3A4A7BBBEF0FD971FF532C3A802AF745660F2B4D1D9A8499661EBF3"
+    );
+    const T18_RESP: &[u8] = &hex!("FC222E5F7A5424529100");
+
+    fn ndef() -> [u8; 128] {
+        let mut data = [0u8; 128];
+        data[..83].copy_from_slice(&hex!(
+            "0051D1014D550463686F6F73652E75726C2E636F6D2F6E7461673432343F653D"
+            "303030303030303030303030303030303030303030303030303030303030303026633D"
+            "30303030303030303030303030303030"
+        ));
+        data
+    }
+
+    fn write_t18(data: &[u8]) -> Command<'_> {
+        Command::new(
+            Ins::WRITE_DATA_ISO,
+            &hex!("02000000800000"),
+            CommandMode::Full,
+        )
+        .unwrap()
+        .with_data(CommandData::Borrowed(data))
+        .requiring_session()
+    }
+
+    /// AN12196 Tables 14 and 18 through the driver, in one frame (Lc 0x9F).
+    #[test]
+    fn an12196_t14_t18_through_the_driver() {
+        let mut capdu18 = [0u8; 165];
+        let n = crate::wire::emit_capdu(Ins::WRITE_DATA_ISO, &T18_BODY, &mut capdu18).unwrap();
+        let steps = [T14_1, T14_2, (&capdu18[..n], T18_RESP)];
+        let mut d = Desfire::<_>::new(
+            Script {
+                steps: &steps,
+                at: 0,
+            },
+            FrameSize::SHORT_APDU,
+        );
+        let mut rng = FixedRng(hex!("13C5DB8A5930439FC3DEF9A4C675360F"));
+        d.authenticate_ev2_first(KeyNo::MASTER, &AesKey::zero(), &mut rng)
+            .unwrap();
+        let data = ndef();
+        let mut rx = [0u8; 16];
+        let r = d.execute(&write_t18(&data), &mut rx).unwrap();
+        assert!(r.data().is_empty());
+        assert_eq!(d.session().unwrap().cmd_ctr().0, 1);
+        assert_eq!(d.into_transport().at, 3);
+    }
+
+    /// The same write chained over 64-byte frames: the MAC covers the whole body.
+    #[test]
+    fn an12196_t18_chained_over_small_frames() {
+        let mut frames = [[0u8; 80]; 3];
+        let mut lens = [0usize; 3];
+        for (i, chunk) in T18_BODY.chunks(64).enumerate() {
+            let ins = if i == 0 {
+                Ins::WRITE_DATA_ISO
+            } else {
+                Ins::ADDITIONAL_FRAME
+            };
+            lens[i] = crate::wire::emit_capdu(ins, chunk, &mut frames[i]).unwrap();
+        }
+        let af: &[u8] = &hex!("91AF");
+        let steps = [
+            T14_1,
+            T14_2,
+            (&frames[0][..lens[0]], af),
+            (&frames[1][..lens[1]], af),
+            (&frames[2][..lens[2]], T18_RESP),
+        ];
+        let mut d = Desfire::<_>::new(
+            Script {
+                steps: &steps,
+                at: 0,
+            },
+            FrameSize {
+                max_command_data: 64,
+            },
+        );
+        let mut rng = FixedRng(hex!("13C5DB8A5930439FC3DEF9A4C675360F"));
+        d.authenticate_ev2_first(KeyNo::MASTER, &AesKey::zero(), &mut rng)
+            .unwrap();
+        let data = ndef();
+        let mut rx = [0u8; 16];
+        d.execute(&write_t18(&data), &mut rx).unwrap();
+        assert_eq!(d.into_transport().at, 5);
+    }
+
+    /// The async twin runs the same exchange.
+    #[test]
+    fn async_driver_matches_blocking() {
+        let mut capdu18 = [0u8; 165];
+        let n = crate::wire::emit_capdu(Ins::WRITE_DATA_ISO, &T18_BODY, &mut capdu18).unwrap();
+        let steps = [T14_1, T14_2, (&capdu18[..n], T18_RESP)];
+        let mut d = Desfire::<_>::new(
+            Script {
+                steps: &steps,
+                at: 0,
+            },
+            FrameSize::SHORT_APDU,
+        );
+        let data = ndef();
+        let fut = async {
+            let mut rng = FixedRng(hex!("13C5DB8A5930439FC3DEF9A4C675360F"));
+            d.authenticate_ev2_first_async(KeyNo::MASTER, &AesKey::zero(), &mut rng)
+                .await
+                .unwrap();
+            let mut rx = [0u8; 16];
+            d.execute_async(&write_t18(&data), &mut rx)
+                .await
+                .map(|r| r.data().len())
+        };
+        let mut fut = core::pin::pin!(fut);
+        let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
+        match fut.as_mut().poll(&mut cx) {
+            core::task::Poll::Ready(r) => assert_eq!(r, Ok(0)),
+            core::task::Poll::Pending => panic!("scripted transport never waits"),
+        }
+    }
+
+    #[test]
+    fn protected_command_without_session_is_not_sent() {
+        let mut d = Desfire::<_>::new(Script { steps: &[], at: 0 }, FrameSize::SHORT_APDU);
+        let data = ndef();
+        let mut rx = [0u8; 16];
+        assert_eq!(
+            d.execute(&write_t18(&data), &mut rx).unwrap_err(),
+            Error::Protocol(ProtocolError::NotAuthenticated)
+        );
+    }
+
+    #[test]
+    fn bad_response_mac_drops_the_session() {
+        let mut capdu18 = [0u8; 165];
+        let n = crate::wire::emit_capdu(Ins::WRITE_DATA_ISO, &T18_BODY, &mut capdu18).unwrap();
+        let bad: &[u8] = &hex!("FC222E5F7A5424539100");
+        let steps = [T14_1, T14_2, (&capdu18[..n], bad)];
+        let mut d = Desfire::<_>::new(
+            Script {
+                steps: &steps,
+                at: 0,
+            },
+            FrameSize::SHORT_APDU,
+        );
+        let mut rng = FixedRng(hex!("13C5DB8A5930439FC3DEF9A4C675360F"));
+        d.authenticate_ev2_first(KeyNo::MASTER, &AesKey::zero(), &mut rng)
+            .unwrap();
+        let data = ndef();
+        let mut rx = [0u8; 16];
+        assert_eq!(
+            d.execute(&write_t18(&data), &mut rx).unwrap_err(),
+            Error::Protocol(ProtocolError::ResponseMacMismatch)
+        );
+        assert!(d.session().is_none());
+    }
+}
