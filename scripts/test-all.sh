@@ -18,7 +18,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 readonly THUMB_TARGET=thumbv7em-none-eabihf
 # Debian packages the tests need. valgrind: callgrind instruction counts in the
 # benchmark step. pcscd/vpcd go in `start_services` and here when they land.
-readonly APT_PACKAGES=(valgrind)
+readonly APT_PACKAGES=(valgrind python3-cryptography)
 # Seconds each fuzz target runs in the smoke run.
 readonly FUZZ_SECONDS=10
 

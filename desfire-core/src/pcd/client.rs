@@ -1,7 +1,7 @@
 //! A driver that runs commands over a [`Transport`]: the sans-IO pieces of this module in a loop.
 
 use super::auth::{Ev2First, Ev2NonFirst};
-use super::command::{Command, FrameEnds, Response};
+use super::command::{Command, CommandMode, FrameEnds, Response};
 use super::error::{Error, ProtocolError};
 use super::exchange::Exchange;
 use super::session::{Session, open_unauthenticated};
@@ -91,19 +91,36 @@ impl<T, const N: usize> Desfire<T, N> {
     }
 
     /// Seals `cmd` into the body buffer; takes the session out for the exchange.
+    ///
+    /// Nothing has been sent when this fails, so the session stays, unless its counter is
+    /// exhausted. Without a session a command
+    /// that needs one is refused, and so is Full-mode data: data meant to be encrypted is never
+    /// sent in clear.
     fn seal(&mut self, cmd: &Command<'_>) -> Result<(usize, Option<Session>), Error> {
-        let session = self.session.take();
-        let len = match &session {
-            Some(s) => s.seal_command(cmd, &mut self.body)?,
-            None if cmd.needs_session => return Err(ProtocolError::NotAuthenticated.into()),
+        let sealed = match &self.session {
+            Some(s) => s.seal_command(cmd, &mut self.body),
+            None if cmd.needs_session => Err(ProtocolError::NotAuthenticated.into()),
+            None if cmd.mode == CommandMode::Full && !cmd.data.as_bytes().is_empty() => {
+                Err(ProtocolError::NotAuthenticated.into())
+            }
             None => {
                 let mut w = Writer::new(&mut self.body);
-                w.put(&cmd.header)?;
-                w.put(cmd.data.as_bytes())?;
-                w.len()
+                w.put(&cmd.header)
+                    .and_then(|()| w.put(cmd.data.as_bytes()))
+                    .map(|()| w.len())
+                    .map_err(Error::from)
             }
         };
-        Ok((len, session))
+        match sealed {
+            Ok(len) => Ok((len, self.session.take())),
+            Err(e) => {
+                if e == Error::Protocol(ProtocolError::CounterExhausted) {
+                    // The session can carry no further command: it is over.
+                    self.session = None;
+                }
+                Err(e)
+            }
+        }
     }
 
     fn open<'r>(

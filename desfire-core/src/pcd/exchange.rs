@@ -85,11 +85,13 @@ impl<'t, 'r> Exchange<'t, 'r> {
             .ok_or(ProtocolError::ResponseTooLong)?
             .copy_from_slice(r.data);
         self.rx_len = end;
-        Ok(if status == Status::ADDITIONAL_FRAME {
-            None
+        if status == Status::ADDITIONAL_FRAME {
+            // Past MAX_FRAMES the boundaries are dropped, never the data.
+            let _ = self.frame_ends.push(u16::try_from(end).unwrap_or(u16::MAX));
+            Ok(None)
         } else {
-            Some(status)
-        })
+            Ok(Some(status))
+        }
     }
 
     /// Length of the assembled response data.

@@ -3,9 +3,10 @@
 
 use super::command::{Command, CommandMode, FrameEnds, Response};
 use super::error::{Error, ProtocolError};
-use crate::crypto::ev2::{CmdCtr, Direction, SecureChannel, Ti};
+use crate::crypto::ev2::{CmdCtr, Direction, SecureChannel, SessionKeys, Ti};
 use crate::crypto::{cbc_decrypt, cbc_encrypt, pad_iso9797_m2, unpad_iso9797_m2};
 use crate::wire::{KeyNo, Status, Writer};
+use zeroize::Zeroize;
 
 /// Length of MACt.
 const MAC_LEN: usize = 8;
@@ -35,6 +36,17 @@ impl Session {
             key_no,
             caps,
         }
+    }
+
+    /// Resumes a session whose keys, TI and counter are known from elsewhere: a trace excerpt
+    /// that starts after the authentication, or a test. A live reader gets its sessions from
+    /// [`super::auth`] only.
+    pub fn resume(keys: &SessionKeys, ti: Ti, cmd_ctr: CmdCtr, key_no: KeyNo) -> Self {
+        Self::new(
+            SecureChannel::new(keys, ti, cmd_ctr),
+            key_no,
+            Capabilities::default(),
+        )
     }
 
     /// The key this session was authenticated with.
@@ -150,16 +162,19 @@ impl Session {
                     .ok_or(ProtocolError::MissingMac)?;
                 let (payload, mac) = body.split_at_mut(split);
                 if !self.channel.response_mac_matches(status.0, payload, mac) {
+                    // Unverified bytes must not stay readable in the caller's buffer.
+                    payload.zeroize();
+                    mac.zeroize();
                     return Err(ProtocolError::ResponseMacMismatch.into());
                 }
                 if cmd.mode == CommandMode::Full && !payload.is_empty() {
-                    let iv = self
-                        .channel
-                        .iv(Direction::Response)
-                        .ok_or(ProtocolError::CounterExhausted)?;
-                    cbc_decrypt(self.channel.enc_cipher(), &iv, payload)?;
-                    let len = unpad_iso9797_m2(payload)?;
-                    payload.get(..len).ok_or(ProtocolError::BadPadding)?
+                    match decrypt_response(&self.channel, payload) {
+                        Ok(len) => payload.get(..len).ok_or(ProtocolError::BadPadding)?,
+                        Err(e) => {
+                            payload.zeroize();
+                            return Err(e);
+                        }
+                    }
                 } else {
                     payload
                 }
@@ -168,6 +183,15 @@ impl Session {
         self.channel.cmd_ctr = next;
         Ok((Some(self), Response::verified(data, status, frame_ends)))
     }
+}
+
+/// Decrypts a verified Full-mode payload in place with `IVr`; returns the unpadded length.
+fn decrypt_response(channel: &SecureChannel, payload: &mut [u8]) -> Result<usize, Error> {
+    let iv = channel
+        .iv(Direction::Response)
+        .ok_or(ProtocolError::CounterExhausted)?;
+    cbc_decrypt(channel.enc_cipher(), &iv, payload)?;
+    Ok(unpad_iso9797_m2(payload)?)
 }
 
 /// Opens a response received without a session. Refuses commands that need one.
