@@ -234,8 +234,9 @@ impl FileType {
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Access {
-    /// Authentication with this key number (0..=13) is required.
-    Key(u8),
+    /// Authentication with this key is required. A [`KeyNo`], so that a number above 13 cannot
+    /// turn into the nibble `E` (free) or `F` (never) on the wire.
+    Key(KeyNo),
     /// Free access (`E`).
     Free,
     /// No access (`F`).
@@ -248,14 +249,14 @@ impl Access {
         match n & 0x0F {
             0x0E => Self::Free,
             0x0F => Self::Never,
-            k => Self::Key(k),
+            k => Self::Key(KeyNo(k)),
         }
     }
 
     /// The nibble.
     pub const fn nibble(self) -> u8 {
         match self {
-            Self::Key(k) => k & 0x0F,
+            Self::Key(k) => k.0,
             Self::Free => 0x0E,
             Self::Never => 0x0F,
         }
@@ -324,15 +325,15 @@ mod tests {
         // AN12196 Table 8 GetFileSettings: access rights bytes `EE EE` (all free) for file 02 → `00 E0`.
         let r = AccessRights::from_wire([0x00, 0xE0]);
         assert_eq!(r.read, Access::Free);
-        assert_eq!(r.write, Access::Key(0));
-        assert_eq!(r.read_write, Access::Key(0));
-        assert_eq!(r.change, Access::Key(0));
+        assert_eq!(r.write, Access::Key(KeyNo::MASTER));
+        assert_eq!(r.read_write, Access::Key(KeyNo::MASTER));
+        assert_eq!(r.change, Access::Key(KeyNo::MASTER));
         assert_eq!(r.to_wire(), [0x00, 0xE0]);
         let r = AccessRights {
-            read: Access::Key(2),
-            write: Access::Key(3),
+            read: Access::Key(KeyNo(2)),
+            write: Access::Key(KeyNo(3)),
             read_write: Access::Never,
-            change: Access::Key(0),
+            change: Access::Key(KeyNo::MASTER),
         };
         assert_eq!(r.to_wire(), [0xF0, 0x23]);
         assert_eq!(AccessRights::from_wire(r.to_wire()), r);

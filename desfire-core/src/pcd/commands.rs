@@ -1,1 +1,0 @@
-//! Reader-side builders and response parsers, one per command.

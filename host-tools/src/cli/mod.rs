@@ -1,0 +1,92 @@
+//! The command-line front end: `desfire keys diversify` and `desfire trace decode`, one module
+//! per subcommand.
+
+pub mod keys_diversify;
+pub mod trace_decode;
+
+use std::io::Write;
+
+use clap::{Parser, Subcommand};
+
+/// Exit status of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Done (for `trace decode`: decoding ran to the end, whatever it found).
+    Success = 0,
+    /// `trace decode --strict`: some exchange or line could not be followed.
+    NotFollowed = 1,
+    /// Bad arguments, unreadable input, or output failure.
+    Usage = 2,
+}
+
+/// Errors that end a run with [`Exit::Usage`].
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// A bad argument.
+    #[error(transparent)]
+    Arg(#[from] crate::args::ArgError),
+    /// An input file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file (`-` for standard input).
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Standard output failed.
+    #[error("cannot write the output: {0}")]
+    Write(#[from] std::io::Error),
+    /// The JSON could not be produced.
+    #[error("cannot produce JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// MIFARE DESFire EV3 toolkit.
+#[derive(Debug, Parser)]
+#[command(name = "desfire", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Key operations.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Sniffed traces.
+    #[command(subcommand)]
+    Trace(TraceCommand),
+}
+
+/// `desfire keys …`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Diversify an AES-128 key (NXP AN10922) and print it as uppercase hex.
+    ///
+    /// M is given whole (--input) or built as UID || AID (LSB first, as sent on the wire) ||
+    /// key number || system identifier (--uid, --aid, --key-no, --system-id).
+    Diversify(keys_diversify::Args),
+}
+
+/// `desfire trace …`
+#[derive(Debug, Subcommand)]
+pub enum TraceCommand {
+    /// Decode a sniffed reader-card exchange: commands, statuses, comm modes, MAC checks, clear
+    /// data and EV2 sessions.
+    ///
+    /// Follows AuthenticateEV2First/NonFirst with the keys given and EV2 secure messaging after
+    /// it. Not followed (reported as such): LRP, EV1 and legacy authentications. Frames must be
+    /// ISO/IEC 7816-4 APDUs, without ISO/IEC 14443-4 block headers or CRCs.
+    Decode(trace_decode::Args),
+}
+
+/// Runs a parsed command line, writing the result to `out`.
+pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit, CliError> {
+    match cli.command {
+        Command::Keys(KeysCommand::Diversify(args)) => keys_diversify::run(args, out),
+        Command::Trace(TraceCommand::Decode(args)) => trace_decode::run(args, out),
+    }
+}

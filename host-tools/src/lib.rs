@@ -1,0 +1,32 @@
+//! The `desfire` command-line tool as a library: key diversification, the trace decoder, and the
+//! command-line front end, so that the fuzz crate and the tests can drive each part directly.
+//!
+//! - [`trace`]: decodes a sniffed ISO-wrapped DESFire EV2/EV3 exchange, follows EV2
+//!   authentications and secure messaging with keys the user supplies, and reports every
+//!   exchange (human text or JSON).
+//! - [`args`]: typed parsing of hex keys, key specifications and session specifications given on
+//!   the command line; secrets are zeroized.
+//! - [`cli`]: the clap front end, one module per subcommand.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+// Trace files come from the field and from the fuzzer: nothing in the parsers may panic.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
+
+pub mod args;
+pub mod cli;
+pub mod hex_text;
+pub mod trace;

@@ -1,0 +1,769 @@
+//! The decoder's state machine: follows authentications and EV2 secure messaging passively.
+//!
+//! States: no session; a followed session (session keys, TI, CmdCtr known); a session that
+//! exists but is not followed (legacy or LRP authentication, unknown key). A pending
+//! authentication waits between the two halves of AuthenticateEV2First/NonFirst.
+//!
+//! Counting follows the card (NT4H2421Gx §9.1.2, AN12196 T22-T27): every native command that ends
+//! in `9100`/`910C` while authenticated advances CmdCtr by one, Plain ones included; a chained
+//! command counts once; ISO commands and AuthenticateEV2NonFirst do not count. An error status,
+//! SelectApplication, and ChangeKey of the authenticated key end the session.
+//!
+//! MACs are verified (in constant time, by desfire-core) before anything is decrypted, and data
+//! whose MAC did not verify is never reported.
+
+use std::collections::BTreeMap;
+
+use desfire_core::crypto::ev2::{CmdCtr, Direction, SecureChannel, SessionKeys, Ti};
+use desfire_core::crypto::{AesKey, Random16, aes, cbc_decrypt, unpad_iso9797_m2};
+use desfire_core::wire::{AccessRights, CommMode, Ins, Reader, Status};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use super::assemble::{RawExchange, SW_ADDITIONAL_FRAME};
+use super::commands::{self, FileAccess, ModeRule};
+use super::error::ExchangeError;
+use super::report::{ExchangeReport, MacVerdict, SessionOrigin, SessionReport};
+use crate::args::{KeySpec, SessionSpec};
+
+/// Length of MACt.
+const MAC_LEN: usize = 8;
+/// How far ahead of the expected CmdCtr the decoder looks when no MAC verifies.
+const RESYNC_WINDOW: usize = 8;
+/// IV of every encryption inside the EV2 authentication.
+const ZERO_IV: [u8; 16] = [0; 16];
+
+/// What the decoder may use: keys to try, and optionally a session the trace starts in.
+#[derive(Debug, Clone, Default)]
+pub struct DecodeConfig {
+    /// Keys to try for authentications, specific key numbers first.
+    pub keys: Vec<KeySpec>,
+    /// Start inside this session (for excerpts that begin after the authentication).
+    pub start: Option<SessionSpec>,
+}
+
+/// A followed session.
+#[derive(Debug)]
+struct Followed {
+    channel: SecureChannel,
+    key_no: u8,
+    session: usize,
+}
+
+#[derive(Debug)]
+enum Auth {
+    None,
+    // Boxed: two expanded AES key schedules make it far larger than the other states.
+    Followed(Box<Followed>),
+    /// Authenticated with something the decoder cannot follow.
+    Unfollowed,
+}
+
+/// Between the two halves of an authentication.
+#[derive(Debug)]
+struct Pending {
+    ins: u8,
+    key_no: u8,
+    kind: PendingKind,
+}
+
+#[derive(Debug)]
+enum PendingKind {
+    Ev2First {
+        enc_rnd_b: [u8; 16],
+    },
+    Ev2NonFirst {
+        enc_rnd_b: [u8; 16],
+        ti: Ti,
+        cmd_ctr: CmdCtr,
+    },
+    NotFollowed,
+}
+
+/// What GetFileSettings told about a file.
+#[derive(Debug, Clone, Copy)]
+struct FileInfo {
+    mode: CommMode,
+    rights: AccessRights,
+}
+
+impl FileInfo {
+    /// The comm mode a command using `access` runs in: Plain when that access is free
+    /// (access right `E`), the file's mode otherwise.
+    fn mode_for(self, access: FileAccess) -> CommMode {
+        use desfire_core::wire::Access::Free;
+        let free = match access {
+            FileAccess::Read => self.rights.read == Free || self.rights.read_write == Free,
+            FileAccess::Write => self.rights.write == Free || self.rights.read_write == Free,
+        };
+        if free { CommMode::Plain } else { self.mode }
+    }
+}
+
+/// The passive follower of one trace.
+#[derive(Debug)]
+pub(super) struct Decoder<'c> {
+    keys: &'c [KeySpec],
+    auth: Auth,
+    pending: Option<Pending>,
+    files: BTreeMap<u8, FileInfo>,
+    pub(super) sessions: Vec<SessionReport>,
+}
+
+fn native_status([sw1, sw2]: [u8; 2]) -> Option<Status> {
+    (sw1 == 0x91).then_some(Status(sw2))
+}
+
+fn status_name(cla: u8, sw: [u8; 2]) -> String {
+    let name = match (cla, native_status(sw)) {
+        (0x90, Some(s)) => s.name(),
+        _ => commands::iso_status_name(sw),
+    };
+    name.unwrap_or("unknown status").to_owned()
+}
+
+fn command_name(cla: u8, ins: u8) -> String {
+    match cla {
+        0x90 => Ins(ins).to_string(),
+        0x00 => commands::iso_command_name(ins)
+            .map_or_else(|| format!("ISO command {ins:02X}"), str::to_owned),
+        _ => format!("CLA {cla:02X} INS {ins:02X}"),
+    }
+}
+
+/// `data` decrypted with the session's ENC key and the IV of `dir`, padding removed. `None` if
+/// it is empty, not whole blocks, or the padding is malformed. Only called on MAC-verified data.
+fn decrypt(channel: &SecureChannel, dir: Direction, data: &[u8]) -> Option<Vec<u8>> {
+    if data.is_empty() {
+        return None;
+    }
+    let iv = channel.iv(dir)?;
+    let mut buf = data.to_vec();
+    cbc_decrypt(channel.enc_cipher(), &iv, &mut buf).ok()?;
+    let len = unpad_iso9797_m2(&buf).ok()?;
+    buf.truncate(len);
+    Some(buf)
+}
+
+/// Decrypts the reader's `E(K, RndA || RndB')` and checks RndB' against the card's challenge.
+fn open_token(
+    key: &AesKey,
+    enc_rnd_b: &[u8; 16],
+    token: &[u8; 32],
+) -> Option<(Random16, Random16)> {
+    let cipher = aes(key);
+    let mut b = Zeroizing::new(*enc_rnd_b);
+    cbc_decrypt(&cipher, &ZERO_IV, b.as_mut_slice()).ok()?;
+    let rnd_b = Random16::new(*b);
+    let mut t = Zeroizing::new(*token);
+    cbc_decrypt(&cipher, &ZERO_IV, t.as_mut_slice()).ok()?;
+    let (a, b_rot) = t.split_first_chunk::<16>()?;
+    let expected = Zeroizing::new(rnd_b.rotated_left());
+    let ok = bool::from(b_rot.ct_eq(expected.as_slice()));
+    ok.then(|| (Random16::new(*a), rnd_b))
+}
+
+/// The card's confirmation, decrypted: TI (EV2First only) and RndA'.
+fn open_confirmation(key: &AesKey, data: &[u8], first: bool) -> Option<(Option<Ti>, Random16)> {
+    let mut buf = Zeroizing::new(data.to_vec());
+    cbc_decrypt(&aes(key), &ZERO_IV, &mut buf).ok()?;
+    let mut rd = Reader::new(&buf);
+    let ti = if first {
+        Some(Ti(rd.array().ok()?))
+    } else {
+        None
+    };
+    let rnd_a_rot = Random16::new(rd.array().ok()?);
+    Some((ti, rnd_a_rot))
+}
+
+impl<'c> Decoder<'c> {
+    pub(super) fn new(config: &'c DecodeConfig) -> Self {
+        let mut d = Self {
+            keys: &config.keys,
+            auth: Auth::None,
+            pending: None,
+            files: BTreeMap::new(),
+            sessions: Vec::new(),
+        };
+        if let Some(s) = &config.start {
+            d.open_session(
+                s.key_no.value(),
+                &s.keys,
+                s.ti,
+                s.cmd_ctr,
+                SessionOrigin::Given,
+                None,
+            );
+        }
+        d
+    }
+
+    fn open_session(
+        &mut self,
+        key_no: u8,
+        keys: &SessionKeys,
+        ti: Ti,
+        cmd_ctr: CmdCtr,
+        origin: SessionOrigin,
+        exchange: Option<usize>,
+    ) -> usize {
+        let session = self.sessions.len();
+        self.sessions.push(SessionReport {
+            key_no,
+            ti,
+            keys: keys.clone(),
+            cmd_ctr,
+            origin,
+            exchange,
+        });
+        self.auth = Auth::Followed(Box::new(Followed {
+            channel: SecureChannel::new(keys, ti, cmd_ctr),
+            key_no,
+            session,
+        }));
+        session
+    }
+
+    /// Decodes one exchange and moves the state on.
+    pub(super) fn exchange(&mut self, ex: RawExchange, index: usize) -> ExchangeReport {
+        let mut r = ExchangeReport {
+            index,
+            lines: ex.lines(),
+            frames: Vec::new(),
+            cla: ex.cla,
+            ins: ex.ins,
+            name: command_name(ex.cla, ex.ins),
+            sw: ex.sw,
+            status_name: ex.sw.map(|sw| status_name(ex.cla, sw)),
+            comm_mode: CommMode::Plain,
+            mac: MacVerdict::None,
+            cmd_ctr: None,
+            session: None,
+            header: None,
+            plain: None,
+            resp_plain: None,
+            plain_is_key_data: false,
+            events: Vec::new(),
+            error: None,
+        };
+        let pending = self.pending.take();
+        match (ex.cla, pending) {
+            (0x90, Some(p)) if ex.ins == commands::INS_ADDITIONAL_FRAME => {
+                self.authentication_part2(p, &ex, &mut r);
+            }
+            (cla, pending) => {
+                if pending.is_some() {
+                    r.events
+                        .push("the authentication before was not completed".to_owned());
+                }
+                match cla {
+                    0x90 => self.native(&ex, &mut r),
+                    0x00 => self.iso(&ex, &mut r),
+                    other => {
+                        self.unsecured_data(&ex, &mut r);
+                        r.error = Some(ExchangeError::UnsupportedClass(other));
+                    }
+                }
+            }
+        }
+        r.frames = ex.frames;
+        r
+    }
+
+    fn native(&mut self, ex: &RawExchange, r: &mut ExchangeReport) {
+        if commands::is_authentication(ex.ins) {
+            self.authentication_part1(ex, r);
+            return;
+        }
+        let auth = std::mem::replace(&mut self.auth, Auth::None);
+        if ex.ins == commands::INS_ADDITIONAL_FRAME {
+            self.unsecured_data(ex, r);
+            r.error = Some(ExchangeError::StrayAdditionalFrame);
+            if let Auth::Followed(_) = auth {
+                r.events
+                    .push("session no longer followed: frames are missing".to_owned());
+            } else {
+                self.auth = auth;
+            }
+            return;
+        }
+        self.auth = match auth {
+            Auth::Followed(f) => self.secured(f, ex, r),
+            Auth::Unfollowed => self.unauthenticated(ex, r, true),
+            Auth::None => self.unauthenticated(ex, r, false),
+        };
+    }
+
+    fn iso(&mut self, ex: &RawExchange, r: &mut ExchangeReport) {
+        r.plain = Some(ex.cmd_data.clone());
+        r.resp_plain = Some(ex.resp_data.clone());
+        r.error = ex.incomplete.map(ExchangeError::from);
+        if let Auth::Followed(f) = &self.auth {
+            r.session = Some(f.session);
+            r.events
+                .push("ISO command: passed through, CmdCtr unchanged".to_owned());
+        }
+    }
+
+    /// Header and data in clear, as sent: outside sessions and for frames nobody can verify.
+    fn unsecured_data(&self, ex: &RawExchange, r: &mut ExchangeReport) {
+        let (header, data) = ex
+            .cmd_data
+            .split_at(commands::header_len(ex.ins).min(ex.cmd_data.len()));
+        r.header = Some(header.to_vec());
+        r.plain = Some(data.to_vec());
+        r.resp_plain = Some(ex.resp_data.clone());
+    }
+
+    /// A native command outside a followed session.
+    fn unauthenticated(
+        &mut self,
+        ex: &RawExchange,
+        r: &mut ExchangeReport,
+        unfollowed: bool,
+    ) -> Auth {
+        self.unsecured_data(ex, r);
+        r.error = ex.incomplete.map(ExchangeError::from);
+        let status = ex.sw.and_then(native_status);
+        if unfollowed {
+            r.events.push(
+                "inside a session the decoder does not follow: MACs and encryption not checked"
+                    .to_owned(),
+            );
+        } else {
+            self.learn_file_settings(ex, r);
+        }
+        match status {
+            Some(s) if s.is_ok() && ex.ins == commands::INS_SELECT_APPLICATION => {
+                self.files.clear();
+                if unfollowed {
+                    r.events.push("session ends: SelectApplication".to_owned());
+                }
+                Auth::None
+            }
+            Some(s) if unfollowed && !s.is_ok() && s != Status::ADDITIONAL_FRAME => {
+                r.events
+                    .push(format!("session ends: card status 91{:02X}", s.0));
+                Auth::None
+            }
+            _ if unfollowed => Auth::Unfollowed,
+            _ => Auth::None,
+        }
+    }
+
+    /// A native command inside a followed session: infer the comm mode from the MACs, verify,
+    /// decrypt, count.
+    fn secured(&mut self, mut f: Box<Followed>, ex: &RawExchange, r: &mut ExchangeReport) -> Auth {
+        r.session = Some(f.session);
+        r.cmd_ctr = Some(f.channel.cmd_ctr);
+        if let Some(incomplete) = ex.incomplete {
+            self.unsecured_data(ex, r);
+            r.error = Some(incomplete.into());
+            r.events.push(
+                "session no longer followed: the exchange is incomplete, so whether the card counted it is unknown"
+                    .to_owned(),
+            );
+            return Auth::None;
+        }
+        let ins = ex.ins;
+        let body = ex.cmd_data.as_slice();
+        let resp = ex.resp_data.as_slice();
+        let status = ex.sw.and_then(native_status);
+        let status_ok = status.is_some_and(Status::is_ok);
+        let hdr = commands::header_len(ins);
+
+        // ChangeKey of the authenticated key: bare 9100, no response MAC, session over.
+        let own_key_change = ins == commands::INS_CHANGE_KEY
+            && status == Some(Status::OPERATION_OK)
+            && resp.is_empty()
+            && body.first().is_some_and(|k| k & 0x0F == f.key_no & 0x0F);
+        // Error statuses carry no MAC.
+        let resp_mac_expected = status_ok && !own_key_change;
+        // The MAC is the last 8 bytes of the command body, over INS || CmdCtr || TI || the rest,
+        // and the last 8 bytes of the response data.
+        let cmd_split = body
+            .len()
+            .checked_sub(MAC_LEN)
+            .and_then(|n| body.split_at_checked(n));
+        let resp_split = resp
+            .len()
+            .checked_sub(MAC_LEN)
+            .and_then(|n| resp.split_at_checked(n));
+        let verify = |ch: &SecureChannel| {
+            let cmd = cmd_split
+                .is_some_and(|(macced, mac)| ch.command_mac_matches(ins, macced, &[], mac));
+            let resp = resp_mac_expected
+                && status.is_some_and(|s| {
+                    resp_split.is_some_and(|(data, mac)| ch.response_mac_matches(s.0, data, mac))
+                });
+            (cmd, resp)
+        };
+        let (mut cmd_mac_ok, mut resp_mac_ok) = verify(&f.channel);
+        let mut skipped = None;
+        if !cmd_mac_ok && !resp_mac_ok && (cmd_split.is_some() || resp_split.is_some()) {
+            // Exchanges missing from the trace leave the counter behind the card's: look a few
+            // steps ahead before calling the command plain.
+            let expected = f.channel.cmd_ctr;
+            let mut probe = f.channel.clone();
+            for _ in 0..RESYNC_WINDOW {
+                let Some(next) = probe.cmd_ctr.next() else {
+                    break;
+                };
+                probe.cmd_ctr = next;
+                let (c, rs) = verify(&probe);
+                if c || rs {
+                    (cmd_mac_ok, resp_mac_ok) = (c, rs);
+                    skipped = Some((expected, next));
+                    f.channel.cmd_ctr = next;
+                    break;
+                }
+            }
+        }
+        if let Some((expected, found)) = skipped {
+            r.cmd_ctr = Some(found);
+            r.events.push(format!(
+                "CmdCtr resynchronised from {} to {}: exchanges are missing from the trace",
+                expected.0, found.0
+            ));
+        }
+        let ch = &f.channel;
+
+        let rule = commands::mode_rule(ins);
+        let file_no = body.first().map(|b| b & 0x1F);
+        let known_mode = match rule {
+            ModeRule::AlwaysFull => Some(CommMode::Full),
+            ModeRule::File(access) => file_no
+                .and_then(|n| self.files.get(&n))
+                .map(|fi| fi.mode_for(access)),
+            ModeRule::NeverFull | ModeRule::Unknown => None,
+        };
+        let macced = cmd_split.map_or(body, |(m, _)| m);
+        let (header, cmd_payload) = macced.split_at(hdr.min(macced.len()));
+        let resp_payload = resp_split.map_or(resp, |(d, _)| d);
+
+        let secured = cmd_mac_ok || resp_mac_ok;
+        let mode = if secured {
+            match (known_mode, rule) {
+                (Some(CommMode::Full), _) => CommMode::Full,
+                (Some(CommMode::Mac), _) | (_, ModeRule::NeverFull) => CommMode::Mac,
+                // Unknown (or a file thought plain): Full if verified data decrypts to padding.
+                _ => {
+                    let cmd_full =
+                        cmd_mac_ok && decrypt(ch, Direction::Command, cmd_payload).is_some();
+                    let resp_full =
+                        resp_mac_ok && decrypt(ch, Direction::Response, resp_payload).is_some();
+                    if cmd_full || resp_full {
+                        CommMode::Full
+                    } else {
+                        CommMode::Mac
+                    }
+                }
+            }
+        } else {
+            match known_mode {
+                Some(m @ (CommMode::Mac | CommMode::Full)) => m,
+                _ => CommMode::Plain,
+            }
+        };
+        r.comm_mode = mode;
+        r.plain_is_key_data = matches!(ins, 0xC4 | 0xC6);
+        r.mac = if secured {
+            if cmd_mac_ok && (resp_mac_ok || !resp_mac_expected) {
+                MacVerdict::Ok
+            } else {
+                MacVerdict::Bad
+            }
+        } else if mode == CommMode::Plain {
+            MacVerdict::None
+        } else {
+            MacVerdict::Bad
+        };
+        if let Some((expected, found)) = skipped {
+            r.error = Some(ExchangeError::CounterSkipped {
+                expected: expected.0,
+                found: found.0,
+            });
+        }
+        if r.mac == MacVerdict::Bad {
+            r.error = Some(if !secured {
+                ExchangeError::NoMac(mode)
+            } else if !cmd_mac_ok {
+                ExchangeError::CommandMac
+            } else if resp_split.is_none() {
+                ExchangeError::MissingResponseMac
+            } else {
+                ExchangeError::ResponseMac
+            });
+        }
+
+        if mode == CommMode::Plain {
+            let (header, data) = body.split_at(hdr.min(body.len()));
+            r.header = Some(header.to_vec());
+            r.plain = Some(data.to_vec());
+            r.resp_plain = Some(resp.to_vec());
+        } else {
+            r.header = Some(header.to_vec());
+            let full = mode == CommMode::Full;
+            r.plain = if !cmd_mac_ok {
+                None
+            } else if full && !cmd_payload.is_empty() {
+                let p = decrypt(ch, Direction::Command, cmd_payload);
+                if p.is_none() {
+                    r.error.get_or_insert(ExchangeError::CommandPadding);
+                }
+                p
+            } else {
+                Some(cmd_payload.to_vec())
+            };
+            r.resp_plain = if !resp_mac_expected {
+                Some(resp.to_vec())
+            } else if !resp_mac_ok {
+                None
+            } else if full && !resp_payload.is_empty() {
+                let p = decrypt(ch, Direction::Response, resp_payload);
+                if p.is_none() {
+                    r.error.get_or_insert(ExchangeError::ResponsePadding);
+                }
+                p
+            } else {
+                Some(resp_payload.to_vec())
+            };
+        }
+        self.learn_file_settings(ex, r);
+
+        match ex.sw {
+            Some(sw) if !status_ok => {
+                r.events.push(format!(
+                    "session ends: card status {}",
+                    crate::hex_text::upper(&sw)
+                ));
+                Auth::None
+            }
+            _ if own_key_change => {
+                r.events.push(format!(
+                    "session ends: the authenticated key {} was changed",
+                    f.key_no
+                ));
+                Auth::None
+            }
+            _ if ins == commands::INS_SELECT_APPLICATION => {
+                self.files.clear();
+                r.events.push("session ends: SelectApplication".to_owned());
+                Auth::None
+            }
+            _ => match f.channel.cmd_ctr.next() {
+                Some(next) => {
+                    f.channel.cmd_ctr = next;
+                    Auth::Followed(f)
+                }
+                None => {
+                    r.events.push("session ends: CmdCtr exhausted".to_owned());
+                    Auth::None
+                }
+            },
+        }
+    }
+
+    /// Remembers a file's comm mode and access rights from a verified GetFileSettings or
+    /// ChangeFileSettings, for later file commands.
+    fn learn_file_settings(&mut self, ex: &RawExchange, r: &ExchangeReport) {
+        if !ex.sw.and_then(native_status).is_some_and(Status::is_ok) {
+            return;
+        }
+        let Some(file_no) = r
+            .header
+            .as_deref()
+            .and_then(|h| h.first())
+            .map(|b| b & 0x1F)
+        else {
+            return;
+        };
+        // GetFileSettings: FileType FileOption AccessRights(2) …; ChangeFileSettings: FileOption
+        // AccessRights(2) ….
+        let settings = match ex.ins {
+            commands::INS_GET_FILE_SETTINGS => r.resp_plain.as_deref().and_then(|p| p.get(1..4)),
+            commands::INS_CHANGE_FILE_SETTINGS => r.plain.as_deref().and_then(|p| p.get(..3)),
+            _ => None,
+        };
+        if let Some([option, ar0, ar1]) = settings {
+            self.files.insert(
+                file_no,
+                FileInfo {
+                    mode: CommMode::from_bits(*option),
+                    rights: AccessRights::from_wire([*ar0, *ar1]),
+                },
+            );
+        }
+    }
+
+    /// `90 71|77|AA|1A|0A 00 00 Lc KeyNo …` answered by the challenge.
+    fn authentication_part1(&mut self, ex: &RawExchange, r: &mut ExchangeReport) {
+        // The card drops any authentication when a new one starts.
+        let prior = match std::mem::replace(&mut self.auth, Auth::None) {
+            Auth::Followed(f) => Some(f),
+            _ => None,
+        };
+        r.plain = Some(ex.cmd_data.clone());
+        let name = Ins(ex.ins).name().unwrap_or("authentication");
+        let Some(&key_no) = ex.cmd_data.first() else {
+            r.error = Some(ExchangeError::NoKeyNumber);
+            return;
+        };
+        if prior.is_some() && ex.ins != commands::INS_AUTH_EV2_NON_FIRST {
+            r.events
+                .push("session ends: a new authentication starts".to_owned());
+        }
+        r.events
+            .push(format!("authentication with key {key_no} starts ({name})"));
+        if let Some(incomplete) = ex.incomplete {
+            r.error = Some(incomplete.into());
+            return;
+        }
+        if ex.sw != Some(SW_ADDITIONAL_FRAME) {
+            r.events
+                .push("the card refused the authentication".to_owned());
+            return;
+        }
+        let followable = match ex.ins {
+            commands::INS_AUTH_EV2_FIRST => {
+                // LenCap ≥ 1 with PCDcap2.1 = 02 asks for LRP.
+                let lrp = ex.cmd_data.get(1).is_some_and(|&len| len >= 1)
+                    && ex.cmd_data.get(2) == Some(&0x02);
+                if lrp {
+                    Err(ExchangeError::Lrp)
+                } else {
+                    Ok(None)
+                }
+            }
+            commands::INS_AUTH_EV2_NON_FIRST => match &prior {
+                Some(f) => Ok(Some((f.channel.ti, f.channel.cmd_ctr))),
+                None => Err(ExchangeError::NonFirstWithoutSession),
+            },
+            _ => Err(ExchangeError::LegacyAuthentication(name)),
+        };
+        let kind = match followable {
+            Err(e) => {
+                r.error = Some(e);
+                PendingKind::NotFollowed
+            }
+            Ok(carried) => {
+                let Ok(enc_rnd_b) = <[u8; 16]>::try_from(ex.resp_data.as_slice()) else {
+                    r.error = Some(ExchangeError::ChallengeLength(ex.resp_data.len()));
+                    return;
+                };
+                match carried {
+                    None => PendingKind::Ev2First { enc_rnd_b },
+                    Some((ti, cmd_ctr)) => PendingKind::Ev2NonFirst {
+                        enc_rnd_b,
+                        ti,
+                        cmd_ctr,
+                    },
+                }
+            }
+        };
+        self.pending = Some(Pending {
+            ins: ex.ins,
+            key_no,
+            kind,
+        });
+    }
+
+    /// `90 AF 00 00 20 E(K, RndA || RndB') 00` answered by the confirmation.
+    fn authentication_part2(&mut self, p: Pending, ex: &RawExchange, r: &mut ExchangeReport) {
+        r.name = format!("{} (part 2)", Ins(p.ins));
+        if let Some(incomplete) = ex.incomplete {
+            r.error = Some(incomplete.into());
+            return;
+        }
+        if ex.sw != Some([0x91, 0x00]) {
+            r.events
+                .push("the card refused the authentication".to_owned());
+            return;
+        }
+        // The card accepted: unless a key below proves otherwise, a session exists that the
+        // decoder cannot follow.
+        self.auth = Auth::Unfollowed;
+        let (enc_rnd_b, carried) = match p.kind {
+            PendingKind::NotFollowed => {
+                r.events.push(format!(
+                    "authenticated with key {}, but the session is not followed",
+                    p.key_no
+                ));
+                return;
+            }
+            PendingKind::Ev2First { enc_rnd_b } => (enc_rnd_b, None),
+            PendingKind::Ev2NonFirst {
+                enc_rnd_b,
+                ti,
+                cmd_ctr,
+            } => (enc_rnd_b, Some((ti, cmd_ctr))),
+        };
+        let Ok(token) = <[u8; 32]>::try_from(ex.cmd_data.as_slice()) else {
+            r.error = Some(ExchangeError::TokenLength(ex.cmd_data.len()));
+            return;
+        };
+        let expected = if carried.is_none() { 32 } else { 16 };
+        if ex.resp_data.len() != expected {
+            r.error = Some(ExchangeError::ConfirmationLength {
+                expected,
+                got: ex.resp_data.len(),
+            });
+            return;
+        }
+        // Keys for this key number first, then keys for any key number.
+        let candidates: Vec<&KeySpec> = self
+            .keys
+            .iter()
+            .filter(|k| k.key_no.is_some() && k.applies_to(p.key_no))
+            .chain(self.keys.iter().filter(|k| k.key_no.is_none()))
+            .collect();
+        if candidates.is_empty() {
+            r.error = Some(ExchangeError::NoKey(p.key_no));
+            return;
+        }
+        let mut rnd_b_verified = false;
+        for spec in &candidates {
+            let Some((rnd_a, rnd_b)) = open_token(&spec.key, &enc_rnd_b, &token) else {
+                continue;
+            };
+            rnd_b_verified = true;
+            let Some((ti, rnd_a_rot)) =
+                open_confirmation(&spec.key, &ex.resp_data, carried.is_none())
+            else {
+                continue;
+            };
+            let expected_rot = Random16::new(rnd_a.rotated_left());
+            if !bool::from(rnd_a_rot.ct_eq(&expected_rot)) {
+                continue;
+            }
+            let keys = SessionKeys::derive(&spec.key, &rnd_a, &rnd_b);
+            let (ti, cmd_ctr, origin) = match (carried, ti) {
+                (Some((ti, ctr)), _) => (ti, ctr, SessionOrigin::Ev2NonFirst),
+                (None, Some(ti)) => (ti, CmdCtr(0), SessionOrigin::Ev2First),
+                (None, None) => continue,
+            };
+            let session = self.open_session(p.key_no, &keys, ti, cmd_ctr, origin, Some(r.index));
+            r.session = Some(session);
+            r.events.push(format!(
+                "authenticated with key {} ({}): session {session}, TI {ti}, CmdCtr {}",
+                p.key_no,
+                origin.as_str(),
+                cmd_ctr.0
+            ));
+            return;
+        }
+        r.events.push(format!(
+            "the card accepted key {}, but the decoder cannot follow the session",
+            p.key_no
+        ));
+        r.error = Some(if rnd_b_verified {
+            ExchangeError::RndAMismatch
+        } else {
+            ExchangeError::RndBMismatch {
+                key_no: p.key_no,
+                candidates: candidates.len(),
+            }
+        });
+    }
+}
