@@ -43,17 +43,17 @@ impl CmdCtr {
 /// `RndA[0..2] || (RndA[2..8] ^ RndB[0..6]) || RndB[6..16] || RndA[8..16]` (bytes 0-based, first sent first).
 fn session_context(rnd_a: &[u8; 16], rnd_b: &[u8; 16]) -> [u8; 26] {
     let mut ctx = [0u8; 26];
-    for (i, c) in ctx.iter_mut().enumerate() {
-        *c = match i {
-            0..=1 => rnd_a.get(i).copied().unwrap_or(0),
-            2..=7 => {
-                rnd_a.get(i).copied().unwrap_or(0)
-                    ^ rnd_b.get(i.wrapping_sub(2)).copied().unwrap_or(0)
-            }
-            8..=17 => rnd_b.get(i.wrapping_sub(2)).copied().unwrap_or(0),
-            _ => rnd_a.get(i.wrapping_sub(10)).copied().unwrap_or(0),
-        };
+    let (a01, rest) = ctx.split_at_mut(2);
+    let (mixed, rest) = rest.split_at_mut(6);
+    let (b6_16, a8_16) = rest.split_at_mut(10);
+    let (ra_head, ra_tail) = rnd_a.split_at(8);
+    let (rb_head, rb_tail) = rnd_b.split_at(6);
+    a01.copy_from_slice(ra_head.get(..2).unwrap_or(&[0; 2]));
+    for ((m, a), b) in mixed.iter_mut().zip(ra_head.iter().skip(2)).zip(rb_head) {
+        *m = a ^ b;
     }
+    b6_16.copy_from_slice(rb_tail);
+    a8_16.copy_from_slice(ra_tail);
     ctx
 }
 
@@ -85,12 +85,16 @@ pub struct SessionKeys {
 impl SessionKeys {
     /// Derives SesAuthENCKey and SesAuthMACKey from the authentication key and both randoms.
     pub fn derive(key: &AesKey, rnd_a: &Random16, rnd_b: &Random16) -> Self {
-        let kx = super::aes(key);
+        Self::derive_with(&super::aes(key), rnd_a, rnd_b)
+    }
+
+    /// [`Self::derive`] with the authentication key already expanded (the handshake has it).
+    pub fn derive_with(kx: &Aes128, rnd_a: &Random16, rnd_b: &Random16) -> Self {
         let mut sv1 = session_vector(SV1_LABEL, rnd_a, rnd_b);
         let mut sv2 = session_vector(SV2_LABEL, rnd_a, rnd_b);
         let keys = Self {
-            enc: AesKey::new(cmac(&kx, &[&sv1])),
-            mac: AesKey::new(cmac(&kx, &[&sv2])),
+            enc: AesKey::new(cmac(kx, &[&sv1])),
+            mac: AesKey::new(cmac(kx, &[&sv2])),
         };
         sv1.zeroize();
         sv2.zeroize();

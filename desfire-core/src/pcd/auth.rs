@@ -14,7 +14,7 @@
 use super::error::{Error, ProtocolError};
 use super::session::{Capabilities, Session};
 use crate::crypto::ev2::{CmdCtr, SecureChannel, SessionKeys, Ti};
-use crate::crypto::{AesKey, Random16, aes, cbc_decrypt, cbc_encrypt};
+use crate::crypto::{Aes128, AesKey, Random16, aes, cbc_decrypt, cbc_encrypt};
 use crate::wire::{Ins, KeyNo, RApdu, Reader, Status, emit_capdu};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
@@ -161,7 +161,7 @@ fn challenge(
     cbc_encrypt(&cipher, &ZERO_IV, &mut token)?;
     Ok(AwaitingConfirmation {
         key_no,
-        key,
+        cipher,
         kind,
         rnd_a,
         rnd_b,
@@ -172,7 +172,8 @@ fn challenge(
 /// The second step: the reader's answer is ready, the card's confirmation is awaited.
 pub struct AwaitingConfirmation {
     key_no: KeyNo,
-    key: AesKey,
+    /// The authentication key, expanded once for the whole handshake (wiped on drop).
+    cipher: Aes128,
     kind: Kind,
     rnd_a: Random16,
     rnd_b: Random16,
@@ -220,7 +221,7 @@ impl AwaitingConfirmation {
             .get_mut(..expected_len)
             .ok_or(crate::wire::Error::BadLength)?;
         buf.copy_from_slice(r.data);
-        cbc_decrypt(&aes(&self.key), &ZERO_IV, buf)?;
+        cbc_decrypt(&self.cipher, &ZERO_IV, buf)?;
 
         let mut rd = Reader::new(buf);
         let ti = match self.kind {
@@ -245,7 +246,7 @@ impl AwaitingConfirmation {
             return Err(ProtocolError::RndAMismatch.into());
         }
 
-        let keys = SessionKeys::derive(&self.key, &self.rnd_a, &self.rnd_b);
+        let keys = SessionKeys::derive_with(&self.cipher, &self.rnd_a, &self.rnd_b);
         let (ti, cmd_ctr, caps) = match (&self.kind, ti) {
             (Kind::First, Some(ti)) => (
                 ti,

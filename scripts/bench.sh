@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# Benchmarks of the reader's credential transaction (AuthenticateEV2First, GetCardUID,
+# AuthenticateEV2NonFirst, a 160-byte Full-mode ReadData, all MACs verified), replayed against
+# recorded card answers. Not a test: no number here fails the run (shared machines are noisy);
+# only a transaction that does not verify does.
+#
+#     scripts/bench.sh              full criterion runs (a few minutes)
+#     scripts/bench.sh --quick      short criterion runs, four benchmarks, no QEMU -icount
+#                                   (~50 s with warm caches, ~2 min on a fresh machine)
+#     scripts/bench.sh --regenerate rewrite perf/thumb-transaction/src/recorded.rs first
+#
+# Steps:
+#  1. criterion (desfire-core/benches/transaction.rs): transaction time, AES-floor time, ratio.
+#  2. callgrind (desfire-core/examples/transaction): instructions of one transaction, of the
+#     AES floor and of the prototype, and the AES-128 operations the transaction executed,
+#     counted from the aesenclast/aesdeclast/aeskeygenassist instructions callgrind saw.
+#  3. perf/thumb-transaction: .text/.rodata/.data/.bss of a thumbv7em binary that does one
+#     transaction (opt-level "s", LTO), its run in QEMU mps2-an386 (exit 0 = data verified),
+#     and its instruction count under QEMU -icount (SysTick: 1 tick = 40 instructions).
+#
+# Installs what it needs when missing (valgrind, binutils-arm-none-eabi, qemu-system-arm, the
+# thumbv7em target), quietly.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+readonly ROOT="$PWD"
+readonly THUMB_TARGET=thumbv7em-none-eabihf
+readonly THUMB_DIR=perf/thumb-transaction
+readonly THUMB_ELF="$THUMB_DIR/target/$THUMB_TARGET/release/thumb-transaction"
+readonly APT_PACKAGES=(valgrind binutils binutils-arm-none-eabi qemu-system-arm)
+# shellcheck disable=SC2054 # the commas are inside one argument
+readonly QEMU=(qemu-system-arm -M mps2-an386 -display none -monitor none -serial null
+    -semihosting-config enable=on,target=native)
+
+quick=0
+regenerate=0
+for arg in "$@"; do
+    case "$arg" in
+        --quick) quick=1 ;;
+        --regenerate) regenerate=1 ;;
+        -h | --help)
+            sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+            exit 0
+            ;;
+        *)
+            echo "unknown argument: $arg (try --help)" >&2
+            exit 2
+            ;;
+    esac
+done
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+# Runs a command with its output hidden; shows the output only if it fails.
+quietly() {
+    if ! "$@" >"$work/quiet.log" 2>&1; then
+        cat "$work/quiet.log" >&2
+        echo "command failed: $*" >&2
+        return 1
+    fi
+}
+
+as_root() {
+    if [[ $EUID -eq 0 ]]; then "$@"; else sudo "$@"; fi
+}
+
+install_missing() {
+    local missing=() pkg
+    for pkg in "${APT_PACKAGES[@]}"; do
+        if [[ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)" != "install ok installed" ]]; then
+            missing+=("$pkg")
+        fi
+    done
+    if [[ ${#missing[@]} -gt 0 ]]; then
+        echo "==> installing: ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        quietly as_root apt-get update -qq
+        quietly as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    fi
+    if ! rustup target list --installed | grep -qx "$THUMB_TARGET"; then
+        quietly rustup target add "$THUMB_TARGET"
+    fi
+}
+
+# The value of key=value in a line of words.
+field() {
+    sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p" <<<"$2" | head -n1
+}
+
+# ---------------------------------------------------------------------------
+# 1. criterion
+# ---------------------------------------------------------------------------
+run_criterion() {
+    local args=()
+    if [[ $quick -eq 1 ]]; then
+        args=(--warm-up-time 1 --measurement-time 2
+            '^transaction/(full|aes_floor|aes_as_implemented|lean)$')
+        export DESFIRE_BENCH_ROUNDS="${DESFIRE_BENCH_ROUNDS:-100}"
+    fi
+    echo "==> criterion: cargo bench -p desfire-core --bench transaction -- ${args[*]}"
+    cargo bench -q -p desfire-core --bench transaction -- "${args[@]}" 2>&1 |
+        tee "$work/criterion.log" | grep -E '^(transaction/|  +time:|==|  [a-z0-9_]+ +[0-9]|ratio)' || true
+    if [[ ${PIPESTATUS[0]} -ne 0 ]]; then
+        echo "criterion run failed:" >&2
+        tail -n 30 "$work/criterion.log" >&2
+        return 1
+    fi
+    bench_summary="$(grep '^BENCH-SUMMARY' "$work/criterion.log" || true)"
+}
+
+# ---------------------------------------------------------------------------
+# 2. callgrind
+# ---------------------------------------------------------------------------
+readonly TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+readonly EXAMPLE="$TARGET_DIR/release/examples/transaction" # the bench profile builds into release/
+
+# Instructions collected inside the function matching $1 while running the example with $2.
+callgrind_count() {
+    local toggle="$1" mode="$2" out="$work/callgrind.$2.out"
+    valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect="$toggle" \
+        --dump-instr=yes --dump-line=no --compress-pos=no --compress-strings=no \
+        "$EXAMPLE" "$mode" >"$work/callgrind.$mode.stdout" 2>"$work/callgrind.$mode.stderr" || {
+        cat "$work/callgrind.$mode.stdout" "$work/callgrind.$mode.stderr" >&2
+        return 1
+    }
+    sed -n 's/^summary: //p' "$out"
+}
+
+# How often the AES instructions in the binary ran in a callgrind profile (positions are the
+# binary's own addresses): aesenclast = block encryptions, aesdeclast = block decryptions,
+# aeskeygenassist / 10 = key expansions (AES-NI backend; callgrind's CPU has no VAES).
+aes_ops() {
+    local out="$1"
+    objdump -d --no-show-raw-insn "$EXAMPLE" |
+        awk '$2 ~ /^v?aes(enclast|declast|keygenassist)$/ { a = $1; sub(":", "", a); print a, $2 }' \
+            >"$work/aes-addresses"
+    awk '
+        NR == FNR { m = $2; sub(/^v/, "", m); kind["0x" $1] = m; next }
+        /^calls=/ { skip = 1; next }
+        skip { skip = 0; next }
+        /^0x[0-9a-f]+ / { if ($1 in kind) n[kind[$1]] += $2 }
+        END {
+            printf "enc=%d dec=%d key_expansions=%d\n",
+                n["aesenclast"], n["aesdeclast"], n["aeskeygenassist"] / 10
+        }
+    ' "$work/aes-addresses" "$out"
+}
+
+run_callgrind() {
+    echo "==> callgrind: one transaction (release, debug info)"
+    # The bench profile (release + full debug info) shares its dependencies with `cargo bench`.
+    quietly cargo build --profile bench -p desfire-core --example transaction
+    tx_ir="$(callgrind_count '*run_transaction*' run)"
+    floor_ir="$(callgrind_count '*aes_work*' floor)"
+    impl_ir="$(callgrind_count '*aes_work*' as-implemented)"
+    lean_ir="$(callgrind_count '*run_lean*' lean)"
+    tx_aes="$(aes_ops "$work/callgrind.run.out")"
+    floor_aes="$(aes_ops "$work/callgrind.floor.out")"
+    grep -q "transaction ok" "$work/callgrind.run.stdout" || {
+        echo "the transaction did not verify under callgrind" >&2
+        return 1
+    }
+    echo "    transaction $tx_ir Ir ($tx_aes); AES floor $floor_ir Ir ($floor_aes);" \
+        "as implemented $impl_ir Ir; prototype $lean_ir Ir"
+    echo "    hot spots: callgrind_annotate --inclusive=yes $TARGET_DIR/callgrind.transaction.out"
+    cp "$work/callgrind.run.out" "$TARGET_DIR/callgrind.transaction.out"
+}
+
+# ---------------------------------------------------------------------------
+# 3. thumbv7em
+# ---------------------------------------------------------------------------
+run_thumb() {
+    echo "==> thumbv7em: $THUMB_DIR (opt-level s, LTO)"
+    cargo run -q --profile bench -p desfire-core --example transaction -- consts >"$work/recorded.rs"
+    rustfmt --edition 2024 "$work/recorded.rs"
+    if ! cmp -s "$work/recorded.rs" "$THUMB_DIR/src/recorded.rs"; then
+        if [[ $regenerate -eq 1 ]]; then
+            cp "$work/recorded.rs" "$THUMB_DIR/src/recorded.rs"
+            echo "    rewrote $THUMB_DIR/src/recorded.rs"
+        else
+            echo "$THUMB_DIR/src/recorded.rs is not what the fixture records now:" \
+                "run scripts/bench.sh --regenerate" >&2
+            return 1
+        fi
+    fi
+    (cd "$THUMB_DIR" && quietly cargo build --release --target-dir target)
+    local sizes
+    sizes="$(arm-none-eabi-size -A "$THUMB_ELF")"
+    thumb_text="$(awk '$1 == ".text" { print $2 }' <<<"$sizes")"
+    thumb_rodata="$(awk '$1 == ".rodata" { print $2 }' <<<"$sizes")"
+    thumb_data="$(awk '$1 == ".data" { print $2 }' <<<"$sizes")"
+    thumb_bss="$(awk '$1 == ".bss" { print $2 }' <<<"$sizes")"
+    local rc=0
+    timeout 60 "${QEMU[@]}" -kernel "$THUMB_ELF" >"$work/qemu.log" 2>&1 || rc=$?
+    if [[ $rc -eq 0 ]]; then
+        thumb_run="exit 0 (UID and data verified)"
+    else
+        thumb_run="FAILED (exit $rc)"
+        cat "$work/qemu.log" >&2
+    fi
+    echo "    .text $thumb_text, .rodata $thumb_rodata, .data $thumb_data, .bss $thumb_bss; QEMU: $thumb_run"
+
+    if [[ $quick -eq 1 ]]; then
+        thumb_icount="skipped (--quick)"
+        return 0
+    fi
+    # Instruction counts: the same transaction in a build that also times it with SysTick (in a
+    # target directory of its own, so the size build above stays as it is).
+    (cd "$THUMB_DIR" && quietly cargo build --release --features measure --target-dir target/measure)
+    rc=0
+    timeout 60 "${QEMU[@]}" -icount shift=0 \
+        -kernel "$THUMB_DIR/target/measure/$THUMB_TARGET/release/thumb-transaction" \
+        >"$work/qemu-measure.log" 2>&1 || rc=$?
+    local ticks floor_ticks impl_ticks
+    ticks="$(sed -n 's/^transaction_ticks=//p' "$work/qemu-measure.log")"
+    floor_ticks="$(sed -n 's/^aes_floor_ticks=//p' "$work/qemu-measure.log")"
+    impl_ticks="$(sed -n 's/^aes_as_implemented_ticks=//p' "$work/qemu-measure.log")"
+    if [[ $rc -eq 0 && -n "$ticks" && -n "$floor_ticks" ]]; then
+        thumb_icount="transaction ~$((ticks * 40)), AES floor ~$((floor_ticks * 40)), as implemented ~$((impl_ticks * 40)) instructions; ratio $(awk -v a="$ticks" -v b="$floor_ticks" 'BEGIN { printf "%.2f", a / b }')"
+    else
+        thumb_icount="not measured (exit $rc)"
+        cat "$work/qemu-measure.log" >&2
+    fi
+    echo "    QEMU -icount: $thumb_icount"
+}
+
+install_missing
+bench_summary=""
+run_criterion
+run_callgrind
+run_thumb
+
+full_ns="$(field full_mean_ns "$bench_summary")"
+floor_ns="$(field aes_floor_mean_ns "$bench_summary")"
+cat <<EOF
+
+==================== desfire-core transaction benchmark ====================
+host: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores$([[ $quick -eq 1 ]] && echo ", --quick")
+transaction mean (criterion)     ${full_ns:-?} ns
+AES floor mean (criterion)       ${floor_ns:-?} ns  (6 key expansions, 34 enc, 17 dec)
+ratio transaction / AES floor    $(field ratio "$bench_summary") (criterion means), $(field interleaved_full_ratio "$bench_summary") (interleaved medians); goal <= 1.5
+  prototype with hot spots fixed $(field interleaved_lean_ratio "$bench_summary") x floor (interleaved)
+callgrind, one transaction       $tx_ir instructions; AES floor $floor_ir; prototype $lean_ir
+AES ops executed (callgrind)     $tx_aes
+thumbv7em binary (opt-level s)   .text $thumb_text  .rodata $thumb_rodata  .data $thumb_data  .bss $thumb_bss bytes
+thumbv7em in QEMU mps2-an386     $thumb_run
+thumbv7em instructions (QEMU)    $thumb_icount
+============================================================================
+EOF
