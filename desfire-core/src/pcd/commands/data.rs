@@ -87,6 +87,21 @@ pub struct WriteData<'a> {
     pub chaining: Chaining,
 }
 
+/// WriteData and WriteRecord share one layout: `FileNo Offset(3) Length(3)` then the data.
+fn write_at<'a>(
+    ins: Ins,
+    file: FileNo,
+    offset: U24,
+    data: &'a [u8],
+    comm_mode: CommMode,
+) -> Result<Command<'a>, InvalidParameter> {
+    let [o0, o1, o2] = offset.to_wire();
+    let [l0, l1, l2] = length24(data.len())?.to_wire();
+    let header = [file.value(), o0, o1, o2, l0, l1, l2];
+    let cmd = fixed(ins, header, CommandMode::Plain).with_data(CommandData::Borrowed(data));
+    Ok(in_file_mode(cmd, comm_mode))
+}
+
 impl<'a> WriteData<'a> {
     /// Writes `data` at `offset` with the native code.
     pub const fn new(file: FileNo, offset: U24, data: &'a [u8], comm_mode: CommMode) -> Self {
@@ -101,13 +116,8 @@ impl<'a> WriteData<'a> {
 
     /// The command; empty data is refused.
     pub fn command(&self) -> Result<Command<'a>, InvalidParameter> {
-        let [o0, o1, o2] = self.offset.to_wire();
-        let [l0, l1, l2] = length24(self.data.len())?.to_wire();
         let ins = self.chaining.pick(Ins::WRITE_DATA, Ins::WRITE_DATA_ISO);
-        let header = [self.file.value(), o0, o1, o2, l0, l1, l2];
-        let cmd =
-            fixed(ins, header, CommandMode::Plain).with_data(CommandData::Borrowed(self.data));
-        Ok(in_file_mode(cmd, self.comm_mode))
+        write_at(ins, self.file, self.offset, self.data, self.comm_mode)
     }
 }
 
@@ -352,13 +362,8 @@ impl<'a> WriteRecord<'a> {
 
     /// The command; empty data is refused.
     pub fn command(&self) -> Result<Command<'a>, InvalidParameter> {
-        let [o0, o1, o2] = self.offset.to_wire();
-        let [l0, l1, l2] = length24(self.data.len())?.to_wire();
         let ins = self.chaining.pick(Ins::WRITE_RECORD, Ins::WRITE_RECORD_ISO);
-        let header = [self.file.value(), o0, o1, o2, l0, l1, l2];
-        let cmd =
-            fixed(ins, header, CommandMode::Plain).with_data(CommandData::Borrowed(self.data));
-        Ok(in_file_mode(cmd, self.comm_mode))
+        write_at(ins, self.file, self.offset, self.data, self.comm_mode)
     }
 }
 
