@@ -5,9 +5,11 @@
 mod cbc;
 mod cmac;
 mod crc32;
+pub mod ev1;
 pub mod ev2;
 mod kdf;
 mod key;
+pub mod lrp;
 pub mod originality;
 mod padding;
 
