@@ -527,3 +527,572 @@ fn every_file_command_in_every_comm_mode() {
         assert!(iso_select_df_name(&mut r.d, b"NOPE").is_err());
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Frame fault injector.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    /// The C-APDU never reaches the card.
+    DropCommand,
+    /// The card answered, the answer is lost.
+    DropResponse,
+    /// One bit of the C-APDU flipped.
+    CorruptCommand,
+    /// One bit of the R-APDU flipped.
+    CorruptResponse,
+    /// The R-APDU loses its last data byte (status word kept).
+    Truncate,
+    /// The C-APDU reaches the card twice; the reader sees the second answer.
+    Duplicate,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Lost;
+
+struct Faulty {
+    card: Box<VCard>,
+    at: usize,
+    fault: Fault,
+    count: usize,
+    bit: usize,
+}
+
+impl Transport for Faulty {
+    type Error = Lost;
+    fn transceive(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> Result<usize, Lost> {
+        let n = self.count;
+        self.count += 1;
+        if n != self.at {
+            return Ok(self.card.process(capdu, rapdu));
+        }
+        let mut cmd = capdu.to_vec();
+        match self.fault {
+            Fault::DropCommand => return Err(Lost),
+            Fault::DropResponse => {
+                self.card.process(capdu, rapdu);
+                return Err(Lost);
+            }
+            Fault::CorruptCommand => {
+                let i = 4 + self.bit % (cmd.len() - 4);
+                cmd[i] ^= 1 << (self.bit % 8);
+            }
+            _ => {}
+        }
+        let mut len = self.card.process(&cmd, rapdu);
+        match self.fault {
+            Fault::CorruptResponse => {
+                let i = self.bit % len;
+                rapdu[i] ^= 1 << (self.bit % 8);
+            }
+            Fault::Truncate if len > 2 => {
+                rapdu.copy_within(len - 2..len, len - 3);
+                len -= 1;
+            }
+            Fault::Duplicate => len = self.card.process(&cmd, rapdu),
+            _ => {}
+        }
+        Ok(len)
+    }
+}
+
+/// UID, file data, value as the reader accepted them.
+type Credential = (Vec<u8>, Vec<u8>, Vec<u8>);
+
+/// The credential transaction under test: EV2First, GetCardUID, EV2NonFirst, a 160-byte Full
+/// ReadData, a MACed GetValue. Returns what the reader accepted.
+fn credential(d: &mut Desfire<Faulty>, rng: &mut TestRng) -> Result<Credential, Error<Lost>> {
+    let mut rx = [0u8; 512];
+    d.execute(&select_application(Aid::new(AID).unwrap()), &mut rx)?;
+    d.authenticate_ev2_first(k(1), &key(1), rng)?;
+    let uid = d.execute(&get_card_uid(), &mut rx)?.data().to_vec();
+    d.authenticate_ev2_non_first(k(3), &key(3), rng)?;
+    let data = d
+        .execute(
+            &ReadData::new(f(0), u24(0), u24(160), CommMode::Full).command(),
+            &mut rx,
+        )?
+        .data()
+        .to_vec();
+    let value = d
+        .execute(&get_value(f(2), CommMode::Mac), &mut rx)?
+        .data()
+        .to_vec();
+    Ok((uid, data, value))
+}
+
+#[test]
+fn faults_end_in_typed_errors_or_clean_retries_never_wrong_data() {
+    // A card with a Full data file (0) and a MAC value file (2).
+    let mut r = Rig::provisioned(FrameSize::SMALL_FRAMES);
+    let ar = rights(1, 2, 3, 0);
+    r.ok(&CreateDataFile {
+        file: f(0),
+        iso_file_id: None,
+        comm_mode: CommMode::Full,
+        access_rights: ar,
+        size: u24(160),
+    }
+    .standard()
+    .unwrap());
+    r.ok(&CreateValueFile {
+        file: f(2),
+        comm_mode: CommMode::Mac,
+        access_rights: ar,
+        lower_limit: 0,
+        upper_limit: 100,
+        value: 42,
+        limited_credit: false,
+        free_get_value: false,
+    }
+    .command()
+    .unwrap());
+    let content: Vec<u8> = (0..160u32).map(|i| (i * 13 + 5) as u8).collect();
+    r.auth(2, &key(2));
+    r.ok(&WriteData::new(f(0), u24(0), &content, CommMode::Full)
+        .command()
+        .unwrap());
+    let card = std::mem::replace(
+        &mut r.d,
+        Desfire::new(Loop { card: new_card() }, FrameSize::SMALL_FRAMES),
+    )
+    .into_transport()
+    .card;
+    let expected = (UID.to_vec(), content.clone(), 42i32.to_le_bytes().to_vec());
+
+    let mut d = Desfire::new(
+        Faulty {
+            card,
+            at: usize::MAX,
+            fault: Fault::Duplicate,
+            count: 0,
+            bit: 0,
+        },
+        FrameSize::SMALL_FRAMES,
+    );
+    let mut rng = TestRng(77);
+    d.transport_mut().card.activate();
+    assert_eq!(credential(&mut d, &mut rng).unwrap(), expected);
+    let frames = d.transport_mut().count;
+    assert!(frames >= 10, "{frames} frames");
+    let (mut errors, mut survived) = (0, 0);
+    for fault in [
+        Fault::DropCommand,
+        Fault::DropResponse,
+        Fault::CorruptCommand,
+        Fault::CorruptResponse,
+        Fault::Truncate,
+        Fault::Duplicate,
+    ] {
+        for at in 0..frames {
+            for bit in [3usize, 17, 250] {
+                let t = d.transport_mut();
+                t.card.activate();
+                t.at = at;
+                t.fault = fault;
+                t.count = 0;
+                t.bit = bit;
+                d.end_session();
+                match credential(&mut d, &mut rng) {
+                    Ok(got) => {
+                        assert_eq!(
+                            got, expected,
+                            "{fault:?} at frame {at}: wrong data accepted"
+                        );
+                        survived += 1;
+                    }
+                    Err(_) => errors += 1,
+                }
+                // Clean retry: the card and the reader recover without the fault.
+                let t = d.transport_mut();
+                t.at = usize::MAX;
+                t.card.activate();
+                d.end_session();
+                assert_eq!(
+                    credential(&mut d, &mut rng).unwrap(),
+                    expected,
+                    "retry after {fault:?} at {at}"
+                );
+            }
+        }
+    }
+    assert!(
+        errors > 100,
+        "{errors} faults detected, {survived} harmless"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reference model with power cuts.
+
+mod model {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    pub enum Op {
+        WriteStd(u8, u8),
+        WriteBackup(u8, u8),
+        Credit(u8),
+        Debit(u8),
+        WriteRecord(u8),
+        Commit,
+        Abort,
+        /// The next operation loses power after this many NVM writes.
+        Cut(u8),
+    }
+
+    pub fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0u8..28, any::<u8>()).prop_map(|(o, b)| Op::WriteStd(o, b)),
+            (0u8..28, any::<u8>()).prop_map(|(o, b)| Op::WriteBackup(o, b)),
+            (0u8..60).prop_map(Op::Credit),
+            (0u8..60).prop_map(Op::Debit),
+            any::<u8>().prop_map(Op::WriteRecord),
+            Just(Op::Commit),
+            Just(Op::Commit),
+            Just(Op::Abort),
+            (0u8..40).prop_map(Op::Cut),
+        ]
+    }
+
+    /// What the card holds, committed.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Committed {
+        pub std: Vec<u8>,
+        pub backup: Vec<u8>,
+        pub value: i32,
+        pub records: Vec<Vec<u8>>,
+    }
+
+    #[derive(Debug, Clone)]
+    pub struct Model {
+        pub committed: Committed,
+        pub pending: Committed,
+        pub dirty: bool,
+        /// A WriteRecord of this transaction started a new record.
+        pub started: bool,
+    }
+
+    impl Model {
+        pub fn at(c: Committed) -> Self {
+            Self {
+                committed: c.clone(),
+                pending: c,
+                dirty: false,
+                started: false,
+            }
+        }
+    }
+
+    const STD: u8 = 0;
+    const BACKUP: u8 = 1;
+    const VALUE: u8 = 2;
+    const RECORDS: u8 = 3;
+    const P: CommMode = CommMode::Plain;
+
+    pub fn setup() -> (Box<VCard>, Model) {
+        let mut r = Rig::new(FrameSize::SHORT_APDU);
+        r.auth(0, &AesKey::zero());
+        r.ok(
+            &CreateApplication::new(Aid::new(AID).unwrap(), KeySettings::DEFAULT, 1)
+                .command()
+                .unwrap(),
+        );
+        r.select(AID);
+        let free = rights(0xE, 0xE, 0xE, 0xE);
+        let data = CreateDataFile {
+            file: f(STD),
+            iso_file_id: None,
+            comm_mode: P,
+            access_rights: free,
+            size: u24(32),
+        };
+        r.ok(&data.standard().unwrap());
+        r.ok(&CreateDataFile {
+            file: f(BACKUP),
+            ..data
+        }
+        .backup()
+        .unwrap());
+        r.ok(&CreateValueFile {
+            file: f(VALUE),
+            comm_mode: P,
+            access_rights: free,
+            lower_limit: 0,
+            upper_limit: 200,
+            value: 100,
+            limited_credit: false,
+            free_get_value: false,
+        }
+        .command()
+        .unwrap());
+        r.ok(&CreateRecordFile {
+            file: f(RECORDS),
+            iso_file_id: None,
+            comm_mode: P,
+            access_rights: free,
+            record_size: u24(4),
+            max_records: u24(4),
+        }
+        .cyclic()
+        .unwrap());
+        let c = Committed {
+            std: vec![0; 32],
+            backup: vec![0; 32],
+            value: 100,
+            records: vec![],
+        };
+        let card = r.d.into_transport().card;
+        (card, Model::at(c))
+    }
+
+    pub fn read(card: &mut Box<VCard>) -> Committed {
+        card.activate();
+        let mut d = Desfire::new(
+            Loop {
+                card: std::mem::replace(card, new_card()),
+            },
+            FrameSize::SHORT_APDU,
+        );
+        let mut rx = vec![0u8; 512];
+        let mut run = |d: &mut Desfire<Loop>, c: &desfire_core::pcd::Command<'_>| {
+            d.execute(c, &mut rx).map(|r| r.data().to_vec())
+        };
+        run(&mut d, &select_application(Aid::new(AID).unwrap())).unwrap();
+        let std = run(&mut d, &ReadData::new(f(STD), u24(0), u24(32), P).command()).unwrap();
+        let backup = run(
+            &mut d,
+            &ReadData::new(f(BACKUP), u24(0), u24(32), P).command(),
+        )
+        .unwrap();
+        let value = i32::from_le_bytes(
+            run(&mut d, &get_value(f(VALUE), P))
+                .unwrap()
+                .try_into()
+                .unwrap(),
+        );
+        let records = match run(
+            &mut d,
+            &ReadRecords::new(f(RECORDS), u24(0), u24(0), P).command(),
+        ) {
+            Ok(all) => all.chunks(4).map(|c| c.to_vec()).collect(),
+            Err(Error::Card(Status::BOUNDARY_ERROR)) => vec![],
+            Err(e) => panic!("{e:?}"),
+        };
+        *card = d.into_transport().card;
+        Committed {
+            std,
+            backup,
+            value,
+            records,
+        }
+    }
+
+    /// Applies `op` to the model; returns the status the card must answer.
+    fn apply(m: &mut Model, op: &Op) -> Status {
+        let p = &mut m.pending;
+        match *op {
+            Op::WriteStd(o, b) => {
+                let o = usize::from(o);
+                m.committed.std[o..o + 4].fill(b);
+                p.std[o..o + 4].fill(b);
+            }
+            Op::WriteBackup(o, b) => {
+                let o = usize::from(o);
+                p.backup[o..o + 4].fill(b);
+                m.dirty = true;
+            }
+            Op::Credit(n) if p.value + i32::from(n) <= 200 => {
+                p.value += i32::from(n);
+                m.dirty = true;
+            }
+            Op::Debit(n) if p.value - i32::from(n) >= 0 => {
+                p.value -= i32::from(n);
+                m.dirty = true;
+            }
+            Op::Credit(_) | Op::Debit(_) => return Status::BOUNDARY_ERROR,
+            Op::WriteRecord(b) => {
+                if !m.started {
+                    if p.records.len() == 3 {
+                        p.records.remove(0);
+                    }
+                    p.records.push(vec![0; 4]);
+                    m.started = true;
+                }
+                let last = p.records.last_mut().unwrap();
+                last[..2].fill(b);
+                m.dirty = true;
+            }
+            Op::Commit | Op::Abort if !m.dirty => return Status::NO_CHANGES,
+            Op::Commit => {
+                m.committed = m.pending.clone();
+                m.dirty = false;
+                m.started = false;
+            }
+            Op::Abort => {
+                m.pending = m.committed.clone();
+                m.dirty = false;
+                m.started = false;
+            }
+            Op::Cut(_) => {}
+        }
+        Status::OPERATION_OK
+    }
+
+    fn send(card: &mut VCard, op: &Op) -> Status {
+        let apdu: Vec<u8> = match *op {
+            Op::WriteStd(o, b) => vec![0x90, 0x3D, 0, 0, 11, STD, o, 0, 0, 4, 0, 0, b, b, b, b, 0],
+            Op::WriteBackup(o, b) => vec![
+                0x90, 0x3D, 0, 0, 11, BACKUP, o, 0, 0, 4, 0, 0, b, b, b, b, 0,
+            ],
+            Op::Credit(n) => vec![0x90, 0x0C, 0, 0, 5, VALUE, n, 0, 0, 0, 0],
+            Op::Debit(n) => vec![0x90, 0xDC, 0, 0, 5, VALUE, n, 0, 0, 0, 0],
+            Op::WriteRecord(b) => vec![0x90, 0x3B, 0, 0, 9, RECORDS, 0, 0, 0, 2, 0, 0, b, b, 0],
+            Op::Commit => vec![0x90, 0xC7, 0, 0, 0],
+            Op::Abort => vec![0x90, 0xA7, 0, 0, 0],
+            Op::Cut(_) => unreachable!(),
+        };
+        let mut rapdu = [0u8; 64];
+        let n = card.process(&apdu, &mut rapdu);
+        assert_eq!(n, 2, "no data expected");
+        assert_eq!(rapdu[0], 0x91);
+        Status(rapdu[1])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+        #[test]
+        fn power_cuts_leave_the_state_before_or_after(ops in proptest::collection::vec(op(), 1..40)) {
+            let (mut card, mut m) = setup();
+            let mut cut = None;
+            let mut cuts = 0;
+            for op in &ops {
+                if let Op::Cut(n) = op {
+                    cut = Some(u64::from(*n));
+                    continue;
+                }
+                if let Some(n) = cut.take() {
+                    card.nvm_mut().cut_after(n);
+                }
+                let before = m.committed.clone();
+                let expected = apply(&mut m, op);
+                let status = send(&mut card, op);
+                if card.nvm().is_cut() {
+                    cuts += 1;
+                    prop_assert_eq!(status, Status::MEMORY_ERROR);
+                    let (mut nvm, rng) = std::mem::replace(&mut card, new_card()).into_parts();
+                    nvm.power_on();
+                    *card = Card::open(nvm, rng, CardConfig::default()).unwrap();
+                    let got = read(&mut card);
+                    prop_assert!(got == before || got == m.committed, "{:?} torn: {:?} vs before {:?} / after {:?}", op, got, before, m.committed);
+                    m = Model::at(got);
+                } else {
+                    card.nvm_mut().power_on();
+                    prop_assert_eq!(status, expected, "{:?}", op);
+                }
+            }
+            prop_assert!(card.image_matches());
+            card.activate();
+            prop_assert_eq!(read(&mut card), m.committed);
+            let _ = cuts;
+        }
+    }
+
+    /// A commit of a backup write, a credit and a new record, cut after every N NVM writes.
+    #[test]
+    fn commit_cut_after_every_write() {
+        let mut n = 0;
+        loop {
+            let (mut card, mut m) = setup();
+            for op in [
+                Op::WriteBackup(3, 0xAB),
+                Op::Credit(7),
+                Op::WriteRecord(0x5C),
+                Op::WriteStd(0, 1),
+            ] {
+                assert_eq!(send(&mut card, &op), apply(&mut m, &op));
+            }
+            let before = m.committed.clone();
+            apply(&mut m, &Op::Commit);
+            card.nvm_mut().cut_after(n);
+            let status = send(&mut card, &Op::Commit);
+            if !card.nvm().is_cut() {
+                assert_eq!(status, Status::OPERATION_OK);
+                assert_eq!(read(&mut card), m.committed);
+                assert!(n > 4, "the commit took {n} writes");
+                break;
+            }
+            let (mut nvm, rng) = std::mem::replace(&mut card, new_card()).into_parts();
+            nvm.power_on();
+            let mut card = Box::new(Card::open(nvm, rng, CardConfig::default()).unwrap());
+            let got = read(&mut card);
+            assert!(
+                got == before || got == m.committed,
+                "cut after {n}: {got:?}"
+            );
+            n += 1;
+        }
+    }
+}
+
+// Stable-toolchain twin of fuzz/fuzz_targets/picc_apdus.rs: random APDU sequences (biased to
+// native commands the card knows) never panic and never let the NVM image diverge.
+mod random_apdus {
+    use proptest::prelude::*;
+
+    fn apdu() -> impl Strategy<Value = Vec<u8>> {
+        let ins = prop_oneof![
+            Just(0x71u8),
+            Just(0xAF),
+            Just(0x5A),
+            Just(0xCA),
+            Just(0xCD),
+            Just(0xCB),
+            Just(0xCC),
+            Just(0xC0),
+            Just(0x3D),
+            Just(0xBD),
+            Just(0x0C),
+            Just(0xDC),
+            Just(0x3B),
+            Just(0xBB),
+            Just(0xC7),
+            Just(0xA7),
+            Just(0xDF),
+            Just(0xDA),
+            Just(0xFC),
+            Just(0x5F),
+            Just(0xC4),
+            any::<u8>()
+        ];
+        (
+            prop_oneof![Just(0x90u8), Just(0x90), Just(0x00), any::<u8>()],
+            ins,
+            proptest::collection::vec(any::<u8>(), 0..40),
+        )
+            .prop_map(|(cla, ins, data)| {
+                let mut a = vec![cla, ins, 0, 0];
+                if !data.is_empty() {
+                    a.push(data.len() as u8);
+                    a.extend(&data);
+                }
+                a.push(0);
+                a
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+        #[test]
+        fn never_panics_never_diverges(seq in proptest::collection::vec(apdu(), 1..30)) {
+            let (mut card, _) = super::model::setup();
+            let mut r = [0u8; 300];
+            for a in &seq {
+                let n = card.process(a, &mut r);
+                prop_assert!(n >= 2);
+                prop_assert!(card.image_matches());
+            }
+        }
+    }
+}
