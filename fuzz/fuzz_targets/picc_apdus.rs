@@ -32,9 +32,16 @@ impl rand_core::RngCore for Rng {
 impl rand_core::CryptoRng for Rng {}
 
 fuzz_target!(|data: &[u8]| {
-    let nvm = Box::new(RamNvm::<NVM_LEN>::new());
     let state = State::factory([4, 1, 2, 3, 4, 5, 6]);
-    let mut card = Box::new(Card::create(*nvm, Rng(1), CardConfig::default(), state).unwrap());
+    let mut card = Box::new(
+        Card::create(
+            RamNvm::<NVM_LEN>::new(),
+            Rng(1),
+            CardConfig::default(),
+            state,
+        )
+        .unwrap(),
+    );
     // A starting shape: one application with a file of each type, free access.
     for apdu in [
         &b"\x90\xCA\x00\x00\x05\x01\x00\x00\x0F\x83\x00"[..],
