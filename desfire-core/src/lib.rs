@@ -12,6 +12,8 @@
 //!   EV2 session keys and IVs, originality signatures.
 //! - [`pcd`]: the reader side (proximity coupling device): AuthenticateEV2First/NonFirst,
 //!   secure messaging, command builders and response parsers, and a [`pcd::Transport`] driver.
+//! - [`picc`]: the card side (proximity integrated circuit card): a virtual DESFire EV3 with
+//!   persistent state behind an NVM journal.
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(
@@ -38,4 +40,5 @@ mod log;
 
 pub mod crypto;
 pub mod pcd;
+pub mod picc;
 pub mod wire;

@@ -47,6 +47,17 @@ pub const NXP_KEYS: [OriginalityKey; 3] = [
     },
 ];
 
+/// The public half of the virtual card's **TEST** originality key
+/// ([`crate::picc::sig::TEST_SECRET`]). Not an NXP key: [`identify`] never reports it, so a
+/// virtual card is never taken for a genuine one; verify against it explicitly.
+pub const TEST_KEY: OriginalityKey = OriginalityKey {
+    product: "TEST KEY of the desfire-core virtual card (not NXP)",
+    sec1: hex_literal::hex!(
+        "04CA888C18C92B5D75D6849C8307CFE6727273DEF477D9F6AC9BF2CCD3749BF11E"
+        "168BA00D7B7EEECF51D270C59687667AB6E468605A5604E9"
+    ),
+};
+
 /// Verifies `signature` over `uid` with one public key. `Ok(false)` means a well-formed signature
 /// that does not verify.
 pub fn verify(key: &OriginalityKey, uid: &[u8], signature: &[u8]) -> Result<bool, CryptoError> {

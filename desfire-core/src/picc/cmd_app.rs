@@ -1,0 +1,172 @@
+//! Application commands: SelectApplication, GetApplicationIDs, GetDFNames, CreateApplication,
+//! DeleteApplication (ISOSelectFile is in [`super::Card`]: it is not a native command).
+
+use super::params::Params;
+use super::state::{
+    App, KS_FREE_CREATE_DELETE, KS_FREE_DIRECTORY, KeySlot, MAX_DF_NAME, MAX_KEYS, app_cost,
+};
+use super::{Core, Done, out_err};
+use crate::wire::{Aid, Status, Writer};
+
+/// DF name of the PICC level of DESFire EV1 and later (ISOSelectFile selects the PICC with it).
+pub const PICC_DF_NAME: [u8; 7] = [0xD2, 0x76, 0x00, 0x00, 0x85, 0x01, 0x00];
+
+impl Core {
+    /// Selects an application or the PICC level; ends the session, aborts the transaction.
+    pub(crate) fn select_application(&mut self, mut p: Params<'_>) -> Result<Done, Status> {
+        let aid = Aid::from_wire(p.array()?);
+        p.finish()?;
+        self.vol.reset();
+        if aid != Aid::PICC && self.state.app_index(aid).is_none() {
+            self.vol.selected = Aid::PICC;
+            return Err(Status::APPLICATION_NOT_FOUND);
+        }
+        self.vol.selected = aid;
+        Ok(Done {
+            ends_session: true,
+            ..Done::default()
+        })
+    }
+
+    fn picc_directory(&self) -> Result<(), Status> {
+        if self.vol.selected != Aid::PICC {
+            return Err(Status::PERMISSION_DENIED);
+        }
+        self.master_or(KS_FREE_DIRECTORY)
+    }
+
+    pub(crate) fn get_application_ids(
+        &mut self,
+        p: Params<'_>,
+        out: &mut Writer<'_>,
+    ) -> Result<Done, Status> {
+        p.finish()?;
+        self.picc_directory()?;
+        for a in &self.state.apps {
+            out.put(&a.aid.to_wire()).map_err(out_err)?;
+        }
+        Done::ok()
+    }
+
+    /// One frame per application that has a DF name: `AID ISOFileID DFName`.
+    pub(crate) fn get_df_names(
+        &mut self,
+        p: Params<'_>,
+        out: &mut Writer<'_>,
+    ) -> Result<Done, Status> {
+        p.finish()?;
+        self.picc_directory()?;
+        let mut done = Done::default();
+        for a in self.state.apps.iter().filter(|a| !a.df_name.is_empty()) {
+            if !out.is_empty() {
+                let end = u16::try_from(out.len()).map_err(|_| Status::LENGTH_ERROR)?;
+                done.frame_ends
+                    .push(end)
+                    .map_err(|_| Status::LENGTH_ERROR)?;
+            }
+            out.put(&a.aid.to_wire()).map_err(out_err)?;
+            out.put(&a.iso_fid.unwrap_or(0).to_le_bytes())
+                .map_err(out_err)?;
+            out.put(&a.df_name).map_err(out_err)?;
+        }
+        Ok(done)
+    }
+
+    /// `AID KeySett1 KeySett2 [KeySett3] [ISOFileID DFName]`; AES keys only, no key sets.
+    pub(crate) fn create_application(&mut self, mut p: Params<'_>) -> Result<Done, Status> {
+        if self.vol.selected != Aid::PICC {
+            return Err(Status::PERMISSION_DENIED);
+        }
+        self.master_or(KS_FREE_CREATE_DELETE)?;
+        let aid = Aid::from_wire(p.array()?);
+        let settings = p.u8()?;
+        let sett2 = p.u8()?;
+        if sett2 & 0x10 != 0 {
+            // KeySett3: key sets (bit 0) are not modelled.
+            if p.u8()? & 0x01 != 0 {
+                return Err(Status::PARAMETER_ERROR);
+            }
+        }
+        let (iso_fid, df_name) = if sett2 & 0x20 != 0 {
+            let fid = p.u16()?;
+            let name = p.rest();
+            if name.is_empty() || name.len() > MAX_DF_NAME {
+                return Err(Status::LENGTH_ERROR);
+            }
+            if matches!(fid, 0x3F00 | 0x3FFF | 0xFFFF) {
+                return Err(Status::PARAMETER_ERROR);
+            }
+            (
+                Some(fid),
+                heapless::Vec::from_slice(name).map_err(|_| Status::LENGTH_ERROR)?,
+            )
+        } else {
+            (None, heapless::Vec::new())
+        };
+        p.finish()?;
+        let key_count = sett2 & 0x0F;
+        if aid == Aid::PICC
+            || sett2 & 0xC0 != 0x80
+            || sett2 & 0x40 != 0
+            || !(1..=MAX_KEYS as u8).contains(&key_count)
+        {
+            return Err(Status::PARAMETER_ERROR);
+        }
+        let s = &self.state;
+        if s.app_index(aid).is_some()
+            || (iso_fid.is_some() && s.apps.iter().any(|a| a.iso_fid == iso_fid))
+            || (!df_name.is_empty() && s.apps.iter().any(|a| a.df_name == df_name))
+        {
+            return Err(Status::DUPLICATE_ERROR);
+        }
+        if s.apps.is_full() {
+            return Err(Status::COUNT_ERROR);
+        }
+        let default = s.default_key.clone();
+        self.state.allocate(app_cost(key_count))?;
+        let app = App {
+            aid,
+            settings,
+            key_count,
+            keys: core::array::from_fn(|_| KeySlot {
+                key: default.key.clone(),
+                version: default.version,
+            }),
+            iso_fid,
+            df_name,
+        };
+        self.state.apps.push(app).map_err(|_| Status::COUNT_ERROR)?;
+        Done::persisted()
+    }
+
+    /// With the PICC master key, or with the application's own master key while it is
+    /// selected. Memory is not given back (only FormatPICC does that).
+    pub(crate) fn delete_application(&mut self, mut p: Params<'_>) -> Result<Done, Status> {
+        let aid = Aid::from_wire(p.array()?);
+        p.finish()?;
+        if aid == Aid::PICC {
+            return Err(Status::PARAMETER_ERROR);
+        }
+        let own = self.vol.selected == aid && self.is_master();
+        let picc = self.vol.selected == Aid::PICC && self.is_master();
+        if !own && !picc {
+            return Err(Status::AUTHENTICATION_ERROR);
+        }
+        let i = self
+            .state
+            .app_index(aid)
+            .ok_or(Status::APPLICATION_NOT_FOUND)?;
+        self.state.apps.remove(i);
+        self.state.files.retain(|f| f.aid != aid);
+        let mut done = Done {
+            persist: true,
+            ..Done::default()
+        };
+        if own {
+            self.vol.tx.abort();
+            self.vol.selected = Aid::PICC;
+            done.drop_session_after = true;
+        }
+        Ok(done)
+    }
+}

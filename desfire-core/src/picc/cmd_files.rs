@@ -1,0 +1,277 @@
+//! File management: GetFileIDs, GetISOFileIDs, GetFileSettings, ChangeFileSettings, the five
+//! Create*File commands and DeleteFile.
+
+use super::params::Params;
+use super::state::{FILE_HEADER_COST, File, FileKind, KS_FREE_CREATE_DELETE, KS_FREE_DIRECTORY};
+use super::{Core, Done, out_err};
+use crate::wire::{AccessRights, Aid, CommMode, Ins, Status, Writer};
+
+/// Memory a data region of `len` bytes takes (rounded to the 32-byte block).
+fn data_cost(len: u64) -> u64 {
+    len.div_ceil(32).saturating_mul(32)
+}
+
+impl Core {
+    fn app_directory(&self) -> Result<(), Status> {
+        if self.vol.selected == Aid::PICC {
+            return Err(Status::PERMISSION_DENIED);
+        }
+        self.master_or(KS_FREE_DIRECTORY)
+    }
+
+    fn app_files(&self) -> impl Iterator<Item = &File> {
+        let aid = self.vol.selected;
+        self.state.files.iter().filter(move |f| f.aid == aid)
+    }
+
+    pub(crate) fn get_file_ids(
+        &mut self,
+        p: Params<'_>,
+        out: &mut Writer<'_>,
+    ) -> Result<Done, Status> {
+        p.finish()?;
+        self.app_directory()?;
+        for f in self.app_files() {
+            out.put_u8(f.no).map_err(out_err)?;
+        }
+        Done::ok()
+    }
+
+    pub(crate) fn get_iso_file_ids(
+        &mut self,
+        p: Params<'_>,
+        out: &mut Writer<'_>,
+    ) -> Result<Done, Status> {
+        p.finish()?;
+        self.app_directory()?;
+        for fid in self.app_files().filter_map(|f| f.iso_fid) {
+            out.put(&fid.to_le_bytes()).map_err(out_err)?;
+        }
+        Done::ok()
+    }
+
+    /// `type option rights(2)` then size, limits and value flags, or record geometry.
+    pub(crate) fn get_file_settings(
+        &mut self,
+        mut p: Params<'_>,
+        out: &mut Writer<'_>,
+    ) -> Result<Done, Status> {
+        let no = p.u8()?;
+        p.finish()?;
+        self.app_directory()?;
+        let f = self.file(no)?;
+        let u24 = |v: u32| {
+            let [a, b, c, _] = v.to_le_bytes();
+            [a, b, c]
+        };
+        out.put(&[f.kind.type_byte(), f.comm.bits()])
+            .map_err(out_err)?;
+        out.put(&f.rights.to_wire()).map_err(out_err)?;
+        match f.kind {
+            FileKind::Data { size, .. } => out.put(&u24(size)).map_err(out_err)?,
+            FileKind::Value {
+                lower,
+                upper,
+                limited_value,
+                limited_enabled,
+                free_get,
+                ..
+            } => {
+                out.put(&lower.to_le_bytes()).map_err(out_err)?;
+                out.put(&upper.to_le_bytes()).map_err(out_err)?;
+                out.put(&limited_value.to_le_bytes()).map_err(out_err)?;
+                out.put_u8(u8::from(limited_enabled) | (u8::from(free_get) << 1))
+                    .map_err(out_err)?;
+            }
+            FileKind::Record {
+                size, max, count, ..
+            } => {
+                out.put(&u24(size)).map_err(out_err)?;
+                out.put(&u24(max)).map_err(out_err)?;
+                out.put(&u24(count)).map_err(out_err)?;
+            }
+        }
+        Done::ok()
+    }
+
+    /// `file option rights(2)`; additional access rights and SDM are not modelled.
+    pub(crate) fn change_file_settings(&mut self, mut p: Params<'_>) -> Result<Done, Status> {
+        let no = p.u8()?;
+        let option = p.u8()?;
+        let rights = AccessRights::from_wire(p.array()?);
+        p.finish()?;
+        if option & !0x03 != 0 || option == 0x02 {
+            return Err(Status::PARAMETER_ERROR);
+        }
+        // The access check was done by the plan (change right).
+        let i = self
+            .state
+            .file_index(self.vol.selected, no)
+            .ok_or(Status::FILE_NOT_FOUND)?;
+        let f = self.state.files.get_mut(i).ok_or(Status::FILE_NOT_FOUND)?;
+        f.comm = CommMode::from_bits(option);
+        f.rights = rights;
+        Done::persisted()
+    }
+
+    /// Create*File. The ISO file identifier is optional for data and record files and
+    /// recognised by the command's length.
+    pub(crate) fn create_file(&mut self, ins: Ins, mut p: Params<'_>) -> Result<Done, Status> {
+        if self.vol.selected == Aid::PICC {
+            return Err(Status::PERMISSION_DENIED);
+        }
+        self.master_or(KS_FREE_CREATE_DELETE)?;
+        let (plain_len, has_fid_allowed) = match ins {
+            Ins::CREATE_STD_DATA_FILE | Ins::CREATE_BACKUP_DATA_FILE => (7, true),
+            Ins::CREATE_VALUE_FILE => (17, false),
+            _ => (10, true),
+        };
+        let no = p.u8()?;
+        let iso_fid = match p.remaining().checked_add(1) {
+            Some(n) if n == plain_len => None,
+            Some(n) if has_fid_allowed && Some(n) == plain_len.checked_add(2) => Some(p.u16()?),
+            _ => return Err(Status::LENGTH_ERROR),
+        };
+        let option = p.u8()?;
+        let rights = AccessRights::from_wire(p.array()?);
+        if option & !0x03 != 0 || option == 0x02 || no >= 32 {
+            return Err(Status::PARAMETER_ERROR);
+        }
+        let app = self.selected_app()?;
+        if let Some(fid) = iso_fid
+            && (app.iso_fid.is_none() || matches!(fid, 0x3F00 | 0x3FFF | 0xFFFF))
+        {
+            return Err(Status::PARAMETER_ERROR);
+        }
+        let aid = self.vol.selected;
+        if self.state.file_index(aid, no).is_some()
+            || (iso_fid.is_some() && self.app_files().any(|f| f.iso_fid == iso_fid))
+        {
+            return Err(Status::DUPLICATE_ERROR);
+        }
+        // (kind without offset, data bytes to allocate)
+        let (kind, data_len) = match ins {
+            Ins::CREATE_STD_DATA_FILE | Ins::CREATE_BACKUP_DATA_FILE => {
+                let size = p.u24()?;
+                let backup = ins == Ins::CREATE_BACKUP_DATA_FILE;
+                let regions = if backup { 2 } else { 1 };
+                if size == 0 {
+                    return Err(Status::PARAMETER_ERROR);
+                }
+                let kind = FileKind::Data {
+                    backup,
+                    size,
+                    offset: 0,
+                    active: 0,
+                };
+                (kind, data_cost(u64::from(size)).saturating_mul(regions))
+            }
+            Ins::CREATE_VALUE_FILE => {
+                let lower = p.i32()?;
+                let upper = p.i32()?;
+                let value = p.i32()?;
+                let flags = p.u8()?;
+                if lower > upper || !(lower..=upper).contains(&value) || flags > 0x03 {
+                    return Err(Status::PARAMETER_ERROR);
+                }
+                let kind = FileKind::Value {
+                    lower,
+                    upper,
+                    value,
+                    limited_value: 0,
+                    limited_enabled: flags & 1 != 0,
+                    free_get: flags & 2 != 0,
+                };
+                (kind, 0)
+            }
+            _ => {
+                let size = p.u24()?;
+                let max = p.u24()?;
+                let cyclic = ins == Ins::CREATE_CYCLIC_RECORD_FILE;
+                if size == 0 || max == 0 || (cyclic && max < 2) {
+                    return Err(Status::PARAMETER_ERROR);
+                }
+                let kind = FileKind::Record {
+                    cyclic,
+                    size,
+                    max,
+                    count: 0,
+                    offset: 0,
+                    active: 0,
+                };
+                let len = u64::from(size).saturating_mul(u64::from(max));
+                (kind, data_cost(len).saturating_mul(2))
+            }
+        };
+        p.finish()?;
+        if self.state.files.is_full() {
+            return Err(Status::OUT_OF_EEPROM);
+        }
+        let start = self
+            .state
+            .allocate(FILE_HEADER_COST.saturating_add(data_len))?;
+        let data_at = start
+            .checked_add(FILE_HEADER_COST as u32)
+            .ok_or(Status::OUT_OF_EEPROM)?;
+        let kind = match kind {
+            FileKind::Data {
+                backup,
+                size,
+                active,
+                ..
+            } => FileKind::Data {
+                backup,
+                size,
+                offset: data_at,
+                active,
+            },
+            FileKind::Record {
+                cyclic,
+                size,
+                max,
+                count,
+                active,
+                ..
+            } => FileKind::Record {
+                cyclic,
+                size,
+                max,
+                count,
+                offset: data_at,
+                active,
+            },
+            v => v,
+        };
+        // Fresh memory reads as zeros (FormatPICC zeroes; allocation never reuses).
+        let file = File {
+            aid,
+            no,
+            iso_fid,
+            comm: CommMode::from_bits(option),
+            rights,
+            kind,
+        };
+        self.state
+            .files
+            .push(file)
+            .map_err(|_| Status::OUT_OF_EEPROM)?;
+        Done::persisted()
+    }
+
+    /// Memory is not given back until FormatPICC.
+    pub(crate) fn delete_file(&mut self, mut p: Params<'_>) -> Result<Done, Status> {
+        let no = p.u8()?;
+        p.finish()?;
+        if self.vol.selected == Aid::PICC {
+            return Err(Status::PERMISSION_DENIED);
+        }
+        self.master_or(KS_FREE_CREATE_DELETE)?;
+        let i = self
+            .state
+            .file_index(self.vol.selected, no)
+            .ok_or(Status::FILE_NOT_FOUND)?;
+        self.state.files.remove(i);
+        self.vol.tx.forget(no);
+        Done::persisted()
+    }
+}

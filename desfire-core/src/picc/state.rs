@@ -1,0 +1,286 @@
+//! The card's persistent state: PICC settings, applications, keys, files and the data arena.
+//!
+//! Everything here survives a power cut (it mirrors the NVM image, see [`super::image`]); what
+//! does not (session, selection, pending transaction) lives in [`super::Card`].
+
+use crate::crypto::AesKey;
+use crate::wire::{AccessRights, Aid, CommMode, Status};
+
+/// The memory budget of the card: file data and the memory accounted for applications and file
+/// headers (decision record 0003). An 8 KB EV3.
+pub const MEMORY: usize = 8192;
+/// Most applications on the virtual card (an EV3 is limited by memory only; a bound is needed
+/// without a heap). One more is refused with `COUNT_ERROR`.
+pub const MAX_APPS: usize = 28;
+/// Most files over all applications; more are refused with `OUT_OF_EEPROM`.
+pub const MAX_FILES: usize = 64;
+/// Keys per application.
+pub const MAX_KEYS: usize = 14;
+/// Longest DF name.
+pub const MAX_DF_NAME: usize = 16;
+/// Longest ATS SetConfiguration option 02 accepts.
+pub const MAX_ATS: usize = 20;
+
+/// Accounting unit of the memory budget: every allocation is rounded up to 32 bytes.
+pub const BLOCK: usize = 32;
+
+/// PICC configuration bit 0: FormatPICC disabled.
+pub const CONFIG_FORMAT_DISABLED: u8 = 0x01;
+/// PICC configuration bit 1: random UID at anticollision.
+pub const CONFIG_RANDOM_ID: u8 = 0x02;
+
+/// KeySett1 bit 0: the master key can be changed.
+pub const KS_MASTER_CHANGEABLE: u8 = 0x01;
+/// KeySett1 bit 1: GetApplicationIDs / GetFileIDs / GetFileSettings / GetKeySettings free.
+pub const KS_FREE_DIRECTORY: u8 = 0x02;
+/// KeySett1 bit 2: create and delete without master key authentication.
+pub const KS_FREE_CREATE_DELETE: u8 = 0x04;
+/// KeySett1 bit 3: the key settings can be changed.
+pub const KS_CONFIG_CHANGEABLE: u8 = 0x08;
+
+/// An AES key and its version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySlot {
+    /// The key.
+    pub key: AesKey,
+    /// Its version byte.
+    pub version: u8,
+}
+
+impl KeySlot {
+    /// The all-zero key, version 0.
+    pub const fn zero() -> Self {
+        Self {
+            key: AesKey::zero(),
+            version: 0,
+        }
+    }
+}
+
+/// How ReadSig answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Originality {
+    /// Sign the UID with this secp224r1 private scalar (big-endian). The default is
+    /// [`super::sig::TEST_SECRET`], a labelled test key.
+    Key([u8; 28]),
+    /// Answer this signature as is (e.g. copied from a card image).
+    Signature([u8; 56]),
+}
+
+/// One application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct App {
+    /// Its AID (never `000000`).
+    pub aid: Aid,
+    /// KeySett1.
+    pub settings: u8,
+    /// Number of keys, 1 to 14.
+    pub key_count: u8,
+    /// Keys 0 to `key_count - 1`; the rest unused.
+    pub keys: [KeySlot; MAX_KEYS],
+    /// ISO/IEC 7816-4 file identifier of the DF.
+    pub iso_fid: Option<u16>,
+    /// DF name, empty when the application has none.
+    pub df_name: heapless::Vec<u8, MAX_DF_NAME>,
+}
+
+impl App {
+    /// KeySett2 as GetKeySettings reports it: AES, ISO flag, key count.
+    pub fn key_sett2(&self) -> u8 {
+        let iso = if self.iso_fid.is_some() { 0x20 } else { 0 };
+        0x80 | iso | (self.key_count & 0x0F)
+    }
+
+    /// A key of this application.
+    pub fn key(&self, no: u8) -> Option<&KeySlot> {
+        if no < self.key_count {
+            self.keys.get(usize::from(no))
+        } else {
+            None
+        }
+    }
+}
+
+/// What a file holds. Offsets are into [`State::arena`]; backup and record files own two
+/// regions (committed and shadow), `active` says which one is committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// Standard (`backup == false`) or backup data file.
+    Data {
+        /// Backup file: transactional, two regions.
+        backup: bool,
+        /// File size.
+        size: u32,
+        /// Arena offset of region 0.
+        offset: u32,
+        /// Committed region (0 or 1) of a backup file.
+        active: u8,
+    },
+    /// Value file.
+    Value {
+        /// Lower limit.
+        lower: i32,
+        /// Upper limit.
+        upper: i32,
+        /// Committed value.
+        value: i32,
+        /// What LimitedCredit may add now.
+        limited_value: i32,
+        /// LimitedCredit enabled.
+        limited_enabled: bool,
+        /// GetValue free whatever the access rights.
+        free_get: bool,
+    },
+    /// Linear or cyclic record file; records stored oldest first.
+    Record {
+        /// Cyclic: the oldest record is overwritten when full.
+        cyclic: bool,
+        /// Record size.
+        size: u32,
+        /// Maximum number of records (a cyclic file keeps one free: `max - 1` valid records).
+        max: u32,
+        /// Committed number of records.
+        count: u32,
+        /// Arena offset of region 0.
+        offset: u32,
+        /// Committed region.
+        active: u8,
+    },
+}
+
+impl FileKind {
+    /// The file type byte of GetFileSettings.
+    pub fn type_byte(&self) -> u8 {
+        match self {
+            Self::Data { backup: false, .. } => 0,
+            Self::Data { backup: true, .. } => 1,
+            Self::Value { .. } => 2,
+            Self::Record { cyclic: false, .. } => 3,
+            Self::Record { cyclic: true, .. } => 4,
+        }
+    }
+
+    /// Whether changes wait for CommitTransaction.
+    pub fn is_transactional(&self) -> bool {
+        !matches!(self, Self::Data { backup: false, .. })
+    }
+}
+
+/// One file of one application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct File {
+    /// The application it belongs to.
+    pub aid: Aid,
+    /// File number, 0 to 31.
+    pub no: u8,
+    /// ISO/IEC 7816-4 file identifier.
+    pub iso_fid: Option<u16>,
+    /// Communication mode.
+    pub comm: CommMode,
+    /// Access rights.
+    pub rights: AccessRights,
+    /// Type and contents.
+    pub kind: FileKind,
+}
+
+/// The persistent state of the card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct State {
+    /// The 7-byte UID (GetCardUID, ReadSig, anticollision without random ID).
+    pub uid: [u8; 7],
+    /// SetConfiguration option 00 bits ([`CONFIG_FORMAT_DISABLED`], [`CONFIG_RANDOM_ID`]).
+    pub config: u8,
+    /// PICC master key.
+    pub picc_key: KeySlot,
+    /// PICC KeySett1.
+    pub picc_settings: u8,
+    /// Key given to the keys of a new application (SetConfiguration option 01).
+    pub default_key: KeySlot,
+    /// ATS (SetConfiguration option 02); empty for the default ATS.
+    pub ats: heapless::Vec<u8, MAX_ATS>,
+    /// Bytes of the budget used; only FormatPICC gives memory back.
+    pub used: u32,
+    /// How ReadSig answers.
+    pub originality: Originality,
+    /// Applications in creation order.
+    pub apps: heapless::Vec<App, MAX_APPS>,
+    /// Files of all applications in creation order.
+    pub files: heapless::Vec<File, MAX_FILES>,
+    /// File contents.
+    pub arena: [u8; MEMORY],
+}
+
+impl State {
+    /// A card in delivery state: zero PICC master key, settings `0F`, no applications.
+    pub fn factory(uid: [u8; 7]) -> Self {
+        Self {
+            uid,
+            config: 0,
+            picc_key: KeySlot::zero(),
+            picc_settings: 0x0F,
+            default_key: KeySlot::zero(),
+            ats: heapless::Vec::new(),
+            used: 0,
+            originality: Originality::Key(super::sig::TEST_SECRET),
+            apps: heapless::Vec::new(),
+            files: heapless::Vec::new(),
+            arena: [0; MEMORY],
+        }
+    }
+
+    /// Index of an application.
+    pub fn app_index(&self, aid: Aid) -> Option<usize> {
+        self.apps.iter().position(|a| a.aid == aid)
+    }
+
+    /// Index of a file of an application.
+    pub fn file_index(&self, aid: Aid, no: u8) -> Option<usize> {
+        self.files.iter().position(|f| f.aid == aid && f.no == no)
+    }
+
+    /// Free memory.
+    pub fn free_memory(&self) -> u32 {
+        u32::try_from(MEMORY)
+            .unwrap_or(u32::MAX)
+            .saturating_sub(self.used)
+    }
+
+    /// Takes `cost` bytes (rounded up to [`BLOCK`]) of the budget; returns where they start.
+    pub fn allocate(&mut self, cost: u64) -> Result<u32, Status> {
+        const MASK: u64 = BLOCK as u64 - 1;
+        let rounded = cost
+            .checked_add(MASK)
+            .map(|c| c & !MASK)
+            .ok_or(Status::OUT_OF_EEPROM)?;
+        let start = self.used;
+        let end = u64::from(start)
+            .checked_add(rounded)
+            .filter(|e| *e <= MEMORY as u64)
+            .ok_or(Status::OUT_OF_EEPROM)?;
+        self.used = u32::try_from(end).map_err(|_| Status::OUT_OF_EEPROM)?;
+        Ok(start)
+    }
+
+    /// A region of the arena.
+    pub fn region(&self, offset: u32, len: u32) -> Option<&[u8]> {
+        let start = usize::try_from(offset).ok()?;
+        let end = start.checked_add(usize::try_from(len).ok()?)?;
+        self.arena.get(start..end)
+    }
+
+    /// A region of the arena, mutable.
+    pub fn region_mut(&mut self, offset: u32, len: u32) -> Option<&mut [u8]> {
+        let start = usize::try_from(offset).ok()?;
+        let end = start.checked_add(usize::try_from(len).ok()?)?;
+        self.arena.get_mut(start..end)
+    }
+}
+
+/// Memory accounted for an application with `keys` keys: a 32-byte directory entry and 24 bytes
+/// per key (key, version, counters), rounded up to 32.
+pub fn app_cost(keys: u8) -> u64 {
+    24u64.saturating_mul(u64::from(keys)).saturating_add(32)
+}
+
+/// Memory accounted for a file header.
+pub const FILE_HEADER_COST: u64 = 32;
