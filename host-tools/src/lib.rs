@@ -30,3 +30,4 @@ pub mod args;
 pub mod cli;
 pub mod hex_text;
 pub mod trace;
+pub mod vpcd;
