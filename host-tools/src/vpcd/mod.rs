@@ -69,6 +69,27 @@ impl<C: VirtualCard + ?Sized> VirtualCard for Box<C> {
     }
 }
 
+impl<C: VirtualCard + ?Sized> VirtualCard for &mut C {
+    fn atr(&self) -> &[u8] {
+        (**self).atr()
+    }
+    fn power_on(&mut self) {
+        (**self).power_on();
+    }
+    fn power_off(&mut self) {
+        (**self).power_off();
+    }
+    fn reset(&mut self) {
+        (**self).reset();
+    }
+    fn anticollision_uid(&self) -> &[u8] {
+        (**self).anticollision_uid()
+    }
+    fn transmit(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> usize {
+        (**self).transmit(capdu, rapdu)
+    }
+}
+
 /// `3B 81 80 01 80 80`: the ATR vpcd's documentation gives for a contactless card speaking T=1.
 /// One historical byte, `80` (an empty compact-TLV category indicator), which is also what a
 /// DESFire EV1 and later sends in its ATS.
