@@ -142,12 +142,21 @@ start_services() {
 # one already runs (a developer's), the tests use it and we leave it alone.
 start_pcscd() {
     local pidfile=/run/pcscd/pcscd.pid running
-    running="$(cat "$pidfile" 2>/dev/null || true)"
+    # The pid file is padded with NUL bytes: keep the digits.
+    running="$({ tr -dc '0-9' <"$pidfile"; } 2>/dev/null || true)"
     if [[ -n "$running" ]] && kill -0 "$running" 2>/dev/null && [[ -S "$PCSCD_SOCKET" ]]; then
         echo "    pcscd already running (pid $running): using it"
         return 0
     fi
-    as_root pcscd --foreground --debug >"$SERVICE_LOG_DIR/pcscd.log" 2>&1 &
+    # A socket left by a pcscd that was killed would pass the readiness check below at once.
+    as_root rm -f "$PCSCD_SOCKET"
+    # Not through `as_root`: a function run with `&` is a subshell, and `$!` would be the
+    # subshell, not pcscd, so stopping it would leave pcscd running.
+    local cmd=(pcscd --foreground --debug)
+    if [[ $EUID -ne 0 ]]; then
+        cmd=(sudo "${cmd[@]}")
+    fi
+    "${cmd[@]}" >"$SERVICE_LOG_DIR/pcscd.log" 2>&1 &
     local pid=$!
     SERVICE_PIDS+=("$pid")
     # Ready when its socket exists; bounded, and fails at once if pcscd exits.

@@ -10,6 +10,7 @@
 mod support;
 
 use std::ffi::CString;
+use std::io::Write;
 use std::process::{Command, Output};
 use std::sync::{Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -45,7 +46,10 @@ fn setup(test: &str) -> Option<(MutexGuard<'static, ()>, Pcsc, CString)> {
              scripts/test-all.sh installs pcscd and vsmartcard-vpcd and starts pcscd."
         ),
         Err(e) => {
-            eprintln!(
+            // Straight to the process's stderr: libtest captures `eprintln!` of passing tests,
+            // and a skip must be seen.
+            let _ = writeln!(
+                std::io::stderr(),
                 "SKIPPED {test}: no pcscd with reader {READER:?} ({e}). Install pcscd and \
                  vsmartcard-vpcd and start `pcscd --foreground`, or run scripts/test-all.sh."
             );
@@ -157,7 +161,8 @@ fn desfire_driver_and_get_data_over_pcsc() {
 
     let arrival = card.arrival;
     let (_card, departure) = card.remove(&pcsc, &reader);
-    eprintln!(
+    let _ = writeln!(
+        std::io::stderr(),
         "timing: card PRESENT {:.0} ms after connecting to vpcd; connect + 5 GetVersion/\
          GetFreeMemory/GET DATA exchanges {:.0} ms; EMPTY {:.0} ms after the card left",
         card_ms(arrival),
