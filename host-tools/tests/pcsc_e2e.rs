@@ -18,8 +18,9 @@ use std::time::{Duration, Instant};
 
 use desfire_core::pcd::commands::{self, Version};
 use desfire_core::pcd::{Desfire, FrameSize, Transport};
+use host_tools::cli::emulate::emulate;
 use host_tools::pcsc_reader::{Pcsc, Presence, Sharing};
-use host_tools::vpcd::{self, ServeEnd, Session, Stopper};
+use host_tools::vpcd::{self, ServeEnd, Stopper};
 use support::double_card::{self, DoubleCard};
 
 const READER: &str = "Virtual PCD 00 00";
@@ -68,13 +69,13 @@ struct Presented {
 
 fn present(pcsc: &Pcsc, reader: &CString, card: DoubleCard) -> Presented {
     let started = Instant::now();
-    let stream = vpcd::connect(vpcd::DEFAULT_ADDR).expect("connect to vpcd");
     let stopper = Stopper::new();
     let s = stopper.clone();
+    // What `desfire emulate` runs once it has loaded a card image.
     let thread = std::thread::spawn(move || {
-        let mut session = Session::new(card);
-        let end = vpcd::serve(stream, &mut session, &s, None).expect("serve");
-        (end, session.into_card())
+        let mut card = card;
+        let end = emulate(&mut card, vpcd::DEFAULT_ADDR, &s, false).expect("emulate");
+        (end, card)
     });
     pcsc.wait_for(reader, Presence::Present, WAIT)
         .expect("card PRESENT");
