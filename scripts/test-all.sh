@@ -18,9 +18,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 readonly THUMB_TARGET=thumbv7em-none-eabihf
 # Debian packages the tests need. valgrind: callgrind instruction counts (scripts/bench.sh);
 # python3-cryptography: the independent vector generator (tests/tests/generator_check.rs);
-# qemu-system-arm: the thumbv7em transaction. pcscd/vpcd go in `start_services` and here
-# when they land.
-readonly APT_PACKAGES=(valgrind python3-cryptography qemu-system-arm)
+# qemu-system-arm: the thumbv7em transaction; pcscd, vsmartcard-vpcd: the PC/SC end-to-end
+# tests (host-tools/tests/pcsc_e2e.rs); libpcsclite-dev, pkg-config: the `pcsc` crate.
+readonly APT_PACKAGES=(valgrind python3-cryptography qemu-system-arm
+    pcscd libpcsclite-dev pkg-config vsmartcard-vpcd)
+# pcscd's client socket: it exists once the daemon accepts clients.
+readonly PCSCD_SOCKET=/run/pcscd/pcscd.comm
+# The longest we wait for pcscd to be ready (it takes tens of milliseconds).
+readonly PCSCD_READY_SECONDS=10
 # Seconds each fuzz target runs in the smoke run.
 readonly FUZZ_SECONDS=10
 
@@ -130,12 +135,47 @@ SERVICE_LOG_DIR="${SERVICE_LOG_DIR:-target/service-logs}"
 
 start_services() {
     mkdir -p "$SERVICE_LOG_DIR"
-    # pcscd + vpcd (coming): add `pcscd vsmartcard-vpcd libpcsclite-dev
-    # pkg-config` to APT_PACKAGES, then e.g.
-    #   pcscd --foreground --debug >"$SERVICE_LOG_DIR/pcscd.log" 2>&1 &
-    #   SERVICE_PIDS+=($!)
-    # and wait for it to be ready (its socket), never a fixed sleep.
-    :
+    start_pcscd
+}
+
+# pcscd with the vpcd driver (readers `Virtual PCD 00 00` and `00 01`). One per machine: when
+# one already runs (a developer's), the tests use it and we leave it alone.
+start_pcscd() {
+    local pidfile=/run/pcscd/pcscd.pid running
+    # The pid file is padded with NUL bytes: keep the digits.
+    running="$({ tr -dc '0-9' <"$pidfile"; } 2>/dev/null || true)"
+    if [[ -n "$running" ]] && kill -0 "$running" 2>/dev/null && [[ -S "$PCSCD_SOCKET" ]]; then
+        echo "    pcscd already running (pid $running): using it"
+        return 0
+    fi
+    # A socket left by a pcscd that was killed would pass the readiness check below at once.
+    as_root rm -f "$PCSCD_SOCKET"
+    # Not through `as_root`: a function run with `&` is a subshell, and `$!` would be the
+    # subshell, not pcscd, so stopping it would leave pcscd running.
+    local cmd=(pcscd --foreground --debug)
+    if [[ $EUID -ne 0 ]]; then
+        cmd=(sudo "${cmd[@]}")
+    fi
+    "${cmd[@]}" >"$SERVICE_LOG_DIR/pcscd.log" 2>&1 &
+    local pid=$!
+    SERVICE_PIDS+=("$pid")
+    # Ready when its socket exists; bounded, and fails at once if pcscd exits.
+    local deadline=$((SECONDS + PCSCD_READY_SECONDS))
+    until [[ -S "$PCSCD_SOCKET" ]]; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "pcscd exited at start; its log:" >&2
+            cat "$SERVICE_LOG_DIR/pcscd.log" >&2
+            return 1
+        fi
+        if ((SECONDS >= deadline)); then
+            echo "pcscd did not create $PCSCD_SOCKET within ${PCSCD_READY_SECONDS}s" >&2
+            return 1
+        fi
+        # Waiting for a socket file has no event to block on in bash; this is a poll with a
+        # deadline, not a guess at how long start-up takes.
+        sleep 0.01
+    done
+    echo "    pcscd ready (pid $pid, log $SERVICE_LOG_DIR/pcscd.log)"
 }
 
 stop_services() {
@@ -211,6 +251,9 @@ cargo fmt --manifest-path fuzz/Cargo.toml --check
 step "clippy (workspace)"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "clippy (host-tools, pcsc)"
+cargo clippy -p host-tools --all-targets --features pcsc -- -D warnings
+
 step "clippy (desfire-core, log)"
 cargo clippy -p desfire-core --all-targets --features log -- -D warnings
 
@@ -235,10 +278,12 @@ step "thumbv7em transaction in QEMU (perf/thumb-transaction)"
 step "tests"
 if cargo nextest --version >/dev/null 2>&1; then
     # `warn`: a workspace without tests says so, loudly, instead of failing.
-    cargo nextest run --workspace --no-fail-fast --no-tests=warn
+    # host-tools/pcsc: the PC/SC transport, `desfire card …` and the pcscd + vpcd end-to-end
+    # tests (serialised by .config/nextest.toml).
+    cargo nextest run --workspace --features host-tools/pcsc --no-fail-fast --no-tests=warn
 else
     echo "    cargo-nextest not found: using cargo test"
-    cargo test --workspace --no-fail-fast
+    cargo test --workspace --features host-tools/pcsc --no-fail-fast
 fi
 
 # nextest does not run doctests.

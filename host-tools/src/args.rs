@@ -8,7 +8,7 @@
 
 use desfire_core::crypto::AesKey;
 use desfire_core::crypto::ev2::{CmdCtr, SessionKeys, Ti};
-use desfire_core::wire::KeyNo;
+use desfire_core::wire::{Access, AccessRights, Aid, CommMode, FileNo, KeyNo};
 use zeroize::Zeroizing;
 
 use crate::hex_text::{self, HexError};
@@ -119,6 +119,84 @@ pub fn parse_key_no(what: &str, text: &str) -> Result<KeyNo, ArgError> {
                 ),
             )
         })
+}
+
+/// Parses an application ID as people write it: 6 hex digits, most significant first
+/// (`0AC501` is sent as `01 C5 0A`). `000000` is the PICC level, not an application.
+pub fn parse_aid(what: &str, text: &str) -> Result<Aid, ArgError> {
+    let bytes = parse_hex(what, text)?;
+    let [a, b, c] = bytes.as_slice() else {
+        return Err(ArgError::Length {
+            what: what.to_owned(),
+            expected: "3 bytes (6 hex digits)",
+            got: bytes.len(),
+        });
+    };
+    match Aid::new(u32::from_be_bytes([0, *a, *b, *c])) {
+        Some(aid) if aid != Aid::PICC => Ok(aid),
+        _ => Err(ArgError::invalid(
+            what,
+            "000000 is the PICC level, not an application",
+        )),
+    }
+}
+
+/// Parses a file number written in decimal, 0 to 31.
+pub fn parse_file_no(what: &str, text: &str) -> Result<FileNo, ArgError> {
+    text.trim()
+        .parse::<u8>()
+        .ok()
+        .and_then(FileNo::new)
+        .ok_or_else(|| {
+            ArgError::invalid(
+                what,
+                format!(
+                    "file number must be 0 to 31 (decimal), got {:?}",
+                    text.trim()
+                ),
+            )
+        })
+}
+
+/// Parses a comm mode: `plain`, `mac` or `full`.
+pub fn parse_comm_mode(what: &str, text: &str) -> Result<CommMode, ArgError> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "plain" => Ok(CommMode::Plain),
+        "mac" => Ok(CommMode::Mac),
+        "full" => Ok(CommMode::Full),
+        other => Err(ArgError::invalid(
+            what,
+            format!("comm mode must be plain, mac or full, got {other:?}"),
+        )),
+    }
+}
+
+/// Parses access rights `READ,WRITE,READWRITE,CHANGE`, each a key number (decimal 0-13),
+/// `free` (or `E`) or `never` (or `F`).
+pub fn parse_access_rights(what: &str, text: &str) -> Result<AccessRights, ArgError> {
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    let [read, write, read_write, change] = parts.as_slice() else {
+        return Err(ArgError::invalid(
+            what,
+            format!(
+                "expected READ,WRITE,READWRITE,CHANGE (4 fields), got {} field(s)",
+                parts.len()
+            ),
+        ));
+    };
+    let access = |t: &str| -> Result<Access, ArgError> {
+        match t.to_ascii_lowercase().as_str() {
+            "free" | "e" => Ok(Access::Free),
+            "never" | "f" => Ok(Access::Never),
+            n => parse_key_no(what, n).map(Access::Key),
+        }
+    };
+    Ok(AccessRights {
+        read: access(read)?,
+        write: access(write)?,
+        read_write: access(read_write)?,
+        change: access(change)?,
+    })
 }
 
 /// A key the trace decoder may try: for one key number, or for any.
@@ -330,6 +408,30 @@ mod tests {
         ] {
             assert!(SessionSpec::parse("--session", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn aids_files_modes_rights() {
+        assert_eq!(
+            parse_aid("--aid", "0AC501").unwrap().to_wire(),
+            [0x01, 0xC5, 0x0A]
+        );
+        assert!(parse_aid("--aid", "000000").is_err());
+        assert!(parse_aid("--aid", "0AC5").is_err());
+        assert_eq!(parse_file_no("--file", "31").unwrap().value(), 31);
+        assert!(parse_file_no("--file", "32").is_err());
+        assert_eq!(parse_comm_mode("--comm", "Full").unwrap(), CommMode::Full);
+        assert!(parse_comm_mode("--comm", "enc").is_err());
+        let r = parse_access_rights("--rights", "free, 1 ,never,0").unwrap();
+        assert_eq!(r.to_wire(), [0xF0, 0xE1]);
+        assert_eq!(
+            parse_access_rights("--rights", "E,E,E,E")
+                .unwrap()
+                .to_wire(),
+            [0xEE, 0xEE]
+        );
+        assert!(parse_access_rights("--rights", "1,2,3").is_err());
+        assert!(parse_access_rights("--rights", "1,2,3,14").is_err());
     }
 
     #[test]

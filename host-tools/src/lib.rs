@@ -7,6 +7,8 @@
 //! - [`args`]: typed parsing of hex keys, key specifications and session specifications given on
 //!   the command line; secrets are zeroized.
 //! - [`cli`]: the clap front end, one module per subcommand.
+//! - [`vpcd`]: the vpcd client that puts a [`vpcd::VirtualCard`] behind pcscd's virtual reader.
+//! - `pcsc_reader` (cargo feature `pcsc`): a PC/SC reader as a `desfire_core::pcd::Transport`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 // Trace files come from the field and from the fuzzer: nothing in the parsers may panic.
@@ -29,4 +31,7 @@
 pub mod args;
 pub mod cli;
 pub mod hex_text;
+#[cfg(feature = "pcsc")]
+pub mod pcsc_reader;
 pub mod trace;
+pub mod vpcd;

@@ -14,7 +14,10 @@ fn main() -> ExitCode {
         Ok(exit) => ExitCode::from(exit as u8),
         Err(e) => {
             eprintln!("desfire: {e:#}");
-            ExitCode::from(Exit::Usage as u8)
+            let exit = e
+                .downcast_ref::<host_tools::cli::CliError>()
+                .map_or(Exit::Usage, host_tools::cli::CliError::exit);
+            ExitCode::from(exit as u8)
         }
     }
 }

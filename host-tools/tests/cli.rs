@@ -530,3 +530,77 @@ fn usage_and_io_errors_exit_2() {
         assert!(!err.contains("panicked"));
     }
 }
+
+// ---- emulate and card ------------------------------------------------------------------------
+
+#[test]
+fn emulate_says_card_images_are_not_available_yet() {
+    let image = temp_file("card.json", "{}");
+    let o = desfire(&["emulate", "--card", image.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("card images are not available in this build yet"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn card_help_lists_the_commands() {
+    let o = desfire(&["card", "--help"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for cmd in [
+        "info",
+        "format",
+        "app",
+        "file",
+        "write",
+        "read",
+        "change-key",
+    ] {
+        assert!(stdout(&o).contains(cmd), "{cmd}: {}", stdout(&o));
+    }
+}
+
+#[cfg(not(feature = "pcsc"))]
+#[test]
+fn card_commands_need_the_pcsc_feature() {
+    let o = desfire(&["card", "info"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--features pcsc"), "{}", stderr(&o));
+}
+
+#[cfg(feature = "pcsc")]
+#[test]
+fn destructive_card_commands_check_arguments_before_the_reader() {
+    // Bad arguments fail with status 2 before any PC/SC call, so these pass without pcscd.
+    let o = desfire(&[
+        "card", "write", "--app", "000000", "--file", "1", "--data", "00",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("PICC level"), "{}", stderr(&o));
+    let key = temp_file("new.key", "00112233445566778899AABBCCDDEEFF\n");
+    let o = desfire(&[
+        "card",
+        "change-key",
+        "--app",
+        "0AC501",
+        "--key-no",
+        "1",
+        "--auth-key",
+        "0",
+        "--key",
+        "0=00000000000000000000000000000000",
+        "--new-key-file",
+        key.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no key for key number 1"),
+        "{}",
+        stderr(&o)
+    );
+    let o = desfire(&["card", "format"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("pass --yes"), "{}", stderr(&o));
+}

@@ -1,6 +1,8 @@
-//! The command-line front end: `desfire keys diversify` and `desfire trace decode`, one module
-//! per subcommand.
+//! The command-line front end, one module per subcommand: `desfire keys diversify`,
+//! `desfire trace decode`, `desfire emulate`, and `desfire card …` (PC/SC, cargo feature `pcsc`).
 
+pub mod card;
+pub mod emulate;
 pub mod keys_diversify;
 pub mod trace_decode;
 
@@ -17,6 +19,8 @@ pub enum Exit {
     NotFollowed = 1,
     /// Bad arguments, unreadable input, or output failure.
     Usage = 2,
+    /// The reader or the card failed, or the card refused the command.
+    Card = 3,
 }
 
 /// Errors that end a run with [`Exit::Usage`].
@@ -39,6 +43,32 @@ pub enum CliError {
     /// The JSON could not be produced.
     #[error("cannot produce JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// `desfire emulate` failed.
+    #[error(transparent)]
+    Emulate(#[from] emulate::EmulateError),
+    /// A card command failed at the reader or the card.
+    #[cfg(feature = "pcsc")]
+    #[error(transparent)]
+    Card(#[from] card::CardError),
+    /// `desfire card …` in a build without PC/SC.
+    #[cfg(not(feature = "pcsc"))]
+    #[error(
+        "this desfire was built without PC/SC support; rebuild with `cargo build --features pcsc` \
+         (needs libpcsclite-dev and pkg-config)"
+    )]
+    NoPcsc,
+}
+
+impl CliError {
+    /// The exit status this error ends the run with.
+    pub fn exit(&self) -> Exit {
+        match self {
+            Self::Emulate(emulate::EmulateError::Vpcd(_)) => Exit::Card,
+            #[cfg(feature = "pcsc")]
+            Self::Card(e) if !e.is_usage() => Exit::Card,
+            _ => Exit::Usage,
+        }
+    }
 }
 
 /// MIFARE DESFire EV3 toolkit.
@@ -59,6 +89,11 @@ pub enum Command {
     /// Sniffed traces.
     #[command(subcommand)]
     Trace(TraceCommand),
+    /// Run a card image as a virtual card behind pcscd's vpcd reader, until interrupted.
+    Emulate(emulate::Args),
+    /// Talk to a card in a PC/SC reader (builds with `--features pcsc`).
+    #[command(subcommand)]
+    Card(card::CardCommand),
 }
 
 /// `desfire keys …`
@@ -88,5 +123,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit, CliError> {
     match cli.command {
         Command::Keys(KeysCommand::Diversify(args)) => keys_diversify::run(args, out),
         Command::Trace(TraceCommand::Decode(args)) => trace_decode::run(args, out),
+        Command::Emulate(args) => emulate::run(args, out),
+        Command::Card(cmd) => card::run(cmd, out),
     }
 }

@@ -1,0 +1,252 @@
+//! The client side of the vpcd protocol (vsmartcard's virtual PC/SC reader driver): a virtual
+//! card connects to pcscd's `vpcd` reader over TCP and from then on looks to every PC/SC program
+//! like a card in a contactless reader.
+//!
+//! The protocol, as the vsmartcard documentation describes it: every message in either direction
+//! is a 2-byte big-endian length and that many bytes. vpcd sends
+//! - a 1-byte control message: `00` power off, `01` power on, `02` reset (no answer to any of
+//!   them), `04` get ATR (answered with the ATR);
+//! - anything longer: a C-APDU, answered with the R-APDU.
+//!
+//! vpcd also sends GET ATR now and then to see whether the card is still there.
+//!
+//! The layers, as in smoltcp: [`Message`] is the checked view of one payload; [`Session`] turns
+//! a message into the answer, without I/O; [`serve`] moves frames over a socket until vpcd
+//! closes it or a [`Stopper`] stops it. Nothing here panics on anything vpcd sends.
+//!
+//! The session answers the PC/SC GET DATA pseudo-APDU itself (see [`get_data`]), as a
+//! contactless reader's firmware does, so that UID-reading software sees the anticollision UID
+//! it would see on a real reader.
+
+mod atr;
+mod get_data;
+mod io;
+
+pub use self::atr::historical_bytes;
+pub use self::get_data::{GET_DATA_CLA, GET_DATA_INS, get_data};
+pub use self::io::{DEFAULT_ADDR, ServeEnd, Stopper, VpcdError, connect, serve, serve_stream};
+
+/// A card as vpcd sees it: an ATR, a power switch, an anticollision UID and APDUs.
+///
+/// `desfire_core::picc::Card` will implement this with one `impl` block; tests implement it
+/// with small deterministic doubles.
+pub trait VirtualCard {
+    /// The ATR pcscd reports for the card. A contactless reader builds it from the ATS
+    /// (PC/SC Part 3 §3.1.3.2.3); [`ATR_T1`] is the shortest one that selects T=1.
+    fn atr(&self) -> &[u8];
+    /// The field comes on: the card is activated (for a DESFire card: new anticollision UID when
+    /// Random ID is on, no authentication, PICC level selected).
+    fn power_on(&mut self);
+    /// The field goes off: everything volatile is lost.
+    fn power_off(&mut self);
+    /// A warm reset: as power off then power on.
+    fn reset(&mut self);
+    /// The UID the card sent in anticollision for the current activation (4, 7 or 10 bytes).
+    fn anticollision_uid(&self) -> &[u8];
+    /// Processes one C-APDU and writes the R-APDU (data and status word) into `rapdu`,
+    /// returning its length. `rapdu` holds at least [`MAX_RAPDU`] bytes.
+    fn transmit(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> usize;
+}
+
+impl<C: VirtualCard + ?Sized> VirtualCard for Box<C> {
+    fn atr(&self) -> &[u8] {
+        (**self).atr()
+    }
+    fn power_on(&mut self) {
+        (**self).power_on();
+    }
+    fn power_off(&mut self) {
+        (**self).power_off();
+    }
+    fn reset(&mut self) {
+        (**self).reset();
+    }
+    fn anticollision_uid(&self) -> &[u8] {
+        (**self).anticollision_uid()
+    }
+    fn transmit(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> usize {
+        (**self).transmit(capdu, rapdu)
+    }
+}
+
+impl<C: VirtualCard + ?Sized> VirtualCard for &mut C {
+    fn atr(&self) -> &[u8] {
+        (**self).atr()
+    }
+    fn power_on(&mut self) {
+        (**self).power_on();
+    }
+    fn power_off(&mut self) {
+        (**self).power_off();
+    }
+    fn reset(&mut self) {
+        (**self).reset();
+    }
+    fn anticollision_uid(&self) -> &[u8] {
+        (**self).anticollision_uid()
+    }
+    fn transmit(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> usize {
+        (**self).transmit(capdu, rapdu)
+    }
+}
+
+/// `3B 81 80 01 80 80`: the ATR vpcd's documentation gives for a contactless card speaking T=1.
+/// One historical byte, `80` (an empty compact-TLV category indicator), which is also what a
+/// DESFire EV1 and later sends in its ATS.
+pub const ATR_T1: [u8; 6] = [0x3B, 0x81, 0x80, 0x01, 0x80, 0x80];
+
+/// Largest R-APDU passed through: the largest payload one vpcd frame can carry.
+pub const MAX_RAPDU: usize = u16::MAX as usize;
+
+/// `6F 00`, "no precise diagnosis": what vpcd gets when the card says nothing or too much.
+pub const SW_NO_PRECISE_DIAGNOSIS: [u8; 2] = [0x6F, 0x00];
+
+/// A vpcd control code: the payload of a 1-byte message. An open code space: codes other than
+/// the four named ones are ignored, as vpcd adds none that expect an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Control(pub u8);
+
+impl Control {
+    /// The field goes off.
+    pub const POWER_OFF: Control = Control(0x00);
+    /// The field comes on.
+    pub const POWER_ON: Control = Control(0x01);
+    /// Warm reset.
+    pub const RESET: Control = Control(0x02);
+    /// Asks for the ATR (also vpcd's presence check).
+    pub const GET_ATR: Control = Control(0x04);
+}
+
+impl core::fmt::Display for Control {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            Self::POWER_OFF => f.write_str("power off"),
+            Self::POWER_ON => f.write_str("power on"),
+            Self::RESET => f.write_str("reset"),
+            Self::GET_ATR => f.write_str("get ATR"),
+            Self(code) => write!(f, "unknown control {code:02X}"),
+        }
+    }
+}
+
+/// One message from vpcd, a view over its payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Message<'a> {
+    /// A 1-byte control message.
+    Control(Control),
+    /// A C-APDU (two bytes or more).
+    Apdu(&'a [u8]),
+    /// An empty payload: not part of the protocol, ignored.
+    Empty,
+}
+
+impl<'a> Message<'a> {
+    /// Classifies a payload; every payload is one of the three.
+    pub fn parse(payload: &'a [u8]) -> Self {
+        match payload {
+            [] => Self::Empty,
+            [code] => Self::Control(Control(*code)),
+            apdu => Self::Apdu(apdu),
+        }
+    }
+}
+
+/// The card side of a vpcd connection without I/O: messages in, answers out.
+#[derive(Debug)]
+pub struct Session<C> {
+    card: C,
+    powered: bool,
+}
+
+impl<C: VirtualCard> Session<C> {
+    /// A session with the card out of the field.
+    pub fn new(card: C) -> Self {
+        Self {
+            card,
+            powered: false,
+        }
+    }
+
+    /// The card.
+    pub fn card(&self) -> &C {
+        &self.card
+    }
+
+    /// The card back, e.g. to save its state.
+    pub fn into_card(self) -> C {
+        self.card
+    }
+
+    /// Whether the field is on.
+    pub fn is_powered(&self) -> bool {
+        self.powered
+    }
+
+    /// Handles one payload from vpcd; writes the answer into `out` and returns its length, or
+    /// `None` when the message gets no answer. `out` must hold [`MAX_RAPDU`] bytes for every
+    /// R-APDU to fit; a longer answer is replaced by `6F 00`.
+    ///
+    /// A C-APDU while the field is off is answered `6F 00`: pcscd powers the card on before it
+    /// sends any APDU, so this only happens when vpcd misbehaves.
+    pub fn handle(&mut self, payload: &[u8], out: &mut [u8]) -> Option<usize> {
+        match Message::parse(payload) {
+            Message::Empty => None,
+            Message::Control(Control::POWER_OFF) => {
+                self.card.power_off();
+                self.powered = false;
+                None
+            }
+            Message::Control(Control::POWER_ON) => {
+                // vpcd powers on a card that is already on when a client reconnects; a real
+                // field stays on, so the card keeps its state.
+                if !self.powered {
+                    self.card.power_on();
+                    self.powered = true;
+                }
+                None
+            }
+            Message::Control(Control::RESET) => {
+                self.card.reset();
+                self.powered = true;
+                None
+            }
+            Message::Control(Control::GET_ATR) => copy_into(self.card.atr(), out),
+            Message::Control(_) => None,
+            Message::Apdu(_) if !self.powered => copy_into(&SW_NO_PRECISE_DIAGNOSIS, out),
+            Message::Apdu(capdu) => {
+                if let Some(n) = get_data(
+                    capdu,
+                    self.card.anticollision_uid(),
+                    historical_bytes(self.card.atr()),
+                    out,
+                ) {
+                    return if n == 0 {
+                        copy_into(&SW_NO_PRECISE_DIAGNOSIS, out)
+                    } else {
+                        Some(n)
+                    };
+                }
+                let n = self.card.transmit(capdu, out);
+                if n == 0 || n > out.len() {
+                    // Mute, or claims more than it wrote: a card model bug, not vpcd's.
+                    return copy_into(&SW_NO_PRECISE_DIAGNOSIS, out);
+                }
+                Some(n)
+            }
+        }
+    }
+}
+
+/// Copies `bytes` to the start of `out`; `6F 00` when they do not fit.
+fn copy_into(bytes: &[u8], out: &mut [u8]) -> Option<usize> {
+    let source = if bytes.len() <= out.len() {
+        bytes
+    } else {
+        &SW_NO_PRECISE_DIAGNOSIS[..]
+    };
+    out.get_mut(..source.len())?.copy_from_slice(source);
+    Some(source.len())
+}
+
+#[cfg(test)]
+mod tests;

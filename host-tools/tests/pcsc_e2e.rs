@@ -1,0 +1,298 @@
+//! End to end through the real PC/SC stack: our vpcd client presents a test-double card to
+//! pcscd's `Virtual PCD 00 00` reader, and `PcscTransport` + `Desfire`, a plain PC/SC client and
+//! the built `desfire card …` commands talk to it.
+//!
+//! Needs pcscd running with vsmartcard-vpcd (scripts/test-all.sh starts it). pcscd is one per
+//! machine and vpcd takes one card per reader, so every test here holds [`PCSCD`] for its whole
+//! run. Without pcscd the tests FAIL when `CI` is set and are skipped, loudly, otherwise.
+#![cfg(feature = "pcsc")]
+
+mod support;
+
+use std::ffi::CString;
+use std::io::Write;
+use std::process::{Command, Output};
+use std::sync::{Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use desfire_core::pcd::commands::{self, Version};
+use desfire_core::pcd::{Desfire, FrameSize, Transport};
+use host_tools::cli::emulate::emulate;
+use host_tools::pcsc_reader::{Pcsc, Presence, Sharing};
+use host_tools::vpcd::{self, ServeEnd, Stopper};
+use support::double_card::{self, DoubleCard};
+
+const READER: &str = "Virtual PCD 00 00";
+const WAIT: Option<Duration> = Some(Duration::from_secs(10));
+
+/// pcscd and vpcd's reader are machine-wide: one test at a time.
+static PCSCD: Mutex<()> = Mutex::new(());
+
+/// The lock, pcscd, and the reader; `None` (after saying why) when the test must be skipped.
+fn setup(test: &str) -> Option<(MutexGuard<'static, ()>, Pcsc, CString)> {
+    let guard = PCSCD
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let ready = Pcsc::establish().and_then(|p| p.reader_named(READER).map(|r| (p, r)));
+    match ready {
+        Ok((pcsc, reader)) => {
+            // A card left by an earlier test (or another program) must be gone first.
+            pcsc.wait_for(&reader, Presence::Empty, WAIT)
+                .expect("reader is empty before the test");
+            Some((guard, pcsc, reader))
+        }
+        Err(e) if std::env::var_os("CI").is_some() => panic!(
+            "{test}: pcscd with the vpcd reader {READER:?} is required in CI: {e}. \
+             scripts/test-all.sh installs pcscd and vsmartcard-vpcd and starts pcscd."
+        ),
+        Err(e) => {
+            // Straight to the process's stderr: libtest captures `eprintln!` of passing tests,
+            // and a skip must be seen.
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED {test}: no pcscd with reader {READER:?} ({e}). Install pcscd and \
+                 vsmartcard-vpcd and start `pcscd --foreground`, or run scripts/test-all.sh."
+            );
+            None
+        }
+    }
+}
+
+/// A card presented to vpcd by our client, served on its own thread.
+struct Presented {
+    stopper: Stopper,
+    thread: JoinHandle<(ServeEnd, DoubleCard)>,
+    /// From connecting to vpcd until pcscd reports PRESENT.
+    arrival: Duration,
+}
+
+fn present(pcsc: &Pcsc, reader: &CString, card: DoubleCard) -> Presented {
+    let started = Instant::now();
+    let stopper = Stopper::new();
+    let s = stopper.clone();
+    // What `desfire emulate` runs once it has loaded a card image.
+    let thread = std::thread::spawn(move || {
+        let mut card = card;
+        let end = emulate(&mut card, vpcd::DEFAULT_ADDR, &s, false).expect("emulate");
+        (end, card)
+    });
+    pcsc.wait_for(reader, Presence::Present, WAIT)
+        .expect("card PRESENT");
+    Presented {
+        stopper,
+        thread,
+        arrival: started.elapsed(),
+    }
+}
+
+impl Presented {
+    /// Takes the card away; returns the card and how long until pcscd reported EMPTY.
+    fn remove(self, pcsc: &Pcsc, reader: &CString) -> (DoubleCard, Duration) {
+        let started = Instant::now();
+        self.stopper.stop();
+        let (end, card) = self.thread.join().expect("serve thread");
+        assert_eq!(end, ServeEnd::Stopped);
+        pcsc.wait_for(reader, Presence::Empty, WAIT)
+            .expect("card EMPTY");
+        (card, started.elapsed())
+    }
+}
+
+fn desfire(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_desfire"))
+        .args(args)
+        .output()
+        .expect("run desfire")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// The engine over PC/SC: GetVersion through `PcscTransport` + `Desfire` inside a transaction,
+/// and the reader's GET DATA UID through a plain PC/SC transmit. Reports the presentation time.
+#[test]
+fn desfire_driver_and_get_data_over_pcsc() {
+    let Some((_guard, pcsc, reader)) = setup("desfire_driver_and_get_data_over_pcsc") else {
+        return;
+    };
+    let card = present(&pcsc, &reader, DoubleCard::new(false));
+
+    let connected = Instant::now();
+    let mut transport = pcsc.connect(&reader, Sharing::Exclusive).expect("connect");
+    assert_eq!(
+        transport.atr().unwrap(),
+        vpcd::ATR_T1,
+        "pcscd reports our ATR"
+    );
+    {
+        let tx = transport.transaction().expect("begin transaction");
+        let mut d = Desfire::<_>::new(tx, FrameSize::SHORT_APDU);
+        let mut rx = [0u8; 64];
+        let r = d.execute(&commands::get_version(), &mut rx).unwrap();
+        let v = Version::parse(&r).unwrap();
+        assert!(v.is_ev3(), "{v}");
+        assert_eq!(v.uid, double_card::UID);
+        let r = d.execute(&commands::get_free_memory(), &mut rx).unwrap();
+        assert_eq!(
+            commands::FreeMemory::parse(&r).unwrap().0,
+            double_card::FREE
+        );
+        d.into_transport().end().expect("end transaction");
+    }
+    // A plain PC/SC client: the reader answers FF CA itself.
+    let mut rapdu = [0u8; 32];
+    let n = transport
+        .transceive(&[0xFF, 0xCA, 0x00, 0x00, 0x00], &mut rapdu)
+        .unwrap();
+    let mut expected = double_card::UID.to_vec();
+    expected.extend_from_slice(&[0x90, 0x00]);
+    assert_eq!(&rapdu[..n], expected);
+    let n = transport
+        .transceive(&[0xFF, 0xCA, 0x01, 0x00, 0x00], &mut rapdu)
+        .unwrap();
+    assert_eq!(
+        &rapdu[..n],
+        [0x80, 0x90, 0x00],
+        "historical bytes of the ATR"
+    );
+    transport.disconnect().expect("disconnect");
+    let exchanges = connected.elapsed();
+
+    let arrival = card.arrival;
+    let (_card, departure) = card.remove(&pcsc, &reader);
+    let _ = writeln!(
+        std::io::stderr(),
+        "timing: card PRESENT {:.0} ms after connecting to vpcd; connect + 5 GetVersion/\
+         GetFreeMemory/GET DATA exchanges {:.0} ms; EMPTY {:.0} ms after the card left",
+        card_ms(arrival),
+        card_ms(exchanges),
+        card_ms(departure)
+    );
+}
+
+fn card_ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// `desfire card info`, `read`, `write`, `format` and `app create` as built, over pcscd.
+#[test]
+fn card_commands_over_pcsc() {
+    let Some((_guard, pcsc, reader)) = setup("card_commands_over_pcsc") else {
+        return;
+    };
+    let card = present(&pcsc, &reader, DoubleCard::new(false));
+
+    let o = desfire(&["card", "info", "--reader", READER, "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let info: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(info["reader"], READER);
+    assert_eq!(info["anticollision_uid"], "045A1122334480");
+    assert_eq!(info["uid_kind"], "fixed");
+    assert_eq!(info["version"]["product"], "MIFARE DESFire EV3");
+    assert_eq!(info["free_memory"], double_card::FREE);
+    assert_eq!(info["applications"][0]["aid"], "0AC501");
+    assert_eq!(info["applications"][0]["files"][0]["file"], 1);
+    assert_eq!(info["applications"][0]["files"][0]["comm_mode"], "plain");
+    assert_eq!(
+        info["card_uid"],
+        serde_json::Value::Null,
+        "no key, no GetCardUID"
+    );
+
+    // Human output, by a part of the reader's name.
+    let o = desfire(&["card", "info", "--reader", "PCD 00 00"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let human = text(&o.stdout);
+    assert!(human.contains("MIFARE DESFire EV3"), "{human}");
+    assert!(human.contains("045A1122334480 (fixed UID)"), "{human}");
+
+    let o = desfire(&[
+        "card", "write", "--reader", READER, "--app", "0AC501", "--file", "1", "--offset", "8",
+        "--data", "C0FFEE", "--yes",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = desfire(&[
+        "card", "read", "--reader", READER, "--app", "0AC501", "--file", "1", "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let read: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let mut expected = [0u8; 32];
+    expected[..6].copy_from_slice(b"double");
+    expected[8..11].copy_from_slice(&[0xC0, 0xFF, 0xEE]);
+    assert_eq!(read["data"], hex::encode_upper(expected));
+
+    // Destructive without --yes and without a terminal: refused, nothing sent.
+    let o = desfire(&["card", "format", "--reader", READER]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("pass --yes"),
+        "{}",
+        text(&o.stderr)
+    );
+
+    let o = desfire(&["card", "format", "--reader", READER, "--yes"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = desfire(&[
+        "card", "app", "create", "--reader", READER, "--aid", "123456",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = desfire(&[
+        "card", "app", "create", "--reader", READER, "--aid", "123456",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "duplicate: the card refuses");
+    assert!(
+        text(&o.stderr).contains("DUPLICATE_ERROR"),
+        "{}",
+        text(&o.stderr)
+    );
+
+    // A key the card does not accept: a card error, exit 3.
+    let o = desfire(&[
+        "card",
+        "info",
+        "--reader",
+        READER,
+        "--json",
+        "--key",
+        "0=00112233445566778899AABBCCDDEEFF",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let info: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert!(
+        info["errors"].to_string().contains("AUTHENTICATION_ERROR"),
+        "{info}"
+    );
+
+    let (card, _) = card.remove(&pcsc, &reader);
+    // The commands reached the card: it was formatted and has the new application only.
+    assert!(
+        format!("{card:?}").contains("apps: [[86, 52, 18]]"),
+        "{card:?}"
+    );
+}
+
+/// A card with Random ID: GET DATA gives a new `08…` UID per activation and `card info` says
+/// the UID is random.
+#[test]
+fn random_uid_is_reported() {
+    let Some((_guard, pcsc, reader)) = setup("random_uid_is_reported") else {
+        return;
+    };
+    let card = present(&pcsc, &reader, DoubleCard::new(true));
+    let o = desfire(&["card", "info", "--reader", READER, "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let info: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(info["uid_kind"], "random");
+    let first = info["anticollision_uid"].as_str().unwrap().to_owned();
+    assert!(first.starts_with("08") && first.len() == 8, "{first}");
+    let o = desfire(&["card", "info", "--reader", READER, "--json"]);
+    let info: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_ne!(
+        info["anticollision_uid"].as_str().unwrap(),
+        first,
+        "a new activation (the reset on disconnect) gives a new random UID"
+    );
+    card.remove(&pcsc, &reader);
+}
