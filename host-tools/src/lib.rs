@@ -27,6 +27,7 @@
 )]
 
 pub mod args;
+pub mod card_image;
 pub mod cli;
 pub mod hex_text;
 pub mod trace;
