@@ -29,6 +29,7 @@
 )]
 
 pub mod args;
+pub mod card_image;
 pub mod cli;
 pub mod hex_text;
 #[cfg(feature = "pcsc")]

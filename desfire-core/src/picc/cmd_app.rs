@@ -2,9 +2,7 @@
 //! DeleteApplication (ISOSelectFile is in [`super::Card`]: it is not a native command).
 
 use super::params::Params;
-use super::state::{
-    App, KS_FREE_CREATE_DELETE, KS_FREE_DIRECTORY, KeySlot, MAX_DF_NAME, MAX_KEYS, app_cost,
-};
+use super::state::{KS_FREE_CREATE_DELETE, KS_FREE_DIRECTORY, MAX_DF_NAME};
 use super::{Core, Done, out_err};
 use crate::wire::{Aid, Status, Writer};
 
@@ -93,49 +91,17 @@ impl Core {
             if name.is_empty() || name.len() > MAX_DF_NAME {
                 return Err(Status::LENGTH_ERROR);
             }
-            if matches!(fid, 0x3F00 | 0x3FFF | 0xFFFF) {
-                return Err(Status::PARAMETER_ERROR);
-            }
-            (
-                Some(fid),
-                heapless::Vec::from_slice(name).map_err(|_| Status::LENGTH_ERROR)?,
-            )
+            (Some(fid), name)
         } else {
-            (None, heapless::Vec::new())
+            (None, &[][..])
         };
         p.finish()?;
-        let key_count = sett2 & 0x0F;
-        if aid == Aid::PICC
-            || sett2 & 0xC0 != 0x80
-            || sett2 & 0x40 != 0
-            || !(1..=MAX_KEYS as u8).contains(&key_count)
-        {
+        if sett2 & 0xC0 != 0x80 {
+            // AES keys only (bit 7); bit 6 is reserved.
             return Err(Status::PARAMETER_ERROR);
         }
-        let s = &self.state;
-        if s.app_index(aid).is_some()
-            || (iso_fid.is_some() && s.apps.iter().any(|a| a.iso_fid == iso_fid))
-            || (!df_name.is_empty() && s.apps.iter().any(|a| a.df_name == df_name))
-        {
-            return Err(Status::DUPLICATE_ERROR);
-        }
-        if s.apps.is_full() {
-            return Err(Status::COUNT_ERROR);
-        }
-        let default = s.default_key.clone();
-        self.state.allocate(app_cost(key_count))?;
-        let app = App {
-            aid,
-            settings,
-            key_count,
-            keys: core::array::from_fn(|_| KeySlot {
-                key: default.key.clone(),
-                version: default.version,
-            }),
-            iso_fid,
-            df_name,
-        };
-        self.state.apps.push(app).map_err(|_| Status::COUNT_ERROR)?;
+        self.state
+            .add_application(aid, settings, sett2 & 0x0F, iso_fid, df_name)?;
         Done::persisted()
     }
 

@@ -2,14 +2,9 @@
 //! Create*File commands and DeleteFile.
 
 use super::params::Params;
-use super::state::{FILE_HEADER_COST, File, FileKind, KS_FREE_CREATE_DELETE, KS_FREE_DIRECTORY};
+use super::state::{File, FileKind, KS_FREE_CREATE_DELETE, KS_FREE_DIRECTORY};
 use super::{Core, Done, out_err};
 use crate::wire::{AccessRights, Aid, CommMode, Ins, Status, Writer};
-
-/// Memory a data region of `len` bytes takes (rounded to the 32-byte block).
-fn data_cost(len: u64) -> u64 {
-    len.div_ceil(32).saturating_mul(32)
-}
 
 impl Core {
     fn app_directory(&self) -> Result<(), Status> {
@@ -137,124 +132,48 @@ impl Core {
         if option & !0x03 != 0 || option == 0x02 || no >= 32 {
             return Err(Status::PARAMETER_ERROR);
         }
-        let app = self.selected_app()?;
-        if let Some(fid) = iso_fid
-            && (app.iso_fid.is_none() || matches!(fid, 0x3F00 | 0x3FFF | 0xFFFF))
-        {
-            return Err(Status::PARAMETER_ERROR);
-        }
-        let aid = self.vol.selected;
-        if self.state.file_index(aid, no).is_some()
-            || (iso_fid.is_some() && self.app_files().any(|f| f.iso_fid == iso_fid))
-        {
-            return Err(Status::DUPLICATE_ERROR);
-        }
-        // (kind without offset, data bytes to allocate)
-        let (kind, data_len) = match ins {
-            Ins::CREATE_STD_DATA_FILE | Ins::CREATE_BACKUP_DATA_FILE => {
-                let size = p.u24()?;
-                let backup = ins == Ins::CREATE_BACKUP_DATA_FILE;
-                let regions = if backup { 2 } else { 1 };
-                if size == 0 {
-                    return Err(Status::PARAMETER_ERROR);
-                }
-                let kind = FileKind::Data {
-                    backup,
-                    size,
-                    offset: 0,
-                    active: 0,
-                };
-                (kind, data_cost(u64::from(size)).saturating_mul(regions))
-            }
+        let kind = match ins {
+            Ins::CREATE_STD_DATA_FILE | Ins::CREATE_BACKUP_DATA_FILE => FileKind::Data {
+                backup: ins == Ins::CREATE_BACKUP_DATA_FILE,
+                size: p.u24()?,
+                offset: 0,
+                active: 0,
+            },
             Ins::CREATE_VALUE_FILE => {
                 let lower = p.i32()?;
                 let upper = p.i32()?;
                 let value = p.i32()?;
                 let flags = p.u8()?;
-                if lower > upper || !(lower..=upper).contains(&value) || flags > 0x03 {
+                if flags > 0x03 {
                     return Err(Status::PARAMETER_ERROR);
                 }
-                let kind = FileKind::Value {
+                FileKind::Value {
                     lower,
                     upper,
                     value,
                     limited_value: 0,
                     limited_enabled: flags & 1 != 0,
                     free_get: flags & 2 != 0,
-                };
-                (kind, 0)
-            }
-            _ => {
-                let size = p.u24()?;
-                let max = p.u24()?;
-                let cyclic = ins == Ins::CREATE_CYCLIC_RECORD_FILE;
-                if size == 0 || max == 0 || (cyclic && max < 2) {
-                    return Err(Status::PARAMETER_ERROR);
                 }
-                let kind = FileKind::Record {
-                    cyclic,
-                    size,
-                    max,
-                    count: 0,
-                    offset: 0,
-                    active: 0,
-                };
-                let len = u64::from(size).saturating_mul(u64::from(max));
-                (kind, data_cost(len).saturating_mul(2))
             }
+            _ => FileKind::Record {
+                cyclic: ins == Ins::CREATE_CYCLIC_RECORD_FILE,
+                size: p.u24()?,
+                max: p.u24()?,
+                count: 0,
+                offset: 0,
+                active: 0,
+            },
         };
         p.finish()?;
-        if self.state.files.is_full() {
-            return Err(Status::OUT_OF_EEPROM);
-        }
-        let start = self
-            .state
-            .allocate(FILE_HEADER_COST.saturating_add(data_len))?;
-        let data_at = start
-            .checked_add(FILE_HEADER_COST as u32)
-            .ok_or(Status::OUT_OF_EEPROM)?;
-        let kind = match kind {
-            FileKind::Data {
-                backup,
-                size,
-                active,
-                ..
-            } => FileKind::Data {
-                backup,
-                size,
-                offset: data_at,
-                active,
-            },
-            FileKind::Record {
-                cyclic,
-                size,
-                max,
-                count,
-                active,
-                ..
-            } => FileKind::Record {
-                cyclic,
-                size,
-                max,
-                count,
-                offset: data_at,
-                active,
-            },
-            v => v,
-        };
-        // Fresh memory reads as zeros (FormatPICC zeroes; allocation never reuses).
-        let file = File {
-            aid,
+        self.state.add_file(File {
+            aid: self.vol.selected,
             no,
             iso_fid,
             comm: CommMode::from_bits(option),
             rights,
             kind,
-        };
-        self.state
-            .files
-            .push(file)
-            .map_err(|_| Status::OUT_OF_EEPROM)?;
+        })?;
         Done::persisted()
     }
 

@@ -261,6 +261,142 @@ impl State {
         Ok(start)
     }
 
+    /// Adds an application as CreateApplication does, after the command's wire checks: its keys
+    /// get the default key ([`State::default_key`]), its memory ([`app_cost`]) is taken from the
+    /// budget. The one place that decides whether an application fits, so a card built by
+    /// commands and one loaded from a card image lay out memory identically.
+    pub fn add_application(
+        &mut self,
+        aid: Aid,
+        settings: u8,
+        key_count: u8,
+        iso_fid: Option<u16>,
+        df_name: &[u8],
+    ) -> Result<&mut App, Status> {
+        if aid == Aid::PICC || !(1..=MAX_KEYS as u8).contains(&key_count) {
+            return Err(Status::PARAMETER_ERROR);
+        }
+        if iso_fid.is_some_and(reserved_fid) {
+            return Err(Status::PARAMETER_ERROR);
+        }
+        let df_name: heapless::Vec<u8, MAX_DF_NAME> =
+            heapless::Vec::from_slice(df_name).map_err(|_| Status::LENGTH_ERROR)?;
+        if self.app_index(aid).is_some()
+            || (iso_fid.is_some() && self.apps.iter().any(|a| a.iso_fid == iso_fid))
+            || (!df_name.is_empty() && self.apps.iter().any(|a| a.df_name == df_name))
+        {
+            return Err(Status::DUPLICATE_ERROR);
+        }
+        if self.apps.is_full() {
+            return Err(Status::COUNT_ERROR);
+        }
+        self.allocate(app_cost(key_count))?;
+        let default = &self.default_key;
+        let app = App {
+            aid,
+            settings,
+            key_count,
+            keys: core::array::from_fn(|_| default.clone()),
+            iso_fid,
+            df_name,
+        };
+        self.apps.push(app).map_err(|_| Status::COUNT_ERROR)?;
+        self.apps.last_mut().ok_or(Status::COUNT_ERROR)
+    }
+
+    /// Adds a file to its application as the Create*File commands do, after their wire checks:
+    /// checks `file` against the card's rules, takes its header and data regions from the
+    /// budget and places it there (the arena offset, committed region 0). The data reads as
+    /// fresh memory: zeros. Record counts and value fields are kept as given (a new file has
+    /// no records and no LimitedCredit), so a card image can load them; the caller fills the
+    /// regions. Returns the file as placed.
+    pub fn add_file(&mut self, file: File) -> Result<File, Status> {
+        if file.no >= 32 {
+            return Err(Status::PARAMETER_ERROR);
+        }
+        let app = self
+            .app_index(file.aid)
+            .and_then(|i| self.apps.get(i))
+            .ok_or(Status::APPLICATION_NOT_FOUND)?;
+        if let Some(fid) = file.iso_fid
+            && (app.iso_fid.is_none() || reserved_fid(fid))
+        {
+            return Err(Status::PARAMETER_ERROR);
+        }
+        if self.file_index(file.aid, file.no).is_some()
+            || (file.iso_fid.is_some()
+                && self
+                    .files
+                    .iter()
+                    .any(|f| f.aid == file.aid && f.iso_fid == file.iso_fid))
+        {
+            return Err(Status::DUPLICATE_ERROR);
+        }
+        let mut placed = file;
+        let data_len = match &mut placed.kind {
+            FileKind::Data {
+                backup,
+                size,
+                offset,
+                active,
+            } => {
+                if *size == 0 {
+                    return Err(Status::PARAMETER_ERROR);
+                }
+                *offset = 0;
+                *active = 0;
+                let regions = if *backup { 2 } else { 1 };
+                data_cost(u64::from(*size)).saturating_mul(regions)
+            }
+            FileKind::Value {
+                lower,
+                upper,
+                value,
+                limited_value,
+                ..
+            } => {
+                if lower > upper || !(*lower..=*upper).contains(value) || *limited_value < 0 {
+                    return Err(Status::PARAMETER_ERROR);
+                }
+                0
+            }
+            FileKind::Record {
+                cyclic,
+                size,
+                max,
+                count,
+                offset,
+                active,
+            } => {
+                if *size == 0 || *max == 0 || (*cyclic && *max < 2) {
+                    return Err(Status::PARAMETER_ERROR);
+                }
+                let capacity = if *cyclic { max.saturating_sub(1) } else { *max };
+                if *count > capacity {
+                    return Err(Status::BOUNDARY_ERROR);
+                }
+                *offset = 0;
+                *active = 0;
+                let len = u64::from(*size).saturating_mul(u64::from(*max));
+                data_cost(len).saturating_mul(2)
+            }
+        };
+        if self.files.is_full() {
+            return Err(Status::OUT_OF_EEPROM);
+        }
+        let start = self.allocate(FILE_HEADER_COST.saturating_add(data_len))?;
+        let data_at = start
+            .checked_add(FILE_HEADER_COST as u32)
+            .ok_or(Status::OUT_OF_EEPROM)?;
+        match &mut placed.kind {
+            FileKind::Data { offset, .. } | FileKind::Record { offset, .. } => *offset = data_at,
+            FileKind::Value { .. } => {}
+        }
+        // Fresh memory reads as zeros (FormatPICC zeroes; allocation never reuses).
+        self.files.push(placed).map_err(|_| Status::OUT_OF_EEPROM)?;
+        Ok(placed)
+    }
+
     /// A region of the arena.
     pub fn region(&self, offset: u32, len: u32) -> Option<&[u8]> {
         let start = usize::try_from(offset).ok()?;
@@ -284,3 +420,140 @@ pub fn app_cost(keys: u8) -> u64 {
 
 /// Memory accounted for a file header.
 pub const FILE_HEADER_COST: u64 = 32;
+
+/// Memory a data region of `len` bytes takes (rounded to the 32-byte block).
+pub fn data_cost(len: u64) -> u64 {
+    len.div_ceil(BLOCK as u64).saturating_mul(BLOCK as u64)
+}
+
+/// ISO/IEC 7816-4 file identifiers an application or file cannot take: the MF (`3F00`), and
+/// `3FFF`, `FFFF` (reserved by ISO/IEC 7816-4).
+pub fn reserved_fid(fid: u16) -> bool {
+    matches!(fid, 0x3F00 | 0x3FFF | 0xFFFF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{Access, AccessRights};
+
+    fn aid(v: u32) -> Aid {
+        Aid::new(v).unwrap()
+    }
+
+    fn file(no: u8, kind: FileKind) -> File {
+        File {
+            aid: aid(0x0AC501),
+            no,
+            iso_fid: None,
+            comm: CommMode::Plain,
+            rights: AccessRights {
+                read: Access::Free,
+                write: Access::Free,
+                read_write: Access::Free,
+                change: Access::Free,
+            },
+            kind,
+        }
+    }
+
+    #[test]
+    fn add_application_and_file_take_memory_in_blocks() {
+        let mut s = State::factory([4, 1, 2, 3, 4, 5, 6]);
+        s.default_key.version = 7;
+        let app = s
+            .add_application(aid(0x0AC501), 0x0F, 3, Some(0xE105), b"NAME")
+            .unwrap();
+        assert_eq!(app.keys[2].version, 7, "new keys are the default key");
+        assert_eq!(s.used, 128, "32 + 3 x 24 = 104, rounded up");
+        let data = FileKind::Data {
+            backup: true,
+            size: 33,
+            offset: 0,
+            active: 1,
+        };
+        let placed = s.add_file(file(1, data)).unwrap();
+        assert_eq!(
+            placed.kind,
+            FileKind::Data {
+                backup: true,
+                size: 33,
+                offset: 160,
+                active: 0
+            }
+        );
+        assert_eq!(s.used, 128 + 32 + 2 * 64);
+        assert_eq!(
+            s.add_file(file(1, data)),
+            Err(Status::DUPLICATE_ERROR),
+            "same number"
+        );
+        assert_eq!(
+            s.add_application(aid(0x0AC502), 0x0F, 1, None, b"NAME")
+                .map(|_| ()),
+            Err(Status::DUPLICATE_ERROR),
+            "same DF name"
+        );
+    }
+
+    #[test]
+    fn add_file_checks_the_card_rules() {
+        let mut s = State::factory([4, 1, 2, 3, 4, 5, 6]);
+        let value = |lower, upper, value| FileKind::Value {
+            lower,
+            upper,
+            value,
+            limited_value: 0,
+            limited_enabled: false,
+            free_get: false,
+        };
+        assert_eq!(
+            s.add_file(file(0, value(0, 1, 0))),
+            Err(Status::APPLICATION_NOT_FOUND)
+        );
+        s.add_application(aid(0x0AC501), 0x0F, 1, None, &[])
+            .unwrap();
+        let used = s.used;
+        assert_eq!(
+            s.add_file(file(0, value(1, 0, 0))),
+            Err(Status::PARAMETER_ERROR)
+        );
+        assert_eq!(
+            s.add_file(file(0, value(0, 10, 11))),
+            Err(Status::PARAMETER_ERROR)
+        );
+        let cyclic = |max, count| FileKind::Record {
+            cyclic: true,
+            size: 4,
+            max,
+            count,
+            offset: 0,
+            active: 0,
+        };
+        assert_eq!(
+            s.add_file(file(0, cyclic(1, 0))),
+            Err(Status::PARAMETER_ERROR)
+        );
+        assert_eq!(
+            s.add_file(file(0, cyclic(3, 3))),
+            Err(Status::BOUNDARY_ERROR),
+            "a cyclic file keeps one record free"
+        );
+        let mut with_fid = file(0, value(0, 1, 0));
+        with_fid.iso_fid = Some(0xE101);
+        assert_eq!(
+            s.add_file(with_fid),
+            Err(Status::PARAMETER_ERROR),
+            "an ISO FID needs an ISO application"
+        );
+        let big = FileKind::Data {
+            backup: false,
+            size: 9000,
+            offset: 0,
+            active: 0,
+        };
+        assert_eq!(s.add_file(file(0, big)), Err(Status::OUT_OF_EEPROM));
+        assert_eq!(s.used, used, "a refused file takes no memory");
+        assert!(s.files.is_empty());
+    }
+}
