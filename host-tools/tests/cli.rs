@@ -534,15 +534,27 @@ fn usage_and_io_errors_exit_2() {
 // ---- emulate and card ------------------------------------------------------------------------
 
 #[test]
-fn emulate_says_card_images_are_not_available_yet() {
+fn emulate_refuses_a_bad_image_before_connecting() {
+    // Not an image: typed error naming the file, exit 2, and no connection attempt.
     let image = temp_file("card.json", "{}");
-    let o = desfire(&["emulate", "--card", image.to_str().unwrap()]);
+    let o = desfire(&[
+        "emulate",
+        "--card",
+        image.to_str().unwrap(),
+        "--vpcd",
+        "127.0.0.1:9",
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("card images are not available in this build yet"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("card.json"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"));
+    // A missing file is refused the same way.
+    let missing = temp_file("missing-dir-marker", "");
+    let o = desfire(&[
+        "emulate",
+        "--card",
+        &format!("{}.absent", missing.display()),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
 
 #[test]

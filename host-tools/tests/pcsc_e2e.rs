@@ -296,3 +296,223 @@ fn random_uid_is_reported() {
     );
     card.remove(&pcsc, &reader);
 }
+
+/// Keys of `specs/cards/lab-example.json`, application 0AC501 (lab keys, named as such).
+const LAB_KEYS: &str = "\
+0=4C41422D4150502D4B45592D302D4E50
+1=4C41422D4150502D4B45592D312D4E50
+2=4C41422D4150502D4B45592D322D4E50
+3=4C41422D4150502D4B45592D332D4E50
+";
+
+/// `desfire emulate` as built, with a copy of the lab card image, until SIGINT.
+struct Emulator {
+    child: std::process::Child,
+}
+
+impl Emulator {
+    fn start(pcsc: &Pcsc, reader: &CString, image: &std::path::Path) -> Self {
+        let child = Command::new(env!("CARGO_BIN_EXE_desfire"))
+            .args(["emulate", "--save", "--card"])
+            .arg(image)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start desfire emulate");
+        pcsc.wait_for(reader, Presence::Present, WAIT)
+            .expect("emulated card PRESENT");
+        Self { child }
+    }
+
+    /// SIGINT, as a person stopping it with Ctrl-C; returns its output.
+    fn stop(self, pcsc: &Pcsc, reader: &CString) -> Output {
+        let pid = self.child.id().to_string();
+        let killed = Command::new("kill").args(["-INT", &pid]).status();
+        assert!(killed.is_ok_and(|s| s.success()), "kill -INT {pid}");
+        let out = self.child.wait_with_output().expect("emulator exits");
+        pcsc.wait_for(reader, Presence::Empty, WAIT)
+            .expect("card EMPTY");
+        out
+    }
+}
+
+fn lab_image(dir: &std::path::Path, random_uid: bool) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../specs/cards/lab-example.json"
+    ))
+    .expect("lab example image");
+    let mut image: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    image["random_uid"] = serde_json::Value::Bool(random_uid);
+    let path = dir.join("card.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&image).unwrap()).unwrap();
+    path
+}
+
+fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("desfire-e2e-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The issue's end-to-end path with the real card model: pcscd, `desfire emulate` and the
+/// `desfire card` commands; authenticate, write and read back in Plain, MAC and Full mode,
+/// create a Full-mode file, read a Full value file and MAC records, and find the writes in the
+/// image saved on Ctrl-C.
+#[test]
+fn emulated_card_every_comm_mode() {
+    let Some((_guard, pcsc, reader)) = setup("emulated_card_every_comm_mode") else {
+        return;
+    };
+    let dir = scratch_dir("modes");
+    let image = lab_image(&dir, false);
+    let keys = dir.join("keys.txt");
+    std::fs::write(&keys, LAB_KEYS).unwrap();
+    let keys = keys.to_str().unwrap().to_owned();
+    let emulator = Emulator::start(&pcsc, &reader, &image);
+    let card = |args: &[&str]| {
+        let mut all = vec!["card"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--reader", READER, "--key-file", &keys]);
+        let o = desfire(&all);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", text(&o.stderr));
+        text(&o.stdout)
+    };
+    let app = ["--app", "0AC501"];
+
+    // Plain (file 1: free read, write key 2), MAC (file 2, backup: committed by the tool).
+    card(
+        &[
+            &["write"][..],
+            &app,
+            &["--file", "1", "--data", "C0FFEE", "--yes"],
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        card(&[&["read"][..], &app, &["--file", "1", "--length", "3"]].concat()).trim(),
+        "C0FFEE"
+    );
+    card(
+        &[
+            &["write"][..],
+            &app,
+            &["--file", "2", "--data", "0102030405060708", "--yes"],
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        card(&[&["read"][..], &app, &["--file", "2", "--length", "8"]].concat()).trim(),
+        "0102030405060708"
+    );
+    // Full: a new file, created with the application master key, written and read encrypted.
+    card(
+        &[
+            &["file", "create"][..],
+            &app,
+            &[
+                "--file", "6", "--type", "std", "--comm", "full", "--rights", "1,2,3,0", "--size",
+                "32",
+            ],
+        ]
+        .concat(),
+    );
+    card(
+        &[
+            &["write"][..],
+            &app,
+            &[
+                "--file",
+                "6",
+                "--data",
+                "00112233445566778899AABBCCDDEEFF",
+                "--yes",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        card(&[&["read"][..], &app, &["--file", "6", "--length", "16"]].concat()).trim(),
+        "00112233445566778899AABBCCDDEEFF"
+    );
+    // A Full value file and a MAC record file of the image.
+    assert_eq!(
+        card(&[&["read"][..], &app, &["--file", "3"]].concat()).trim(),
+        "250"
+    );
+    assert_eq!(
+        card(&[&["read"][..], &app, &["--file", "4"]].concat()).trim(),
+        "454E5452592D3031\n454E5452592D3032"
+    );
+
+    let out = emulator.stop(&pcsc, &reader);
+    assert!(
+        text(&out.stdout).contains("saved the card"),
+        "{}",
+        text(&out.stdout)
+    );
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&image).unwrap()).unwrap();
+    let files = &saved["applications"][0]["files"];
+    let data = |no: u64| {
+        files
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["no"] == no)
+            .unwrap()["data"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(data(1).starts_with("C0FFEE"), "{files}");
+    assert!(data(2).starts_with("0102030405060708"), "{files}");
+    assert!(
+        data(6).starts_with("00112233445566778899AABBCCDDEEFF"),
+        "{files}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// GetCardUID on a Random ID card: the reader sees a new `08…` UID per activation, and after
+/// authenticating `card info` reads the real UID (Full mode).
+#[test]
+fn emulated_random_uid_card_gives_its_uid_after_authentication() {
+    let Some((_guard, pcsc, reader)) = setup("emulated_random_uid_card") else {
+        return;
+    };
+    let dir = scratch_dir("random");
+    let image = lab_image(&dir, true);
+    let keys = dir.join("keys.txt");
+    std::fs::write(&keys, LAB_KEYS).unwrap();
+    let emulator = Emulator::start(&pcsc, &reader, &image);
+    let info = |with_key: bool| {
+        let mut args = vec![
+            "card", "info", "--reader", READER, "--json", "--app", "0AC501",
+        ];
+        if with_key {
+            args.extend_from_slice(&["--key-file", keys.to_str().unwrap()]);
+        }
+        let o = desfire(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).expect("JSON")
+    };
+    let first = info(false);
+    assert_eq!(first["uid_kind"], "random", "{first}");
+    let shown = first["anticollision_uid"].as_str().unwrap().to_owned();
+    assert!(shown.starts_with("08") && shown.len() == 8, "{shown}");
+    assert_eq!(
+        first["card_uid"],
+        serde_json::Value::Null,
+        "no key, no GetCardUID"
+    );
+    let keyed = info(true);
+    assert_ne!(
+        keyed["anticollision_uid"].as_str().unwrap(),
+        shown,
+        "new activation, new UID"
+    );
+    assert_eq!(keyed["card_uid"], "04A1B2C3D4E5F6", "{keyed}");
+    emulator.stop(&pcsc, &reader);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -5,7 +5,10 @@ use std::io::Write;
 use std::net::ToSocketAddrs;
 use std::path::{Path, PathBuf};
 
+use desfire_core::picc::{self, NVM_LEN, RamNvm};
+
 use super::{CliError, Exit};
+use crate::card_image::{self, CardImage};
 use crate::vpcd::{self, ServeEnd, Session, Stopper, VirtualCard, VpcdError};
 
 const AFTER_HELP: &str = "\
@@ -38,12 +41,17 @@ pub struct Args {
 /// Why emulation could not start or ended badly.
 #[derive(Debug, thiserror::Error)]
 pub enum EmulateError {
-    /// The card model (`desfire_core::picc`) is not part of this build yet.
-    #[error(
-        "card images are not available in this build yet: the card model (desfire_core::picc) \
-         has not landed, so {0} cannot be loaded"
-    )]
-    CardImagesUnavailable(PathBuf),
+    /// The card image could not be read, parsed, checked or written.
+    #[error(transparent)]
+    Image(#[from] card_image::FileError),
+    /// The image is valid JSON of the right shape but the card refused it.
+    #[error("{path}: {source}")]
+    Card {
+        /// The image file.
+        path: PathBuf,
+        /// Why.
+        source: card_image::ImageError,
+    },
     /// vpcd could not be reached, or the connection broke.
     #[error(transparent)]
     Vpcd(#[from] VpcdError),
@@ -58,14 +66,84 @@ pub trait PersistentCard: VirtualCard + Send {
     fn save(&self, path: &Path) -> Result<(), EmulateError>;
 }
 
-/// Loads the card image at `path`.
-///
-/// INTEGRATION POINT for the card model: once `desfire_core::picc::Card` and its serde
-/// `CardImage` land, this reads the image (TOML or JSON), builds the card, and returns it;
-/// `PersistentCard` gets one `impl` for `picc::Card` (`save` writes the `CardImage` back) and
-/// `VirtualCard` another (`transmit` is `Card::process`). Nothing else in this module changes.
+/// The card model of desfire-core behind vpcd: a [`picc::Card`] in RAM, randomness from the OS.
+pub struct EmulatedCard {
+    card: Box<picc::Card<RamNvm<NVM_LEN>, OsRandom>>,
+    uid: Vec<u8>,
+}
+
+type OsRandom = rand_core::UnwrapErr<rand_core::OsRng>;
+
+impl EmulatedCard {
+    /// A card holding `image`, powered off.
+    pub fn from_image(image: CardImage) -> Result<Self, card_image::ImageError> {
+        let card = image.into_card(rand_core::UnwrapErr(rand_core::OsRng))?;
+        Ok(Self {
+            card: Box::new(card),
+            uid: Vec::new(),
+        })
+    }
+
+    /// The persistent state, for tests and `--save`.
+    pub fn state(&self) -> &picc::State {
+        self.card.state()
+    }
+}
+
+impl std::fmt::Debug for EmulatedCard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The card holds keys: show only what the field shows.
+        f.debug_struct("EmulatedCard")
+            .field("uid", &hex::encode_upper(&self.uid))
+            .finish_non_exhaustive()
+    }
+}
+
+impl VirtualCard for EmulatedCard {
+    fn atr(&self) -> &[u8] {
+        &vpcd::ATR_T1
+    }
+
+    fn power_on(&mut self) {
+        // A new activation: a new random UID when Random ID is on (issue 3), PICC selected.
+        self.uid = self.card.activate().uid.to_vec();
+    }
+
+    fn power_off(&mut self) {
+        self.card.deactivate();
+    }
+
+    fn reset(&mut self) {
+        self.power_off();
+        self.power_on();
+    }
+
+    fn anticollision_uid(&self) -> &[u8] {
+        &self.uid
+    }
+
+    fn transmit(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> usize {
+        self.card.process(capdu, rapdu)
+    }
+}
+
+impl PersistentCard for EmulatedCard {
+    fn save(&self, path: &Path) -> Result<(), EmulateError> {
+        Ok(card_image::save(
+            path,
+            &CardImage::from_state(self.card.state()),
+        )?)
+    }
+}
+
+/// Loads the card image at `path` (`specs/card-image.md`) and builds the card.
 pub fn load_card(path: &Path) -> Result<Box<dyn PersistentCard>, EmulateError> {
-    Err(EmulateError::CardImagesUnavailable(path.to_owned()))
+    let image = card_image::load(path)?;
+    let card = EmulatedCard::from_image(image).map_err(|source| EmulateError::Card {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(Box::new(card))
 }
 
 /// Runs `desfire emulate`.
