@@ -17,6 +17,8 @@
 #  3. perf/thumb-transaction: .text/.rodata/.data/.bss of a thumbv7em binary that does one
 #     transaction (opt-level "s", LTO), its run in QEMU mps2-an386 (exit 0 = data verified),
 #     and its instruction count under QEMU -icount (SysTick: 1 tick = 40 instructions).
+#  4. loopback (desfire-core/benches/loopback.rs): the same transaction with the card side
+#     (desfire_core::picc) in process too: transactions per second on one core.
 #
 # Installs what it needs when missing (valgrind, binutils-arm-none-eabi, qemu-system-arm, the
 # thumbv7em target), quietly.
@@ -225,11 +227,28 @@ run_thumb() {
     echo "    QEMU -icount: $thumb_icount"
 }
 
+# Reader and card (desfire_core::picc) both in process: transactions per second on one core.
+run_loopback() {
+    local args=()
+    if [[ $quick -eq 1 ]]; then
+        args=(--warm-up-time 1 --measurement-time 2)
+    fi
+    echo "==> loopback: cargo bench -p desfire-core --bench loopback"
+    cargo bench -q -p desfire-core --bench loopback -- "${args[@]}" >"$work/loopback.log" 2>&1 || {
+        tail -n 30 "$work/loopback.log" >&2
+        return 1
+    }
+    loopback_tps="$(grep -o 'loopback_transactions_per_second=[0-9]*' "$work/loopback.log" | cut -d= -f2)"
+    echo "    ${loopback_tps:-?} transactions per second"
+}
+
 install_missing
 bench_summary=""
+loopback_tps=""
 run_criterion
 run_callgrind
 run_thumb
+run_loopback
 
 full_ns="$(field full_mean_ns "$bench_summary")"
 floor_ns="$(field aes_floor_mean_ns "$bench_summary")"
@@ -246,5 +265,6 @@ AES ops executed (callgrind)     $tx_aes
 thumbv7em binary (opt-level s)   .text $thumb_text  .rodata $thumb_rodata  .data $thumb_data  .bss $thumb_bss bytes
 thumbv7em in QEMU mps2-an386     $thumb_run
 thumbv7em instructions (QEMU)    $thumb_icount
+loopback, reader + card (picc)   ${loopback_tps:-?} transactions/s on one core (goal >= 20000)
 ============================================================================
 EOF
