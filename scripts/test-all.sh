@@ -19,9 +19,10 @@ readonly THUMB_TARGET=thumbv7em-none-eabihf
 # Debian packages the tests need. valgrind: callgrind instruction counts (scripts/bench.sh);
 # python3-cryptography: the independent vector generator (tests/tests/generator_check.rs);
 # qemu-system-arm: the thumbv7em transaction; pcscd, vsmartcard-vpcd: the PC/SC end-to-end
-# tests (host-tools/tests/pcsc_e2e.rs); libpcsclite-dev, pkg-config: the `pcsc` crate.
+# tests (host-tools/tests/pcsc_e2e.rs); libpcsclite-dev, pkg-config: the `pcsc` crate;
+# python3-pyscard: the independent PC/SC client of those tests (tests/peers/).
 readonly APT_PACKAGES=(valgrind python3-cryptography qemu-system-arm
-    pcscd libpcsclite-dev pkg-config vsmartcard-vpcd)
+    pcscd libpcsclite-dev pkg-config vsmartcard-vpcd python3-pyscard)
 # pcscd's client socket: it exists once the daemon accepts clients.
 readonly PCSCD_SOCKET=/run/pcscd/pcscd.comm
 # The longest we wait for pcscd to be ready (it takes tens of milliseconds).

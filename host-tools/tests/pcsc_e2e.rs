@@ -516,3 +516,49 @@ fn emulated_random_uid_card_gives_its_uid_after_authentication() {
     emulator.stop(&pcsc, &reader);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An independent PC/SC program: pyscard with the EV2 implementation of
+/// specs/vectors/gen_ev2_vectors.py (Python `cryptography`, not desfire-core) authenticates to
+/// the emulated card and reads a MAC-mode file, a Full-mode value and the UID (GetCardUID).
+#[test]
+fn independent_pyscard_client_authenticates_and_reads() {
+    let Some((_guard, pcsc, reader)) = setup("independent_pyscard_client") else {
+        return;
+    };
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "/usr/bin/python3".into());
+    let has_pyscard = Command::new(&python)
+        .args(["-c", "import smartcard, cryptography"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_pyscard {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{python} needs pyscard and cryptography in CI (apt: python3-pyscard python3-cryptography)"
+        );
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED independent_pyscard_client: {python} lacks pyscard or cryptography"
+        );
+        return;
+    }
+    let dir = scratch_dir("pyscard");
+    let image = lab_image(&dir, false);
+    let emulator = Emulator::start(&pcsc, &reader, &image);
+    let client = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/peers/pyscard_ev2_client.py"
+    );
+    let o = Command::new(&python)
+        .args([client, READER])
+        .output()
+        .expect("run the pyscard client");
+    emulator.stop(&pcsc, &reader);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(o.status.success(), "{}{}", text(&o.stdout), text(&o.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(r["anticollision_uid"], "04A1B2C3D4E5F6");
+    assert_eq!(r["card_uid"], "04A1B2C3D4E5F6");
+    assert_eq!(r["backup_file"], "62616C616E63653A3030303032353000"); // "balance:0000250\0"
+    assert_eq!(r["value"], 250);
+    assert_eq!(r["cmd_ctr"], 3);
+}
