@@ -16,7 +16,7 @@ TEST KEYS ONLY. Every key in this file is public. Never use one outside a lab.
 Sources (no code copied from them):
   - NXP AN10922 (AES-128 diversification, CMAC-based), RFC 4493 (CMAC subkeys)
   - RFC 6979 section 3.2 (deterministic k) and appendix A.2.5 (P-256 test key and signatures)
-  - ENCODING-DRAFT.md sections 6.5, 6.7 and 9; specs/generic-encoding.md sections 5 and 7
+  - ENCODING-DRAFT.md sections 6.5, 6.7 and 9; specs/generic-encoding.md sections 6 and 8
 """
 
 import argparse
@@ -210,7 +210,7 @@ SYS_ID_DEFAULT = b"GEN-PACS"
 TBS_PREFIX = b"GEN-PACS-CCF1"
 FILE_SIZE = 160
 FORMAT_MAJOR = 0x01
-# Section 7.4 of the spec
+# Section 8.3 of the spec
 DEFINED = {0x80: (1, 16), 0x81: (8, 8), 0x82: (1, 1), 0x83: (4, 4), 0x84: (4, 4), 0x85: (1, 4),
            0x86: (2, 17), 0x87: (1, 1), 0x8E: (1, 2), 0x8F: (1, 1), 0x9E: (64, 64)}
 MANDATORY = (0x80, 0x81, 0x82, 0x83, 0x84, 0x8E, 0x8F, 0x9E)
@@ -284,7 +284,7 @@ def build_credential(c: dict, uid: bytes, aid: int, d: int) -> dict:
 
 
 def evaluate(ccf: bytes, uid: bytes, aid: int, trusted: dict, now: int):
-    """The credential checks of the reader procedure (spec section 10, step 10), in the spec's
+    """The credential checks of the reader procedure (spec section 12, step 10), in the spec's
     order. Returns ("GRANT", credential_id) or ("DENY", reason). Written from the spec, not
     from build_credential."""
     if len(ccf) != FILE_SIZE:
@@ -376,13 +376,14 @@ DRAFT9 = {
 }
 
 # Test masters: K0, K1 (the key itself, not diversified), K2, K3 from the draft's section 9.
-# K4 and the PICC master key have no value in the draft; these two are ours (spec section 14).
+# K4, K5 and the PICC master key have no value in the draft; these three are ours (spec 16.1).
 TEST_MASTERS = {
     "K0": bytes(range(0x00, 0x10)),
     "K1": bytes(range(0x10, 0x20)),
     "K2": bytes(range(0x20, 0x30)),
     "K3": bytes(range(0x30, 0x40)),
     "K4": bytes(range(0x40, 0x50)),
+    "K5": bytes(range(0x50, 0x60)),
     "PICC": bytes(range(0xE0, 0xF0)),
 }
 LAB_AID = 0x0AC501
@@ -414,7 +415,7 @@ def self_tests(log):
 
 def card(uid: bytes, aid: int, sys_id: bytes, cred: dict, masters=TEST_MASTERS) -> dict:
     keys, divs = {}, {}
-    for name, no in (("K0", 0), ("K2", 2), ("K3", 3), ("K4", 4)):
+    for name, no in (("K0", 0), ("K2", 2), ("K3", 3), ("K4", 4), ("K5", 5)):
         divs[name] = div_input(uid, aid, no, sys_id)
         keys[name] = an10922_aes128(masters[name], divs[name])
     keys["K1"] = masters["K1"]
@@ -482,7 +483,7 @@ def vector(vid, title, source, uid, sys_id, cred, expected_reason=None, notes=No
             name: {"master": hx(TEST_MASTERS[name]) if name != "K1" else None,
                    "div_input": hx(c["div_inputs"][name]) if name != "K1" else None,
                    "key": hx(c["keys"][name]), "diversified": name != "K1"}
-            for name in ("PICC", "K0", "K1", "K2", "K3", "K4")
+            for name in ("PICC", "K0", "K1", "K2", "K3", "K4", "K5")
         },
         "credential": {
             "header": hx(c["cred"]["header"]),
