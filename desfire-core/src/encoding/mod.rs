@@ -1,0 +1,33 @@
+//! GEN-PACS v1: the generic DESFire EV3 access-control encoding (design input
+//! `ENCODING-DRAFT.md` §6; the normative text will be `specs/generic-encoding.md`).
+//!
+//! - [`credential`]: the Credential Container File (CCF) content, its builder and its parser
+//!   over untrusted bytes (§6.7, §6.8).
+//! - [`signature`]: the exact to-be-signed bytes and ECDSA P-256 / SHA-256 over them (§6.7).
+//!
+//! Everything here is `no_std`, heap-free and sans-IO; time comes in as Unix seconds.
+
+pub mod credential;
+pub mod signature;
+
+pub use self::credential::{
+    CCF_FILE_SIZE, Credential, CredentialError, FORMAT_MAJOR, FORMAT_MINOR, IssuerId, KeyId,
+    LegacyImage, ParsedCcf, SignatureAlgorithm, SiteCode,
+};
+pub use self::signature::{
+    IssuerKey, IssuerSigningKey, SIGNATURE_LEN, SignatureError, SignatureVerified, TBS_PREFIX,
+    TbsDigest, tbs_digest, verify_signature,
+};
+
+use crate::wire::Aid;
+
+/// The test/lab application identifier `0x0AC501` (non-MAD; on the wire `01 C5 0A`), §6.3.
+/// Production AIDs are `0xF MMMM 1` from a MAD registration.
+pub const LAB_AID: Aid = match Aid::new(0x0A_C5_01) {
+    Some(aid) => aid,
+    None => Aid::PICC,
+};
+
+/// The real (not random) 7-byte UID returned by `GetCardUID`; diversification and the
+/// signature bind to it (§6.5, §6.7).
+pub type RealUid = [u8; 7];
