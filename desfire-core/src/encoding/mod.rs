@@ -3,16 +3,23 @@
 //!
 //! - [`credential`]: the Credential Container File (CCF) content, its builder and its parser
 //!   over untrusted bytes (§6.7, §6.8).
+//! - [`keys`]: the key map and AN10922 diversification per card (§6.4, §6.5), and the
+//!   [`KeyProvider`] through which procedures get per-card keys.
 //! - [`signature`]: the exact to-be-signed bytes and ECDSA P-256 / SHA-256 over them (§6.7).
 //!
 //! Everything here is `no_std`, heap-free and sans-IO; time comes in as Unix seconds.
 
 pub mod credential;
+pub mod keys;
 pub mod signature;
 
 pub use self::credential::{
     CCF_FILE_SIZE, Credential, CredentialError, FORMAT_MAJOR, FORMAT_MINOR, IssuerId, KeyId,
     LegacyImage, ParsedCcf, SignatureAlgorithm, SiteCode,
+};
+pub use self::keys::{
+    AppKey, CardKey, KeyProvider, KeyUnavailable, Masters, SystemId, diversification_input,
+    diversify,
 };
 pub use self::signature::{
     IssuerKey, IssuerSigningKey, SIGNATURE_LEN, SignatureError, SignatureVerified, TBS_PREFIX,
