@@ -39,6 +39,7 @@
 mod log;
 
 pub mod crypto;
+pub mod encoding;
 pub mod pcd;
 pub mod picc;
 pub mod wire;

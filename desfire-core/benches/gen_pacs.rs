@@ -1,0 +1,218 @@
+//! One GEN-PACS GRANT against the virtual EV3, in process: prints the frames and bytes the
+//! reference reader procedure exchanges ("frames N, bytes C->R X, R->C Y"), the time per
+//! transaction and the time of one ECDSA P-256 verification. TEST KEYS ONLY (draft §9).
+//!
+//! ```text
+//! cargo bench -p desfire-core --bench gen_pacs
+//! ```
+
+use desfire_core::crypto::AesKey;
+use desfire_core::encoding::credential::{IssuerId, KeyId, LegacyImage, SignatureAlgorithm};
+use desfire_core::encoding::provision::IsoIdentity;
+use desfire_core::encoding::signature::IssuerSigningKey;
+use desfire_core::encoding::{
+    CCF_FILE_SIZE, Credential, IssuerKey, LAB_AID, Masters, ParsedCcf, Provisioning, ReaderConfig,
+    RealUid, SystemId, Traffic, Verdict, read_card, verify_signature,
+};
+use desfire_core::pcd::{Desfire, FrameSize, Transport};
+use desfire_core::picc::{Card, CardConfig, NVM_LEN, RamNvm, State};
+use hex_literal::hex;
+use std::time::Instant;
+
+/// A deterministic `CryptoRng` (xorshift64*): fine for tests, never for a card.
+#[derive(Debug, Clone)]
+struct TestRng(u64);
+
+impl rand_core::RngCore for TestRng {
+    fn next_u32(&mut self) -> u32 {
+        self.next_u64() as u32
+    }
+    fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn fill_bytes(&mut self, dst: &mut [u8]) {
+        for chunk in dst.chunks_mut(8) {
+            let v = self.next_u64().to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+    }
+}
+impl rand_core::CryptoRng for TestRng {}
+
+type VCard = Card<RamNvm<NVM_LEN>, TestRng>;
+
+struct Loop {
+    card: Box<VCard>,
+}
+
+impl Transport for Loop {
+    type Error = std::convert::Infallible;
+    fn transceive(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> Result<usize, Self::Error> {
+        Ok(self.card.process(capdu, rapdu))
+    }
+}
+
+const UID: RealUid = hex!("04782E21801D80");
+const ISSUER_SECRET: [u8; 32] =
+    hex!("C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721");
+const ISSUER_PUBLIC: [u8; 65] = hex!(
+    "0460FED4BA255A9D31C961EB74C6356D68C049B8923B61FA6CE669622E60F29FB6"
+    "7903FE1008B8BC99A41AE9E95628BC64F2F1B20C2D7E9F5177A3C294D4462299"
+);
+/// 2028-01-01Z, inside the §9 card's window.
+const NOW: u32 = 1_830_297_600;
+
+fn seq(start: u8) -> AesKey {
+    AesKey::new(core::array::from_fn(|i| start + i as u8))
+}
+
+/// The §9 masters, plus a PICC master and a K4 master of our own (the draft gives none).
+fn issuer_masters() -> Masters {
+    Masters {
+        picc: Some(seq(0x50)),
+        amk: Some(seq(0x00)),
+        kuid: Some(seq(0x10)),
+        read: Some(seq(0x20)),
+        write: Some(seq(0x30)),
+        delegated_read: Some(seq(0x40)),
+        ..Masters::new(LAB_AID, SystemId::GEN_PACS)
+    }
+}
+
+/// What a reader holds: K1 and the K2 master.
+fn reader_masters() -> Masters {
+    Masters {
+        kuid: Some(seq(0x10)),
+        read: Some(seq(0x20)),
+        ..Masters::new(LAB_AID, SystemId::GEN_PACS)
+    }
+}
+
+fn credential() -> Credential {
+    Credential {
+        format_minor: 0,
+        issuer: IssuerId::new(b"SE0000000000").unwrap(),
+        credential_id: 0x1A2B_3C4D_5E6F_7081,
+        issue_number: 1,
+        valid_from: 0x6955_B900,
+        valid_until: 0x72BD_0C00,
+        site_code: None,
+        legacy_image: LegacyImage::new(0x1A, &hex!("02026073")),
+        class: None,
+        key_id: KeyId(1),
+        algorithm: SignatureAlgorithm::ECDSA_P256_SHA256,
+    }
+}
+
+fn signer() -> IssuerSigningKey {
+    IssuerSigningKey::from_bytes(KeyId(1), &ISSUER_SECRET).unwrap()
+}
+
+fn ccf_for(uid: &RealUid, c: &Credential) -> [u8; CCF_FILE_SIZE] {
+    let mut out = [0u8; CCF_FILE_SIZE];
+    c.encode_signed(uid, LAB_AID, &signer(), &mut out).unwrap();
+    out
+}
+
+fn factory_card() -> Box<VCard> {
+    Box::new(
+        Card::create(
+            RamNvm::<NVM_LEN>::new(),
+            TestRng(0x1234_5678),
+            CardConfig::default(),
+            State::factory(UID),
+        )
+        .unwrap(),
+    )
+}
+
+/// A card provisioned by executing the plan with `masters`, holding `ccf`.
+fn provisioned(masters: &mut Masters, ccf: &[u8; CCF_FILE_SIZE]) -> Box<VCard> {
+    let mut d: Desfire<Loop> = Desfire::new(
+        Loop {
+            card: factory_card(),
+        },
+        FrameSize::SHORT_APDU,
+    );
+    let plan = Provisioning {
+        aid: LAB_AID,
+        uid: UID,
+        iso: IsoIdentity::LAB,
+        ccf,
+    };
+    plan.execute_all(&mut d, masters, &mut TestRng(0xC0FFEE))
+        .unwrap_or_else(|(step, e)| panic!("{step:?}: {e:?}"));
+    d.into_transport().card
+}
+
+fn golden() -> Box<VCard> {
+    provisioned(&mut issuer_masters(), &ccf_for(&UID, &credential()))
+}
+
+fn read(card: Box<VCard>, now: u32) -> (Verdict, Traffic, Vec<u8>) {
+    read_with(card, now, false)
+}
+
+fn read_with(card: Box<VCard>, now: u32, allow_fixed_uid: bool) -> (Verdict, Traffic, Vec<u8>) {
+    let mut lp = Loop { card };
+    let activation = lp.card.activate();
+    let keys = [IssuerKey::from_sec1(KeyId(1), &ISSUER_PUBLIC).unwrap()];
+    let config = ReaderConfig {
+        aid: LAB_AID,
+        issuer_keys: &keys,
+        frame: FrameSize::SHORT_APDU,
+        allow_fixed_uid,
+    };
+    let t = read_card(
+        &mut lp,
+        &config,
+        &mut reader_masters(),
+        &mut TestRng(0xBEEF),
+        &activation.uid,
+        now,
+    );
+    (t.verdict, t.traffic, activation.uid.to_vec())
+}
+
+fn main() {
+    let (verdict, traffic, _) = read(golden(), NOW);
+    assert!(matches!(verdict, Verdict::Grant(_)), "{verdict:?}");
+    println!("GEN-PACS GRANT: {traffic}");
+
+    let n = 200;
+    let card = golden();
+    let mut lp = Loop { card };
+    let keys = [IssuerKey::from_sec1(KeyId(1), &ISSUER_PUBLIC).unwrap()];
+    let config = ReaderConfig {
+        aid: LAB_AID,
+        issuer_keys: &keys,
+        frame: FrameSize::SHORT_APDU,
+        allow_fixed_uid: false,
+    };
+    let mut masters = reader_masters();
+    let mut rng = TestRng(7);
+    let t = Instant::now();
+    for _ in 0..n {
+        let a = lp.card.activate();
+        let r = read_card(&mut lp, &config, &mut masters, &mut rng, &a.uid, NOW);
+        assert!(matches!(r.verdict, Verdict::Grant(_)));
+    }
+    println!(
+        "GEN-PACS GRANT: {:.1} us per transaction (reader and card)",
+        t.elapsed().as_secs_f64() * 1e6 / n as f64
+    );
+
+    let ccf = ccf_for(&UID, &credential());
+    let parsed = ParsedCcf::parse(&ccf).unwrap();
+    let t = Instant::now();
+    for _ in 0..n {
+        assert!(verify_signature(std::hint::black_box(&parsed), &UID, LAB_AID, &keys).is_ok());
+    }
+    println!(
+        "ECDSA P-256 verify: {:.1} us",
+        t.elapsed().as_secs_f64() * 1e6 / n as f64
+    );
+}

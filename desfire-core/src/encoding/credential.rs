@@ -1,0 +1,740 @@
+//! The Credential Container File (CCF) of GEN-PACS v1 (draft §6.7, §6.8).
+//!
+//! ```text
+//! 0      format major (0x01)    readers reject another major
+//! 1      format minor (0x00)    readers accept a higher minor
+//! 2..4   L, uint16 BE           length of the TLV area
+//! 4..    TLV area: [tag 1B][len 1B, < 128][value] ...; the signature 0x9E is the last TLV
+//! then   zero padding to the file size
+//! ```
+//!
+//! [`ParsedCcf::parse`] is the checked view over untrusted bytes; [`Credential`] is the meaning
+//! (the "repr") and [`Credential::emit_signed_part`] / [`Credential::encode_with_signature`]
+//! write it back.
+
+use crate::wire::{Reader, Writer};
+
+/// Format major version this crate reads and writes.
+pub const FORMAT_MAJOR: u8 = 0x01;
+/// Format minor version this crate writes; readers accept any minor.
+pub const FORMAT_MINOR: u8 = 0x00;
+/// Size of the CCF file (§6.6).
+pub const CCF_FILE_SIZE: usize = 160;
+/// Header: major, minor, L (uint16 BE).
+pub const HEADER_LEN: usize = 4;
+
+/// Tag numbers (§6.7).
+pub mod tag {
+    /// Issuer ID, 1-16 bytes, mandatory.
+    pub const ISSUER_ID: u8 = 0x80;
+    /// Credential ID, uint64 BE, mandatory.
+    pub const CREDENTIAL_ID: u8 = 0x81;
+    /// Issue number, 1 byte, mandatory.
+    pub const ISSUE_NUMBER: u8 = 0x82;
+    /// Valid from, uint32 BE Unix seconds, mandatory.
+    pub const VALID_FROM: u8 = 0x83;
+    /// Valid until, uint32 BE Unix seconds, mandatory.
+    pub const VALID_UNTIL: u8 = 0x84;
+    /// Site / facility code, 1-4 bytes, optional.
+    pub const SITE_CODE: u8 = 0x85;
+    /// Legacy PACS image: bit length + right-justified bits, 2-17 bytes, optional.
+    pub const LEGACY_IMAGE: u8 = 0x86;
+    /// Credential class, 1 byte, optional.
+    pub const CREDENTIAL_CLASS: u8 = 0x87;
+    /// Signing key ID, 1-2 bytes, mandatory.
+    pub const SIGNING_KEY_ID: u8 = 0x8E;
+    /// Signature algorithm, 1 byte, mandatory.
+    pub const SIGNATURE_ALGORITHM: u8 = 0x8F;
+    /// Signature, 64 bytes, mandatory, last.
+    pub const SIGNATURE: u8 = 0x9E;
+
+    /// Unknown tags a reader skips: `0x88..=0x8D` and `0xA0..=0xBF`. Every other unknown tag is
+    /// critical and rejects the credential.
+    pub const fn is_ignorable(tag: u8) -> bool {
+        matches!(tag, 0x88..=0x8D | 0xA0..=0xBF)
+    }
+}
+
+/// Why a CCF was rejected. The first check that fails wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum CredentialError {
+    /// The header, a TLV header or a TLV value runs past the data (or L past the file).
+    Truncated,
+    /// Format major version other than 1 (§6.8: readers MUST reject it).
+    UnsupportedVersion(u8),
+    /// A known tag with a length outside its range, or a length byte of 128 or more.
+    BadLength(u8),
+    /// A known tag appears twice.
+    DuplicateTag(u8),
+    /// A mandatory tag is missing.
+    MissingTag(u8),
+    /// An unknown tag outside the ignorable ranges.
+    UnknownCriticalTag(u8),
+    /// A TLV follows the signature, which must be last.
+    SignatureNotLast,
+    /// Bytes after the TLV area are not zero padding.
+    TrailingData,
+    /// The legacy image's bit length does not match its bytes (or unused high bits are set).
+    BadLegacyImage,
+    /// The output buffer is too small (builder).
+    BufferTooSmall,
+    /// A field is out of range for encoding (builder): e.g. an empty issuer ID.
+    InvalidField,
+}
+
+impl core::fmt::Display for CredentialError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Truncated => f.write_str("credential truncated"),
+            Self::UnsupportedVersion(v) => write!(f, "unsupported format major version {v}"),
+            Self::BadLength(t) => write!(f, "bad length of tag {t:02X}"),
+            Self::DuplicateTag(t) => write!(f, "duplicate tag {t:02X}"),
+            Self::MissingTag(t) => write!(f, "missing mandatory tag {t:02X}"),
+            Self::UnknownCriticalTag(t) => write!(f, "unknown critical tag {t:02X}"),
+            Self::SignatureNotLast => f.write_str("signature is not the last TLV"),
+            Self::TrailingData => f.write_str("non-zero bytes after the TLV area"),
+            Self::BadLegacyImage => f.write_str("malformed legacy PACS image"),
+            Self::BufferTooSmall => f.write_str("buffer too small"),
+            Self::InvalidField => f.write_str("field out of range"),
+        }
+    }
+}
+
+impl core::error::Error for CredentialError {}
+
+impl From<crate::wire::Error> for CredentialError {
+    fn from(_: crate::wire::Error) -> Self {
+        Self::Truncated
+    }
+}
+
+/// Issuer ID (tag 0x80): 1 to 16 opaque bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct IssuerId(heapless::Vec<u8, 16>);
+
+impl IssuerId {
+    /// `None` unless 1 to 16 bytes.
+    pub fn new(bytes: &[u8]) -> Option<Self> {
+        if bytes.is_empty() {
+            return None;
+        }
+        heapless::Vec::from_slice(bytes).ok().map(Self)
+    }
+
+    /// The bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Site / facility code (tag 0x85): 1 to 4 bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct SiteCode(heapless::Vec<u8, 4>);
+
+impl SiteCode {
+    /// `None` unless 1 to 4 bytes.
+    pub fn new(bytes: &[u8]) -> Option<Self> {
+        if bytes.is_empty() {
+            return None;
+        }
+        heapless::Vec::from_slice(bytes).ok().map(Self)
+    }
+
+    /// The bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Legacy PACS image (tag 0x86, LEAF-style): a bit length and the bits right-justified in
+/// `ceil(bits / 8)` bytes, unused high bits zero. `1A 02026073` is H10301 FC 1 / CN 12345.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct LegacyImage {
+    bit_len: u8,
+    bits: heapless::Vec<u8, 16>,
+}
+
+impl LegacyImage {
+    /// `None` unless `bits` is exactly `ceil(bit_len / 8)` bytes (1 to 16) with the unused high
+    /// bits zero.
+    pub fn new(bit_len: u8, bits: &[u8]) -> Option<Self> {
+        let need = usize::from(bit_len).div_ceil(8);
+        if bit_len == 0 || bits.len() != need {
+            return None;
+        }
+        let unused = u32::try_from(need.checked_mul(8)?.checked_sub(usize::from(bit_len))?).ok()?;
+        let first = *bits.first()?;
+        if unused > 0 && first.checked_shr(8u32.checked_sub(unused)?).unwrap_or(0) != 0 {
+            return None;
+        }
+        Some(Self {
+            bit_len,
+            bits: heapless::Vec::from_slice(bits).ok()?,
+        })
+    }
+
+    /// Number of bits.
+    pub fn bit_len(&self) -> u8 {
+        self.bit_len
+    }
+
+    /// The bits, right-justified.
+    pub fn bits(&self) -> &[u8] {
+        &self.bits
+    }
+}
+
+/// Signing key ID (tag 0x8E): selects the issuer public key. Written in one byte when it
+/// fits, else two (big endian); both forms are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct KeyId(pub u16);
+
+/// Signature algorithm (tag 0x8F); an open code space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct SignatureAlgorithm(pub u8);
+
+impl SignatureAlgorithm {
+    /// `0x01`: ECDSA P-256 with SHA-256, raw `r || s`.
+    pub const ECDSA_P256_SHA256: Self = Self(0x01);
+}
+
+/// The content of a credential (every TLV except the signature).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Credential {
+    /// Format minor version as read (written as [`FORMAT_MINOR`]).
+    pub format_minor: u8,
+    /// Tag 0x80.
+    pub issuer: IssuerId,
+    /// Tag 0x81: the 64-bit credential ID a reader outputs.
+    pub credential_id: u64,
+    /// Tag 0x82.
+    pub issue_number: u8,
+    /// Tag 0x83: Unix seconds UTC.
+    pub valid_from: u32,
+    /// Tag 0x84: Unix seconds UTC.
+    pub valid_until: u32,
+    /// Tag 0x85.
+    pub site_code: Option<SiteCode>,
+    /// Tag 0x86.
+    pub legacy_image: Option<LegacyImage>,
+    /// Tag 0x87.
+    pub class: Option<u8>,
+    /// Tag 0x8E.
+    pub key_id: KeyId,
+    /// Tag 0x8F.
+    pub algorithm: SignatureAlgorithm,
+}
+
+/// A CCF that passed every structural check. The signature is not verified yet: see
+/// [`crate::encoding::verify_signature`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedCcf<'a> {
+    /// The decoded fields.
+    pub credential: Credential,
+    /// Header and every TLV before the signature TLV: the CCF part of the TBS bytes.
+    pub signed_part: &'a [u8],
+    /// Tag 0x9E.
+    pub signature: [u8; 64],
+}
+
+/// Presence bits of the known tags, to spot duplicates and missing mandatory ones.
+#[derive(Default)]
+struct Seen(u32);
+
+impl Seen {
+    fn bit(tag: u8) -> u32 {
+        1u32.checked_shl(u32::from(tag & 0x1F)).unwrap_or(0)
+    }
+    fn insert(&mut self, tag: u8) -> Result<(), CredentialError> {
+        if self.0 & Self::bit(tag) != 0 {
+            return Err(CredentialError::DuplicateTag(tag));
+        }
+        self.0 |= Self::bit(tag);
+        Ok(())
+    }
+    fn has(&self, tag: u8) -> bool {
+        self.0 & Self::bit(tag) != 0
+    }
+}
+
+fn be_u64(v: &[u8]) -> u64 {
+    v.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
+}
+
+/// `v` as an array, or a bad length of `tag`.
+fn exact<const N: usize>(tag: u8, v: &[u8]) -> Result<[u8; N], CredentialError> {
+    v.try_into().map_err(|_| CredentialError::BadLength(tag))
+}
+
+impl<'a> ParsedCcf<'a> {
+    /// Parses the content of the CCF file (the whole file as read: header, TLV area, zero
+    /// padding). Every length is checked; unknown tags in the ignorable ranges are skipped,
+    /// other unknown tags reject; the signature must be the last TLV; anything after the TLV
+    /// area must be zero.
+    pub fn parse(file: &'a [u8]) -> Result<Self, CredentialError> {
+        let mut r = Reader::new(file);
+        let [major, minor] = r.array::<2>()?;
+        if major != FORMAT_MAJOR {
+            return Err(CredentialError::UnsupportedVersion(major));
+        }
+        let area_len = usize::from(u16::from_be_bytes(r.array::<2>()?));
+        let area = r.take(area_len)?;
+        if r.rest().iter().any(|b| *b != 0) {
+            return Err(CredentialError::TrailingData);
+        }
+
+        let mut seen = Seen::default();
+        let mut issuer = None;
+        let mut credential_id = 0;
+        let mut issue_number = 0;
+        let mut valid_from = 0;
+        let mut valid_until = 0;
+        let mut site_code = None;
+        let mut legacy_image = None;
+        let mut class = None;
+        let mut key_id = KeyId(0);
+        let mut algorithm = SignatureAlgorithm(0);
+        let mut signature = None;
+        let mut signed_len = HEADER_LEN;
+
+        let mut t = Reader::new(area);
+        while !t.is_empty() {
+            if signature.is_some() {
+                return Err(CredentialError::SignatureNotLast);
+            }
+            let tlv_start = area_len
+                .checked_sub(t.remaining())
+                .ok_or(CredentialError::Truncated)?;
+            let [tag, len] = t.array::<2>()?;
+            if len >= 0x80 {
+                return Err(CredentialError::BadLength(tag));
+            }
+            let v = t.take(usize::from(len))?;
+            let bad = CredentialError::BadLength(tag);
+            match tag {
+                tag::ISSUER_ID => issuer = Some(IssuerId::new(v).ok_or(bad)?),
+                tag::CREDENTIAL_ID => credential_id = u64::from_be_bytes(exact(tag, v)?),
+                tag::ISSUE_NUMBER => issue_number = u8::from_be_bytes(exact(tag, v)?),
+                tag::VALID_FROM => valid_from = u32::from_be_bytes(exact(tag, v)?),
+                tag::VALID_UNTIL => valid_until = u32::from_be_bytes(exact(tag, v)?),
+                tag::SITE_CODE => site_code = Some(SiteCode::new(v).ok_or(bad)?),
+                tag::LEGACY_IMAGE => {
+                    let (bit_len, bits) = v.split_first().ok_or(bad)?;
+                    if bits.is_empty() || bits.len() > 16 {
+                        return Err(bad);
+                    }
+                    legacy_image = Some(
+                        LegacyImage::new(*bit_len, bits).ok_or(CredentialError::BadLegacyImage)?,
+                    );
+                }
+                tag::CREDENTIAL_CLASS => class = Some(u8::from_be_bytes(exact(tag, v)?)),
+                tag::SIGNING_KEY_ID => {
+                    if !(1..=2).contains(&v.len()) {
+                        return Err(bad);
+                    }
+                    key_id = KeyId(u16::try_from(be_u64(v)).map_err(|_| bad)?);
+                }
+                tag::SIGNATURE_ALGORITHM => {
+                    algorithm = SignatureAlgorithm(u8::from_be_bytes(exact(tag, v)?))
+                }
+                tag::SIGNATURE => {
+                    signature = Some(exact::<64>(tag, v)?);
+                    signed_len = HEADER_LEN
+                        .checked_add(tlv_start)
+                        .ok_or(CredentialError::Truncated)?;
+                }
+                t if tag::is_ignorable(t) => continue,
+                t => return Err(CredentialError::UnknownCriticalTag(t)),
+            }
+            seen.insert(tag)?;
+        }
+
+        for m in [
+            tag::ISSUER_ID,
+            tag::CREDENTIAL_ID,
+            tag::ISSUE_NUMBER,
+            tag::VALID_FROM,
+            tag::VALID_UNTIL,
+            tag::SIGNING_KEY_ID,
+            tag::SIGNATURE_ALGORITHM,
+            tag::SIGNATURE,
+        ] {
+            if !seen.has(m) {
+                return Err(CredentialError::MissingTag(m));
+            }
+        }
+        let (Some(issuer), Some(signature)) = (issuer, signature) else {
+            return Err(CredentialError::MissingTag(tag::ISSUER_ID));
+        };
+        let signed_part = file.get(..signed_len).ok_or(CredentialError::Truncated)?;
+        Ok(Self {
+            credential: Credential {
+                format_minor: minor,
+                issuer,
+                credential_id,
+                issue_number,
+                valid_from,
+                valid_until,
+                site_code,
+                legacy_image,
+                class,
+                key_id,
+                algorithm,
+            },
+            signed_part,
+            signature,
+        })
+    }
+}
+
+/// Length of the signature TLV (tag, length, 64 bytes).
+const SIGNATURE_TLV_LEN: usize = 66;
+
+fn tlv(w: &mut Writer<'_>, tag: u8, value: &[u8]) -> Result<(), CredentialError> {
+    let len = u8::try_from(value.len())
+        .ok()
+        .filter(|l| *l < 0x80)
+        .ok_or(CredentialError::InvalidField)?;
+    w.put(&[tag, len])
+        .and_then(|()| w.put(value))
+        .map_err(|_| CredentialError::BufferTooSmall)
+}
+
+impl Credential {
+    /// Writes the header and every TLV before the signature into `out` (the CCF part of the
+    /// TBS bytes); L in the header already counts the 66-byte signature TLV. Returns the
+    /// length written. Tags are written in ascending order.
+    pub fn emit_signed_part(&self, out: &mut [u8]) -> Result<usize, CredentialError> {
+        let mut w = Writer::new(out);
+        w.put(&[FORMAT_MAJOR, FORMAT_MINOR, 0, 0])
+            .map_err(|_| CredentialError::BufferTooSmall)?;
+        tlv(&mut w, tag::ISSUER_ID, self.issuer.as_bytes())?;
+        tlv(
+            &mut w,
+            tag::CREDENTIAL_ID,
+            &self.credential_id.to_be_bytes(),
+        )?;
+        tlv(&mut w, tag::ISSUE_NUMBER, &[self.issue_number])?;
+        tlv(&mut w, tag::VALID_FROM, &self.valid_from.to_be_bytes())?;
+        tlv(&mut w, tag::VALID_UNTIL, &self.valid_until.to_be_bytes())?;
+        if let Some(s) = &self.site_code {
+            tlv(&mut w, tag::SITE_CODE, s.as_bytes())?;
+        }
+        if let Some(l) = &self.legacy_image {
+            let mut v = [0u8; 17];
+            let n = l
+                .bits
+                .len()
+                .checked_add(1)
+                .ok_or(CredentialError::InvalidField)?;
+            let (first, rest) = v.split_at_mut(1);
+            first.fill(l.bit_len);
+            rest.get_mut(..l.bits.len())
+                .ok_or(CredentialError::InvalidField)?
+                .copy_from_slice(&l.bits);
+            tlv(
+                &mut w,
+                tag::LEGACY_IMAGE,
+                v.get(..n).ok_or(CredentialError::InvalidField)?,
+            )?;
+        }
+        if let Some(c) = self.class {
+            tlv(&mut w, tag::CREDENTIAL_CLASS, &[c])?;
+        }
+        match u8::try_from(self.key_id.0) {
+            Ok(b) => tlv(&mut w, tag::SIGNING_KEY_ID, &[b])?,
+            Err(_) => tlv(&mut w, tag::SIGNING_KEY_ID, &self.key_id.0.to_be_bytes())?,
+        }
+        tlv(&mut w, tag::SIGNATURE_ALGORITHM, &[self.algorithm.0])?;
+        let len = w.len();
+        let area = len
+            .checked_sub(HEADER_LEN)
+            .and_then(|n| n.checked_add(SIGNATURE_TLV_LEN))
+            .and_then(|n| u16::try_from(n).ok())
+            .ok_or(CredentialError::InvalidField)?;
+        let header_l = w
+            .buffer_mut()
+            .get_mut(2..HEADER_LEN)
+            .ok_or(CredentialError::BufferTooSmall)?;
+        header_l.copy_from_slice(&area.to_be_bytes());
+        Ok(len)
+    }
+
+    /// Writes the whole CCF file into `out` with the given signature: the signed part, the
+    /// signature TLV (last), then zeros to the end of `out` (the file size). Returns the
+    /// length used before the padding.
+    pub fn encode_with_signature(
+        &self,
+        signature: &[u8; 64],
+        out: &mut [u8],
+    ) -> Result<usize, CredentialError> {
+        let n = self.emit_signed_part(out)?;
+        let rest = out.get_mut(n..).ok_or(CredentialError::BufferTooSmall)?;
+        let mut w = Writer::new(rest);
+        tlv(&mut w, tag::SIGNATURE, signature)?;
+        let used = w.len();
+        rest.get_mut(used..)
+            .ok_or(CredentialError::BufferTooSmall)?
+            .fill(0);
+        n.checked_add(used).ok_or(CredentialError::BufferTooSmall)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    extern crate std;
+    use super::*;
+    use hex_literal::hex;
+
+    /// The 160-byte CCF of the draft's §9 test card (TEST KEYS ONLY).
+    pub(crate) const CCF: [u8; 160] = hex!(
+        "01000076800C53453030303030303030303081081A2B3C4D5E6F708182010183"
+        "046955B900840472BD0C0086051A020260738E01018F01019E406E43B66D1ED8"
+        "A69C6D8347506922EC8177DC5C9C56DDCD05E1A9B90CB91D16436E3C93D89212"
+        "0147D1EF4584C53684CDAD69AD20AE99A9BE8C074AD738BCB71A000000000000"
+        "0000000000000000000000000000000000000000000000000000000000000000"
+    );
+    const SIGNATURE: [u8; 64] = hex!(
+        "6E43B66D1ED8A69C6D8347506922EC8177DC5C9C56DDCD05E1A9B90CB91D1643"
+        "6E3C93D892120147D1EF4584C53684CDAD69AD20AE99A9BE8C074AD738BCB71A"
+    );
+
+    pub(crate) fn test_credential() -> Credential {
+        Credential {
+            format_minor: 0,
+            issuer: IssuerId::new(b"SE0000000000").unwrap(),
+            credential_id: 0x1A2B_3C4D_5E6F_7081,
+            issue_number: 1,
+            valid_from: 0x6955_B900,
+            valid_until: 0x72BD_0C00,
+            site_code: None,
+            legacy_image: LegacyImage::new(0x1A, &hex!("02026073")),
+            class: None,
+            key_id: KeyId(1),
+            algorithm: SignatureAlgorithm::ECDSA_P256_SHA256,
+        }
+    }
+
+    #[test]
+    fn parses_the_section_9_card() {
+        let p = ParsedCcf::parse(&CCF).unwrap();
+        assert_eq!(p.credential, test_credential());
+        assert_eq!(p.signature, SIGNATURE);
+        assert_eq!(p.signed_part, &CCF[..56]);
+        assert_eq!(p.credential.legacy_image.as_ref().unwrap().bit_len(), 26);
+    }
+
+    #[test]
+    fn emits_the_section_9_card() {
+        let mut out = [0xEE; CCF_FILE_SIZE];
+        let used = test_credential()
+            .encode_with_signature(&SIGNATURE, &mut out)
+            .unwrap();
+        assert_eq!(used, 122);
+        assert_eq!(out, CCF);
+    }
+
+    #[test]
+    fn round_trips_optional_fields_and_wide_key_id() {
+        let mut c = test_credential();
+        c.site_code = SiteCode::new(&[1, 2, 3, 4]);
+        c.class = Some(2);
+        c.key_id = KeyId(0x0102);
+        let mut out = [0; CCF_FILE_SIZE];
+        c.encode_with_signature(&SIGNATURE, &mut out).unwrap();
+        assert_eq!(ParsedCcf::parse(&out).unwrap().credential, c);
+    }
+
+    /// The §9 card with its TLV area replaced: header recomputed, signature appended.
+    fn with_area(area: &[u8]) -> std::vec::Vec<u8> {
+        let mut v = std::vec![1, 0];
+        v.extend_from_slice(&(area.len() as u16).to_be_bytes());
+        v.extend_from_slice(area);
+        v
+    }
+
+    /// The §9 TLV area up to (not including) the signature.
+    fn area_before_signature() -> std::vec::Vec<u8> {
+        CCF[4..56].to_vec()
+    }
+
+    fn sig_tlv() -> std::vec::Vec<u8> {
+        let mut v = std::vec![0x9E, 0x40];
+        v.extend_from_slice(&SIGNATURE);
+        v
+    }
+
+    fn parse(v: &[u8]) -> Result<Credential, CredentialError> {
+        ParsedCcf::parse(v).map(|p| p.credential)
+    }
+
+    #[test]
+    fn rejects_every_truncation() {
+        for n in 0..122 {
+            assert!(ParsedCcf::parse(&CCF[..n]).is_err(), "accepted {n} bytes");
+        }
+        assert!(ParsedCcf::parse(&CCF[..122]).is_ok());
+    }
+
+    #[test]
+    fn rejects_wrong_area_length() {
+        for l in 0u16..=200 {
+            if l == 0x76 {
+                continue;
+            }
+            let mut v = CCF;
+            v[2..4].copy_from_slice(&l.to_be_bytes());
+            assert!(ParsedCcf::parse(&v).is_err(), "accepted L = {l}");
+        }
+    }
+
+    #[test]
+    fn rejects_unknown_major_accepts_higher_minor() {
+        let mut v = CCF;
+        v[0] = 2;
+        assert_eq!(parse(&v), Err(CredentialError::UnsupportedVersion(2)));
+        let mut v = CCF;
+        v[1] = 7;
+        assert_eq!(parse(&v).unwrap().format_minor, 7);
+    }
+
+    #[test]
+    fn rejects_trailing_garbage() {
+        let mut v = CCF;
+        v[159] = 1;
+        assert_eq!(parse(&v), Err(CredentialError::TrailingData));
+        let mut v = CCF;
+        v[122] = 0x80;
+        assert_eq!(parse(&v), Err(CredentialError::TrailingData));
+    }
+
+    #[test]
+    fn rejects_wrong_lengths_of_every_known_tag() {
+        // (offset of the length byte in CCF, tag)
+        for (at, t) in [
+            (5, 0x80),
+            (19, 0x81),
+            (29, 0x82),
+            (32, 0x83),
+            (38, 0x84),
+            (44, 0x86),
+            (51, 0x8E),
+            (54, 0x8F),
+            (57, 0x9E),
+        ] {
+            assert_eq!(CCF[at - 1], t);
+            for delta in [-1i16, 1] {
+                let mut v = CCF;
+                v[at] = (v[at] as i16 + delta) as u8;
+                assert!(
+                    parse(&v).is_err(),
+                    "tag {t:02X} length {:02X} accepted",
+                    v[at]
+                );
+            }
+            let mut v = CCF;
+            v[at] = 0x81;
+            assert!(parse(&v).is_err());
+        }
+    }
+
+    #[test]
+    fn rejects_out_of_range_field_lengths() {
+        let cases: &[(&[u8], CredentialError)] = &[
+            (&[0x80, 0x00], CredentialError::BadLength(0x80)),
+            (
+                &[0x80, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+                CredentialError::BadLength(0x80),
+            ),
+            (&[0x85, 0x00], CredentialError::BadLength(0x85)),
+            (
+                &[0x85, 0x05, 1, 2, 3, 4, 5],
+                CredentialError::BadLength(0x85),
+            ),
+            (&[0x86, 0x01, 0x08], CredentialError::BadLength(0x86)),
+            (&[0x86, 0x02, 0x09, 0x01], CredentialError::BadLegacyImage),
+            (
+                &[0x86, 0x03, 0x08, 0x00, 0x01],
+                CredentialError::BadLegacyImage,
+            ),
+            (&[0x86, 0x02, 0x04, 0x10], CredentialError::BadLegacyImage),
+            (&[0x87, 0x02, 0, 0], CredentialError::BadLength(0x87)),
+        ];
+        for (extra, err) in cases {
+            let mut area = area_before_signature();
+            area.extend_from_slice(extra);
+            area.extend_from_slice(&sig_tlv());
+            assert_eq!(parse(&with_area(&area)), Err(*err), "{extra:02X?}");
+        }
+    }
+
+    #[test]
+    fn critical_and_ignorable_unknown_tags() {
+        for t in 0u8..=0xFF {
+            let known = matches!(t, 0x80..=0x87 | 0x8E | 0x8F | 0x9E);
+            if known {
+                continue;
+            }
+            let mut area = std::vec![t, 2, 0xAA, 0xBB];
+            area.extend_from_slice(&area_before_signature());
+            area.extend_from_slice(&sig_tlv());
+            let got = parse(&with_area(&area));
+            if tag::is_ignorable(t) {
+                assert_eq!(got.unwrap(), test_credential(), "tag {t:02X}");
+            } else {
+                assert_eq!(got, Err(CredentialError::UnknownCriticalTag(t)));
+            }
+        }
+    }
+
+    #[test]
+    fn duplicate_missing_and_signature_order() {
+        let mut area = area_before_signature();
+        area.extend_from_slice(&[0x82, 1, 2]);
+        area.extend_from_slice(&sig_tlv());
+        assert_eq!(
+            parse(&with_area(&area)),
+            Err(CredentialError::DuplicateTag(0x82))
+        );
+
+        let mut area = area_before_signature();
+        area.extend_from_slice(&sig_tlv());
+        area.extend_from_slice(&[0xA0, 0]);
+        assert_eq!(
+            parse(&with_area(&area)),
+            Err(CredentialError::SignatureNotLast)
+        );
+
+        assert_eq!(
+            parse(&with_area(&area_before_signature())),
+            Err(CredentialError::MissingTag(0x9E))
+        );
+        // Drop the issue number (bytes 28..31 of the file, 24..27 of the area).
+        let mut area = area_before_signature();
+        area.drain(24..27);
+        area.extend_from_slice(&sig_tlv());
+        assert_eq!(
+            parse(&with_area(&area)),
+            Err(CredentialError::MissingTag(0x82))
+        );
+    }
+
+    #[test]
+    fn builder_checks_buffer_and_fields() {
+        let mut small = [0u8; 121];
+        assert_eq!(
+            test_credential().encode_with_signature(&SIGNATURE, &mut small),
+            Err(CredentialError::BufferTooSmall)
+        );
+        assert!(LegacyImage::new(0, &[]).is_none());
+        assert!(LegacyImage::new(26, &hex!("04026073")).is_none());
+        assert!(IssuerId::new(&[0; 17]).is_none());
+    }
+}

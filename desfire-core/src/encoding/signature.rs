@@ -1,0 +1,295 @@
+//! The issuer signature over a credential (draft §6.7): ECDSA P-256 / SHA-256, raw `r || s`,
+//! over
+//!
+//! ```text
+//! TBS = ASCII "GEN-PACS-CCF1" || realUID[7] || AID_wire[3] || header[4] || TLVs before 0x9E
+//! ```
+//!
+//! Binding the real UID and the AID stops a holder of K3 from copying a valid CCF onto another
+//! card. The TBS bytes are hashed as they are streamed, so nothing is buffered.
+//!
+//! Signing ([`IssuerSigningKey`]) uses RFC 6979 deterministic nonces (no RNG), so the draft's
+//! §9 signature is reproduced byte for byte. It is plain code in this module: a reader binary
+//! that never calls it does not link it, so no cargo feature is needed to keep it out of flash.
+
+use super::RealUid;
+use super::credential::{KeyId, ParsedCcf, SignatureAlgorithm};
+use crate::wire::Aid;
+use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
+use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
+use sha2::{Digest, Sha256};
+
+/// Domain separation prefix of the TBS bytes.
+pub const TBS_PREFIX: &[u8; 13] = b"GEN-PACS-CCF1";
+/// Length of a raw `r || s` signature.
+pub const SIGNATURE_LEN: usize = 64;
+
+/// SHA-256 of the TBS bytes.
+pub type TbsDigest = [u8; 32];
+
+/// The parts of the TBS bytes in order; concatenated they are the TBS.
+pub fn tbs_parts<'a>(
+    uid: &'a RealUid,
+    aid_wire: &'a [u8; 3],
+    signed_part: &'a [u8],
+) -> [&'a [u8]; 4] {
+    [TBS_PREFIX, uid, aid_wire, signed_part]
+}
+
+/// SHA-256 of the TBS bytes for a card with real UID `uid` and application `aid`;
+/// `signed_part` is the CCF header and every TLV before the signature
+/// ([`ParsedCcf::signed_part`], [`super::Credential::emit_signed_part`]).
+pub fn tbs_digest(uid: &RealUid, aid: Aid, signed_part: &[u8]) -> TbsDigest {
+    let wire = aid.to_wire();
+    let mut h = Sha256::new();
+    for part in tbs_parts(uid, &wire, signed_part) {
+        h.update(part);
+    }
+    h.finalize().into()
+}
+
+/// An issuer public key as published to vendors: its key ID (tag 0x8E) and the P-256 point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuerKey {
+    /// The key ID credentials name.
+    pub key_id: KeyId,
+    key: VerifyingKey,
+}
+
+impl IssuerKey {
+    /// From a SEC1 encoded point (65 bytes uncompressed or 33 compressed). `None` if the point
+    /// is not on the curve.
+    pub fn from_sec1(key_id: KeyId, sec1: &[u8]) -> Option<Self> {
+        VerifyingKey::from_sec1_bytes(sec1)
+            .ok()
+            .map(|key| Self { key_id, key })
+    }
+
+    /// Whether `signature` is this key's signature of `digest`.
+    pub fn verifies(&self, digest: &TbsDigest, signature: &[u8; SIGNATURE_LEN]) -> bool {
+        Signature::from_slice(signature)
+            .is_ok_and(|sig| self.key.verify_prehash(digest, &sig).is_ok())
+    }
+}
+
+/// Why a signature check failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum SignatureError {
+    /// No issuer key with the credential's key ID.
+    UnknownKeyId(KeyId),
+    /// The algorithm byte is not ECDSA P-256 / SHA-256.
+    UnsupportedAlgorithm(SignatureAlgorithm),
+    /// The signature does not verify (tampered content, or a CCF of another card).
+    BadSignature,
+}
+
+impl core::fmt::Display for SignatureError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::UnknownKeyId(k) => write!(f, "no issuer key with ID {}", k.0),
+            Self::UnsupportedAlgorithm(a) => {
+                write!(f, "unsupported signature algorithm {:02X}", a.0)
+            }
+            Self::BadSignature => f.write_str("bad issuer signature"),
+        }
+    }
+}
+
+impl core::error::Error for SignatureError {}
+
+/// Proof that a credential's signature verified; only [`verify_signature`] makes one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignatureVerified(());
+
+/// Verifies the issuer signature of `ccf` read from the card with real UID `uid` in
+/// application `aid`, with the key `issuers` has for its key ID.
+pub fn verify_signature(
+    ccf: &ParsedCcf<'_>,
+    uid: &RealUid,
+    aid: Aid,
+    issuers: &[IssuerKey],
+) -> Result<SignatureVerified, SignatureError> {
+    let c = &ccf.credential;
+    if c.algorithm != SignatureAlgorithm::ECDSA_P256_SHA256 {
+        return Err(SignatureError::UnsupportedAlgorithm(c.algorithm));
+    }
+    let key = issuers
+        .iter()
+        .find(|k| k.key_id == c.key_id)
+        .ok_or(SignatureError::UnknownKeyId(c.key_id))?;
+    let digest = tbs_digest(uid, aid, ccf.signed_part);
+    if key.verifies(&digest, &ccf.signature) {
+        Ok(SignatureVerified(()))
+    } else {
+        Err(SignatureError::BadSignature)
+    }
+}
+
+/// An issuer signing key (encoder only). Zeroized on drop by `p256`.
+#[derive(Debug, Clone)]
+pub struct IssuerSigningKey {
+    key_id: KeyId,
+    key: SigningKey,
+}
+
+impl IssuerSigningKey {
+    /// From the 32-byte big-endian scalar. `None` if it is zero or not below the group order.
+    pub fn from_bytes(key_id: KeyId, scalar: &[u8; 32]) -> Option<Self> {
+        SigningKey::from_slice(scalar)
+            .ok()
+            .map(|key| Self { key_id, key })
+    }
+
+    /// The key ID credentials signed with this key carry.
+    pub fn key_id(&self) -> KeyId {
+        self.key_id
+    }
+
+    /// The matching public key.
+    pub fn issuer_key(&self) -> IssuerKey {
+        IssuerKey {
+            key_id: self.key_id,
+            key: *self.key.verifying_key(),
+        }
+    }
+
+    /// Signs `digest` (RFC 6979 deterministic nonce); raw `r || s`.
+    pub fn sign_digest(&self, digest: &TbsDigest) -> Option<[u8; SIGNATURE_LEN]> {
+        let sig: Signature = self.key.sign_prehash(digest).ok()?;
+        Some(sig.to_bytes().into())
+    }
+}
+
+impl super::Credential {
+    /// Encodes the whole CCF file into `out` (its size is the file size), signed by `signer`
+    /// for the card with real UID `uid` and application `aid`. The credential's key ID and
+    /// algorithm must match the signer. Returns the bytes used before the zero padding.
+    pub fn encode_signed(
+        &self,
+        uid: &RealUid,
+        aid: Aid,
+        signer: &IssuerSigningKey,
+        out: &mut [u8],
+    ) -> Result<usize, super::CredentialError> {
+        if self.key_id != signer.key_id || self.algorithm != SignatureAlgorithm::ECDSA_P256_SHA256 {
+            return Err(super::CredentialError::InvalidField);
+        }
+        let n = self.emit_signed_part(out)?;
+        let signed = out.get(..n).ok_or(super::CredentialError::BufferTooSmall)?;
+        let sig = signer
+            .sign_digest(&tbs_digest(uid, aid, signed))
+            .ok_or(super::CredentialError::InvalidField)?;
+        self.encode_with_signature(&sig, out)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    extern crate std;
+    use super::*;
+    use crate::encoding::credential::tests::{CCF, test_credential};
+    use crate::encoding::{CCF_FILE_SIZE, LAB_AID};
+    use hex_literal::hex;
+
+    /// Draft §9 (TEST KEYS ONLY): RFC 6979 A.2.5 P-256 private key and its public key.
+    pub(crate) const TEST_ISSUER_SECRET: [u8; 32] =
+        hex!("C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721");
+    pub(crate) const TEST_ISSUER_PUBLIC: [u8; 65] = hex!(
+        "0460FED4BA255A9D31C961EB74C6356D68C049B8923B61FA6CE669622E60F29FB6"
+        "7903FE1008B8BC99A41AE9E95628BC64F2F1B20C2D7E9F5177A3C294D4462299"
+    );
+    const UID: RealUid = hex!("04782E21801D80");
+    const TBS: [u8; 79] = hex!(
+        "47454E2D504143532D4343463104782E21801D8001C50A01000076800C5345303030303030303030"
+        "3081081A2B3C4D5E6F708182010183046955B900840472BD0C0086051A020260738E01018F0101"
+    );
+    const TBS_SHA256: [u8; 32] =
+        hex!("80F272E1B9280C2BD25004BB7C6C6449439C147F769BD7F3F0C2D150FA9712A0");
+
+    fn signer() -> IssuerSigningKey {
+        IssuerSigningKey::from_bytes(KeyId(1), &TEST_ISSUER_SECRET).unwrap()
+    }
+
+    #[test]
+    fn section_9_tbs_and_digest() {
+        let mut signed = [0u8; 64];
+        let n = test_credential().emit_signed_part(&mut signed).unwrap();
+        let wire = LAB_AID.to_wire();
+        let tbs: std::vec::Vec<u8> = tbs_parts(&UID, &wire, &signed[..n]).concat();
+        assert_eq!(tbs, TBS);
+        assert_eq!(tbs_digest(&UID, LAB_AID, &signed[..n]), TBS_SHA256);
+    }
+
+    #[test]
+    fn section_9_public_key_and_signature_byte_for_byte() {
+        let pk = signer().issuer_key();
+        assert_eq!(
+            pk,
+            IssuerKey::from_sec1(KeyId(1), &TEST_ISSUER_PUBLIC).unwrap()
+        );
+        let mut out = [0u8; CCF_FILE_SIZE];
+        let used = test_credential()
+            .encode_signed(&UID, LAB_AID, &signer(), &mut out)
+            .unwrap();
+        assert_eq!(used, 122);
+        assert_eq!(out, CCF);
+    }
+
+    #[test]
+    fn verifies_the_section_9_card_and_rejects_changes() {
+        let keys = [IssuerKey::from_sec1(KeyId(1), &TEST_ISSUER_PUBLIC).unwrap()];
+        let ccf = ParsedCcf::parse(&CCF).unwrap();
+        assert!(verify_signature(&ccf, &UID, LAB_AID, &keys).is_ok());
+
+        let mut other_uid = UID;
+        other_uid[6] ^= 1;
+        assert_eq!(
+            verify_signature(&ccf, &other_uid, LAB_AID, &keys),
+            Err(SignatureError::BadSignature)
+        );
+        let other_aid = Aid::new(0x0AC502).unwrap();
+        assert_eq!(
+            verify_signature(&ccf, &UID, other_aid, &keys),
+            Err(SignatureError::BadSignature)
+        );
+        let mut v = CCF;
+        v[27] ^= 1; // last byte of the credential ID
+        let tampered = ParsedCcf::parse(&v).unwrap();
+        assert_eq!(
+            verify_signature(&tampered, &UID, LAB_AID, &keys),
+            Err(SignatureError::BadSignature)
+        );
+        let mut v = CCF;
+        v[100] ^= 1; // inside s
+        let tampered = ParsedCcf::parse(&v).unwrap();
+        assert_eq!(
+            verify_signature(&tampered, &UID, LAB_AID, &keys),
+            Err(SignatureError::BadSignature)
+        );
+        let other_id = [IssuerKey::from_sec1(KeyId(2), &TEST_ISSUER_PUBLIC).unwrap()];
+        assert_eq!(
+            verify_signature(&ccf, &UID, LAB_AID, &other_id),
+            Err(SignatureError::UnknownKeyId(KeyId(1)))
+        );
+        let mut v = CCF;
+        v[55] = 2; // algorithm byte
+        let alg2 = ParsedCcf::parse(&v).unwrap();
+        assert_eq!(
+            verify_signature(&alg2, &UID, LAB_AID, &keys),
+            Err(SignatureError::UnsupportedAlgorithm(SignatureAlgorithm(2)))
+        );
+    }
+
+    #[test]
+    fn zero_signature_is_rejected_not_a_panic() {
+        let keys = [IssuerKey::from_sec1(KeyId(1), &TEST_ISSUER_PUBLIC).unwrap()];
+        let mut v = CCF;
+        v[58..122].fill(0);
+        let ccf = ParsedCcf::parse(&v).unwrap();
+        assert_eq!(
+            verify_signature(&ccf, &UID, LAB_AID, &keys),
+            Err(SignatureError::BadSignature)
+        );
+    }
+}
