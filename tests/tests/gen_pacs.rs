@@ -868,3 +868,61 @@ fn check_verdict(id: &str, expected: &serde_json::Value, got: Result<Credential,
         other => panic!("{id}: verdict {other}"),
     }
 }
+
+/// Records every C-APDU.
+struct Recorder {
+    inner: Loop,
+    sent: Vec<Vec<u8>>,
+}
+
+impl Transport for Recorder {
+    type Error = std::convert::Infallible;
+    fn transceive(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> Result<usize, Self::Error> {
+        self.sent.push(capdu.to_vec());
+        self.inner.transceive(capdu, rapdu)
+    }
+}
+
+#[test]
+fn personalisation_sends_the_spec_bodies_in_the_spec_order() {
+    let ccf = ccf_for(&UID, &credential());
+    let plan = Provisioning {
+        aid: LAB_AID,
+        uid: UID,
+        iso: IsoIdentity::LAB,
+        ccf: &ccf,
+    };
+    let mut d = Desfire::<Recorder>::new(
+        Recorder {
+            inner: Loop {
+                card: factory_card(),
+            },
+            sent: Vec::new(),
+        },
+        FrameSize::SHORT_APDU,
+    );
+    plan.execute_all(&mut d, &mut issuer_masters(), &mut TestRng(3))
+        .unwrap();
+    let sent = d.into_transport().sent;
+    let body_of = |ins: u8| {
+        sent.iter()
+            .find(|c| c[1] == ins)
+            .unwrap_or_else(|| panic!("no {ins:02X}"))
+    };
+    // §4.2 CreateApplication (MACed after the PICC authentication).
+    let want = hex!("01C50A 09 A6 01AC F047454E2D504143533031");
+    assert_eq!(&body_of(0xCA)[5..5 + want.len()], want);
+    // §7 CreateBackupDataFile.
+    let want = hex!("01 11AC 03 302F A00000");
+    assert_eq!(&body_of(0xCB)[5..5 + want.len()], want);
+    // §18: ChangeKey 1, 2, 3, 4, 5, then 0 (application), then the PICC master key last
+    // (key number `80`: key 0 with the AES key type bits).
+    let changed: Vec<u8> = sent.iter().filter(|c| c[1] == 0xC4).map(|c| c[5]).collect();
+    assert_eq!(changed, [1, 2, 3, 4, 5, 0, 0x80]);
+    assert_eq!(sent.last().unwrap()[1], 0xC4);
+    // GetCardUID before CreateApplication; SetConfiguration after the K0 change.
+    let pos = |ins: u8| sent.iter().position(|c| c[1] == ins).unwrap();
+    assert!(pos(0x51) < pos(0xCA));
+    let k0_change = sent.iter().position(|c| c[1] == 0xC4 && c[5] == 0).unwrap();
+    assert!(pos(0x3D) < k0_change && k0_change < pos(0x5C));
+}

@@ -369,6 +369,35 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn keys_are_named_by_issuer_and_key_id_and_checked_in_their_validity() {
+        let ccf = ParsedCcf::parse(&CCF).unwrap();
+        let key = IssuerKey::from_sec1(issuer(), KeyId::one(1), &TEST_ISSUER_PUBLIC).unwrap();
+        let other_issuer = IssuerKey::from_sec1(
+            IssuerId::new(b"SE0000000001").unwrap(),
+            KeyId::one(1),
+            &TEST_ISSUER_PUBLIC,
+        )
+        .unwrap();
+        let wide_id =
+            IssuerKey::from_sec1(issuer(), KeyId::two([0, 1]), &TEST_ISSUER_PUBLIC).unwrap();
+        for keys in [&[other_issuer][..], &[wide_id][..]] {
+            assert_eq!(
+                verify_signature(&ccf, &UID, LAB_AID, keys),
+                Err(SignatureError::UnknownKeyId(KeyId::one(1)))
+            );
+        }
+        let windowed = [key.with_validity(100, 200)];
+        for (now, ok) in [(99, false), (100, true), (199, true), (200, false)] {
+            assert_eq!(
+                verify_signature_at(&ccf, &UID, LAB_AID, &windowed, now).is_ok(),
+                ok,
+                "{now}"
+            );
+        }
+        assert!(verify_signature(&ccf, &UID, LAB_AID, &windowed).is_ok());
+    }
+
+    #[test]
     fn zero_signature_is_rejected_not_a_panic() {
         let keys = [IssuerKey::from_sec1(issuer(), KeyId::one(1), &TEST_ISSUER_PUBLIC).unwrap()];
         let mut v = CCF;
