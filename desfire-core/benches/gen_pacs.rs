@@ -69,17 +69,9 @@ fn seq(start: u8) -> AesKey {
     AesKey::new(core::array::from_fn(|i| start + i as u8))
 }
 
-/// The §9 masters, plus a PICC master and a K4 master of our own (the draft gives none).
+/// The TEST masters of spec §16.1.
 fn issuer_masters() -> Masters {
-    Masters {
-        picc: Some(seq(0x50)),
-        amk: Some(seq(0x00)),
-        kuid: Some(seq(0x10)),
-        read: Some(seq(0x20)),
-        write: Some(seq(0x30)),
-        delegated_read: Some(seq(0x40)),
-        ..Masters::new(LAB_AID, SystemId::GEN_PACS)
-    }
+    Masters::lab_test()
 }
 
 /// What a reader holds: K1 and the K2 master.
@@ -102,13 +94,18 @@ fn credential() -> Credential {
         site_code: None,
         legacy_image: LegacyImage::new(0x1A, &hex!("02026073")),
         class: None,
-        key_id: KeyId(1),
+        key_id: KeyId::one(1),
         algorithm: SignatureAlgorithm::ECDSA_P256_SHA256,
     }
 }
 
 fn signer() -> IssuerSigningKey {
-    IssuerSigningKey::from_bytes(KeyId(1), &ISSUER_SECRET).unwrap()
+    IssuerSigningKey::from_bytes(
+        IssuerId::new(b"SE0000000000").unwrap(),
+        KeyId::one(1),
+        &ISSUER_SECRET,
+    )
+    .unwrap()
 }
 
 fn ccf_for(uid: &RealUid, c: &Credential) -> [u8; CCF_FILE_SIZE] {
@@ -159,7 +156,12 @@ fn read(card: Box<VCard>, now: u32) -> (Verdict, Traffic, Vec<u8>) {
 fn read_with(card: Box<VCard>, now: u32, allow_fixed_uid: bool) -> (Verdict, Traffic, Vec<u8>) {
     let mut lp = Loop { card };
     let activation = lp.card.activate();
-    let keys = [IssuerKey::from_sec1(KeyId(1), &ISSUER_PUBLIC).unwrap()];
+    let keys = [IssuerKey::from_sec1(
+        IssuerId::new(b"SE0000000000").unwrap(),
+        KeyId::one(1),
+        &ISSUER_PUBLIC,
+    )
+    .unwrap()];
     let config = ReaderConfig {
         aid: LAB_AID,
         issuer_keys: &keys,
@@ -185,7 +187,12 @@ fn main() {
     let n = 200;
     let card = golden();
     let mut lp = Loop { card };
-    let keys = [IssuerKey::from_sec1(KeyId(1), &ISSUER_PUBLIC).unwrap()];
+    let keys = [IssuerKey::from_sec1(
+        IssuerId::new(b"SE0000000000").unwrap(),
+        KeyId::one(1),
+        &ISSUER_PUBLIC,
+    )
+    .unwrap()];
     let config = ReaderConfig {
         aid: LAB_AID,
         issuer_keys: &keys,

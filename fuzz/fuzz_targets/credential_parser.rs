@@ -1,9 +1,9 @@
-//! The GEN-PACS credential parser on arbitrary bytes (the CCF as read from a card), then the
-//! signature check against the draft's §9 TEST issuer key. Nothing may panic; whatever parses
+//! The GEN-PACS credential parser on arbitrary bytes (the credential file as read from a card),
+//! then the signature check against the spec's §16 TEST issuer key. Nothing may panic; whatever parses
 //! must re-encode and parse back to the same fields.
 #![no_main]
 
-use desfire_core::encoding::credential::KeyId;
+use desfire_core::encoding::credential::{IssuerId, KeyId};
 use desfire_core::encoding::{IssuerKey, LAB_AID, ParsedCcf, verify_signature};
 use libfuzzer_sys::fuzz_target;
 
@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
     };
     // Round trip: what parsed re-encodes (canonical order, ignorable tags dropped, minor 0)
     // and parses back to the same fields.
-    let mut out = [0u8; 512];
+    let mut out = [0u8; 160];
     if ccf
         .credential
         .encode_with_signature(&ccf.signature, &mut out)
@@ -34,7 +34,8 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(again.credential, want);
         assert_eq!(again.signature, ccf.signature);
     }
-    if let Some(key) = IssuerKey::from_sec1(KeyId(1), &ISSUER_PUBLIC) {
+    let issuer = IssuerId::new(b"SE0000000000").expect("12 bytes");
+    if let Some(key) = IssuerKey::from_sec1(issuer, KeyId::one(1), &ISSUER_PUBLIC) {
         let _ = verify_signature(&ccf, &UID, LAB_AID, &[key]);
     }
 });

@@ -1,12 +1,17 @@
-//! The Credential Container File (CCF) of GEN-PACS v1 (draft §6.7, §6.8).
+//! The credential file (file 01) of GEN-PACS v1 (`specs/generic-encoding.md` §8).
 //!
 //! ```text
 //! 0      format major (0x01)    readers reject another major
 //! 1      format minor (0x00)    readers accept a higher minor
 //! 2..4   L, uint16 BE           length of the TLV area
 //! 4..    TLV area: [tag 1B][len 1B, < 128][value] ...; the signature 0x9E is the last TLV
-//! then   zero padding to the file size
+//! then   zero padding to the file size (160 bytes)
 //! ```
+//!
+//! [`ParsedCcf::parse`] applies the structural rules 1-6 of spec §8.5 in the spec's order
+//! (the signature rules 7-9 are [`crate::encoding::verify_signature`], rule 10 the reader's
+//! validity check). Readers do not interpret the bytes after the TLV area (§8.1);
+//! [`ParsedCcf::check_padding`] is the card verifier's separate check that they are zero.
 //!
 //! [`ParsedCcf::parse`] is the checked view over untrusted bytes; [`Credential`] is the meaning
 //! (the "repr") and [`Credential::emit_signed_part`] / [`Credential::encode_with_signature`]
@@ -18,12 +23,12 @@ use crate::wire::{Reader, Writer};
 pub const FORMAT_MAJOR: u8 = 0x01;
 /// Format minor version this crate writes; readers accept any minor.
 pub const FORMAT_MINOR: u8 = 0x00;
-/// Size of the CCF file (§6.6).
+/// Size of the credential file (spec §7); the plaintext a reader parses is exactly this long.
 pub const CCF_FILE_SIZE: usize = 160;
 /// Header: major, minor, L (uint16 BE).
 pub const HEADER_LEN: usize = 4;
 
-/// Tag numbers (§6.7).
+/// Tag numbers (spec §8.3).
 pub mod tag {
     /// Issuer ID, 1-16 bytes, mandatory.
     pub const ISSUER_ID: u8 = 0x80;
@@ -48,32 +53,64 @@ pub mod tag {
     /// Signature, 64 bytes, mandatory, last.
     pub const SIGNATURE: u8 = 0x9E;
 
-    /// Unknown tags a reader skips: `0x88..=0x8D` and `0xA0..=0xBF`. Every other unknown tag is
-    /// critical and rejects the credential.
+    /// Unknown tags a reader skips (spec §8.4): `0x88..=0x8D` and `0xA0..=0xBF`. Every other
+    /// tag §8.3 does not define is critical and rejects the credential.
     pub const fn is_ignorable(tag: u8) -> bool {
         matches!(tag, 0x88..=0x8D | 0xA0..=0xBF)
     }
+
+    /// Whether §8.3 defines `tag`.
+    pub const fn is_defined(tag: u8) -> bool {
+        matches!(tag, 0x80..=0x87 | 0x8E | 0x8F | 0x9E)
+    }
+
+    /// The allowed value lengths of a defined tag (spec §8.3), `None` for an undefined tag.
+    pub const fn length_range(tag: u8) -> Option<(u8, u8)> {
+        Some(match tag {
+            ISSUER_ID => (1, 16),
+            CREDENTIAL_ID => (8, 8),
+            ISSUE_NUMBER => (1, 1),
+            VALID_FROM | VALID_UNTIL => (4, 4),
+            SITE_CODE => (1, 4),
+            LEGACY_IMAGE => (2, 17),
+            CREDENTIAL_CLASS => (1, 1),
+            SIGNING_KEY_ID => (1, 2),
+            SIGNATURE_ALGORITHM => (1, 1),
+            SIGNATURE => (64, 64),
+            _ => return None,
+        })
+    }
 }
 
-/// Why a CCF was rejected. The first check that fails wins.
+/// Why a CCF was rejected. The first check that fails wins, in the order of spec §8.5.
+/// [`CredentialError::UnsupportedVersion`] is `UNKNOWN_VERSION`,
+/// [`CredentialError::UnknownCriticalTag`] is `UNKNOWN_CRITICAL_TAG`; every other variant is
+/// `MALFORMED_CREDENTIAL` (or a builder error).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum CredentialError {
-    /// The header, a TLV header or a TLV value runs past the data (or L past the file).
+    /// The header, a TLV header or a TLV value runs past the data (or the TLV area).
     Truncated,
+    /// The plaintext is not exactly [`CCF_FILE_SIZE`] bytes (§8.5 rule 1).
+    WrongFileSize,
+    /// `L` is below 2 or above 156 (§8.5 rule 3).
+    BadAreaLength,
+    /// Valid-from is not before valid-until (§8.5 rule 6).
+    BadValidity,
     /// Format major version other than 1 (§6.8: readers MUST reject it).
     UnsupportedVersion(u8),
     /// A known tag with a length outside its range, or a length byte of 128 or more.
     BadLength(u8),
-    /// A known tag appears twice.
+    /// A tag (defined or not) appears twice.
     DuplicateTag(u8),
     /// A mandatory tag is missing.
     MissingTag(u8),
     /// An unknown tag outside the ignorable ranges.
     UnknownCriticalTag(u8),
-    /// A TLV follows the signature, which must be last.
+    /// The last TLV is not the signature.
     SignatureNotLast,
-    /// Bytes after the TLV area are not zero padding.
+    /// Bytes after the TLV area are not zero ([`ParsedCcf::check_padding`], card verifier
+    /// only: readers ignore them).
     TrailingData,
     /// The legacy image's bit length does not match its bytes (or unused high bits are set).
     BadLegacyImage,
@@ -87,12 +124,15 @@ impl core::fmt::Display for CredentialError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Self::Truncated => f.write_str("credential truncated"),
+            Self::WrongFileSize => f.write_str("credential file is not 160 bytes"),
+            Self::BadAreaLength => f.write_str("TLV area length outside 2..=156"),
+            Self::BadValidity => f.write_str("valid-from not before valid-until"),
             Self::UnsupportedVersion(v) => write!(f, "unsupported format major version {v}"),
             Self::BadLength(t) => write!(f, "bad length of tag {t:02X}"),
             Self::DuplicateTag(t) => write!(f, "duplicate tag {t:02X}"),
             Self::MissingTag(t) => write!(f, "missing mandatory tag {t:02X}"),
             Self::UnknownCriticalTag(t) => write!(f, "unknown critical tag {t:02X}"),
-            Self::SignatureNotLast => f.write_str("signature is not the last TLV"),
+            Self::SignatureNotLast => f.write_str("the last TLV is not the signature"),
             Self::TrailingData => f.write_str("non-zero bytes after the TLV area"),
             Self::BadLegacyImage => f.write_str("malformed legacy PACS image"),
             Self::BufferTooSmall => f.write_str("buffer too small"),
@@ -188,11 +228,52 @@ impl LegacyImage {
     }
 }
 
-/// Signing key ID (tag 0x8E): selects the issuer public key. Written in one byte when it
-/// fits, else two (big endian); both forms are read.
+/// Signing key ID (tag 0x8E): 1 or 2 opaque bytes, matched byte for byte (spec §8.3: `01` and
+/// `0001` are different IDs). Together with the issuer ID it names an issuer public key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct KeyId(pub u16);
+pub struct KeyId {
+    len: u8,
+    bytes: [u8; 2],
+}
+
+impl KeyId {
+    /// A one-byte key ID (the lab issuer key is `KeyId::one(0x01)`).
+    pub const fn one(b: u8) -> Self {
+        Self {
+            len: 1,
+            bytes: [b, 0],
+        }
+    }
+
+    /// A two-byte key ID, as written.
+    pub const fn two(b: [u8; 2]) -> Self {
+        Self { len: 2, bytes: b }
+    }
+
+    /// `None` unless 1 or 2 bytes.
+    pub fn new(bytes: &[u8]) -> Option<Self> {
+        match *bytes {
+            [a] => Some(Self::one(a)),
+            [a, b] => Some(Self::two([a, b])),
+            _ => None,
+        }
+    }
+
+    /// The bytes as written in tag 0x8E.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..usize::from(self.len)).unwrap_or(&[])
+    }
+}
+
+impl core::fmt::Display for KeyId {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        for b in self.as_bytes() {
+            write!(f, "{b:02X}")?;
+        }
+        Ok(())
+    }
+}
 
 /// Signature algorithm (tag 0x8F); an open code space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -244,28 +325,29 @@ pub struct ParsedCcf<'a> {
     pub signature: [u8; 64],
 }
 
-/// Presence bits of the known tags, to spot duplicates and missing mandatory ones.
+/// Which tags were seen (all 256), to spot duplicates of any tag (§8.5 rule 4).
 #[derive(Default)]
-struct Seen(u32);
+struct Seen([u32; 8]);
 
 impl Seen {
-    fn bit(tag: u8) -> u32 {
-        1u32.checked_shl(u32::from(tag & 0x1F)).unwrap_or(0)
+    fn slot(tag: u8) -> (usize, u32) {
+        (usize::from(tag >> 5), 1u32 << (tag & 0x1F))
     }
-    fn insert(&mut self, tag: u8) -> Result<(), CredentialError> {
-        if self.0 & Self::bit(tag) != 0 {
-            return Err(CredentialError::DuplicateTag(tag));
+    /// Records `tag`; `false` if it was seen before.
+    fn insert(&mut self, tag: u8) -> bool {
+        let (i, bit) = Self::slot(tag);
+        match self.0.get_mut(i) {
+            Some(w) if *w & bit == 0 => {
+                *w |= bit;
+                true
+            }
+            _ => false,
         }
-        self.0 |= Self::bit(tag);
-        Ok(())
     }
     fn has(&self, tag: u8) -> bool {
-        self.0 & Self::bit(tag) != 0
+        let (i, bit) = Self::slot(tag);
+        self.0.get(i).is_some_and(|w| w & bit != 0)
     }
-}
-
-fn be_u64(v: &[u8]) -> u64 {
-    v.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
 }
 
 /// `v` as an array, or a bad length of `tag`.
@@ -273,42 +355,65 @@ fn exact<const N: usize>(tag: u8, v: &[u8]) -> Result<[u8; N], CredentialError> 
     v.try_into().map_err(|_| CredentialError::BadLength(tag))
 }
 
+/// Largest `L` (§8.1): the file less the 4-byte header.
+pub const MAX_AREA_LEN: usize = CCF_FILE_SIZE - HEADER_LEN;
+/// Smallest `L` (§8.1).
+pub const MIN_AREA_LEN: usize = 2;
+
+/// Mandatory tags (§8.3).
+const MANDATORY: [u8; 8] = [
+    tag::ISSUER_ID,
+    tag::CREDENTIAL_ID,
+    tag::ISSUE_NUMBER,
+    tag::VALID_FROM,
+    tag::VALID_UNTIL,
+    tag::SIGNING_KEY_ID,
+    tag::SIGNATURE_ALGORITHM,
+    tag::SIGNATURE,
+];
+
 impl<'a> ParsedCcf<'a> {
-    /// Parses the content of the CCF file (the whole file as read: header, TLV area, zero
-    /// padding). Every length is checked; unknown tags in the ignorable ranges are skipped,
-    /// other unknown tags reject; the signature must be the last TLV; anything after the TLV
-    /// area must be zero.
+    /// Parses the plaintext of the credential file (exactly 160 bytes) by spec §8.5 rules 1-6,
+    /// in that order: file size, major (any minor is accepted), `L` in 2..=156, the TLV walk
+    /// (malformed TLV, duplicate tag, defined tag with a length outside its range, unknown
+    /// critical tag, in the order the TLVs come; unknown ignorable tags are skipped), mandatory
+    /// tags present and `9E` last, then the legacy image and the validity window. The bytes
+    /// after the TLV area are not interpreted (§8.1).
     pub fn parse(file: &'a [u8]) -> Result<Self, CredentialError> {
+        // Rule 1.
+        if file.len() != CCF_FILE_SIZE {
+            return Err(CredentialError::WrongFileSize);
+        }
         let mut r = Reader::new(file);
         let [major, minor] = r.array::<2>()?;
+        // Rule 2.
         if major != FORMAT_MAJOR {
             return Err(CredentialError::UnsupportedVersion(major));
         }
+        // Rule 3.
         let area_len = usize::from(u16::from_be_bytes(r.array::<2>()?));
-        let area = r.take(area_len)?;
-        if r.rest().iter().any(|b| *b != 0) {
-            return Err(CredentialError::TrailingData);
+        if !(MIN_AREA_LEN..=MAX_AREA_LEN).contains(&area_len) {
+            return Err(CredentialError::BadAreaLength);
         }
+        let area = r.take(area_len)?;
 
+        // Rule 4: walk the TLVs.
         let mut seen = Seen::default();
+        let mut last_tag = None;
         let mut issuer = None;
         let mut credential_id = 0;
         let mut issue_number = 0;
         let mut valid_from = 0;
         let mut valid_until = 0;
         let mut site_code = None;
-        let mut legacy_image = None;
+        let mut legacy = None;
         let mut class = None;
-        let mut key_id = KeyId(0);
+        let mut key_id = None;
         let mut algorithm = SignatureAlgorithm(0);
-        let mut signature = None;
+        let mut signature = [0u8; 64];
         let mut signed_len = HEADER_LEN;
-
         let mut t = Reader::new(area);
         while !t.is_empty() {
-            if signature.is_some() {
-                return Err(CredentialError::SignatureNotLast);
-            }
             let tlv_start = area_len
                 .checked_sub(t.remaining())
                 .ok_or(CredentialError::Truncated)?;
@@ -317,6 +422,18 @@ impl<'a> ParsedCcf<'a> {
                 return Err(CredentialError::BadLength(tag));
             }
             let v = t.take(usize::from(len))?;
+            if !seen.insert(tag) {
+                return Err(CredentialError::DuplicateTag(tag));
+            }
+            match tag::length_range(tag) {
+                Some((lo, hi)) if !(lo..=hi).contains(&len) => {
+                    return Err(CredentialError::BadLength(tag));
+                }
+                Some(_) => {}
+                None if tag::is_ignorable(tag) => {}
+                None => return Err(CredentialError::UnknownCriticalTag(tag)),
+            }
+            last_tag = Some(tag);
             let bad = CredentialError::BadLength(tag);
             match tag {
                 tag::ISSUER_ID => issuer = Some(IssuerId::new(v).ok_or(bad)?),
@@ -325,52 +442,41 @@ impl<'a> ParsedCcf<'a> {
                 tag::VALID_FROM => valid_from = u32::from_be_bytes(exact(tag, v)?),
                 tag::VALID_UNTIL => valid_until = u32::from_be_bytes(exact(tag, v)?),
                 tag::SITE_CODE => site_code = Some(SiteCode::new(v).ok_or(bad)?),
-                tag::LEGACY_IMAGE => {
-                    let (bit_len, bits) = v.split_first().ok_or(bad)?;
-                    if bits.is_empty() || bits.len() > 16 {
-                        return Err(bad);
-                    }
-                    legacy_image = Some(
-                        LegacyImage::new(*bit_len, bits).ok_or(CredentialError::BadLegacyImage)?,
-                    );
-                }
+                tag::LEGACY_IMAGE => legacy = Some(v),
                 tag::CREDENTIAL_CLASS => class = Some(u8::from_be_bytes(exact(tag, v)?)),
-                tag::SIGNING_KEY_ID => {
-                    if !(1..=2).contains(&v.len()) {
-                        return Err(bad);
-                    }
-                    key_id = KeyId(u16::try_from(be_u64(v)).map_err(|_| bad)?);
-                }
+                tag::SIGNING_KEY_ID => key_id = Some(KeyId::new(v).ok_or(bad)?),
                 tag::SIGNATURE_ALGORITHM => {
-                    algorithm = SignatureAlgorithm(u8::from_be_bytes(exact(tag, v)?))
+                    algorithm = SignatureAlgorithm(u8::from_be_bytes(exact(tag, v)?));
                 }
                 tag::SIGNATURE => {
-                    signature = Some(exact::<64>(tag, v)?);
+                    signature = exact::<64>(tag, v)?;
                     signed_len = HEADER_LEN
                         .checked_add(tlv_start)
                         .ok_or(CredentialError::Truncated)?;
                 }
-                t if tag::is_ignorable(t) => continue,
-                t => return Err(CredentialError::UnknownCriticalTag(t)),
+                _ => {} // an unknown ignorable tag: skipped (still signed)
             }
-            seen.insert(tag)?;
         }
 
-        for m in [
-            tag::ISSUER_ID,
-            tag::CREDENTIAL_ID,
-            tag::ISSUE_NUMBER,
-            tag::VALID_FROM,
-            tag::VALID_UNTIL,
-            tag::SIGNING_KEY_ID,
-            tag::SIGNATURE_ALGORITHM,
-            tag::SIGNATURE,
-        ] {
-            if !seen.has(m) {
-                return Err(CredentialError::MissingTag(m));
-            }
+        // Rule 5.
+        if let Some(m) = MANDATORY.into_iter().find(|m| !seen.has(*m)) {
+            return Err(CredentialError::MissingTag(m));
         }
-        let (Some(issuer), Some(signature)) = (issuer, signature) else {
+        if last_tag != Some(tag::SIGNATURE) {
+            return Err(CredentialError::SignatureNotLast);
+        }
+        // Rule 6.
+        let legacy_image = match legacy {
+            None => None,
+            Some(v) => {
+                let (n, bits) = v.split_first().ok_or(CredentialError::BadLegacyImage)?;
+                Some(LegacyImage::new(*n, bits).ok_or(CredentialError::BadLegacyImage)?)
+            }
+        };
+        if valid_from >= valid_until {
+            return Err(CredentialError::BadValidity);
+        }
+        let (Some(issuer), Some(key_id)) = (issuer, key_id) else {
             return Err(CredentialError::MissingTag(tag::ISSUER_ID));
         };
         let signed_part = file.get(..signed_len).ok_or(CredentialError::Truncated)?;
@@ -392,6 +498,24 @@ impl<'a> ParsedCcf<'a> {
             signature,
         })
     }
+
+    /// The card verifier's check of §8.1 (not a reader rule): every byte of `file` after the
+    /// TLV area is zero. `file` is the same 160 bytes [`ParsedCcf::parse`] accepted.
+    pub fn check_padding(file: &[u8]) -> Result<(), CredentialError> {
+        let area = file
+            .get(2..HEADER_LEN)
+            .and_then(|l| <[u8; 2]>::try_from(l).ok())
+            .map(|l| usize::from(u16::from_be_bytes(l)))
+            .ok_or(CredentialError::Truncated)?;
+        let end = HEADER_LEN
+            .checked_add(area)
+            .ok_or(CredentialError::Truncated)?;
+        let rest = file.get(end..).ok_or(CredentialError::Truncated)?;
+        if rest.iter().any(|b| *b != 0) {
+            return Err(CredentialError::TrailingData);
+        }
+        Ok(())
+    }
 }
 
 /// Length of the signature TLV (tag, length, 64 bytes).
@@ -407,11 +531,44 @@ fn tlv(w: &mut Writer<'_>, tag: u8, value: &[u8]) -> Result<(), CredentialError>
         .map_err(|_| CredentialError::BufferTooSmall)
 }
 
+/// An extra TLV for the builder: a tag §8.3 does not define (an ignorable one, or, for test
+/// cards only, a critical one) and its value (0-127 bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExtraTlv<'a> {
+    /// The tag; not one §8.3 defines.
+    pub tag: u8,
+    /// The value.
+    pub value: &'a [u8],
+}
+
 impl Credential {
     /// Writes the header and every TLV before the signature into `out` (the CCF part of the
     /// TBS bytes); L in the header already counts the 66-byte signature TLV. Returns the
-    /// length written. Tags are written in ascending order.
+    /// length written. Same as [`Credential::emit_signed_part_with`] without extra tags.
     pub fn emit_signed_part(&self, out: &mut [u8]) -> Result<usize, CredentialError> {
+        self.emit_signed_part_with(&[], out)
+    }
+
+    /// Writes the header and every TLV before the signature, in the encoder order of spec
+    /// §8.3: `80 81 82 83 84`, the optional `85 86 87` present, the `extra` tags (strictly
+    /// ascending, none of them a defined tag), then `8E 8F`. Refuses (`InvalidField`) what an
+    /// encoder must not write: a zero credential ID, valid-from not before valid-until, extra
+    /// tags out of order, duplicated or defined, or an `L` above 156.
+    pub fn emit_signed_part_with(
+        &self,
+        extra: &[ExtraTlv<'_>],
+        out: &mut [u8],
+    ) -> Result<usize, CredentialError> {
+        if self.credential_id == 0 || self.valid_from >= self.valid_until {
+            return Err(CredentialError::InvalidField);
+        }
+        let mut prev: Option<u8> = None;
+        for e in extra {
+            if tag::is_defined(e.tag) || prev.is_some_and(|p| p >= e.tag) {
+                return Err(CredentialError::InvalidField);
+            }
+            prev = Some(e.tag);
+        }
         let mut w = Writer::new(out);
         w.put(&[FORMAT_MAJOR, FORMAT_MINOR, 0, 0])
             .map_err(|_| CredentialError::BufferTooSmall)?;
@@ -448,15 +605,16 @@ impl Credential {
         if let Some(c) = self.class {
             tlv(&mut w, tag::CREDENTIAL_CLASS, &[c])?;
         }
-        match u8::try_from(self.key_id.0) {
-            Ok(b) => tlv(&mut w, tag::SIGNING_KEY_ID, &[b])?,
-            Err(_) => tlv(&mut w, tag::SIGNING_KEY_ID, &self.key_id.0.to_be_bytes())?,
+        for e in extra {
+            tlv(&mut w, e.tag, e.value)?;
         }
+        tlv(&mut w, tag::SIGNING_KEY_ID, self.key_id.as_bytes())?;
         tlv(&mut w, tag::SIGNATURE_ALGORITHM, &[self.algorithm.0])?;
         let len = w.len();
         let area = len
             .checked_sub(HEADER_LEN)
             .and_then(|n| n.checked_add(SIGNATURE_TLV_LEN))
+            .filter(|n| *n <= MAX_AREA_LEN)
             .and_then(|n| u16::try_from(n).ok())
             .ok_or(CredentialError::InvalidField)?;
         let header_l = w
@@ -475,7 +633,18 @@ impl Credential {
         signature: &[u8; 64],
         out: &mut [u8],
     ) -> Result<usize, CredentialError> {
-        let n = self.emit_signed_part(out)?;
+        self.encode_with_signature_and(&[], signature, out)
+    }
+
+    /// [`Credential::encode_with_signature`] with extra TLVs (see
+    /// [`Credential::emit_signed_part_with`]).
+    pub fn encode_with_signature_and(
+        &self,
+        extra: &[ExtraTlv<'_>],
+        signature: &[u8; 64],
+        out: &mut [u8],
+    ) -> Result<usize, CredentialError> {
+        let n = self.emit_signed_part_with(extra, out)?;
         let rest = out.get_mut(n..).ok_or(CredentialError::BufferTooSmall)?;
         let mut w = Writer::new(rest);
         tlv(&mut w, tag::SIGNATURE, signature)?;
@@ -517,7 +686,7 @@ pub(crate) mod tests {
             site_code: None,
             legacy_image: LegacyImage::new(0x1A, &hex!("02026073")),
             class: None,
-            key_id: KeyId(1),
+            key_id: KeyId::one(1),
             algorithm: SignatureAlgorithm::ECDSA_P256_SHA256,
         }
     }
@@ -546,17 +715,18 @@ pub(crate) mod tests {
         let mut c = test_credential();
         c.site_code = SiteCode::new(&[1, 2, 3, 4]);
         c.class = Some(2);
-        c.key_id = KeyId(0x0102);
+        c.key_id = KeyId::two([1, 2]);
         let mut out = [0; CCF_FILE_SIZE];
         c.encode_with_signature(&SIGNATURE, &mut out).unwrap();
         assert_eq!(ParsedCcf::parse(&out).unwrap().credential, c);
     }
 
-    /// The §9 card with its TLV area replaced: header recomputed, signature appended.
+    /// The §9 card with its TLV area replaced: header recomputed, zeros to 160 bytes.
     fn with_area(area: &[u8]) -> std::vec::Vec<u8> {
         let mut v = std::vec![1, 0];
         v.extend_from_slice(&(area.len() as u16).to_be_bytes());
         v.extend_from_slice(area);
+        v.resize(CCF_FILE_SIZE, 0);
         v
     }
 
@@ -576,11 +746,36 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn rejects_every_truncation() {
-        for n in 0..122 {
-            assert!(ParsedCcf::parse(&CCF[..n]).is_err(), "accepted {n} bytes");
+    fn the_plaintext_is_exactly_160_bytes() {
+        for n in 0..CCF_FILE_SIZE {
+            assert_eq!(
+                ParsedCcf::parse(&CCF[..n]),
+                Err(CredentialError::WrongFileSize),
+                "{n}"
+            );
         }
-        assert!(ParsedCcf::parse(&CCF[..122]).is_ok());
+        let mut long = CCF.to_vec();
+        long.push(0);
+        assert_eq!(ParsedCcf::parse(&long), Err(CredentialError::WrongFileSize));
+    }
+
+    #[test]
+    fn area_length_bounds() {
+        for (l, want) in [
+            (0u16, CredentialError::BadAreaLength),
+            (1, CredentialError::BadAreaLength),
+            (157, CredentialError::BadAreaLength),
+            (0xFFFF, CredentialError::BadAreaLength),
+        ] {
+            let mut v = CCF;
+            v[2..4].copy_from_slice(&l.to_be_bytes());
+            assert_eq!(parse(&v), Err(want), "L = {l}");
+        }
+        // Rule 2 before rule 3.
+        let mut v = CCF;
+        v[0] = 2;
+        v[2..4].copy_from_slice(&[0, 0]);
+        assert_eq!(parse(&v), Err(CredentialError::UnsupportedVersion(2)));
     }
 
     #[test]
@@ -606,13 +801,32 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn rejects_trailing_garbage() {
-        let mut v = CCF;
-        v[159] = 1;
-        assert_eq!(parse(&v), Err(CredentialError::TrailingData));
-        let mut v = CCF;
-        v[122] = 0x80;
-        assert_eq!(parse(&v), Err(CredentialError::TrailingData));
+    fn readers_ignore_the_bytes_after_the_area_the_verifier_does_not() {
+        assert_eq!(ParsedCcf::check_padding(&CCF), Ok(()));
+        for at in [122, 159] {
+            let mut v = CCF;
+            v[at] = 0x80;
+            assert_eq!(parse(&v).unwrap(), test_credential());
+            assert_eq!(
+                ParsedCcf::check_padding(&v),
+                Err(CredentialError::TrailingData)
+            );
+        }
+    }
+
+    #[test]
+    fn validity_window_must_not_be_empty() {
+        for until in [0x6955_B900u32, 0x6955_B8FF] {
+            let mut v = CCF;
+            v[39..43].copy_from_slice(&until.to_be_bytes());
+            assert_eq!(parse(&v), Err(CredentialError::BadValidity));
+        }
+        let mut c = test_credential();
+        c.valid_until = c.valid_from;
+        assert_eq!(
+            c.encode_with_signature(&SIGNATURE, &mut [0; CCF_FILE_SIZE]),
+            Err(CredentialError::InvalidField)
+        );
     }
 
     #[test]
@@ -647,18 +861,33 @@ pub(crate) mod tests {
 
     #[test]
     fn rejects_out_of_range_field_lengths() {
-        let cases: &[(&[u8], CredentialError)] = &[
+        // The §9 area without the issuer TLV (file 4..18) or without tag 86 (file 43..50), so
+        // that the case under test is not also a duplicate.
+        let without = |from: usize, to: usize, extra: &[u8]| {
+            let mut area = CCF[4..from].to_vec();
+            area.extend_from_slice(extra);
+            area.extend_from_slice(&CCF[to..56]);
+            area.extend_from_slice(&sig_tlv());
+            with_area(&area)
+        };
+        let issuer_cases: &[(&[u8], CredentialError)] = &[
             (&[0x80, 0x00], CredentialError::BadLength(0x80)),
             (
                 &[0x80, 17, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
                 CredentialError::BadLength(0x80),
             ),
+        ];
+        for (extra, err) in issuer_cases {
+            assert_eq!(parse(&without(4, 18, extra)), Err(*err), "{extra:02X?}");
+        }
+        let cases: &[(&[u8], CredentialError)] = &[
             (&[0x85, 0x00], CredentialError::BadLength(0x85)),
             (
                 &[0x85, 0x05, 1, 2, 3, 4, 5],
                 CredentialError::BadLength(0x85),
             ),
             (&[0x86, 0x01, 0x08], CredentialError::BadLength(0x86)),
+            (&[0x86, 0x02, 0x00, 0x00], CredentialError::BadLegacyImage),
             (&[0x86, 0x02, 0x09, 0x01], CredentialError::BadLegacyImage),
             (
                 &[0x86, 0x03, 0x08, 0x00, 0x01],
@@ -668,11 +897,81 @@ pub(crate) mod tests {
             (&[0x87, 0x02, 0, 0], CredentialError::BadLength(0x87)),
         ];
         for (extra, err) in cases {
-            let mut area = area_before_signature();
-            area.extend_from_slice(extra);
-            area.extend_from_slice(&sig_tlv());
-            assert_eq!(parse(&with_area(&area)), Err(*err), "{extra:02X?}");
+            assert_eq!(parse(&without(43, 50, extra)), Err(*err), "{extra:02X?}");
         }
+        // Rule 4 (a critical tag anywhere) wins over rule 6 (a bad legacy image before it).
+        let v = without(43, 50, &[0x86, 0x02, 0x04, 0x10, 0x90, 0x00]);
+        assert_eq!(parse(&v), Err(CredentialError::UnknownCriticalTag(0x90)));
+    }
+
+    #[test]
+    fn key_id_is_matched_byte_for_byte() {
+        let mut c = test_credential();
+        c.key_id = KeyId::two([0, 1]);
+        let mut out = [0; CCF_FILE_SIZE];
+        c.encode_with_signature(&SIGNATURE, &mut out).unwrap();
+        let got = parse(&out).unwrap().key_id;
+        assert_eq!(got.as_bytes(), &[0, 1]);
+        assert_ne!(got, KeyId::one(1));
+        assert_eq!(KeyId::new(&[]), None);
+        assert_eq!(KeyId::new(&[1, 2, 3]), None);
+    }
+
+    #[test]
+    fn builder_writes_extra_tags_before_8e_and_refuses_bad_ones() {
+        let extra = [ExtraTlv {
+            tag: 0xA5,
+            value: b"lab",
+        }];
+        let mut out = [0; CCF_FILE_SIZE];
+        let used = test_credential()
+            .encode_with_signature_and(&extra, &SIGNATURE, &mut out)
+            .unwrap();
+        assert_eq!(used, 127);
+        assert_eq!(&out[50..55], &[0xA5, 3, b'l', b'a', b'b']);
+        assert_eq!(parse(&out).unwrap(), test_credential());
+        for bad in [
+            &[ExtraTlv {
+                tag: 0x86,
+                value: &[],
+            }][..],
+            &[
+                ExtraTlv {
+                    tag: 0xA5,
+                    value: &[],
+                },
+                ExtraTlv {
+                    tag: 0xA1,
+                    value: &[],
+                },
+            ][..],
+            &[
+                ExtraTlv {
+                    tag: 0xA5,
+                    value: &[],
+                },
+                ExtraTlv {
+                    tag: 0xA5,
+                    value: &[],
+                },
+            ][..],
+            &[ExtraTlv {
+                tag: 0xA5,
+                value: &[0; 40],
+            }][..],
+        ] {
+            assert_eq!(
+                test_credential().encode_with_signature_and(bad, &SIGNATURE, &mut [0; 160]),
+                Err(CredentialError::InvalidField),
+                "{bad:02X?}"
+            );
+        }
+        let mut c = test_credential();
+        c.credential_id = 0;
+        assert_eq!(
+            c.encode_with_signature(&SIGNATURE, &mut [0; 160]),
+            Err(CredentialError::InvalidField)
+        );
     }
 
     #[test]
@@ -710,6 +1009,22 @@ pub(crate) mod tests {
         assert_eq!(
             parse(&with_area(&area)),
             Err(CredentialError::SignatureNotLast)
+        );
+        // A critical tag after the signature: the walk (rule 4) comes before rule 5.
+        let mut area = area_before_signature();
+        area.extend_from_slice(&sig_tlv());
+        area.extend_from_slice(&[0x90, 0]);
+        assert_eq!(
+            parse(&with_area(&area)),
+            Err(CredentialError::UnknownCriticalTag(0x90))
+        );
+        // An ignorable tag twice is a duplicate too.
+        let mut area = std::vec![0xA0, 0, 0xA0, 0];
+        area.extend_from_slice(&area_before_signature());
+        area.extend_from_slice(&sig_tlv());
+        assert_eq!(
+            parse(&with_area(&area)),
+            Err(CredentialError::DuplicateTag(0xA0))
         );
 
         assert_eq!(

@@ -1,16 +1,20 @@
-//! The GEN-PACS key map and per-card diversification (draft §6.2, §6.4, §6.5).
+//! The GEN-PACS key map and per-card diversification (spec §5, §6).
 //!
 //! ```text
 //! divInput(k) = realUID[7] || AID_wire[3] || k[1] || SysID[8]      (19 bytes)
 //! K_k         = AN10922-AES128(Master_k, divInput(k))
 //! ```
 //!
-//! K0, K2, K3, K4 and the PICC master key (AID `000000`, key 0) are diversified; K1 (KUID) is
-//! one value per generation; K5 is reserved and left as delivered.
+//! K0, K2, K3, K4, K5 and the PICC master key (AID `000000`, key 0) are diversified, each from
+//! its own master; K1 (KUID) is one value per generation, the same on every card. No slot keeps
+//! its factory value (decision 0004 D4); every key gets version `01` ([`KEY_VERSION`]).
 
 use super::RealUid;
 use crate::crypto::{AesKey, DiversificationInput, an10922_aes128};
 use crate::wire::{Aid, KeyNo};
+
+/// The DESFire key version (the key's generation, spec §5) every key gets at personalisation.
+pub const KEY_VERSION: u8 = 0x01;
 
 /// The system identifier of the diversification input: 8 bytes fixed per deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -18,11 +22,11 @@ use crate::wire::{Aid, KeyNo};
 pub struct SystemId(pub [u8; 8]);
 
 impl SystemId {
-    /// ASCII `GEN-PACS`, the draft's default.
+    /// ASCII `GEN-PACS`, the spec's default (§6).
     pub const GEN_PACS: Self = Self(*b"GEN-PACS");
 }
 
-/// A key of the GEN-PACS application (§6.4).
+/// A key of the GEN-PACS application (spec §5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum AppKey {
@@ -36,16 +40,19 @@ pub enum AppKey {
     Write,
     /// K4, KR2: delegated read domain (own master). Diversified.
     DelegatedRead,
+    /// K5: reserved (no rights in v1; rollover, future use). Diversified from its own master.
+    Reserved,
 }
 
 impl AppKey {
-    /// Every key the provisioning plan sets.
-    pub const ALL: [Self; 5] = [
+    /// Every key of the application, K0..K5; the provisioning plan sets all of them.
+    pub const ALL: [Self; 6] = [
         Self::Amk,
         Self::Kuid,
         Self::Read,
         Self::Write,
         Self::DelegatedRead,
+        Self::Reserved,
     ];
 
     /// Its key number in the application.
@@ -56,6 +63,7 @@ impl AppKey {
             Self::Read => 2,
             Self::Write => 3,
             Self::DelegatedRead => 4,
+            Self::Reserved => 5,
         };
         match KeyNo::new(n) {
             Some(k) => k,
@@ -73,7 +81,7 @@ impl AppKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum CardKey {
-    /// The PICC master key, diversified with AID `000000` and key number 0 (§6.2).
+    /// The PICC master key, diversified with AID `000000` and key number 0 (spec §6).
     PiccMaster,
     /// A key of the application.
     App(AppKey),
@@ -139,6 +147,8 @@ pub struct Masters {
     pub write: Option<AesKey>,
     /// Master of K4.
     pub delegated_read: Option<AesKey>,
+    /// Master of K5.
+    pub reserved: Option<AesKey>,
 }
 
 impl Masters {
@@ -153,6 +163,28 @@ impl Masters {
             read: None,
             write: None,
             delegated_read: None,
+            reserved: None,
+        }
+    }
+
+    /// The TEST masters of spec §16.1 for the lab AID and system identifier "GEN-PACS": K0
+    /// `00..0F`, K1 `10..1F` (the key itself), K2 `20..2F`, K3 `30..3F`, K4 `40..4F`, K5
+    /// `50..5F`, PICC master key `E0..EF`. Public values: never for production (R15).
+    pub fn lab_test() -> Self {
+        let seq = |start: u8| {
+            AesKey::new(core::array::from_fn(|i| {
+                start.wrapping_add(u8::try_from(i).unwrap_or(0))
+            }))
+        };
+        Self {
+            picc: Some(seq(0xE0)),
+            amk: Some(seq(0x00)),
+            kuid: Some(seq(0x10)),
+            read: Some(seq(0x20)),
+            write: Some(seq(0x30)),
+            delegated_read: Some(seq(0x40)),
+            reserved: Some(seq(0x50)),
+            ..Self::new(super::LAB_AID, SystemId::GEN_PACS)
         }
     }
 
@@ -164,6 +196,7 @@ impl Masters {
             CardKey::App(AppKey::Read) => self.read.as_ref(),
             CardKey::App(AppKey::Write) => self.write.as_ref(),
             CardKey::App(AppKey::DelegatedRead) => self.delegated_read.as_ref(),
+            CardKey::App(AppKey::Reserved) => self.reserved.as_ref(),
         }
     }
 }
@@ -263,6 +296,28 @@ pub(crate) mod tests {
             Err(KeyUnavailable)
         );
         assert_eq!(m.card_key(CardKey::PiccMaster, &UID), Err(KeyUnavailable));
+    }
+
+    #[test]
+    fn lab_test_masters_give_the_vector_keys() {
+        // specs/vectors/gen-pacs/test-card.json, GEN-PACS-DRAFT9.
+        let mut m = Masters::lab_test();
+        for (key, want) in [
+            (
+                CardKey::PiccMaster,
+                hex!("A586681D62186DF21FD63FBBC5AC009C"),
+            ),
+            (
+                CardKey::App(AppKey::DelegatedRead),
+                hex!("9E4AC3B9E896D7C22A843C478C46E3AC"),
+            ),
+            (
+                CardKey::App(AppKey::Reserved),
+                hex!("91644AA3AD2AA78F6EC42E68C94D75BC"),
+            ),
+        ] {
+            assert_eq!(m.card_key(key, &UID).unwrap().expose(), &want, "{key:?}");
+        }
     }
 
     #[test]

@@ -1,16 +1,16 @@
-//! GEN-PACS v1: the generic DESFire EV3 access-control encoding (design input
-//! `ENCODING-DRAFT.md` §6; the normative text will be `specs/generic-encoding.md`).
+//! GEN-PACS v1: the generic DESFire EV3 access-control encoding. The normative text is
+//! `specs/generic-encoding.md` (with decision record 0004); "§" below means its sections.
 //!
-//! - [`credential`]: the Credential Container File (CCF) content, its builder and its parser
-//!   over untrusted bytes (§6.7, §6.8).
-//! - [`keys`]: the key map and AN10922 diversification per card (§6.4, §6.5), and the
+//! - [`credential`]: the credential file (file 01) content, its builder and its parser over
+//!   untrusted bytes (§8).
+//! - [`keys`]: the key map and AN10922 diversification per card (§5, §6), and the
 //!   [`KeyProvider`] through which procedures get per-card keys.
-//! - [`provision`]: the provisioning plan (§6.2-§6.6) as typed steps, ordered so that an
+//! - [`provision`]: the personalisation order (§18) as typed steps, ordered so that an
 //!   interruption never leaves a key nobody knows.
-//! - [`reader`]: the reader procedure (§6.11), ending in [`Verdict::Grant`] or
-//!   [`Verdict::Deny`] with a typed [`DenyReason`].
+//! - [`reader`]: the reader procedure (§12), ending in [`Verdict::Grant`] or
+//!   [`Verdict::Deny`] with the typed [`DenyReason`] of §13.
 //! - [`traffic`]: a transport wrapper counting frames and bytes.
-//! - [`signature`]: the exact to-be-signed bytes and ECDSA P-256 / SHA-256 over them (§6.7).
+//! - [`signature`]: the exact to-be-signed bytes and ECDSA P-256 / SHA-256 over them (§8.6).
 //!
 //! Everything here is `no_std`, heap-free and sans-IO; time comes in as Unix seconds.
 
@@ -22,24 +22,27 @@ pub mod signature;
 pub mod traffic;
 
 pub use self::credential::{
-    CCF_FILE_SIZE, Credential, CredentialError, FORMAT_MAJOR, FORMAT_MINOR, IssuerId, KeyId,
-    LegacyImage, ParsedCcf, SignatureAlgorithm, SiteCode,
+    CCF_FILE_SIZE, Credential, CredentialError, ExtraTlv, FORMAT_MAJOR, FORMAT_MINOR, IssuerId,
+    KeyId, LegacyImage, ParsedCcf, SignatureAlgorithm, SiteCode,
 };
 pub use self::keys::{
-    AppKey, CardKey, KeyProvider, KeyUnavailable, Masters, SystemId, diversification_input,
-    diversify,
+    AppKey, CardKey, KEY_VERSION, KeyProvider, KeyUnavailable, Masters, SystemId,
+    diversification_input, diversify,
 };
 pub use self::provision::{PLAN, ProvisionError, Provisioning, Step};
-pub use self::reader::{DenyReason, ReaderConfig, Transaction, Verdict, read_card};
+pub use self::reader::{
+    DenyReason, ReaderConfig, Transaction, TransportFault, Verdict, check_validity, osdp_raw,
+    osdp_raw_legacy, read_card,
+};
 pub use self::signature::{
     IssuerKey, IssuerSigningKey, SIGNATURE_LEN, SignatureError, SignatureVerified, TBS_PREFIX,
-    TbsDigest, tbs_digest, verify_signature,
+    TbsDigest, tbs_digest, verify_signature, verify_signature_at,
 };
 pub use self::traffic::{Metered, Traffic};
 
 use crate::wire::{Aid, FileNo};
 
-/// The Credential Container File's number in the application (§6.6).
+/// The credential file's number in the application (§7).
 // Evaluated at compile time: a bad constant fails the build, never a run.
 #[allow(clippy::panic)]
 pub const CCF_FILE_NO: FileNo = match FileNo::new(0x01) {
@@ -47,7 +50,7 @@ pub const CCF_FILE_NO: FileNo = match FileNo::new(0x01) {
     None => panic!("file number out of range"),
 };
 
-/// The test/lab application identifier `0x0AC501` (non-MAD; on the wire `01 C5 0A`), §6.3.
+/// The TEST lab application identifier `0x0AC501` (non-MAD; on the wire `01 C5 0A`), §4.1.
 /// Production AIDs are `0xF MMMM 1` from a MAD registration.
 pub const LAB_AID: Aid = match Aid::new(0x0A_C5_01) {
     Some(aid) => aid,
@@ -55,5 +58,5 @@ pub const LAB_AID: Aid = match Aid::new(0x0A_C5_01) {
 };
 
 /// The real (not random) 7-byte UID returned by `GetCardUID`; diversification and the
-/// signature bind to it (§6.5, §6.7).
+/// signature bind to it (§6, §8.6).
 pub type RealUid = [u8; 7];

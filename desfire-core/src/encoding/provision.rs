@@ -1,41 +1,54 @@
-//! The provisioning plan of a GEN-PACS v1 card (draft §6.2-§6.6) as a fixed sequence of typed
-//! steps, [`PLAN`], which the caller executes one by one ([`Provisioning::execute`] runs a step
-//! with [`Desfire`]). The plan itself does no I/O.
+//! The personalisation of a GEN-PACS v1 card (spec §18) as a fixed sequence of typed steps,
+//! [`PLAN`], which the caller executes one by one ([`Provisioning::execute`] runs a step with
+//! [`Desfire`]). The plan itself does no I/O.
 //!
-//! # Why this order
-//! Every key on the card is, at every point, either its delivery value (all zeros) or its
-//! final value, which is derived from the masters and the real UID: an interruption never
-//! leaves a key nobody knows, and a re-run can find its place by trying the final key first,
-//! then the delivery key (a duplicate application `91DE` means step 3 is done).
-//! - The application and the CCF file are created while K0 still has its delivery value, and
-//!   the file is written and committed (a backup file: all or nothing) before K0 changes, so
-//!   the issuer can redo any of it with the delivery K0.
-//! - K0 changes after K1-K4: changing the authenticated key ends the session, and changing K0
+//! # The order (spec §18) and why
+//! 1. Authenticate with the PICC master key (factory), read the real UID with GetCardUID
+//!    (it must be the UID the credential was signed for); every key is derived from it.
+//! 2. CreateApplication (§4.2).
+//! 3. In the application, with K0 at its factory value: CreateBackupDataFile 01 (§7). (The
+//!    additional access right for K4 is not set: open point 9, the lab card has none.)
+//! 4. ChangeKey K1, K2, K3, K4, K5 to their final values, version `01`.
+//! 5. Authenticate with K3; WriteData file 01 in Full mode; CommitTransaction.
+//! 6. Authenticate with K0 (factory); ChangeKey K0 last.
+//! 7. At PICC level: SetConfiguration option 00 = `03` (Random ID on, FormatPICC disabled),
+//!    ChangeKeySettings `0B` (§3; §18 does not list it, open point 20), then ChangeKey of the
+//!    PICC master key.
+//!
+//! # No key nobody knows
+//! Every key on the card is, at every point, either its factory value (all zeros, version
+//! `00`) or its final value (derived from its master and the real UID, version `01`): each
+//! ChangeKey is atomic on the card, and the key version says which value a slot holds. So an
+//! interruption never leaves a key nobody knows, and every slot ends with a known, non-factory
+//! value (decision 0004 D4: K4 and K5 included). In detail:
+//! - The application and the file are created while K0 still has its factory value, and the
+//!   file is written and committed (a backup file: all or nothing) before K0 changes, so the
+//!   issuer can redo any of it with the factory K0.
+//! - K0 changes after K1-K5: changing the authenticated key ends the session, and changing K0
 //!   first would need a second authentication per key.
 //! - The card-level steps come last: Random ID and disabled FormatPICC are permanent, and the
 //!   PICC master key, changed last, keeps the card open to a full re-run until everything else
 //!   is in place.
-//! - K5 (reserved) is left at its delivery value: it has no file rights in v1.
 
-use super::keys::{AppKey, CardKey, KeyProvider};
+use super::keys::{AppKey, CardKey, KEY_VERSION, KeyProvider};
 use super::{CCF_FILE_NO, CCF_FILE_SIZE, RealUid};
 use crate::crypto::AesKey;
 use crate::pcd::commands::{
     ChangeKey, ChangeKeyTarget, Configuration, CreateApplication, CreateDataFile, DfName,
-    KeySettings, PiccConfiguration, WriteData, change_key_settings, commit_transaction,
-    select_application, set_configuration,
+    KeySettings, PiccConfiguration, Uid, WriteData, change_key_settings, commit_transaction,
+    get_card_uid, select_application, set_configuration,
 };
 use crate::pcd::{Desfire, Error, ProtocolError, Transport};
 use crate::wire::{Access, AccessRights, Aid, CommMode, KeyNo, U24};
 
-/// KeySett1 of the application (§6.3): AMK changeable, settings changeable, no free
+/// KeySett1 of the application (spec §4.2): AMK changeable, settings changeable, no free
 /// directory, no free create/delete, ChangeKey needs the AMK.
 pub const APP_KEY_SETTINGS: u8 = 0x09;
 /// Number of application keys (K0-K5); with AES and ISO identity KeySett2 is `A6`.
 pub const APP_KEY_COUNT: u8 = 6;
-/// PICC key settings after personalisation (§6.2).
+/// PICC key settings after personalisation (spec §3).
 pub const PICC_KEY_SETTINGS: u8 = 0x0B;
-/// CCF access rights (§6.6): R = K2, W = never, RW = K3, Change = K0; on the wire `30 2F`.
+/// Credential file access rights (spec §7): R = K2, W = never, RW = K3, Change = K0; on the wire `30 2F`.
 pub const CCF_ACCESS_RIGHTS: AccessRights = AccessRights {
     read: Access::from_nibble(0x2),
     write: Access::from_nibble(0xF),
@@ -43,8 +56,8 @@ pub const CCF_ACCESS_RIGHTS: AccessRights = AccessRights {
     change: Access::from_nibble(0x0),
 };
 
-/// ISO identity of the application and the CCF file. The draft leaves these ⟨TBD⟩; the lab
-/// values are [`IsoIdentity::LAB`].
+/// ISO identity of the application and the credential file (spec §4.1, §7); a production
+/// identity comes from the profile, the lab values are [`IsoIdentity::LAB`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IsoIdentity<'a> {
     /// ISO FID of the application.
@@ -56,11 +69,12 @@ pub struct IsoIdentity<'a> {
 }
 
 impl IsoIdentity<'static> {
-    /// Lab placeholders: FIDs `AC01` / `AC11` (the draft's examples) and DF name
-    /// `D7 52 00 00 00 "PACS01"` (the draft's `D752 ⟨RID suffix⟩ ⟨PIX⟩` with a zero suffix).
+    /// The lab values of spec §4.1 and §7 (TEST): application FID `AC01`, file FID `AC11`, DF
+    /// name `F0 ‖ "GEN-PACS01"` (`F047454E2D504143533031`, the unregistered proprietary
+    /// category, open point 13).
     pub const LAB: Self = Self {
         app_fid: 0xAC01,
-        df_name: b"\xD7\x52\x00\x00\x00PACS01",
+        df_name: b"\xF0GEN-PACS01",
         ccf_fid: 0xAC11,
     };
 }
@@ -81,6 +95,8 @@ pub enum Step {
     SelectPicc,
     /// AuthenticateEV2First with the PICC master key.
     AuthenticatePicc(KeyValue),
+    /// GetCardUID: the real UID must be [`Provisioning::uid`] (spec §18 step 1).
+    ReadCardUid,
     /// CreateApplication: AES, 6 keys, KeySett1 `09`, ISO FID and DF name.
     CreateApplication,
     /// SelectApplication of the GEN-PACS AID.
@@ -89,7 +105,8 @@ pub enum Step {
     AuthenticateApp(AppKey, KeyValue),
     /// CreateBackupDataFile CCF: 160 bytes, Full, rights `30 2F`.
     CreateCcfFile,
-    /// ChangeKey of an application key from delivery to final, authenticated with K0.
+    /// ChangeKey of an application key from delivery to final, version `01`, authenticated
+    /// with K0.
     ChangeAppKey(AppKey),
     /// WriteData of the whole CCF in Full mode (authenticated with K3).
     WriteCcf,
@@ -103,37 +120,51 @@ pub enum Step {
     ChangePiccMasterKey,
 }
 
-/// The plan, in order (see the module documentation for why).
-pub const PLAN: [Step; 22] = [
+/// The plan, in the order of spec §18 (see the module documentation).
+pub const PLAN: [Step; 23] = [
+    // §18 step 1.
     Step::SelectPicc,
     Step::AuthenticatePicc(KeyValue::Delivery),
+    Step::ReadCardUid,
+    // Step 2.
     Step::CreateApplication,
+    // Step 3.
     Step::SelectApplication,
     Step::AuthenticateApp(AppKey::Amk, KeyValue::Delivery),
     Step::CreateCcfFile,
+    // Step 4.
     Step::ChangeAppKey(AppKey::Kuid),
     Step::ChangeAppKey(AppKey::Read),
     Step::ChangeAppKey(AppKey::Write),
     Step::ChangeAppKey(AppKey::DelegatedRead),
+    Step::ChangeAppKey(AppKey::Reserved),
+    // Step 5.
     Step::AuthenticateApp(AppKey::Write, KeyValue::Final),
     Step::WriteCcf,
     Step::CommitTransaction,
+    // Step 6.
     Step::AuthenticateApp(AppKey::Amk, KeyValue::Delivery),
     Step::ChangeAppKey(AppKey::Amk),
+    // Step 7.
     Step::SelectPicc,
     Step::AuthenticatePicc(KeyValue::Delivery),
     Step::EnableRandomId,
     Step::SetPiccKeySettings,
-    Step::SelectPicc,
     Step::AuthenticatePicc(KeyValue::Delivery),
     Step::ChangePiccMasterKey,
 ];
+
+/// How many steps of [`PLAN`] work inside the application (§18 steps 1-6); the rest is the
+/// card level (step 7).
+pub const APPLICATION_STEPS: usize = 17;
 
 /// Why a step could not run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProvisionError<E> {
     /// The key provider has no such key.
     KeyUnavailable(CardKey),
+    /// GetCardUID returned another UID than [`Provisioning::uid`].
+    UidMismatch,
     /// The command failed.
     Card(Error<E>),
 }
@@ -149,11 +180,12 @@ impl<E> From<Error<E>> for ProvisionError<E> {
 pub struct Provisioning<'a> {
     /// The GEN-PACS application.
     pub aid: Aid,
-    /// The card's real UID (GetCardUID, or the anticollision UID of a delivery-state card).
+    /// The card's real UID, checked with GetCardUID by [`Step::ReadCardUid`].
     pub uid: RealUid,
     /// ISO identity of application and file.
     pub iso: IsoIdentity<'a>,
-    /// The CCF file content (from [`super::Credential::encode_signed`] for this UID and AID).
+    /// The credential file content (from [`super::Credential::encode_signed`] for this UID and
+    /// AID).
     pub ccf: &'a [u8; CCF_FILE_SIZE],
 }
 
@@ -194,6 +226,13 @@ impl Provisioning<'_> {
             Step::SelectApplication => {
                 d.execute(&select_application(self.aid), &mut rx)?;
             }
+            Step::ReadCardUid => {
+                let resp = d.execute(&get_card_uid(), &mut rx)?;
+                let uid = Uid::parse(&resp).map_err(|e| ProvisionError::Card(Error::Wire(e)))?;
+                if uid.as_bytes() != self.uid {
+                    return Err(ProvisionError::UidMismatch);
+                }
+            }
             Step::AuthenticatePicc(v) => {
                 let k = self.key(keys, CardKey::PiccMaster, v)?;
                 d.authenticate_ev2_first(KeyNo::MASTER, &k, rng)?;
@@ -230,7 +269,7 @@ impl Provisioning<'_> {
                     target: ChangeKeyTarget::Application(app.key_no()),
                     old_key: &AesKey::zero(),
                     new_key: &new,
-                    new_version: 1,
+                    new_version: KEY_VERSION,
                 };
                 d.execute(&ck.command(session_key(d)), &mut rx)?;
             }
@@ -263,7 +302,7 @@ impl Provisioning<'_> {
                     target: ChangeKeyTarget::PiccMasterKey,
                     old_key: &AesKey::zero(),
                     new_key: &new,
-                    new_version: 1,
+                    new_version: KEY_VERSION,
                 };
                 d.execute(&ck.command(session_key(d)), &mut rx)?;
             }

@@ -1,89 +1,162 @@
-//! The required reader procedure of GEN-PACS v1 (draft §6.11), over any [`Transport`].
+//! The reader procedure of GEN-PACS v1 (`specs/generic-encoding.md` §12), over any
+//! [`Transport`].
 //!
-//! SelectApplication → AuthenticateEV2First K1 → GetCardUID (Full) → derive K2' →
-//! AuthenticateEV2NonFirst K2' → ReadData CCF (Full, whole file, MAC verified before
-//! decryption by [`crate::pcd::Session`]) → parse → issuer signature → validity window.
-//! It ends in [`Verdict::Grant`] or [`Verdict::Deny`] with a typed [`DenyReason`]: any error
-//! anywhere is a deny, and nothing read from the card leaves before the signature verified.
+//! Step 0 UID policy → 2 SelectApplication → 3 AuthenticateEV2First K1 → 4 GetCardUID (Full)
+//! → 6 derive K2 → 7 AuthenticateEV2NonFirst K2 → 9 ReadData of exactly 160 bytes (Full; the
+//! answer must be 184 bytes, 160 or 168 is `DOWNGRADE`; MAC verified before decryption by
+//! [`crate::pcd::Session`]) → 10 parse (§8.5 rules 1-6), algorithm, issuer key, signature,
+//! validity window. It ends in [`Verdict::Grant`] or [`Verdict::Deny`] with the typed
+//! [`DenyReason`] of §13: any error anywhere is a deny, the first failing step wins, and
+//! nothing read from the card leaves before the signature verified.
 //! Sans-IO at the protocol level: frames go through the caller's transport, time comes in as
-//! `now`, randomness through the caller's `CryptoRng`. The optional steps (GetVersion,
-//! GetKeyVersion, ProximityCheck, originality) are not run.
+//! `now`, randomness through the caller's `CryptoRng`. The optional steps 1 (GetVersion),
+//! 5 (GetKeyVersion: this reader holds one generation), 8 (ProximityCheck) and 12 (Read_Sig)
+//! are not run. Step 11 (output) is the caller's: [`osdp_raw`], [`osdp_raw_legacy`].
 
 use super::credential::{CredentialError, KeyId, ParsedCcf, SignatureAlgorithm};
 use super::keys::{AppKey, CardKey, KeyProvider};
-use super::signature::{IssuerKey, SignatureError, verify_signature};
+use super::signature::{IssuerKey, SignatureError, verify_signature_at};
 use super::traffic::{Metered, Traffic};
-use super::{CCF_FILE_NO, Credential, RealUid};
+use super::{CCF_FILE_NO, CCF_FILE_SIZE, Credential, RealUid};
 use crate::pcd::commands::{ReadData, Uid, get_card_uid, select_application};
 use crate::pcd::{Desfire, Error, FrameSize, ProtocolError, Transport};
 use crate::wire::{Aid, CommMode, KeyNo, Status, U24};
 
-/// Why a card was denied. Audit log only: nothing of it goes to the controller.
+/// What kind of `TRANSPORT` failure (§13 reason 8: "card lost, timeout, RF or reader error").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum TransportFault {
+    /// The transport (RF front end, link) failed.
+    Link,
+    /// The reader's key store (SAM, HSM, masters) has no key for this step.
+    KeyUnavailable,
+    /// The reader's own engine refused to go on (command too long, counter exhausted).
+    Reader,
+}
+
+/// Why a card was denied: the stable reasons of spec §13. [`DenyReason::id`] and
+/// [`DenyReason::name`] are the spec's number and identifier; the fields are detail for the
+/// audit log. Nothing of it is card data for the controller (R1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum DenyReason {
-    /// SelectApplication: the GEN-PACS application is absent (`91A0`). Never falls back to UID.
+    /// 1 `UID_POLICY`: the anticollision UID is not a random ID and the policy requires one.
+    UidPolicy,
+    /// 2 `NO_APPLICATION`: SelectApplication answered `91A0`. Never falls back to the UID.
     NoApplication,
-    /// Authentication with this key failed (`91AE`, or the card's RndA' did not match).
-    AuthenticationFailed(KeyNo),
-    /// A response MAC did not verify.
+    /// 3 `AUTH_FAILED`: status `AE` to an authentication with this key, or a wrong RndA'.
+    AuthFailed(KeyNo),
+    /// 4 `MAC_MISMATCH`: a response MAC does not verify.
     MacMismatch,
-    /// The CCF did not come back in Full mode (a Plain or MAC-only answer, §6.13 R3).
+    /// 5 `DOWNGRADE`: the credential came back in Plain (160 bytes) or MAC mode (168).
     Downgrade,
-    /// The card refused to read the CCF with K2 (`919D`/`91AE` on ReadData).
-    AccessDenied,
-    /// Any other error status of the card.
+    /// 6 `CARD_ERROR`: any other error status from the card (ReadData `9D`/`AE` included).
     CardError(Status),
-    /// The card broke the protocol (malformed frame, unexpected chaining, too long).
-    ProtocolViolation,
-    /// The transport failed.
-    Transport,
-    /// The key provider has no key for this card.
-    KeyUnavailable,
-    /// GetCardUID did not return a 7-byte UID, or a fixed anticollision UID differs from it.
-    UidMismatch,
-    /// A fixed (non-random) anticollision UID and the policy requires Random ID (§6.13 R5).
-    RandomIdRequired,
-    /// Format major version other than 1.
+    /// 7 `MALFORMED_RESPONSE`: wrong length, bad padding or chaining, a real UID that is not
+    /// 7 bytes or differs from a 7-byte anticollision UID.
+    MalformedResponse,
+    /// 8 `TRANSPORT`: card lost, timeout, RF or reader error.
+    Transport(TransportFault),
+    /// 9 `UNKNOWN_KEY_VERSION`: the card's key generation is not held by the reader (step 5,
+    /// not run by [`read_card`]).
+    UnknownKeyVersion(u8),
+    /// 10 `PROXIMITY_FAILED` (step 8, not run by [`read_card`]).
+    ProximityFailed,
+    /// 11 `UNKNOWN_VERSION`: credential format major ≠ 1.
     UnknownVersion(u8),
-    /// An unknown tag outside the ignorable ranges.
-    UnknownCriticalTag(u8),
-    /// Any other structural error of the CCF.
+    /// 12 `MALFORMED_CREDENTIAL`: any structural rule of §8.5.
     MalformedCredential(CredentialError),
-    /// No issuer key with this key ID.
-    UnknownSigningKey(KeyId),
-    /// The signature algorithm is not ECDSA P-256 / SHA-256.
+    /// 13 `UNKNOWN_CRITICAL_TAG`: an unknown tag outside the ignorable ranges.
+    UnknownCriticalTag(u8),
+    /// 14 `UNSUPPORTED_ALGORITHM`: tag 8F is not `01`.
     UnsupportedAlgorithm(SignatureAlgorithm),
-    /// The issuer signature does not verify (tampered, or a CCF made for another card).
+    /// 15 `UNKNOWN_ISSUER_KEY`: (issuer ID, key ID) not trusted or outside its validity.
+    UnknownIssuerKey(KeyId),
+    /// 16 `BAD_SIGNATURE`: the issuer signature does not verify.
     BadSignature,
-    /// `now` is before valid-from.
+    /// 17 `NOT_YET_VALID`: trusted time before valid-from.
     NotYetValid,
-    /// `now` is after valid-until.
+    /// 18 `EXPIRED`: trusted time at or after valid-until.
     Expired,
+    /// 19 `REVOKED`: deny-listed or an old issue number (the controller's decision).
+    Revoked,
+    /// 20 `ORIGINALITY_FAILED` (step 12, not run by [`read_card`]).
+    OriginalityFailed,
+    /// 21 `NO_LEGACY_IMAGE`: legacy output configured and the credential has no tag 86.
+    NoLegacyImage,
+}
+
+impl DenyReason {
+    /// The stable number of spec §13.
+    pub const fn id(&self) -> u8 {
+        match self {
+            Self::UidPolicy => 1,
+            Self::NoApplication => 2,
+            Self::AuthFailed(_) => 3,
+            Self::MacMismatch => 4,
+            Self::Downgrade => 5,
+            Self::CardError(_) => 6,
+            Self::MalformedResponse => 7,
+            Self::Transport(_) => 8,
+            Self::UnknownKeyVersion(_) => 9,
+            Self::ProximityFailed => 10,
+            Self::UnknownVersion(_) => 11,
+            Self::MalformedCredential(_) => 12,
+            Self::UnknownCriticalTag(_) => 13,
+            Self::UnsupportedAlgorithm(_) => 14,
+            Self::UnknownIssuerKey(_) => 15,
+            Self::BadSignature => 16,
+            Self::NotYetValid => 17,
+            Self::Expired => 18,
+            Self::Revoked => 19,
+            Self::OriginalityFailed => 20,
+            Self::NoLegacyImage => 21,
+        }
+    }
+
+    /// The stable identifier of spec §13.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::UidPolicy => "UID_POLICY",
+            Self::NoApplication => "NO_APPLICATION",
+            Self::AuthFailed(_) => "AUTH_FAILED",
+            Self::MacMismatch => "MAC_MISMATCH",
+            Self::Downgrade => "DOWNGRADE",
+            Self::CardError(_) => "CARD_ERROR",
+            Self::MalformedResponse => "MALFORMED_RESPONSE",
+            Self::Transport(_) => "TRANSPORT",
+            Self::UnknownKeyVersion(_) => "UNKNOWN_KEY_VERSION",
+            Self::ProximityFailed => "PROXIMITY_FAILED",
+            Self::UnknownVersion(_) => "UNKNOWN_VERSION",
+            Self::MalformedCredential(_) => "MALFORMED_CREDENTIAL",
+            Self::UnknownCriticalTag(_) => "UNKNOWN_CRITICAL_TAG",
+            Self::UnsupportedAlgorithm(_) => "UNSUPPORTED_ALGORITHM",
+            Self::UnknownIssuerKey(_) => "UNKNOWN_ISSUER_KEY",
+            Self::BadSignature => "BAD_SIGNATURE",
+            Self::NotYetValid => "NOT_YET_VALID",
+            Self::Expired => "EXPIRED",
+            Self::Revoked => "REVOKED",
+            Self::OriginalityFailed => "ORIGINALITY_FAILED",
+            Self::NoLegacyImage => "NO_LEGACY_IMAGE",
+        }
+    }
 }
 
 impl core::fmt::Display for DenyReason {
+    /// `<id> <NAME>`, then the detail in parentheses where there is one.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{} {}", self.id(), self.name())?;
         match self {
-            Self::NoApplication => f.write_str("no GEN-PACS application"),
-            Self::AuthenticationFailed(k) => write!(f, "authentication with key {k} failed"),
-            Self::MacMismatch => f.write_str("response MAC mismatch"),
-            Self::Downgrade => f.write_str("credential not returned in Full mode (downgrade)"),
-            Self::AccessDenied => f.write_str("card refused to read the credential"),
-            Self::CardError(s) => write!(f, "card error {s}"),
-            Self::ProtocolViolation => f.write_str("protocol violation"),
-            Self::Transport => f.write_str("transport error"),
-            Self::KeyUnavailable => f.write_str("key unavailable"),
-            Self::UidMismatch => f.write_str("UID mismatch"),
-            Self::RandomIdRequired => f.write_str("fixed UID but Random ID required"),
-            Self::UnknownVersion(v) => write!(f, "unknown credential version {v}"),
-            Self::UnknownCriticalTag(t) => write!(f, "unknown critical tag {t:02X}"),
-            Self::MalformedCredential(e) => write!(f, "malformed credential: {e}"),
-            Self::UnknownSigningKey(k) => write!(f, "unknown signing key {}", k.0),
-            Self::UnsupportedAlgorithm(a) => write!(f, "unsupported algorithm {:02X}", a.0),
-            Self::BadSignature => f.write_str("bad issuer signature"),
-            Self::NotYetValid => f.write_str("credential not yet valid"),
-            Self::Expired => f.write_str("credential expired"),
+            Self::AuthFailed(k) => write!(f, " (key {k})"),
+            Self::CardError(s) => write!(f, " (status {s})"),
+            Self::Transport(t) => write!(f, " ({t:?})"),
+            Self::UnknownKeyVersion(v) => write!(f, " (version {v:02X})"),
+            Self::UnknownVersion(v) => write!(f, " (major {v})"),
+            Self::MalformedCredential(e) => write!(f, " ({e})"),
+            Self::UnknownCriticalTag(t) => write!(f, " (tag {t:02X})"),
+            Self::UnsupportedAlgorithm(a) => write!(f, " (algorithm {:02X})", a.0),
+            Self::UnknownIssuerKey(k) => write!(f, " (key ID {k})"),
+            _ => Ok(()),
         }
     }
 }
@@ -113,22 +186,33 @@ pub struct Transaction {
 pub struct ReaderConfig<'a> {
     /// The GEN-PACS application.
     pub aid: Aid,
-    /// Issuer public keys by key ID.
+    /// Trusted issuer public keys, looked up by (issuer ID, key ID) (spec §8.5 rule 8).
     pub issuer_keys: &'a [IssuerKey],
     /// Frame size of the front end.
     pub frame: FrameSize,
-    /// Accept cards whose anticollision UID is a fixed 7-byte UID (Random ID off).
+    /// The spec's `allow_non_random_uid` (§11, default false): accept cards whose
+    /// anticollision UID is a fixed 7-byte UID (Random ID off); otherwise `UID_POLICY`.
     pub allow_fixed_uid: bool,
 }
 
-/// Largest CCF response the reader accepts: a file of up to 232 bytes in Full mode.
-const RX_LEN: usize = 256;
+/// Step 9 asks for exactly this many bytes (`A0 00 00`, decision 0004 D3).
+pub const READ_LEN: usize = CCF_FILE_SIZE;
+/// A Full-mode answer to step 9: 176 bytes of ciphertext (160 + a full padding block) and the
+/// 8-byte MACt. The reader's receive buffer has exactly this size.
+pub const READ_RESPONSE_LEN: usize = 184;
+/// A Plain answer to step 9 (`DOWNGRADE`).
+const PLAIN_RESPONSE_LEN: usize = READ_LEN;
+/// A MAC-mode answer to step 9 (`DOWNGRADE`).
+const MAC_RESPONSE_LEN: usize = READ_LEN + 8;
 
 /// Runs the procedure once against the card behind `transport`.
 ///
-/// `anticollision_uid` is the UID the card gave at activation (4 bytes starting `08` for a
-/// Random ID, 7 bytes for a fixed UID), or empty when the front end does not tell: then the
-/// UID checks are skipped. `now` is trusted time in Unix seconds.
+/// `anticollision_uid` is the UID the card gave at activation: 4 bytes starting `08` for a
+/// Random ID; anything else is a fixed UID, accepted only when
+/// [`ReaderConfig::allow_fixed_uid`] is set (the spec's `allow_non_random_uid`) and it is 7
+/// bytes, which the real UID must then equal (step 4). An empty slice means the front end
+/// does not tell: it is treated as a fixed UID that cannot be compared (spec open point).
+/// `now` is trusted time in Unix seconds.
 pub fn read_card<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     transport: &mut T,
     config: &ReaderConfig<'_>,
@@ -149,23 +233,30 @@ pub fn read_card<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng 
     }
 }
 
+/// The §13 reason of an engine error outside the special cases of a step.
 fn common<E>(e: Error<E>) -> DenyReason {
     match e {
-        Error::Card(Status::PERMISSION_DENIED) => DenyReason::AccessDenied,
         Error::Card(s) => DenyReason::CardError(s),
         Error::Protocol(ProtocolError::ResponseMacMismatch) => DenyReason::MacMismatch,
-        Error::Protocol(_) | Error::Wire(_) => DenyReason::ProtocolViolation,
-        Error::Transport(_) => DenyReason::Transport,
+        Error::Protocol(
+            ProtocolError::CounterExhausted
+            | ProtocolError::NotAuthenticated
+            | ProtocolError::CommandTooLong,
+        ) => DenyReason::Transport(TransportFault::Reader),
+        Error::Protocol(_) | Error::Wire(_) => DenyReason::MalformedResponse,
+        Error::Transport(_) => DenyReason::Transport(TransportFault::Link),
     }
 }
 
 fn auth_failed<E>(key: KeyNo) -> impl FnOnce(Error<E>) -> DenyReason {
     move |e| match e {
         Error::Card(Status::AUTHENTICATION_ERROR)
-        | Error::Protocol(ProtocolError::RndAMismatch) => DenyReason::AuthenticationFailed(key),
+        | Error::Protocol(ProtocolError::RndAMismatch) => DenyReason::AuthFailed(key),
         e => common(e),
     }
 }
+
+const NO_KEY: DenyReason = DenyReason::Transport(TransportFault::KeyUnavailable);
 
 fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     d: &mut Desfire<Metered<T>>,
@@ -175,11 +266,13 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     anticollision_uid: &[u8],
     now: u32,
 ) -> Result<Credential, DenyReason> {
+    // 0. UID policy (§11).
+    let random_id = matches!(anticollision_uid, [0x08, _, _, _]);
     let fixed_uid = anticollision_uid.len() == 7;
-    if fixed_uid && !config.allow_fixed_uid {
-        return Err(DenyReason::RandomIdRequired);
+    if !random_id && !(config.allow_fixed_uid && (fixed_uid || anticollision_uid.is_empty())) {
+        return Err(DenyReason::UidPolicy);
     }
-    let mut rx = [0u8; RX_LEN];
+    let mut rx = [0u8; READ_RESPONSE_LEN];
 
     // 2. SelectApplication; absent → DENY, never a UID fallback.
     d.execute(&select_application(config.aid), &mut rx)
@@ -192,87 +285,131 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     let k1_no = AppKey::Kuid.key_no();
     let k1 = keys
         .card_key(CardKey::App(AppKey::Kuid), &[0; 7])
-        .map_err(|_| DenyReason::KeyUnavailable)?;
+        .map_err(|_| NO_KEY)?;
     d.authenticate_ev2_first(k1_no, &k1, rng)
         .map_err(auth_failed(k1_no))?;
 
-    // 4. GetCardUID (Full): the real UID.
+    // 4. GetCardUID (Full): the real UID, 7 bytes; equal to a 7-byte anticollision UID.
     let uid: RealUid = {
         let resp = d.execute(&get_card_uid(), &mut rx).map_err(common)?;
-        let uid = Uid::parse(&resp).map_err(|_| DenyReason::ProtocolViolation)?;
+        let uid = Uid::parse(&resp).map_err(|_| DenyReason::MalformedResponse)?;
         uid.as_bytes()
             .try_into()
-            .map_err(|_| DenyReason::UidMismatch)?
+            .map_err(|_| DenyReason::MalformedResponse)?
     };
     if fixed_uid && anticollision_uid != uid {
-        return Err(DenyReason::UidMismatch);
+        return Err(DenyReason::MalformedResponse);
     }
 
-    // 6-7. K2' for this card; AuthenticateEV2NonFirst.
+    // 6-7. K2 for this card; AuthenticateEV2NonFirst.
     let k2_no = AppKey::Read.key_no();
     let k2 = keys
         .card_key(CardKey::App(AppKey::Read), &uid)
-        .map_err(|_| DenyReason::KeyUnavailable)?;
+        .map_err(|_| NO_KEY)?;
     d.authenticate_ev2_non_first(k2_no, &k2, rng)
         .map_err(auth_failed(k2_no))?;
 
-    // 9. ReadData of the whole CCF in Full mode.
+    // 9. ReadData of exactly 160 bytes in Full mode. The answer's length (frames joined,
+    // status words removed) decides first: 184 is Full, 160 or 168 a downgrade, anything else
+    // malformed; then the MAC (checked before decryption by the session), then the padding.
     let read = ReadData::new(
         CCF_FILE_NO,
         U24::from_wire([0; 3]),
-        U24::from_wire([0; 3]),
+        U24::from_wire([READ_LEN as u8, 0, 0]),
         CommMode::Full,
     );
     let before = d.transport_mut().traffic();
-    let file = match d.execute(&read.command(), &mut rx) {
+    let result = d.execute(&read.command(), &mut rx);
+    let answer_len = response_data_len(before, d.transport_mut().traffic());
+    let file = match result {
+        Err(Error::Card(s)) => return Err(DenyReason::CardError(s)),
+        Err(Error::Transport(_)) => return Err(DenyReason::Transport(TransportFault::Link)),
+        _ if answer_len == PLAIN_RESPONSE_LEN || answer_len == MAC_RESPONSE_LEN => {
+            return Err(DenyReason::Downgrade);
+        }
+        _ if answer_len != READ_RESPONSE_LEN => return Err(DenyReason::MalformedResponse),
+        Err(e) => return Err(common(e)),
         Ok(resp) => read
             .parse(&resp)
-            .map_err(|_| DenyReason::ProtocolViolation)?,
-        Err(e) => {
-            let after = d.transport_mut().traffic();
-            return Err(classify_read_error(e, before, after));
-        }
+            .map_err(|_| DenyReason::MalformedResponse)?,
     };
 
-    // 10. Parse, signature, validity.
+    // 10. §8.5: structure (rules 1-6), algorithm, issuer key, signature (7-9), validity (10).
     let ccf = ParsedCcf::parse(file).map_err(|e| match e {
         CredentialError::UnsupportedVersion(v) => DenyReason::UnknownVersion(v),
         CredentialError::UnknownCriticalTag(t) => DenyReason::UnknownCriticalTag(t),
         e => DenyReason::MalformedCredential(e),
     })?;
-    verify_signature(&ccf, &uid, config.aid, config.issuer_keys).map_err(|e| match e {
-        SignatureError::UnknownKeyId(k) => DenyReason::UnknownSigningKey(k),
+    verify_signature_at(&ccf, &uid, config.aid, config.issuer_keys, now).map_err(|e| match e {
+        SignatureError::UnknownKeyId(k) => DenyReason::UnknownIssuerKey(k),
         SignatureError::UnsupportedAlgorithm(a) => DenyReason::UnsupportedAlgorithm(a),
         SignatureError::BadSignature => DenyReason::BadSignature,
     })?;
-    let c = ccf.credential;
+    check_validity(&ccf.credential, now)?;
+    Ok(ccf.credential)
+}
+
+/// Spec §10: `valid_from <= now < valid_until`.
+pub fn check_validity(c: &Credential, now: u32) -> Result<(), DenyReason> {
     if now < c.valid_from {
         return Err(DenyReason::NotYetValid);
     }
-    if now > c.valid_until {
+    if now >= c.valid_until {
         return Err(DenyReason::Expired);
     }
-    Ok(c)
+    Ok(())
 }
 
-/// A failed Full-mode read: a Full answer is `16·n + 8` data bytes (ciphertext and MACt). A
-/// MAC failure on any other shape is a Plain answer; a padding failure after a valid MAC is a
-/// MAC-only answer (the MAC input is the same, the "ciphertext" is plaintext). Both are
-/// downgrades; a MAC failure on a Full-shaped answer is tampering.
-fn classify_read_error<E>(e: Error<E>, before: Traffic, after: Traffic) -> DenyReason {
+/// Response data bytes between two traffic counts: every R-APDU ends in a 2-byte status word.
+fn response_data_len(before: Traffic, after: Traffic) -> usize {
     let frames = after.frames.saturating_sub(before.frames);
-    let data = after
+    let bytes = after
         .from_card
         .saturating_sub(before.from_card)
         .saturating_sub(frames.saturating_mul(2));
-    match e {
-        Error::Protocol(ProtocolError::BadPadding) => DenyReason::Downgrade,
-        Error::Protocol(ProtocolError::ResponseMacMismatch | ProtocolError::MissingMac)
-            if data % 16 != 8 =>
-        {
-            DenyReason::Downgrade
-        }
-        Error::Card(Status::AUTHENTICATION_ERROR) => DenyReason::AccessDenied,
-        e => common(e),
+    usize::try_from(bytes).unwrap_or(usize::MAX)
+}
+
+/// Spec §14 default output: `osdp_RAW` format `00`, 64 bits, the credential ID MSB first:
+/// `RR 00 40 00 ‖ CredentialID[8]`.
+pub fn osdp_raw(c: &Credential, reader: u8) -> [u8; 12] {
+    let mut out = [0u8; 12];
+    let (head, id) = out.split_at_mut(4);
+    head.copy_from_slice(&[reader, 0x00, 0x40, 0x00]);
+    id.copy_from_slice(&c.credential_id.to_be_bytes());
+    out
+}
+
+/// Spec §14 legacy output: `osdp_RAW` format `01`, bit count `n` (little-endian), the `n`
+/// bits of tag 86 MSB first, left-justified. Writes into `out` and returns the length; a
+/// credential without tag 86 is `NO_LEGACY_IMAGE` (decision 0004 D5) and nothing is written.
+pub fn osdp_raw_legacy(
+    c: &Credential,
+    reader: u8,
+    out: &mut [u8; 20],
+) -> Result<usize, DenyReason> {
+    let img = c.legacy_image.as_ref().ok_or(DenyReason::NoLegacyImage)?;
+    let bits = img.bits();
+    let unused = bits
+        .len()
+        .saturating_mul(8)
+        .saturating_sub(usize::from(img.bit_len()));
+    let (head, body) = out.split_at_mut(4);
+    head.copy_from_slice(&[reader, 0x01, img.bit_len(), 0x00]);
+    let body = body
+        .get_mut(..bits.len())
+        .ok_or(DenyReason::MalformedCredential(
+            CredentialError::BadLegacyImage,
+        ))?;
+    for (i, o) in body.iter_mut().enumerate() {
+        let hi = bits.get(i).copied().unwrap_or(0);
+        let lo = bits.get(i.saturating_add(1)).copied().unwrap_or(0);
+        *o = if unused == 0 {
+            hi
+        } else {
+            let u = u32::try_from(unused).unwrap_or(0);
+            hi.checked_shl(u).unwrap_or(0) | lo.checked_shr(8u32.saturating_sub(u)).unwrap_or(0)
+        };
     }
+    Ok(4usize.saturating_add(bits.len()))
 }

@@ -1,4 +1,4 @@
-//! The issuer signature over a credential (draft §6.7): ECDSA P-256 / SHA-256, raw `r || s`,
+//! The issuer signature over a credential (spec §8.6): ECDSA P-256 / SHA-256, raw `r || s`,
 //! over
 //!
 //! ```text
@@ -13,7 +13,7 @@
 //! that never calls it does not link it, so no cargo feature is needed to keep it out of flash.
 
 use super::RealUid;
-use super::credential::{KeyId, ParsedCcf, SignatureAlgorithm};
+use super::credential::{ExtraTlv, IssuerId, KeyId, ParsedCcf, SignatureAlgorithm};
 use crate::wire::Aid;
 use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
 use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
@@ -48,24 +48,54 @@ pub fn tbs_digest(uid: &RealUid, aid: Aid, signed_part: &[u8]) -> TbsDigest {
     h.finalize().into()
 }
 
-/// An issuer public key as published to vendors: its key ID (tag 0x8E) and the P-256 point.
+/// An issuer public key as published to vendors (spec §8.6): the issuer ID (tag 0x80) and key
+/// ID (tag 0x8E) that name it, the P-256 point and, optionally, its validity period. Readers look
+/// keys up by (issuer ID, key ID), both compared byte for byte.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssuerKey {
     /// The key ID credentials name.
     pub key_id: KeyId,
+    issuer: IssuerId,
+    validity: Option<(u32, u32)>,
     key: VerifyingKey,
 }
 
 impl IssuerKey {
-    /// From a SEC1 encoded point (65 bytes uncompressed or 33 compressed). `None` if the point
-    /// is not on the curve.
-    pub fn from_sec1(key_id: KeyId, sec1: &[u8]) -> Option<Self> {
-        VerifyingKey::from_sec1_bytes(sec1)
-            .ok()
-            .map(|key| Self { key_id, key })
+    /// From the issuer ID, the key ID and a SEC1 encoded point (65 bytes uncompressed or 33
+    /// compressed). `None` if the point is not on the curve. No validity period.
+    pub fn from_sec1(issuer: IssuerId, key_id: KeyId, sec1: &[u8]) -> Option<Self> {
+        VerifyingKey::from_sec1_bytes(sec1).ok().map(|key| Self {
+            key_id,
+            issuer,
+            validity: None,
+            key,
+        })
     }
 
-    /// Whether `signature` is this key's signature of `digest`.
+    /// The same key with a published validity period `from <= t < until` (Unix seconds),
+    /// checked by [`verify_signature_at`].
+    #[must_use]
+    pub fn with_validity(mut self, from: u32, until: u32) -> Self {
+        self.validity = Some((from, until));
+        self
+    }
+
+    /// The issuer ID this key belongs to.
+    pub fn issuer(&self) -> &IssuerId {
+        &self.issuer
+    }
+
+    /// Whether this key is (issuer, key ID) and, when `now` is given, inside its validity.
+    pub fn names(&self, issuer: &IssuerId, key_id: KeyId, now: Option<u32>) -> bool {
+        let in_window = match (self.validity, now) {
+            (Some((from, until)), Some(t)) => from <= t && t < until,
+            _ => true,
+        };
+        self.issuer == *issuer && self.key_id == key_id && in_window
+    }
+
+    /// Whether `signature` is this key's signature of `digest`. `r` and `s` outside
+    /// `[1, n-1]` do not verify.
     pub fn verifies(&self, digest: &TbsDigest, signature: &[u8; SIGNATURE_LEN]) -> bool {
         Signature::from_slice(signature)
             .is_ok_and(|sig| self.key.verify_prehash(digest, &sig).is_ok())
@@ -76,7 +106,8 @@ impl IssuerKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum SignatureError {
-    /// No issuer key with the credential's key ID.
+    /// No trusted issuer key with the credential's (issuer ID, key ID), or it is outside its
+    /// validity (`UNKNOWN_ISSUER_KEY`).
     UnknownKeyId(KeyId),
     /// The algorithm byte is not ECDSA P-256 / SHA-256.
     UnsupportedAlgorithm(SignatureAlgorithm),
@@ -87,7 +118,7 @@ pub enum SignatureError {
 impl core::fmt::Display for SignatureError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Self::UnknownKeyId(k) => write!(f, "no issuer key with ID {}", k.0),
+            Self::UnknownKeyId(k) => write!(f, "no trusted issuer key with ID {k}"),
             Self::UnsupportedAlgorithm(a) => {
                 write!(f, "unsupported signature algorithm {:02X}", a.0)
             }
@@ -103,12 +134,36 @@ impl core::error::Error for SignatureError {}
 pub struct SignatureVerified(());
 
 /// Verifies the issuer signature of `ccf` read from the card with real UID `uid` in
-/// application `aid`, with the key `issuers` has for its key ID.
+/// application `aid` (spec §8.5 rules 7-9): the algorithm, then the key `issuers` has for the
+/// credential's (issuer ID, key ID), then the signature. Key validity periods are not checked:
+/// readers use [`verify_signature_at`].
 pub fn verify_signature(
     ccf: &ParsedCcf<'_>,
     uid: &RealUid,
     aid: Aid,
     issuers: &[IssuerKey],
+) -> Result<SignatureVerified, SignatureError> {
+    verify(ccf, uid, aid, issuers, None)
+}
+
+/// [`verify_signature`] that also refuses a key outside its validity period at trusted time
+/// `now` (rule 8: `UNKNOWN_ISSUER_KEY`).
+pub fn verify_signature_at(
+    ccf: &ParsedCcf<'_>,
+    uid: &RealUid,
+    aid: Aid,
+    issuers: &[IssuerKey],
+    now: u32,
+) -> Result<SignatureVerified, SignatureError> {
+    verify(ccf, uid, aid, issuers, Some(now))
+}
+
+fn verify(
+    ccf: &ParsedCcf<'_>,
+    uid: &RealUid,
+    aid: Aid,
+    issuers: &[IssuerKey],
+    now: Option<u32>,
 ) -> Result<SignatureVerified, SignatureError> {
     let c = &ccf.credential;
     if c.algorithm != SignatureAlgorithm::ECDSA_P256_SHA256 {
@@ -116,7 +171,7 @@ pub fn verify_signature(
     }
     let key = issuers
         .iter()
-        .find(|k| k.key_id == c.key_id)
+        .find(|k| k.names(&c.issuer, c.key_id, now))
         .ok_or(SignatureError::UnknownKeyId(c.key_id))?;
     let digest = tbs_digest(uid, aid, ccf.signed_part);
     if key.verifies(&digest, &ccf.signature) {
@@ -129,16 +184,25 @@ pub fn verify_signature(
 /// An issuer signing key (encoder only). Zeroized on drop by `p256`.
 #[derive(Debug, Clone)]
 pub struct IssuerSigningKey {
+    issuer: IssuerId,
     key_id: KeyId,
     key: SigningKey,
 }
 
 impl IssuerSigningKey {
-    /// From the 32-byte big-endian scalar. `None` if it is zero or not below the group order.
-    pub fn from_bytes(key_id: KeyId, scalar: &[u8; 32]) -> Option<Self> {
-        SigningKey::from_slice(scalar)
-            .ok()
-            .map(|key| Self { key_id, key })
+    /// From the issuer ID, the key ID and the 32-byte big-endian scalar. `None` if the scalar
+    /// is zero or not below the group order.
+    pub fn from_bytes(issuer: IssuerId, key_id: KeyId, scalar: &[u8; 32]) -> Option<Self> {
+        SigningKey::from_slice(scalar).ok().map(|key| Self {
+            issuer,
+            key_id,
+            key,
+        })
+    }
+
+    /// The issuer ID credentials signed with this key carry.
+    pub fn issuer(&self) -> &IssuerId {
+        &self.issuer
     }
 
     /// The key ID credentials signed with this key carry.
@@ -150,6 +214,8 @@ impl IssuerSigningKey {
     pub fn issuer_key(&self) -> IssuerKey {
         IssuerKey {
             key_id: self.key_id,
+            issuer: self.issuer.clone(),
+            validity: None,
             key: *self.key.verifying_key(),
         }
     }
@@ -163,8 +229,8 @@ impl IssuerSigningKey {
 
 impl super::Credential {
     /// Encodes the whole CCF file into `out` (its size is the file size), signed by `signer`
-    /// for the card with real UID `uid` and application `aid`. The credential's key ID and
-    /// algorithm must match the signer. Returns the bytes used before the zero padding.
+    /// for the card with real UID `uid` and application `aid`. The credential's issuer ID, key
+    /// ID and algorithm must match the signer. Returns the bytes used before the zero padding.
     pub fn encode_signed(
         &self,
         uid: &RealUid,
@@ -172,15 +238,31 @@ impl super::Credential {
         signer: &IssuerSigningKey,
         out: &mut [u8],
     ) -> Result<usize, super::CredentialError> {
-        if self.key_id != signer.key_id || self.algorithm != SignatureAlgorithm::ECDSA_P256_SHA256 {
+        self.encode_signed_with(&[], uid, aid, signer, out)
+    }
+
+    /// [`Self::encode_signed`] with extra TLVs between the optional tags and `8E` (spec §8.3;
+    /// see [`super::Credential::emit_signed_part_with`]).
+    pub fn encode_signed_with(
+        &self,
+        extra: &[ExtraTlv<'_>],
+        uid: &RealUid,
+        aid: Aid,
+        signer: &IssuerSigningKey,
+        out: &mut [u8],
+    ) -> Result<usize, super::CredentialError> {
+        if self.key_id != signer.key_id
+            || self.issuer != signer.issuer
+            || self.algorithm != SignatureAlgorithm::ECDSA_P256_SHA256
+        {
             return Err(super::CredentialError::InvalidField);
         }
-        let n = self.emit_signed_part(out)?;
+        let n = self.emit_signed_part_with(extra, out)?;
         let signed = out.get(..n).ok_or(super::CredentialError::BufferTooSmall)?;
         let sig = signer
             .sign_digest(&tbs_digest(uid, aid, signed))
             .ok_or(super::CredentialError::InvalidField)?;
-        self.encode_with_signature(&sig, out)
+        self.encode_with_signature_and(extra, &sig, out)
     }
 }
 
@@ -207,8 +289,12 @@ pub(crate) mod tests {
     const TBS_SHA256: [u8; 32] =
         hex!("80F272E1B9280C2BD25004BB7C6C6449439C147F769BD7F3F0C2D150FA9712A0");
 
+    fn issuer() -> IssuerId {
+        IssuerId::new(b"SE0000000000").unwrap()
+    }
+
     fn signer() -> IssuerSigningKey {
-        IssuerSigningKey::from_bytes(KeyId(1), &TEST_ISSUER_SECRET).unwrap()
+        IssuerSigningKey::from_bytes(issuer(), KeyId::one(1), &TEST_ISSUER_SECRET).unwrap()
     }
 
     #[test]
@@ -226,7 +312,7 @@ pub(crate) mod tests {
         let pk = signer().issuer_key();
         assert_eq!(
             pk,
-            IssuerKey::from_sec1(KeyId(1), &TEST_ISSUER_PUBLIC).unwrap()
+            IssuerKey::from_sec1(issuer(), KeyId::one(1), &TEST_ISSUER_PUBLIC).unwrap()
         );
         let mut out = [0u8; CCF_FILE_SIZE];
         let used = test_credential()
@@ -238,7 +324,7 @@ pub(crate) mod tests {
 
     #[test]
     fn verifies_the_section_9_card_and_rejects_changes() {
-        let keys = [IssuerKey::from_sec1(KeyId(1), &TEST_ISSUER_PUBLIC).unwrap()];
+        let keys = [IssuerKey::from_sec1(issuer(), KeyId::one(1), &TEST_ISSUER_PUBLIC).unwrap()];
         let ccf = ParsedCcf::parse(&CCF).unwrap();
         assert!(verify_signature(&ccf, &UID, LAB_AID, &keys).is_ok());
 
@@ -267,10 +353,11 @@ pub(crate) mod tests {
             verify_signature(&tampered, &UID, LAB_AID, &keys),
             Err(SignatureError::BadSignature)
         );
-        let other_id = [IssuerKey::from_sec1(KeyId(2), &TEST_ISSUER_PUBLIC).unwrap()];
+        let other_id =
+            [IssuerKey::from_sec1(issuer(), KeyId::one(2), &TEST_ISSUER_PUBLIC).unwrap()];
         assert_eq!(
             verify_signature(&ccf, &UID, LAB_AID, &other_id),
-            Err(SignatureError::UnknownKeyId(KeyId(1)))
+            Err(SignatureError::UnknownKeyId(KeyId::one(1)))
         );
         let mut v = CCF;
         v[55] = 2; // algorithm byte
@@ -282,8 +369,37 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn keys_are_named_by_issuer_and_key_id_and_checked_in_their_validity() {
+        let ccf = ParsedCcf::parse(&CCF).unwrap();
+        let key = IssuerKey::from_sec1(issuer(), KeyId::one(1), &TEST_ISSUER_PUBLIC).unwrap();
+        let other_issuer = IssuerKey::from_sec1(
+            IssuerId::new(b"SE0000000001").unwrap(),
+            KeyId::one(1),
+            &TEST_ISSUER_PUBLIC,
+        )
+        .unwrap();
+        let wide_id =
+            IssuerKey::from_sec1(issuer(), KeyId::two([0, 1]), &TEST_ISSUER_PUBLIC).unwrap();
+        for keys in [&[other_issuer][..], &[wide_id][..]] {
+            assert_eq!(
+                verify_signature(&ccf, &UID, LAB_AID, keys),
+                Err(SignatureError::UnknownKeyId(KeyId::one(1)))
+            );
+        }
+        let windowed = [key.with_validity(100, 200)];
+        for (now, ok) in [(99, false), (100, true), (199, true), (200, false)] {
+            assert_eq!(
+                verify_signature_at(&ccf, &UID, LAB_AID, &windowed, now).is_ok(),
+                ok,
+                "{now}"
+            );
+        }
+        assert!(verify_signature(&ccf, &UID, LAB_AID, &windowed).is_ok());
+    }
+
+    #[test]
     fn zero_signature_is_rejected_not_a_panic() {
-        let keys = [IssuerKey::from_sec1(KeyId(1), &TEST_ISSUER_PUBLIC).unwrap()];
+        let keys = [IssuerKey::from_sec1(issuer(), KeyId::one(1), &TEST_ISSUER_PUBLIC).unwrap()];
         let mut v = CCF;
         v[58..122].fill(0);
         let ccf = ParsedCcf::parse(&v).unwrap();
