@@ -34,5 +34,6 @@ pub mod cli;
 pub mod hex_text;
 #[cfg(feature = "pcsc")]
 pub mod pcsc_reader;
+pub mod profile;
 pub mod trace;
 pub mod vpcd;
