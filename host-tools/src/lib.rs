@@ -31,6 +31,7 @@
 pub mod args;
 pub mod card_image;
 pub mod cli;
+pub mod gen_pacs;
 pub mod hex_text;
 #[cfg(feature = "pcsc")]
 pub mod pcsc_reader;

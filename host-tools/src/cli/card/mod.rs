@@ -5,6 +5,7 @@
 
 pub mod app_create;
 pub mod change_key;
+pub mod encode;
 pub mod file_create;
 pub mod format;
 pub mod info;
@@ -12,7 +13,7 @@ pub mod read;
 pub mod write;
 
 #[cfg(feature = "pcsc")]
-mod session;
+pub(crate) mod session;
 
 #[cfg(feature = "pcsc")]
 pub use self::session::CardError;
@@ -54,6 +55,8 @@ pub enum CardCommand {
     Read(read::Args),
     /// ChangeKey: set a new AES key (asks first unless --yes).
     ChangeKey(change_key::Args),
+    /// Personalise a blank card or card image with a GEN-PACS v1 credential.
+    Encode(encode::Args),
 }
 
 /// `desfire card app …`
@@ -100,6 +103,11 @@ pub struct KeyArgs {
 
 /// Runs a card command.
 pub fn run(cmd: CardCommand, out: &mut dyn Write) -> Result<Exit, CliError> {
+    // These run on card images too, without PC/SC.
+    let cmd = match cmd {
+        CardCommand::Encode(args) => return encode::run(args, out),
+        cmd => cmd,
+    };
     #[cfg(feature = "pcsc")]
     {
         match cmd {
@@ -110,6 +118,7 @@ pub fn run(cmd: CardCommand, out: &mut dyn Write) -> Result<Exit, CliError> {
             CardCommand::Write(args) => write::run(args, out),
             CardCommand::Read(args) => read::run(args, out),
             CardCommand::ChangeKey(args) => change_key::run(args, out),
+            CardCommand::Encode(args) => encode::run(args, out),
         }
     }
     #[cfg(not(feature = "pcsc"))]
