@@ -58,6 +58,27 @@ fn encoded(profile: &str, image: &Path, extra: &[&str]) {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
+fn verify(image: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["card", "verify", "--profile", "lab", "--image", s(image)];
+    args.extend_from_slice(extra);
+    desfire(&args)
+}
+
+/// The failed checks of a `verify --json` run, which must exit 1.
+fn failed_checks(image: &Path) -> Vec<String> {
+    let o = verify(image, &["--json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["pass"], false);
+    v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["pass"] == false)
+        .map(|c| c["check"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 fn reader(profile: &str, image: &Path) -> Output {
     desfire(&["reader", "--profile", profile, "--image", s(image)])
 }
@@ -104,6 +125,13 @@ fn encode_verify_read_with_the_lab_profile() {
     assert!(image.random_uid && image.format_disabled);
 
     let before = std::fs::read(&card).unwrap();
+    let o = verify(&card, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(!stdout(&o).contains("FAIL"), "{}", stdout(&o));
+    let o = verify(&card, &["--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["pass"], true);
+    assert!(v["checks"].as_array().unwrap().len() >= 15);
     let o = reader("lab", &card);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(stdout(&o).lines().next(), Some(ID));
@@ -134,6 +162,7 @@ fn expired_and_not_yet_valid() {
         &["--valid-from", "2020-01-01", "--valid-until", "2021-01-01"],
     );
     assert_deny(&reader("lab", &expired), "EXPIRED (18)");
+    assert_eq!(failed_checks(&expired), ["validity"]);
 
     let future = d.join("future.json");
     encoded(
@@ -178,6 +207,7 @@ fn blank_card() {
     .unwrap();
     // A delivery-state card shows a fixed 7-byte UID: step 0 denies it first (section 11).
     assert_deny(&reader("lab", &blank), "UID_POLICY (1)");
+    assert_eq!(failed_checks(&blank), ["random_id", "application"]);
     // Where the policy allows fixed UIDs, it is denied for lacking the application.
     let p = lab_variant(
         &d,
@@ -198,6 +228,7 @@ fn tampered_credential() {
     assert!(text.contains(&tag));
     std::fs::write(&card, text.replace(&tag, "81081A2B3C4D5E6F7080")).unwrap();
     assert_deny(&reader("lab", &card), "BAD_SIGNATURE (16)");
+    assert_eq!(failed_checks(&card), ["signature"]);
 }
 
 #[test]
@@ -212,6 +243,10 @@ fn foreign_read_key() {
     let card = d.join("card.json");
     encoded(s(&other), &card, &[]);
     assert_deny(&reader("lab", &card), "AUTH_FAILED (3)");
+    assert_eq!(
+        failed_checks(&card),
+        ["keys_diversified", "credential_read"]
+    );
     assert_eq!(reader(s(&other), &card).status.code(), Some(0));
 }
 

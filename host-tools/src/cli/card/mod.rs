@@ -10,6 +10,7 @@ pub mod file_create;
 pub mod format;
 pub mod info;
 pub mod read;
+pub mod verify;
 pub mod write;
 
 #[cfg(feature = "pcsc")]
@@ -57,6 +58,8 @@ pub enum CardCommand {
     ChangeKey(change_key::Args),
     /// Personalise a blank card or card image with a GEN-PACS v1 credential.
     Encode(encode::Args),
+    /// Check a card or card image against the GEN-PACS v1 spec, point by point.
+    Verify(verify::Args),
 }
 
 /// `desfire card app …`
@@ -106,6 +109,7 @@ pub fn run(cmd: CardCommand, out: &mut dyn Write) -> Result<Exit, CliError> {
     // These run on card images too, without PC/SC.
     let cmd = match cmd {
         CardCommand::Encode(args) => return encode::run(args, out),
+        CardCommand::Verify(args) => return verify::run(args, out),
         cmd => cmd,
     };
     #[cfg(feature = "pcsc")]
@@ -119,6 +123,7 @@ pub fn run(cmd: CardCommand, out: &mut dyn Write) -> Result<Exit, CliError> {
             CardCommand::Read(args) => read::run(args, out),
             CardCommand::ChangeKey(args) => change_key::run(args, out),
             CardCommand::Encode(args) => encode::run(args, out),
+            CardCommand::Verify(args) => verify::run(args, out),
         }
     }
     #[cfg(not(feature = "pcsc"))]
