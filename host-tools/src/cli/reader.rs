@@ -93,7 +93,7 @@ pub fn read_image(path: &Path, profile: &Profile, now: u32) -> Result<Transactio
 
 #[cfg(feature = "pcsc")]
 fn read_reader(reader: &ReaderArgs, profile: &Profile, now: u32) -> Result<Transaction, CliError> {
-    Ok(super::card::session::with_card(reader, |card, _| {
+    super::card::session::with_card(reader, |card, _| {
         let ac = super::card::session::anticollision_uid(card)?;
         Ok(gen_pacs::read(
             card.transport_mut(),
@@ -102,7 +102,10 @@ fn read_reader(reader: &ReaderArgs, profile: &Profile, now: u32) -> Result<Trans
             &ac,
             now,
         ))
-    })?)
+    })
+    // No pcscd, no reader, no card: an environment error (exit 2); a card that fails during the
+    // procedure is a verdict.
+    .map_err(|e| CliError::Environment(e.to_string()))
 }
 
 #[cfg(not(feature = "pcsc"))]

@@ -146,10 +146,13 @@ fn verify_image(path: &Path, profile: &Profile, now: u32) -> Result<Vec<Check>, 
 
 #[cfg(feature = "pcsc")]
 fn verify_reader(reader: &ReaderArgs, profile: &Profile, now: u32) -> Result<Vec<Check>, CliError> {
-    Ok(super::session::with_card(reader, |card, _| {
+    super::session::with_card(reader, |card, _| {
         let ac = super::session::anticollision_uid(card)?;
         Ok(verify(card, &ac, profile, now))
-    })?)
+    })
+    // No pcscd, no reader, no card: an environment error (exit 2); a card that fails during the
+    // procedure is a verdict.
+    .map_err(|e| CliError::Environment(e.to_string()))
 }
 
 #[cfg(not(feature = "pcsc"))]
