@@ -31,8 +31,10 @@
 pub mod args;
 pub mod card_image;
 pub mod cli;
+pub mod gen_pacs;
 pub mod hex_text;
 #[cfg(feature = "pcsc")]
 pub mod pcsc_reader;
+pub mod profile;
 pub mod trace;
 pub mod vpcd;

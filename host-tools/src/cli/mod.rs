@@ -4,6 +4,7 @@
 pub mod card;
 pub mod emulate;
 pub mod keys_diversify;
+pub mod reader;
 pub mod trace_decode;
 
 use std::io::Write;
@@ -15,8 +16,9 @@ use clap::{Parser, Subcommand};
 pub enum Exit {
     /// Done (for `trace decode`: decoding ran to the end, whatever it found).
     Success = 0,
-    /// `trace decode --strict`: some exchange or line could not be followed.
-    NotFollowed = 1,
+    /// `trace decode --strict`: some exchange or line could not be followed; `reader`: DENY;
+    /// `card verify`: a check failed; `card encode`: the card was refused.
+    Fail = 1,
     /// Bad arguments, unreadable input, or output failure.
     Usage = 2,
     /// The reader or the card failed, or the card refused the command.
@@ -43,6 +45,18 @@ pub enum CliError {
     /// The JSON could not be produced.
     #[error("cannot produce JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// A GEN-PACS profile could not be used.
+    #[error(transparent)]
+    Profile(#[from] crate::profile::ProfileError),
+    /// A card image could not be read or written.
+    #[error(transparent)]
+    Image(#[from] crate::card_image::FileError),
+    /// `desfire card encode` refused the card or failed.
+    #[error(transparent)]
+    Encode(#[from] crate::gen_pacs::EncodeError),
+    /// The environment does not allow the command to run.
+    #[error("{0}")]
+    Environment(String),
     /// `desfire emulate` failed.
     #[error(transparent)]
     Emulate(#[from] emulate::EmulateError),
@@ -64,6 +78,8 @@ impl CliError {
     pub fn exit(&self) -> Exit {
         match self {
             Self::Emulate(emulate::EmulateError::Vpcd(_)) => Exit::Card,
+            Self::Encode(e) if e.is_refusal() => Exit::Fail,
+            Self::Encode(_) => Exit::Card,
             #[cfg(feature = "pcsc")]
             Self::Card(e) if !e.is_usage() => Exit::Card,
             _ => Exit::Usage,
@@ -91,9 +107,13 @@ pub enum Command {
     Trace(TraceCommand),
     /// Run a card image as a virtual card behind pcscd's vpcd reader, until interrupted.
     Emulate(emulate::Args),
-    /// Talk to a card in a PC/SC reader (builds with `--features pcsc`).
+    /// Talk to a card in a PC/SC reader (builds with `--features pcsc`), or encode and verify
+    /// GEN-PACS cards and card images.
     #[command(subcommand)]
     Card(card::CardCommand),
+    /// The GEN-PACS reference reader: read a card once, GRANT (exit 0, credential ID on
+    /// standard output) or DENY (exit 1, reason on standard error).
+    Reader(reader::Args),
 }
 
 /// `desfire keys …`
@@ -125,5 +145,6 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit, CliError> {
         Command::Trace(TraceCommand::Decode(args)) => trace_decode::run(args, out),
         Command::Emulate(args) => emulate::run(args, out),
         Command::Card(cmd) => card::run(cmd, out),
+        Command::Reader(args) => reader::run(args, out),
     }
 }

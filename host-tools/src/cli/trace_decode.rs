@@ -65,7 +65,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
         decoded.write_human(out)?;
     }
     Ok(if args.strict && !decoded.fully_followed() {
-        Exit::NotFollowed
+        Exit::Fail
     } else {
         Exit::Success
     })

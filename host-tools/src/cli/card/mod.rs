@@ -5,14 +5,16 @@
 
 pub mod app_create;
 pub mod change_key;
+pub mod encode;
 pub mod file_create;
 pub mod format;
 pub mod info;
 pub mod read;
+pub mod verify;
 pub mod write;
 
 #[cfg(feature = "pcsc")]
-mod session;
+pub(crate) mod session;
 
 #[cfg(feature = "pcsc")]
 pub use self::session::CardError;
@@ -54,6 +56,10 @@ pub enum CardCommand {
     Read(read::Args),
     /// ChangeKey: set a new AES key (asks first unless --yes).
     ChangeKey(change_key::Args),
+    /// Personalise a blank card or card image with a GEN-PACS v1 credential.
+    Encode(encode::Args),
+    /// Check a card or card image against the GEN-PACS v1 spec, point by point.
+    Verify(verify::Args),
 }
 
 /// `desfire card app …`
@@ -100,6 +106,12 @@ pub struct KeyArgs {
 
 /// Runs a card command.
 pub fn run(cmd: CardCommand, out: &mut dyn Write) -> Result<Exit, CliError> {
+    // These run on card images too, without PC/SC.
+    let cmd = match cmd {
+        CardCommand::Encode(args) => return encode::run(args, out),
+        CardCommand::Verify(args) => return verify::run(args, out),
+        cmd => cmd,
+    };
     #[cfg(feature = "pcsc")]
     {
         match cmd {
@@ -110,6 +122,8 @@ pub fn run(cmd: CardCommand, out: &mut dyn Write) -> Result<Exit, CliError> {
             CardCommand::Write(args) => write::run(args, out),
             CardCommand::Read(args) => read::run(args, out),
             CardCommand::ChangeKey(args) => change_key::run(args, out),
+            CardCommand::Encode(args) => encode::run(args, out),
+            CardCommand::Verify(args) => verify::run(args, out),
         }
     }
     #[cfg(not(feature = "pcsc"))]

@@ -1,0 +1,394 @@
+//! What `desfire card encode`, `desfire card verify` and `desfire reader` share: personalising a
+//! card per `specs/generic-encoding.md` §18 over any transport, the spec's deny identifiers
+//! (§13), dates, and a card image as an in-process card.
+
+use std::convert::Infallible;
+use std::fmt::Display;
+
+use desfire_core::crypto::AesKey;
+use desfire_core::encoding::provision::KeyValue;
+use desfire_core::encoding::{
+    AppKey, CCF_FILE_SIZE, CardKey, Credential, DenyReason, KeyProvider, PLAN, Provisioning,
+    ReaderConfig, RealUid, Step, Transaction, TransportFault, Verdict, read_card,
+};
+use desfire_core::pcd::commands::{Uid, get_card_uid, select_application};
+use desfire_core::pcd::{Desfire, Error, FrameSize, Transport};
+use desfire_core::wire::{Aid, KeyNo, Status};
+
+use crate::args::ArgError;
+use crate::cli::emulate::EmulatedCard;
+use crate::profile::Profile;
+use crate::vpcd::VirtualCard;
+
+/// The spec's identifier and number of a deny reason (§13). `None` for a reason that is this
+/// reader's own fault (no key for the card), which is an environment error, not a verdict.
+pub fn spec_reason(r: &DenyReason) -> Option<(&'static str, u8)> {
+    match r {
+        DenyReason::Transport(TransportFault::KeyUnavailable) => None,
+        r => Some((r.name(), r.id())),
+    }
+}
+
+/// Runs the reader procedure once with the profile's reader keys and policy.
+pub fn read<T: Transport>(
+    transport: &mut T,
+    profile: &Profile,
+    allow_fixed_uid: bool,
+    anticollision_uid: &[u8],
+    now: u32,
+) -> Transaction {
+    let config = ReaderConfig {
+        aid: profile.aid,
+        issuer_keys: &profile.issuer_keys,
+        frame: FrameSize::SHORT_APDU,
+        allow_fixed_uid,
+    };
+    let mut keys = profile.masters.clone();
+    let mut rng = rand_core::UnwrapErr(rand_core::OsRng);
+    read_card(
+        transport,
+        &config,
+        &mut keys,
+        &mut rng,
+        anticollision_uid,
+        now,
+    )
+}
+
+/// Parses a date: `YYYY-MM-DD` (UTC midnight) or Unix seconds.
+pub fn parse_date(what: &str, text: &str) -> Result<u32, ArgError> {
+    let t = text.trim();
+    let bad = || ArgError::Invalid {
+        what: what.to_owned(),
+        message: format!("expected YYYY-MM-DD or Unix seconds, got {t:?}"),
+    };
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        return t.parse::<u32>().map_err(|_| bad());
+    }
+    let mut parts = t.splitn(3, '-');
+    let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad());
+    };
+    let (y, m, d): (i64, i64, i64) = (
+        y.parse().map_err(|_| bad())?,
+        m.parse().map_err(|_| bad())?,
+        d.parse().map_err(|_| bad())?,
+    );
+    if !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
+        return Err(bad());
+    }
+    u32::try_from(days_from_civil(y, m, d) * 86_400).map_err(|_| bad())
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The current time in Unix seconds (the host clock is this tool's trusted time).
+pub fn now() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
+}
+
+/// A card image's card as a transport, in process.
+#[derive(Debug)]
+pub struct ImageLink<'a>(pub &'a mut EmulatedCard);
+
+impl Transport for ImageLink<'_> {
+    type Error = Infallible;
+    fn transceive(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> Result<usize, Self::Error> {
+        Ok(self.0.transmit(capdu, rapdu))
+    }
+}
+
+/// What `encode` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoded {
+    /// A blank card was personalised.
+    Personalised,
+    /// The card already held this credential ID: nothing was written.
+    AlreadyEncoded,
+    /// `--force`: the credential file was rewritten with the new credential.
+    Rewritten {
+        /// The credential ID it held before, when it could be read.
+        previous: Option<u64>,
+    },
+}
+
+/// Why `encode` stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum EncodeError {
+    /// The card holds another credential.
+    #[error("the card already holds credential {existing:016X}; pass --force to replace it")]
+    DifferentCredential {
+        /// Its credential ID.
+        existing: u64,
+    },
+    /// The card has the application, but its credential does not read with this profile.
+    #[error(
+        "the card has a GEN-PACS application whose credential does not read with this profile \
+         ({reason}); pass --force to rewrite it (needs this profile's K1 and K3 on the card)"
+    )]
+    Unreadable {
+        /// The deny identifier.
+        reason: String,
+    },
+    /// The credential could not be built or signed.
+    #[error("cannot build the credential: {0}")]
+    Credential(desfire_core::encoding::CredentialError),
+    /// A step failed at the card.
+    #[error("{step}: {error}")]
+    Card {
+        /// The step.
+        step: String,
+        /// What happened.
+        error: String,
+    },
+    /// The reader failed (PC/SC).
+    #[error("{0}")]
+    Transport(String),
+}
+
+impl EncodeError {
+    /// Whether the card was refused (exit 1) rather than failing (exit 3).
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            Self::DifferentCredential { .. } | Self::Unreadable { .. }
+        )
+    }
+}
+
+fn card_err<E: Display>(step: impl Into<String>) -> impl FnOnce(Error<E>) -> EncodeError {
+    let step = step.into();
+    move |e| match e {
+        Error::Transport(t) => EncodeError::Transport(t.to_string()),
+        e => EncodeError::Card {
+            step,
+            error: e.to_string(),
+        },
+    }
+}
+
+/// Personalises the card behind `d` with `credential` (§18), or, with `force`, rewrites the
+/// credential of a card this profile already personalised. `anticollision_uid` is the UID
+/// seen at activation. The profile must hold every master and the signing key
+/// ([`crate::profile::Needed`]).
+pub fn encode<T: Transport>(
+    d: &mut Desfire<T>,
+    anticollision_uid: &[u8],
+    profile: &Profile,
+    credential: &Credential,
+    force: bool,
+    now: u32,
+) -> Result<Encoded, EncodeError>
+where
+    T::Error: Display,
+{
+    let mut rng = rand_core::UnwrapErr(rand_core::OsRng);
+    let mut rx = [0u8; 64];
+    let present = match d.execute(&select_application(profile.aid), &mut rx) {
+        Ok(_) => true,
+        Err(Error::Card(Status::APPLICATION_NOT_FOUND)) => false,
+        Err(e) => return Err(card_err("SelectApplication")(e)),
+    };
+    if !present {
+        let uid = match <RealUid>::try_from(anticollision_uid) {
+            Ok(uid) => uid,
+            Err(_) => picc_real_uid(d)?,
+        };
+        personalise(d, profile, credential, &uid, &mut rng)?;
+        return Ok(Encoded::Personalised);
+    }
+    let t = read(d.transport_mut(), profile, true, anticollision_uid, now);
+    let previous = match t.verdict {
+        Verdict::Grant(c) if c.credential_id == credential.credential_id && !force => {
+            return Ok(Encoded::AlreadyEncoded);
+        }
+        Verdict::Grant(c) if !force => {
+            return Err(EncodeError::DifferentCredential {
+                existing: c.credential_id,
+            });
+        }
+        Verdict::Grant(c) => Some(c.credential_id),
+        Verdict::Deny(r) if !force => {
+            return Err(EncodeError::Unreadable {
+                reason: spec_reason(&r).map_or_else(|| r.to_string(), |(id, _)| id.to_owned()),
+            });
+        }
+        Verdict::Deny(_) => None,
+    };
+    rewrite(d, profile, credential, &mut rng)?;
+    Ok(Encoded::Rewritten { previous })
+}
+
+/// The real UID of a blank card with Random ID on: PICC master key at its delivery value.
+fn picc_real_uid<T: Transport>(d: &mut Desfire<T>) -> Result<RealUid, EncodeError>
+where
+    T::Error: Display,
+{
+    let mut rng = rand_core::UnwrapErr(rand_core::OsRng);
+    let mut rx = [0u8; 64];
+    d.execute(&select_application(Aid::PICC), &mut rx)
+        .map_err(card_err("SelectApplication 000000"))?;
+    d.authenticate_ev2_first(KeyNo::MASTER, &AesKey::zero(), &mut rng)
+        .map_err(card_err("AuthenticateEV2First PICC master key (delivery)"))?;
+    card_uid(d)
+}
+
+fn card_uid<T: Transport>(d: &mut Desfire<T>) -> Result<RealUid, EncodeError>
+where
+    T::Error: Display,
+{
+    let mut rx = [0u8; 64];
+    let resp = d
+        .execute(&get_card_uid(), &mut rx)
+        .map_err(card_err("GetCardUID"))?;
+    let uid = Uid::parse(&resp).map_err(|e| EncodeError::Card {
+        step: "GetCardUID".into(),
+        error: e.to_string(),
+    })?;
+    RealUid::try_from(uid.as_bytes()).map_err(|_| EncodeError::Card {
+        step: "GetCardUID".into(),
+        error: "the real UID is not 7 bytes".into(),
+    })
+}
+
+fn signed_ccf(
+    profile: &Profile,
+    credential: &Credential,
+    uid: &RealUid,
+) -> Result<[u8; CCF_FILE_SIZE], EncodeError> {
+    let signer = profile.signing_key.as_ref().ok_or(EncodeError::Credential(
+        desfire_core::encoding::CredentialError::InvalidField,
+    ))?;
+    let mut ccf = [0u8; CCF_FILE_SIZE];
+    credential
+        .encode_signed(uid, profile.aid, signer, &mut ccf)
+        .map_err(EncodeError::Credential)?;
+    Ok(ccf)
+}
+
+fn personalise<T: Transport, R: rand_core::CryptoRng>(
+    d: &mut Desfire<T>,
+    profile: &Profile,
+    credential: &Credential,
+    uid: &RealUid,
+    rng: &mut R,
+) -> Result<(), EncodeError>
+where
+    T::Error: Display,
+{
+    let ccf = signed_ccf(profile, credential, uid)?;
+    let plan = Provisioning {
+        aid: profile.aid,
+        uid: *uid,
+        iso: profile.iso.identity(),
+        ccf: &ccf,
+    };
+    let mut keys = profile.masters.clone();
+    for step in PLAN {
+        plan.execute(step, d, &mut keys, rng)
+            .map_err(|e| step_error(step, e))?;
+    }
+    Ok(())
+}
+
+fn step_error<E: Display>(step: Step, e: desfire_core::encoding::ProvisionError<E>) -> EncodeError {
+    match e {
+        desfire_core::encoding::ProvisionError::KeyUnavailable(k) => EncodeError::Card {
+            step: format!("{step:?}"),
+            error: format!("the profile has no master for {k:?}"),
+        },
+        desfire_core::encoding::ProvisionError::UidMismatch => EncodeError::Card {
+            step: format!("{step:?}"),
+            error: "GetCardUID returned another UID than the one the credential is bound to".into(),
+        },
+        desfire_core::encoding::ProvisionError::Card(e) => card_err(format!("{step:?}"))(e),
+    }
+}
+
+/// `--force` on a card this profile personalised: K1 and GetCardUID for the real UID, then K3,
+/// WriteData, CommitTransaction (a backup file: the old credential stays until the commit).
+fn rewrite<T: Transport, R: rand_core::CryptoRng>(
+    d: &mut Desfire<T>,
+    profile: &Profile,
+    credential: &Credential,
+    rng: &mut R,
+) -> Result<(), EncodeError>
+where
+    T::Error: Display,
+{
+    let mut rx = [0u8; 64];
+    d.execute(&select_application(profile.aid), &mut rx)
+        .map_err(card_err("SelectApplication"))?;
+    let mut keys = profile.masters.clone();
+    let k1 = keys
+        .card_key(CardKey::App(AppKey::Kuid), &[0; 7])
+        .map_err(|_| EncodeError::Card {
+            step: "AuthenticateEV2First K1".into(),
+            error: "the profile has no K1".into(),
+        })?;
+    d.authenticate_ev2_first(AppKey::Kuid.key_no(), &k1, rng)
+        .map_err(card_err("AuthenticateEV2First K1"))?;
+    let uid = card_uid(d)?;
+    let ccf = signed_ccf(profile, credential, &uid)?;
+    let plan = Provisioning {
+        aid: profile.aid,
+        uid,
+        iso: profile.iso.identity(),
+        ccf: &ccf,
+    };
+    for step in [
+        Step::SelectApplication,
+        Step::AuthenticateApp(AppKey::Write, KeyValue::Final),
+        Step::WriteCcf,
+        Step::CommitTransaction,
+    ] {
+        plan.execute(step, d, &mut keys, rng)
+            .map_err(|e| step_error(step, e))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(parse_date("d", "1970-01-01").unwrap(), 0);
+        assert_eq!(parse_date("d", "2026-01-01").unwrap(), 0x6955_B900);
+        assert_eq!(parse_date("d", "2031-01-01").unwrap(), 0x72BD_0C00);
+        assert_eq!(parse_date("d", "2024-02-29").unwrap(), 1_709_164_800);
+        assert_eq!(parse_date("d", "1830297600").unwrap(), 1_830_297_600);
+        for bad in [
+            "2023-02-29",
+            "2026-13-01",
+            "2026-1",
+            "x",
+            "",
+            "1969-12-31",
+            "99999999999",
+        ] {
+            assert!(parse_date("d", bad).is_err(), "{bad}");
+        }
+    }
+}
