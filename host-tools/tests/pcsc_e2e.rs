@@ -562,3 +562,77 @@ fn independent_pyscard_client_authenticates_and_reads() {
     assert_eq!(r["value"], 250);
     assert_eq!(r["cmd_ctr"], 3);
 }
+
+/// GEN-PACS over PC/SC (issue 4): a blank card image behind `desfire emulate` is personalised by
+/// `desfire card encode --reader`, checked by `desfire card verify --reader`, and granted by the
+/// reference reader `desfire reader --reader`; the encoded state is what `--save` writes back.
+#[test]
+fn gen_pacs_encode_verify_and_read_over_pcsc() {
+    let Some((_guard, pcsc, reader)) = setup("gen_pacs_over_pcsc") else {
+        return;
+    };
+    let dir = scratch_dir("gen-pacs");
+    let image = dir.join("blank.json");
+    let blank =
+        host_tools::card_image::CardImage::from_state(&desfire_core::picc::State::factory([
+            0x04, 0x5E, 0x11, 0x22, 0x33, 0x44, 0x55,
+        ]));
+    host_tools::card_image::save(&image, &blank).expect("blank image");
+    let emulator = Emulator::start(&pcsc, &reader, &image);
+
+    let o = desfire(&[
+        "card",
+        "encode",
+        "--profile",
+        "lab",
+        "--credential-id",
+        "1A2B3C4D5E6F7081",
+        "--reader",
+        READER,
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "encode: {}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    let o = desfire(&[
+        "card",
+        "verify",
+        "--profile",
+        "lab",
+        "--reader",
+        READER,
+        "--json",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "verify: {}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    let o = desfire(&["reader", "--profile", "lab", "--reader", READER]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "reader: {}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    assert_eq!(text(&o.stdout).lines().next(), Some("1A2B3C4D5E6F7081"));
+
+    emulator.stop(&pcsc, &reader);
+    // The personalised card, saved by the emulator, grants in process too.
+    let o = desfire(&[
+        "reader",
+        "--profile",
+        "lab",
+        "--image",
+        image.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout).lines().next(), Some("1A2B3C4D5E6F7081"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
