@@ -125,6 +125,12 @@ pub enum Encoded {
     Personalised,
     /// The card already held this credential ID: nothing was written.
     AlreadyEncoded,
+    /// An interrupted personalisation with this profile and credential was completed
+    /// ([`Provisioning::resume`]).
+    Resumed {
+        /// How many steps were still to do.
+        steps: usize,
+    },
     /// `--force`: the credential file was rewritten with the new credential.
     Rewritten {
         /// The credential ID it held before, when it could be read.
@@ -217,26 +223,116 @@ where
         personalise(d, profile, credential, &uid, &mut rng)?;
         return Ok(Encoded::Personalised);
     }
+    // The application is there: a card this profile personalised (complete, or interrupted
+    // by a power cut or a card pulled from the field), or someone else's. The reader
+    // procedure decides first; `resume` then checks every step of §18 against what the card
+    // shows and does the ones not done (see `Provisioning::resume` for the rules). A key that
+    // authenticates with neither its delivery nor its final value stops it before any write.
     let t = read(d.transport_mut(), profile, true, anticollision_uid, now);
-    let previous = match t.verdict {
+    match t.verdict {
         Verdict::Grant(c) if c.credential_id == credential.credential_id && !force => {
-            return Ok(Encoded::AlreadyEncoded);
+            // The credential is in place; the card-level steps (Random ID, key settings, PICC
+            // master key) may not be.
+            let steps = resume(d, anticollision_uid, profile, credential, &mut rng)?;
+            Ok(if steps == 0 {
+                Encoded::AlreadyEncoded
+            } else {
+                Encoded::Resumed { steps }
+            })
         }
-        Verdict::Grant(c) if !force => {
-            return Err(EncodeError::DifferentCredential {
-                existing: c.credential_id,
-            });
-        }
-        Verdict::Grant(c) => Some(c.credential_id),
+        Verdict::Grant(c) if !force => Err(EncodeError::DifferentCredential {
+            existing: c.credential_id,
+        }),
         Verdict::Deny(r) if !force => {
-            return Err(EncodeError::Unreadable {
+            let unreadable = || EncodeError::Unreadable {
                 reason: spec_reason(&r).map_or_else(|| r.to_string(), |(id, _)| id.to_owned()),
-            });
+            };
+            let steps = match resume(d, anticollision_uid, profile, credential, &mut rng) {
+                Ok(steps) => steps,
+                Err(EncodeError::Card { .. }) => return Err(unreadable()),
+                Err(e) => return Err(e),
+            };
+            // Resumed: the card must now read with this credential.
+            let after = read(d.transport_mut(), profile, true, &[], now);
+            match after.verdict {
+                Verdict::Grant(c) if c.credential_id == credential.credential_id => {
+                    Ok(Encoded::Resumed { steps })
+                }
+                _ => Err(unreadable()),
+            }
         }
-        Verdict::Deny(_) => None,
+        Verdict::Grant(c) => {
+            resume(d, anticollision_uid, profile, credential, &mut rng)?;
+            rewrite(d, profile, credential, &mut rng)?;
+            Ok(Encoded::Rewritten {
+                previous: Some(c.credential_id),
+            })
+        }
+        Verdict::Deny(_) => {
+            resume(d, anticollision_uid, profile, credential, &mut rng)?;
+            rewrite(d, profile, credential, &mut rng)?;
+            Ok(Encoded::Rewritten { previous: None })
+        }
+    }
+}
+
+/// The real UID of a card that has the application: the anticollision UID when it is the
+/// 7-byte UID, else GetCardUID after the PICC master key at its delivery value (Random ID on
+/// but the PICC master key not yet changed) or, failing that, after K1 (not diversified).
+fn present_card_uid<T: Transport, R: rand_core::CryptoRng>(
+    d: &mut Desfire<T>,
+    anticollision_uid: &[u8],
+    profile: &Profile,
+    rng: &mut R,
+) -> Result<RealUid, EncodeError>
+where
+    T::Error: Display,
+{
+    if let Ok(uid) = <RealUid>::try_from(anticollision_uid) {
+        return Ok(uid);
+    }
+    if let Ok(uid) = picc_real_uid(d) {
+        return Ok(uid);
+    }
+    let mut rx = [0u8; 64];
+    d.execute(&select_application(profile.aid), &mut rx)
+        .map_err(card_err("SelectApplication"))?;
+    let k1 = profile
+        .masters
+        .clone()
+        .card_key(CardKey::App(AppKey::Kuid), &[0; 7])
+        .map_err(|_| EncodeError::Card {
+            step: "AuthenticateEV2First K1".into(),
+            error: "the profile has no K1".into(),
+        })?;
+    d.authenticate_ev2_first(AppKey::Kuid.key_no(), &k1, rng)
+        .map_err(card_err("AuthenticateEV2First K1"))?;
+    card_uid(d)
+}
+
+/// [`Provisioning::resume`] with this profile and credential: the steps of §18 the card
+/// shows as not done, in the plan's order. Returns how many ran.
+fn resume<T: Transport, R: rand_core::CryptoRng>(
+    d: &mut Desfire<T>,
+    anticollision_uid: &[u8],
+    profile: &Profile,
+    credential: &Credential,
+    rng: &mut R,
+) -> Result<usize, EncodeError>
+where
+    T::Error: Display,
+{
+    let uid = present_card_uid(d, anticollision_uid, profile, rng)?;
+    let ccf = signed_ccf(profile, credential, &uid)?;
+    let plan = Provisioning {
+        aid: profile.aid,
+        uid,
+        iso: profile.iso.identity(),
+        ccf: &ccf,
     };
-    rewrite(d, profile, credential, &mut rng)?;
-    Ok(Encoded::Rewritten { previous })
+    let mut keys = profile.masters.clone();
+    plan.resume(d, &mut keys, rng)
+        .map_err(|(step, e)| step_error(step, e))
 }
 
 /// The real UID of a blank card with Random ID on: PICC master key at its delivery value.
@@ -320,6 +416,12 @@ fn step_error<E: Display>(step: Step, e: desfire_core::encoding::ProvisionError<
         desfire_core::encoding::ProvisionError::UidMismatch => EncodeError::Card {
             step: format!("{step:?}"),
             error: "GetCardUID returned another UID than the one the credential is bound to".into(),
+        },
+        desfire_core::encoding::ProvisionError::ForeignKey(k) => EncodeError::Card {
+            step: format!("{step:?}"),
+            error: format!(
+                "{k:?} authenticates with neither its delivery value nor this profile's value"
+            ),
         },
         desfire_core::encoding::ProvisionError::Card(e) => card_err(format!("{step:?}"))(e),
     }
