@@ -249,7 +249,7 @@ where
             };
             let steps = match resume(d, anticollision_uid, profile, credential, &mut rng) {
                 Ok(steps) => steps,
-                Err(EncodeError::Card { .. }) => return Err(unreadable()),
+                Err(EncodeError::Unreadable { .. }) => return Err(unreadable()),
                 Err(e) => return Err(e),
             };
             // Resumed: the card must now read with this credential.
@@ -331,8 +331,15 @@ where
         ccf: &ccf,
     };
     let mut keys = profile.masters.clone();
-    plan.resume(d, &mut keys, rng)
-        .map_err(|(step, e)| step_error(step, e))
+    plan.resume(d, &mut keys, rng).map_err(|(step, e)| match e {
+        // Not a card this profile (partly) personalised: a refusal, nothing was written.
+        desfire_core::encoding::ProvisionError::ForeignKey(k) => EncodeError::Unreadable {
+            reason: format!(
+                "{k:?} authenticates with neither its delivery value nor this profile's value"
+            ),
+        },
+        e => step_error(step, e),
+    })
 }
 
 /// The real UID of a blank card with Random ID on: PICC master key at its delivery value.

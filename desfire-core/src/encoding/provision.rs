@@ -29,6 +29,14 @@
 //! - The card-level steps come last: Random ID and disabled FormatPICC are permanent, and the
 //!   PICC master key, changed last, keeps the card open to a full re-run until everything else
 //!   is in place.
+//!
+//! # Resuming after an interruption
+//! [`Provisioning::resume`] completes a card [`PLAN`] left half done: for each step it asks the
+//! card whether the step is done (an authentication with the final, then the delivery value
+//! of a key; SelectApplication; GetFileIDs; ReadData of the CCF; GetVersion; GetKeySettings)
+//! and runs only the steps that are not, in the plan's order. Its documentation lists the
+//! rule for each step. A key with neither value stops it before any write. It is exercised
+//! with a power cut at every NVM write of a personalisation (`tests/tests/gen_pacs_tearing.rs`).
 
 use super::keys::{AppKey, CardKey, KEY_VERSION, KeyProvider};
 use super::{CCF_FILE_NO, CCF_FILE_SIZE, RealUid};
