@@ -248,6 +248,16 @@ fn foreign_read_key() {
         ["keys_diversified", "credential_read"]
     );
     assert_eq!(reader(s(&other), &card).status.code(), Some(0));
+    // `encode` with the lab profile does not take it for an interrupted lab card: K2 has
+    // neither its delivery nor the lab value, so it refuses and writes nothing.
+    let before = std::fs::read(&card).unwrap();
+    let o = encode("lab", &card, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(&card).unwrap(),
+        before,
+        "a refused card is untouched"
+    );
 }
 
 #[test]

@@ -29,16 +29,26 @@
 //! - The card-level steps come last: Random ID and disabled FormatPICC are permanent, and the
 //!   PICC master key, changed last, keeps the card open to a full re-run until everything else
 //!   is in place.
+//!
+//! # Resuming after an interruption
+//! [`Provisioning::resume`] completes a card [`PLAN`] left half done: for each step it asks the
+//! card whether the step is done (an authentication with the final, then the delivery value
+//! of a key; SelectApplication; GetFileIDs; ReadData of the CCF; GetVersion; GetKeySettings)
+//! and runs only the steps that are not, in the plan's order. Its documentation lists the
+//! rule for each step. A key with neither value stops it before any write. It is exercised
+//! with a power cut at every NVM write of a personalisation (`tests/tests/gen_pacs_tearing.rs`).
 
 use super::keys::{AppKey, CardKey, KEY_VERSION, KeyProvider};
 use super::{CCF_FILE_NO, CCF_FILE_SIZE, RealUid};
 use crate::crypto::AesKey;
 use crate::pcd::commands::{
     ChangeKey, ChangeKeyTarget, Configuration, CreateApplication, CreateDataFile, DfName,
-    KeySettings, PiccConfiguration, Uid, WriteData, change_key_settings, commit_transaction,
-    get_card_uid, select_application, set_configuration,
+    KeySettings, PiccConfiguration, ReadData, Uid, WriteData, change_key_settings,
+    commit_transaction, get_card_uid, get_file_ids, get_key_settings, get_version,
+    select_application, set_configuration,
 };
 use crate::pcd::{Desfire, Error, ProtocolError, Transport};
+use crate::wire::Status;
 use crate::wire::{Access, AccessRights, Aid, CommMode, KeyNo, U24};
 
 /// KeySett1 of the application (spec §4.2): AMK changeable, settings changeable, no free
@@ -165,6 +175,9 @@ pub enum ProvisionError<E> {
     KeyUnavailable(CardKey),
     /// GetCardUID returned another UID than [`Provisioning::uid`].
     UidMismatch,
+    /// [`Provisioning::resume`]: the key authenticates with neither its delivery value nor its
+    /// final value for this UID (another issuer's card, or another profile's).
+    ForeignKey(CardKey),
     /// The command failed.
     Card(Error<E>),
 }
@@ -308,6 +321,196 @@ impl Provisioning<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Which value `key` holds on the card: an authentication with its final value first, then
+    /// with its delivery value. Neither is [`ProvisionError::ForeignKey`]. The application (or
+    /// the PICC, for [`CardKey::PiccMaster`]) must be selected; a success leaves a session
+    /// with that key (the failed attempt ends any earlier one).
+    pub fn key_value<T: Transport, const N: usize, K, R>(
+        &self,
+        key: CardKey,
+        d: &mut Desfire<T, N>,
+        keys: &mut K,
+        rng: &mut R,
+    ) -> Result<KeyValue, ProvisionError<T::Error>>
+    where
+        K: KeyProvider + ?Sized,
+        R: rand_core::CryptoRng + ?Sized,
+    {
+        let key_no = match key {
+            CardKey::PiccMaster => KeyNo::MASTER,
+            CardKey::App(app) => app.key_no(),
+        };
+        for value in [KeyValue::Final, KeyValue::Delivery] {
+            let k = self.key(keys, key, value)?;
+            match d.authenticate_ev2_first(key_no, &k, rng) {
+                Ok(()) => return Ok(value),
+                Err(Error::Card(Status::AUTHENTICATION_ERROR)) => {}
+                Err(e) => return Err(ProvisionError::Card(e)),
+            }
+        }
+        Err(ProvisionError::ForeignKey(key))
+    }
+
+    /// Completes a card that [`PLAN`] personalised only in part (a power cut, a card pulled
+    /// from the field), and does nothing to a complete one. Returns how many steps it
+    /// executed (0: the card was already complete).
+    ///
+    /// Every "is this step done?" below is decided by what the card shows to an
+    /// authentication or a read, never by where an earlier run is assumed to have stopped:
+    ///
+    /// - **PICC master key**: [`Self::key_value`] (final, then delivery). The real UID is
+    ///   checked with GetCardUID as in [`Step::ReadCardUid`].
+    /// - **CreateApplication**: done iff SelectApplication does not answer `91A0`.
+    /// - **Application keys K0-K5**: [`Self::key_value`] for each; a key with neither value is
+    ///   [`ProvisionError::ForeignKey`] and nothing is written.
+    /// - **CreateCcfFile**: done iff GetFileIDs (in a K0 session) lists file `01`.
+    /// - **ChangeKey K1-K5**: done iff the key authenticates with its final value.
+    /// - **WriteData + CommitTransaction**: done iff ReadData of the file in a K3 session
+    ///   returns exactly this CCF (the signature is deterministic, RFC 6979, so the same
+    ///   credential for the same UID gives the same bytes). A file that differs while K0 still
+    ///   has its delivery value is (re)written: the plan writes the CCF before K0 changes, so
+    ///   such a card was never delivered. A file that differs once K0 is final is left alone:
+    ///   it was committed before K0 changed, and replacing a delivered credential is the job of
+    ///   `--force`, not of a resume.
+    /// - **ChangeKey K0**: done iff K0 authenticates with its final value.
+    /// - **SetConfiguration (Random ID, FormatPICC disabled)**: done iff GetVersion shows a
+    ///   zero UID (the card hides it with Random ID on). Both bits are set by the one atomic
+    ///   SetConfiguration of [`Step::EnableRandomId`]; FormatPICC disabled cannot be observed
+    ///   without formatting, so Random ID on stands for both.
+    /// - **ChangeKeySettings**: done iff GetKeySettings at the PICC level answers `0B`.
+    /// - **ChangeKey PICC master key**: done iff it authenticates with its final value.
+    ///
+    /// Each step is atomic on the card (decision 0003: the NVM journal), so after any
+    /// interruption each of these observations is either "done" or "not done", and redoing the
+    /// not-done ones in the order of [`PLAN`] uses the same keys [`PLAN`] would have used.
+    pub fn resume<T: Transport, const N: usize, K, R>(
+        &self,
+        d: &mut Desfire<T, N>,
+        keys: &mut K,
+        rng: &mut R,
+    ) -> Result<usize, (Step, ProvisionError<T::Error>)>
+    where
+        K: KeyProvider + ?Sized,
+        R: rand_core::CryptoRng + ?Sized,
+    {
+        let mut ran = 0usize;
+        let run = |s: Step, d: &mut Desfire<T, N>, keys: &mut K, rng: &mut R| {
+            self.execute(s, d, keys, rng).map_err(|e| (s, e))
+        };
+        let mut rx = [0u8; 256];
+
+        // PICC master key and the real UID.
+        run(Step::SelectPicc, d, keys, rng)?;
+        let picc = self
+            .key_value(CardKey::PiccMaster, d, keys, rng)
+            .map_err(|e| (Step::AuthenticatePicc(KeyValue::Final), e))?;
+        run(Step::ReadCardUid, d, keys, rng)?;
+
+        // CreateApplication (the PICC master key session is still open).
+        match d.execute(&select_application(self.aid), &mut rx) {
+            Ok(_) => {}
+            Err(Error::Card(Status::APPLICATION_NOT_FOUND)) => {
+                run(Step::CreateApplication, d, keys, rng)?;
+                ran = ran.saturating_add(1);
+            }
+            Err(e) => return Err((Step::SelectApplication, ProvisionError::Card(e))),
+        }
+        run(Step::SelectApplication, d, keys, rng)?;
+
+        // Which value each application key has.
+        let mut app = [KeyValue::Delivery; APP_KEY_COUNT as usize];
+        for (slot, key) in app.iter_mut().zip(AppKey::ALL) {
+            *slot = self
+                .key_value(CardKey::App(key), d, keys, rng)
+                .map_err(|e| (Step::AuthenticateApp(key, KeyValue::Final), e))?;
+        }
+        let k0 = app[0];
+
+        // CreateCcfFile, in a K0 session.
+        run(Step::AuthenticateApp(AppKey::Amk, k0), d, keys, rng)?;
+        let ids = d
+            .execute(&get_file_ids(), &mut rx)
+            .map_err(|e| (Step::CreateCcfFile, ProvisionError::Card(e)))?;
+        if !ids.data().contains(&CCF_FILE_NO.value()) {
+            run(Step::CreateCcfFile, d, keys, rng)?;
+            ran = ran.saturating_add(1);
+        }
+
+        // ChangeKey K1-K5 still at their delivery values (the K0 session is still open:
+        // changing another key does not end it).
+        for (value, key) in app.iter().zip(AppKey::ALL).skip(1) {
+            if *value == KeyValue::Delivery {
+                run(Step::ChangeAppKey(key), d, keys, rng)?;
+                ran = ran.saturating_add(1);
+            }
+        }
+
+        // The CCF: read it back with K3.
+        run(
+            Step::AuthenticateApp(AppKey::Write, KeyValue::Final),
+            d,
+            keys,
+            rng,
+        )?;
+        let read = ReadData::new(
+            CCF_FILE_NO,
+            U24::from_wire([0; 3]),
+            U24::from_wire([CCF_FILE_SIZE as u8, 0, 0]),
+            CommMode::Full,
+        );
+        let same = d
+            .execute(&read.command(), &mut rx)
+            .map_err(|e| (Step::WriteCcf, ProvisionError::Card(e)))
+            .map(|resp| read.parse(&resp).is_ok_and(|f| f == &self.ccf[..]))?;
+        if !same && k0 == KeyValue::Delivery {
+            for s in [
+                Step::AuthenticateApp(AppKey::Write, KeyValue::Final),
+                Step::WriteCcf,
+                Step::CommitTransaction,
+            ] {
+                run(s, d, keys, rng)?;
+            }
+            ran = ran.saturating_add(2);
+        }
+
+        // ChangeKey K0.
+        if k0 == KeyValue::Delivery {
+            run(
+                Step::AuthenticateApp(AppKey::Amk, KeyValue::Delivery),
+                d,
+                keys,
+                rng,
+            )?;
+            run(Step::ChangeAppKey(AppKey::Amk), d, keys, rng)?;
+            ran = ran.saturating_add(1);
+        }
+
+        // The card level.
+        run(Step::SelectPicc, d, keys, rng)?;
+        run(Step::AuthenticatePicc(picc), d, keys, rng)?;
+        let version = d
+            .execute(&get_version(), &mut rx)
+            .map_err(|e| (Step::EnableRandomId, ProvisionError::Card(e)))?;
+        let random_id = version.data().get(14..21).is_some_and(|u| u == [0; 7]);
+        if !random_id {
+            run(Step::EnableRandomId, d, keys, rng)?;
+            ran = ran.saturating_add(1);
+        }
+        let settings = d
+            .execute(&get_key_settings(), &mut rx)
+            .map_err(|e| (Step::SetPiccKeySettings, ProvisionError::Card(e)))?;
+        if settings.data().first() != Some(&PICC_KEY_SETTINGS) {
+            run(Step::SetPiccKeySettings, d, keys, rng)?;
+            ran = ran.saturating_add(1);
+        }
+        if picc == KeyValue::Delivery {
+            run(Step::AuthenticatePicc(KeyValue::Delivery), d, keys, rng)?;
+            run(Step::ChangePiccMasterKey, d, keys, rng)?;
+            ran = ran.saturating_add(1);
+        }
+        Ok(ran)
     }
 
     /// Runs the whole [`PLAN`]; stops at the first failure and says which step it was.

@@ -98,6 +98,10 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
     let id = credential.credential_id;
     match outcome {
         Encoded::Personalised => writeln!(out, "encoded credential {id:016X}")?,
+        Encoded::Resumed { steps } => writeln!(
+            out,
+            "completed an interrupted personalisation ({steps} step(s)): credential {id:016X}"
+        )?,
         Encoded::AlreadyEncoded => {
             writeln!(
                 out,
