@@ -5,7 +5,7 @@
 # only a transaction that does not verify does.
 #
 #     scripts/bench.sh              full criterion runs (a few minutes)
-#     scripts/bench.sh --quick      short criterion runs, four benchmarks, no QEMU -icount
+#     scripts/bench.sh --quick      short criterion runs, five benchmarks, no QEMU -icount
 #                                   (~50 s with warm caches, ~2 min on a fresh machine)
 #     scripts/bench.sh --regenerate rewrite perf/thumb-transaction/src/recorded.rs first
 #
@@ -19,6 +19,11 @@
 #     and its instruction count under QEMU -icount (SysTick: 1 tick = 40 instructions).
 #  4. loopback (desfire-core/benches/loopback.rs): the same transaction with the card side
 #     (desfire_core::picc) in process too: transactions per second on one core.
+#  5. GEN-PACS (desfire-core/benches/gen_pacs.rs, p256_verify.rs, perf/thumb-transaction
+#     --features p256 / measure-p256): APDU pairs, air frames, bytes and modelled ISO 14443 air
+#     time of one GRANT at 106 and 424 kbit/s against the spec §12 minimum; criterion time of
+#     one ECDSA P-256 verification of the test card; the .text delta of linking P-256
+#     verification into the thumbv7em binary and (not with --quick) its instructions in QEMU.
 #
 # Installs what it needs when missing (valgrind, binutils-arm-none-eabi, qemu-system-arm, the
 # thumbv7em target), quietly.
@@ -242,13 +247,76 @@ run_loopback() {
     echo "    ${loopback_tps:-?} transactions per second"
 }
 
+# ---------------------------------------------------------------------------
+# 5. GEN-PACS: air time of one GRANT, ECDSA P-256 verification on the host and on thumbv7em
+# ---------------------------------------------------------------------------
+run_gen_pacs() {
+    echo "==> GEN-PACS: cargo bench -p desfire-core --bench gen_pacs"
+    cargo bench -q -p desfire-core --bench gen_pacs >"$work/gen_pacs.log" 2>&1 || {
+        tail -n 30 "$work/gen_pacs.log" >&2
+        return 1
+    }
+    grep '^GEN-PACS' "$work/gen_pacs.log" | sed 's/^/    /'
+    gp_pairs="$(sed -n 's/^GEN-PACS GRANT: APDU pairs \([0-9]*\) .*minimum \([0-9]*\) pairs -> \(.*\)$/\1 (minimum \2: \3)/p' "$work/gen_pacs.log")"
+    gp_106="$(sed -n 's/^GEN-PACS air 106 kbit\/s: \(.*\) (ISO.*$/\1/p' "$work/gen_pacs.log")"
+    gp_424="$(sed -n 's/^GEN-PACS air 424 kbit\/s: .*air time \([0-9.]* ms\).*$/\1/p' "$work/gen_pacs.log")"
+    gp_min="$(sed -n 's/^GEN-PACS air minimum 106 kbit\/s: pairs [0-9]*, \(frames [0-9]*\),.*air time \([0-9.]* ms\)$/\1, \2/p' "$work/gen_pacs.log")"
+    gp_min424="$(sed -n 's/^GEN-PACS air minimum 424 kbit\/s: .*air time \([0-9.]* ms\)$/\1/p' "$work/gen_pacs.log")"
+
+    local args=()
+    if [[ $quick -eq 1 ]]; then
+        args=(--warm-up-time 1 --measurement-time 2)
+    fi
+    echo "==> criterion: cargo bench -p desfire-core --bench p256_verify"
+    cargo bench -q -p desfire-core --bench p256_verify -- "${args[@]}" >"$work/p256.log" 2>&1 || {
+        tail -n 30 "$work/p256.log" >&2
+        return 1
+    }
+    p256_host="$(grep -A1 '^p256_verify/gen_pacs_test_card' "$work/p256.log" | sed -n 's/.*time: *\[[^ ]* [^ ]* \([^ ]* [^ ]*\) .*/\1/p')"
+    echo "    ECDSA P-256 verify (host, criterion median estimate): ${p256_host:-?}"
+
+    echo "==> thumbv7em: $THUMB_DIR --features p256 (one P-256 verification of the test card)"
+    local p256_elf="$THUMB_DIR/target/p256/$THUMB_TARGET/release/thumb-transaction" rc=0 text
+    (cd "$THUMB_DIR" && quietly cargo build --release --features p256 --target-dir target/p256)
+    text="$(arm-none-eabi-size -A "$p256_elf" | awk '$1 == ".text" { print $2 }')"
+    p256_text="+$((text - thumb_text)) bytes (.text $text with, $thumb_text without)"
+    timeout 60 "${QEMU[@]}" -kernel "$p256_elf" >"$work/qemu-p256.log" 2>&1 || rc=$?
+    if [[ $rc -ne 0 ]]; then
+        cat "$work/qemu-p256.log" >&2
+        echo "the P-256 verification failed in QEMU (exit $rc)" >&2
+        return 1
+    fi
+    echo "    .text delta of P-256 verification: $p256_text; QEMU: exit 0 (signature verified)"
+
+    if [[ $quick -eq 1 ]]; then
+        p256_icount="skipped (--quick)"
+        return 0
+    fi
+    (cd "$THUMB_DIR" && quietly cargo build --release --features measure-p256 --target-dir target/measure-p256)
+    rc=0
+    timeout 120 "${QEMU[@]}" -icount shift=0 \
+        -kernel "$THUMB_DIR/target/measure-p256/$THUMB_TARGET/release/thumb-transaction" \
+        >"$work/qemu-measure-p256.log" 2>&1 || rc=$?
+    local ticks
+    ticks="$(sed -n 's/^p256_verify_ticks=//p' "$work/qemu-measure-p256.log")"
+    if [[ $rc -eq 0 && -n "$ticks" ]]; then
+        p256_icount="~$((ticks * 40)) instructions ($ticks SysTick ticks)"
+    else
+        p256_icount="not measured (exit $rc)"
+        cat "$work/qemu-measure-p256.log" >&2
+    fi
+    echo "    QEMU -icount: P-256 verify $p256_icount"
+}
+
 install_missing
 bench_summary=""
 loopback_tps=""
+gp_pairs="" gp_106="" gp_424="" gp_min="" gp_min424="" p256_host="" p256_text="" p256_icount=""
 run_criterion
 run_callgrind
 run_thumb
 run_loopback
+run_gen_pacs
 
 full_ns="$(field full_mean_ns "$bench_summary")"
 floor_ns="$(field aes_floor_mean_ns "$bench_summary")"
@@ -266,5 +334,11 @@ thumbv7em binary (opt-level s)   .text $thumb_text  .rodata $thumb_rodata  .data
 thumbv7em in QEMU mps2-an386     $thumb_run
 thumbv7em instructions (QEMU)    $thumb_icount
 loopback, reader + card (picc)   ${loopback_tps:-?} transactions/s on one core (goal >= 20000)
+GEN-PACS GRANT, APDU pairs       ${gp_pairs:-?}
+GEN-PACS GRANT air, 106 kbit/s   ${gp_106:-?} (goal < 60 ms)
+GEN-PACS GRANT air, 424 kbit/s   ${gp_424:-?}
+  spec §12 minimum               ${gp_min:-?} at 106 kbit/s, ${gp_min424:-?} at 424 kbit/s
+ECDSA P-256 verify (host)        ${p256_host:-?} (criterion)
+ECDSA P-256 verify (thumbv7em)   ${p256_icount:-?}; .text ${p256_text:-?}
 ============================================================================
 EOF

@@ -2,9 +2,16 @@
 //! reference reader procedure exchanges ("frames N, bytes C->R X, R->C Y"), the time per
 //! transaction and the time of one ECDSA P-256 verification. TEST KEYS ONLY (draft §9).
 //!
+//! It also models the air time of that GRANT at 106 and 424 kbit/s (ISO/IEC 14443 framing and
+//! minimum frame delays, card processing time zero; see `gen_pacs/airtime.rs`) and compares
+//! the frame count with the minimum of spec §12.
+//!
 //! ```text
 //! cargo bench -p desfire-core --bench gen_pacs
 //! ```
+
+#[path = "gen_pacs/airtime.rs"]
+mod airtime;
 
 use desfire_core::crypto::AesKey;
 use desfire_core::encoding::credential::{IssuerId, KeyId, LegacyImage, SignatureAlgorithm};
@@ -46,6 +53,24 @@ type VCard = Card<RamNvm<NVM_LEN>, TestRng>;
 
 struct Loop {
     card: Box<VCard>,
+}
+
+/// Records the length of every C-APDU and R-APDU (status word included).
+struct Recorder<T> {
+    inner: T,
+    pairs: Vec<airtime::Pair>,
+}
+
+impl<T: Transport> Transport for Recorder<T> {
+    type Error = T::Error;
+    fn transceive(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> Result<usize, Self::Error> {
+        let n = self.inner.transceive(capdu, rapdu)?;
+        self.pairs.push(airtime::Pair {
+            command: capdu.len(),
+            response: n,
+        });
+        Ok(n)
+    }
 }
 
 impl Transport for Loop {
@@ -149,13 +174,20 @@ fn golden() -> Box<VCard> {
     provisioned(&mut issuer_masters(), &ccf_for(&UID, &credential()))
 }
 
-fn read(card: Box<VCard>, now: u32) -> (Verdict, Traffic, Vec<u8>) {
+fn read(card: Box<VCard>, now: u32) -> (Verdict, Traffic, Vec<airtime::Pair>) {
     read_with(card, now, false)
 }
 
-fn read_with(card: Box<VCard>, now: u32, allow_fixed_uid: bool) -> (Verdict, Traffic, Vec<u8>) {
-    let mut lp = Loop { card };
-    let activation = lp.card.activate();
+fn read_with(
+    card: Box<VCard>,
+    now: u32,
+    allow_fixed_uid: bool,
+) -> (Verdict, Traffic, Vec<airtime::Pair>) {
+    let mut lp = Recorder {
+        inner: Loop { card },
+        pairs: Vec::new(),
+    };
+    let activation = lp.inner.card.activate();
     let keys = [IssuerKey::from_sec1(
         IssuerId::new(b"SE0000000000").unwrap(),
         KeyId::one(1),
@@ -176,13 +208,14 @@ fn read_with(card: Box<VCard>, now: u32, allow_fixed_uid: bool) -> (Verdict, Tra
         &activation.uid,
         now,
     );
-    (t.verdict, t.traffic, activation.uid.to_vec())
+    (t.verdict, t.traffic, lp.pairs)
 }
 
 fn main() {
-    let (verdict, traffic, _) = read(golden(), NOW);
+    let (verdict, traffic, pairs) = read(golden(), NOW);
     assert!(matches!(verdict, Verdict::Grant(_)), "{verdict:?}");
     println!("GEN-PACS GRANT: {traffic}");
+    air_time(&pairs);
 
     let n = 200;
     let card = golden();
@@ -222,4 +255,65 @@ fn main() {
         "ECDSA P-256 verify: {:.1} us",
         t.elapsed().as_secs_f64() * 1e6 / n as f64
     );
+}
+
+/// Spec §12: the minimum GRANT is 7 command-response pairs (steps 2, 3a, 3b, 4, 7a, 7b, 9)
+/// with the optional steps 1, 5, 8 and 12 skipped, plus any `AF` continuation of step 9. Step
+/// 9's answer (176 + 8 + 2 = 186 bytes) fits one short R-APDU and one 256-byte I-block, so no
+/// continuation is needed by the protocol: 7 pairs, 14 I-blocks.
+const MIN_PAIRS: usize = 7;
+
+fn air_time(pairs: &[airtime::Pair]) {
+    airtime::self_check();
+    let lens: Vec<String> = pairs
+        .iter()
+        .map(|p| format!("{}/{}", p.command, p.response))
+        .collect();
+    println!(
+        "GEN-PACS GRANT: APDU pairs {} (C/R bytes: {}); spec §12 minimum {} pairs -> {}",
+        pairs.len(),
+        lens.join(" "),
+        MIN_PAIRS,
+        if pairs.len() == MIN_PAIRS {
+            "at the minimum".to_string()
+        } else {
+            format!("{} pairs over the minimum", pairs.len() - MIN_PAIRS)
+        }
+    );
+    for rate in [airtime::KBPS_106, airtime::KBPS_424] {
+        let air = airtime::model(pairs, rate);
+        println!(
+            "GEN-PACS air {}: frames {}, bytes PCD->PICC {}, PICC->PCD {}, air time {:.2} ms \
+             (ISO 14443-4 I-blocks, FDT min 1172/fc, card time 0)",
+            rate.name,
+            air.frames,
+            air.to_card,
+            air.from_card,
+            air.micros / 1e3
+        );
+    }
+    // The same procedure with the step 9 answer in one frame (what the protocol allows).
+    let mut minimal: Vec<airtime::Pair> = pairs.to_vec();
+    if pairs.len() > MIN_PAIRS {
+        let read = &pairs[MIN_PAIRS - 1..];
+        // Data of all step 9 frames joined, one status word.
+        let data: usize = read.iter().map(|p| p.response - 2).sum();
+        minimal.truncate(MIN_PAIRS - 1);
+        minimal.push(airtime::Pair {
+            command: pairs[MIN_PAIRS - 1].command,
+            response: data + 2,
+        });
+    }
+    for rate in [airtime::KBPS_106, airtime::KBPS_424] {
+        let air = airtime::model(&minimal, rate);
+        println!(
+            "GEN-PACS air minimum {}: pairs {}, frames {}, bytes PCD->PICC {}, PICC->PCD {}, air time {:.2} ms",
+            rate.name,
+            minimal.len(),
+            air.frames,
+            air.to_card,
+            air.from_card,
+            air.micros / 1e3
+        );
+    }
 }

@@ -7,6 +7,10 @@
 //! (`desfire-core/examples/transaction/replay.rs`). Exit code 0 through semihosting when the
 //! UID and the 160 bytes match, 1 otherwise.
 //!
+//! With `--features p256` it also verifies the ECDSA P-256 signature of the GEN-PACS test card
+//! once (`p256.rs`), so the size of P-256 verification is the `.text` delta against the default
+//! build; `--features measure-p256` times that verification too (`p256_verify_ticks`).
+//!
 //! With `--features measure` it also times the transaction and the AES floor with SysTick and
 //! prints the tick counts. Under `qemu-system-arm -icount shift=0` one instruction takes 1 ns of
 //! virtual time and SysTick runs at the board's 25 MHz, so one tick is 40 instructions.
@@ -17,6 +21,8 @@ use cortex_m_rt::entry;
 use cortex_m_semihosting::debug;
 use panic_halt as _;
 
+#[cfg(feature = "p256")]
+mod p256;
 mod recorded;
 #[path = "../../../desfire-core/examples/transaction/replay.rs"]
 mod replay;
@@ -38,6 +44,8 @@ fn main() -> ! {
     let ok = replay::run_transaction(rec, &keys).is_ok();
     #[cfg(feature = "measure")]
     let ok = measure::run(rec, &keys);
+    #[cfg(all(feature = "p256", not(feature = "measure")))]
+    let ok = ok && p256::verify();
 
     debug::exit(if ok {
         debug::EXIT_SUCCESS
@@ -80,6 +88,14 @@ mod measure {
         hprintln!("transaction_ticks={}", tx);
         hprintln!("aes_floor_ticks={}", fl);
         hprintln!("aes_as_implemented_ticks={}", im);
-        result.is_ok()
+        #[cfg(feature = "p256")]
+        let p256_ok = {
+            let (pt, ok) = ticks(crate::p256::verify);
+            hprintln!("p256_verify_ticks={}", pt);
+            ok
+        };
+        #[cfg(not(feature = "p256"))]
+        let p256_ok = true;
+        result.is_ok() && p256_ok
     }
 }
