@@ -445,7 +445,8 @@ struct IgnoreReadMac {
 impl Transport for IgnoreReadMac {
     type Error = std::convert::Infallible;
     fn transceive(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> Result<usize, Self::Error> {
-        if capdu.len() == 21 && capdu[1] == 0xBD && capdu[4] == 0x0F {
+        // ReadData of file 01, either code (`BD` native, `AD` ISO chaining).
+        if capdu.len() == 21 && matches!(capdu[1], 0xBD | 0xAD) && capdu[4] == 0x0F {
             let mut plain = capdu[..12].to_vec();
             plain[4] = 7;
             plain.push(0);
@@ -497,7 +498,7 @@ struct FlipReadMac {
 impl Transport for FlipReadMac {
     type Error = std::convert::Infallible;
     fn transceive(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> Result<usize, Self::Error> {
-        if capdu.get(1) == Some(&0xBD) {
+        if matches!(capdu.get(1), Some(&(0xBD | 0xAD))) {
             self.in_read = true;
         }
         let n = self.inner.transceive(capdu, rapdu)?;

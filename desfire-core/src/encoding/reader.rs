@@ -18,7 +18,7 @@ use super::keys::{AppKey, CardKey, KeyProvider};
 use super::signature::{IssuerKey, SignatureError, verify_signature_at};
 use super::traffic::{Metered, Traffic};
 use super::{CCF_FILE_NO, CCF_FILE_SIZE, Credential, RealUid};
-use crate::pcd::commands::{ReadData, Uid, get_card_uid, select_application};
+use crate::pcd::commands::{Chaining, ReadData, Uid, get_card_uid, select_application};
 use crate::pcd::{Desfire, Error, FrameSize, ProtocolError, Transport};
 use crate::wire::{Aid, CommMode, KeyNo, Status, U24};
 
@@ -312,12 +312,18 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     // 9. ReadData of exactly 160 bytes in Full mode. The answer's length (frames joined,
     // status words removed) decides first: 184 is Full, 160 or 168 a downgrade, anything else
     // malformed; then the MAC (checked before decryption by the session), then the padding.
-    let read = ReadData::new(
-        CCF_FILE_NO,
-        U24::from_wire([0; 3]),
-        U24::from_wire([READ_LEN as u8, 0, 0]),
-        CommMode::Full,
-    );
+    // The ISO-chaining code `AD` (spec section 12 allows it): the card may answer in one frame
+    // up to the ISO/IEC 14443-4 frame size, where `BD` is answered in 59-byte native frames
+    // fetched with `AF` (10 command/response pairs instead of the 7 the procedure needs).
+    let read = ReadData {
+        chaining: Chaining::Iso,
+        ..ReadData::new(
+            CCF_FILE_NO,
+            U24::from_wire([0; 3]),
+            U24::from_wire([READ_LEN as u8, 0, 0]),
+            CommMode::Full,
+        )
+    };
     let before = d.transport_mut().traffic();
     let result = d.execute(&read.command(), &mut rx);
     let answer_len = response_data_len(before, d.transport_mut().traffic());
