@@ -5,11 +5,13 @@
 //! - [`ScriptedTransport`]: a card that answers with recorded R-APDUs and, in strict mode,
 //!   asserts that every C-APDU the reader sends is the recorded one byte for byte.
 //! - [`ScriptedRng`]: a `rand_core` 0.9 `CryptoRng` that yields recorded RndA values.
+//! - [`virtual_card`]: the reader and a `picc::Card` in one process (loopback).
 //! - [`unhex`] and [`hex`].
 //!
 //! Everything here panics on misuse: it is test code, and a panic is a failed test.
 
 pub mod vectors;
+pub mod virtual_card;
 
 use desfire_core::pcd::Transport;
 use std::collections::VecDeque;

@@ -19,45 +19,9 @@ use desfire_core::encoding::{
     osdp_raw_legacy, read_card, verify_signature_at,
 };
 use desfire_core::pcd::{Desfire, FrameSize, Transport};
-use desfire_core::picc::{Card, CardConfig, NVM_LEN, RamNvm, State};
 use desfire_core::wire::{Aid, KeyNo};
+use desfire_tests::virtual_card::{Loop, TestRng, VCard, desfire, factory_card_with};
 use hex_literal::hex;
-
-/// A deterministic `CryptoRng` (xorshift64*): fine for tests, never for a card.
-#[derive(Debug, Clone)]
-struct TestRng(u64);
-
-impl rand_core::RngCore for TestRng {
-    fn next_u32(&mut self) -> u32 {
-        self.next_u64() as u32
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn fill_bytes(&mut self, dst: &mut [u8]) {
-        for chunk in dst.chunks_mut(8) {
-            let v = self.next_u64().to_le_bytes();
-            chunk.copy_from_slice(&v[..chunk.len()]);
-        }
-    }
-}
-impl rand_core::CryptoRng for TestRng {}
-
-type VCard = Card<RamNvm<NVM_LEN>, TestRng>;
-
-struct Loop {
-    card: Box<VCard>,
-}
-
-impl Transport for Loop {
-    type Error = std::convert::Infallible;
-    fn transceive(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> Result<usize, Self::Error> {
-        Ok(self.card.process(capdu, rapdu))
-    }
-}
 
 const UID: RealUid = hex!("04782E21801D80");
 const ISSUER_SECRET: [u8; 32] =
@@ -119,24 +83,8 @@ fn ccf_for(uid: &RealUid, c: &Credential) -> [u8; CCF_FILE_SIZE] {
     out
 }
 
-fn factory_card_with(uid: RealUid) -> Box<VCard> {
-    Box::new(
-        Card::create(
-            RamNvm::<NVM_LEN>::new(),
-            TestRng(0x1234_5678),
-            CardConfig::default(),
-            State::factory(uid),
-        )
-        .unwrap(),
-    )
-}
-
 fn factory_card() -> Box<VCard> {
     factory_card_with(UID)
-}
-
-fn desfire(card: Box<VCard>) -> Desfire<Loop> {
-    Desfire::new(Loop { card }, FrameSize::SHORT_APDU)
 }
 
 /// A card personalised by executing `steps` of the plan with `masters`, holding `ccf`.

@@ -16,46 +16,11 @@ use desfire_core::encoding::{
     RealUid, SystemId, Verdict, read_card,
 };
 use desfire_core::pcd::commands::select_application;
-use desfire_core::pcd::{Desfire, Error, FrameSize, Transport};
-use desfire_core::picc::{Card, CardConfig, NVM_LEN, RamNvm, State};
+use desfire_core::pcd::{Desfire, Error, FrameSize};
+use desfire_core::picc::{Card, CardConfig};
 use desfire_core::wire::{Aid, Status};
+use desfire_tests::virtual_card::{Loop, TestRng, VCard, desfire, factory_card_with};
 use hex_literal::hex;
-
-/// A deterministic `CryptoRng` (xorshift64*): fine for tests, never for a card.
-#[derive(Debug, Clone)]
-struct TestRng(u64);
-
-impl rand_core::RngCore for TestRng {
-    fn next_u32(&mut self) -> u32 {
-        self.next_u64() as u32
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn fill_bytes(&mut self, dst: &mut [u8]) {
-        for chunk in dst.chunks_mut(8) {
-            let v = self.next_u64().to_le_bytes();
-            chunk.copy_from_slice(&v[..chunk.len()]);
-        }
-    }
-}
-impl rand_core::CryptoRng for TestRng {}
-
-type VCard = Card<RamNvm<NVM_LEN>, TestRng>;
-
-struct Loop {
-    card: Box<VCard>,
-}
-
-impl Transport for Loop {
-    type Error = std::convert::Infallible;
-    fn transceive(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> Result<usize, Self::Error> {
-        Ok(self.card.process(capdu, rapdu))
-    }
-}
 
 const UID: RealUid = hex!("04782E21801D80");
 const ISSUER_SECRET: [u8; 32] =
@@ -101,19 +66,7 @@ fn ccf() -> [u8; CCF_FILE_SIZE] {
 }
 
 fn factory_card() -> Box<VCard> {
-    Box::new(
-        Card::create(
-            RamNvm::<NVM_LEN>::new(),
-            TestRng(0x1234_5678),
-            CardConfig::default(),
-            State::factory(UID),
-        )
-        .unwrap(),
-    )
-}
-
-fn desfire(card: Box<VCard>) -> Desfire<Loop> {
-    Desfire::new(Loop { card }, FrameSize::SHORT_APDU)
+    factory_card_with(UID)
 }
 
 /// Runs `PLAN` until a step fails; returns the card and how many steps succeeded.

@@ -8,43 +8,7 @@ use desfire_core::pcd::commands::*;
 use desfire_core::pcd::{Desfire, Error, FrameSize, ProtocolError, Transport};
 use desfire_core::picc::{Card, CardConfig, NVM_LEN, RamNvm, State};
 use desfire_core::wire::{Access, AccessRights, Aid, CommMode, FileNo, KeyNo, Status, U24};
-
-/// A deterministic `CryptoRng` (xorshift64*): fine for tests, never for a card.
-#[derive(Debug, Clone)]
-struct TestRng(u64);
-
-impl rand_core::RngCore for TestRng {
-    fn next_u32(&mut self) -> u32 {
-        self.next_u64() as u32
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn fill_bytes(&mut self, dst: &mut [u8]) {
-        for chunk in dst.chunks_mut(8) {
-            let v = self.next_u64().to_le_bytes();
-            chunk.copy_from_slice(&v[..chunk.len()]);
-        }
-    }
-}
-impl rand_core::CryptoRng for TestRng {}
-
-type VCard = Card<RamNvm<NVM_LEN>, TestRng>;
-
-/// A transport that hands every frame to the card.
-struct Loop {
-    card: Box<VCard>,
-}
-
-impl Transport for Loop {
-    type Error = std::convert::Infallible;
-    fn transceive(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> Result<usize, Self::Error> {
-        Ok(self.card.process(capdu, rapdu))
-    }
-}
+use desfire_tests::virtual_card::{Loop, TestRng, VCard};
 
 const UID: [u8; 7] = [0x04, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66];
 
