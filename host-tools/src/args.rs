@@ -239,6 +239,44 @@ impl KeySpec {
     }
 }
 
+/// Why the keys of `--key` and `--key-file` could not be taken.
+#[derive(Debug)]
+pub enum KeyLoadError {
+    /// A key is malformed.
+    Arg(ArgError),
+    /// The key file could not be read.
+    Read {
+        /// The file, for messages.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// The keys given with `--key` (lab keys) and `--key-file`, in that order. The file's text is
+/// zeroized after parsing.
+pub fn load_keys(
+    keys: &[SecretArg],
+    key_file: Option<&std::path::Path>,
+) -> Result<Vec<KeySpec>, KeyLoadError> {
+    let mut specs = Vec::new();
+    for k in keys {
+        specs.push(KeySpec::parse("--key", k.expose()).map_err(KeyLoadError::Arg)?);
+    }
+    if let Some(path) = key_file {
+        let shown = path.display().to_string();
+        let text =
+            Zeroizing::new(
+                std::fs::read_to_string(path).map_err(|source| KeyLoadError::Read {
+                    path: shown.clone(),
+                    source,
+                })?,
+            );
+        specs.extend(parse_key_file(&shown, &text).map_err(KeyLoadError::Arg)?);
+    }
+    Ok(specs)
+}
+
 /// Parses a key file: one `HEX` or `N=HEX` per line; blank lines and `#` comments are ignored.
 pub fn parse_key_file(path: &str, text: &str) -> Result<Vec<KeySpec>, ArgError> {
     let mut keys = Vec::new();

@@ -3,10 +3,8 @@
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
-use zeroize::Zeroizing;
-
 use super::{CliError, Exit};
-use crate::args::{KeySpec, SecretArg, SessionSpec, parse_key_file};
+use crate::args::{KeyLoadError, SecretArg, SessionSpec, load_keys};
 use crate::trace::{DecodeConfig, decode};
 
 const AFTER_HELP: &str = "\
@@ -73,21 +71,10 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
 
 /// Keys and starting session from the arguments.
 pub fn config(args: &Args) -> Result<DecodeConfig, CliError> {
-    let mut keys = Vec::new();
-    for k in &args.keys {
-        keys.push(KeySpec::parse("--key", k.expose())?);
-    }
-    if let Some(path) = &args.key_file {
-        let shown = path.display().to_string();
-        let text =
-            Zeroizing::new(
-                std::fs::read_to_string(path).map_err(|source| CliError::Read {
-                    path: shown.clone(),
-                    source,
-                })?,
-            );
-        keys.extend(parse_key_file(&shown, &text)?);
-    }
+    let keys = load_keys(&args.keys, args.key_file.as_deref()).map_err(|e| match e {
+        KeyLoadError::Arg(e) => CliError::Arg(e),
+        KeyLoadError::Read { path, source } => CliError::Read { path, source },
+    })?;
     let start = args
         .session
         .as_ref()

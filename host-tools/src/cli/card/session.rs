@@ -9,10 +9,9 @@ use std::time::Duration;
 use desfire_core::crypto::AesKey;
 use desfire_core::pcd::{self, Desfire, FrameSize, Transport, commands};
 use desfire_core::wire::{self, Aid, KeyNo};
-use zeroize::Zeroizing;
 
 use super::{KeyArgs, ReaderArgs};
-use crate::args::{ArgError, KeySpec, parse_key_file};
+use crate::args::{ArgError, KeyLoadError, KeySpec};
 use crate::pcsc_reader::{Pcsc, PcscError, PcscTransaction, Presence, Sharing};
 
 /// The driver every card command runs on: one PC/SC transaction for the whole operation.
@@ -104,22 +103,10 @@ impl<T> Context<T> for Result<T, wire::Error> {
 
 /// The keys from `--key` and `--key-file`.
 pub fn load_keys(args: &KeyArgs) -> Result<Vec<KeySpec>, CardError> {
-    let mut keys = Vec::new();
-    for k in &args.keys {
-        keys.push(KeySpec::parse("--key", k.expose())?);
-    }
-    if let Some(path) = &args.key_file {
-        let shown = path.display().to_string();
-        let text =
-            Zeroizing::new(
-                std::fs::read_to_string(path).map_err(|source| CardError::Read {
-                    path: shown.clone(),
-                    source,
-                })?,
-            );
-        keys.extend(parse_key_file(&shown, &text)?);
-    }
-    Ok(keys)
+    crate::args::load_keys(&args.keys, args.key_file.as_deref()).map_err(|e| match e {
+        KeyLoadError::Arg(e) => CardError::Arg(e),
+        KeyLoadError::Read { path, source } => CardError::Read { path, source },
+    })
 }
 
 /// The key for `key_no`: one given for that number, else one given for any number.
