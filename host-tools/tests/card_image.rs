@@ -4,45 +4,12 @@
 
 use desfire_core::crypto::AesKey;
 use desfire_core::pcd::commands::*;
-use desfire_core::pcd::{Desfire, FrameSize, Transport};
+use desfire_core::pcd::{Desfire, FrameSize};
 use desfire_core::picc::state::FileKind as StoredKind;
-use desfire_core::picc::{Card, NVM_LEN, RamNvm, State};
+use desfire_core::picc::{Card, RamNvm, State};
 use desfire_core::wire::{Access, AccessRights, Aid, CommMode, FileNo, KeyNo, U24};
+use desfire_tests::virtual_card::{Loop, TestRng, VCard};
 use host_tools::card_image::{self, CardImage};
-
-/// A deterministic `CryptoRng` (xorshift64*): fine for tests, never for a card.
-#[derive(Debug, Clone)]
-struct TestRng(u64);
-
-impl rand_core::RngCore for TestRng {
-    fn next_u32(&mut self) -> u32 {
-        self.next_u64() as u32
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn fill_bytes(&mut self, dst: &mut [u8]) {
-        for chunk in dst.chunks_mut(8) {
-            let v = self.next_u64().to_le_bytes();
-            chunk.copy_from_slice(&v[..chunk.len()]);
-        }
-    }
-}
-impl rand_core::CryptoRng for TestRng {}
-
-type VCard = Card<RamNvm<NVM_LEN>, TestRng>;
-
-struct Loop(Box<VCard>);
-
-impl Transport for Loop {
-    type Error = std::convert::Infallible;
-    fn transceive(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> Result<usize, Self::Error> {
-        Ok(self.0.process(capdu, rapdu))
-    }
-}
 
 const UID: [u8; 7] = [0x04, 0x5A, 0x11, 0x22, 0x33, 0x44, 0x55];
 const AID: u32 = 0x0AC501;
@@ -79,7 +46,7 @@ struct Rig {
 impl Rig {
     fn on(card: Box<VCard>) -> Self {
         Self {
-            d: Desfire::new(Loop(card), FrameSize::SHORT_APDU),
+            d: Desfire::new(Loop { card }, FrameSize::SHORT_APDU),
             rng: TestRng(0xDEAD_BEEF),
             rx: vec![0; 4096],
         }
@@ -103,7 +70,7 @@ impl Rig {
     }
 
     fn card(&mut self) -> &mut VCard {
-        &mut self.d.transport_mut().0
+        &mut self.d.transport_mut().card
     }
 }
 
