@@ -29,6 +29,7 @@
 )]
 
 pub mod args;
+pub mod audit;
 pub mod card_image;
 pub mod cli;
 pub mod gen_pacs;
