@@ -115,8 +115,8 @@ pub struct Pn532<I, C> {
     clock: C,
     /// Timeouts in use.
     pub timeouts: Timeouts,
-    tx: [u8; MAX_FRAME],
-    rx: [u8; MAX_FRAME],
+    /// One buffer for the command frame and then its answer (the link is half duplex).
+    buf: [u8; MAX_FRAME],
 }
 
 impl<I, C> core::fmt::Debug for Pn532<I, C> {
@@ -134,8 +134,7 @@ impl<I: Interface, C: Clock> Pn532<I, C> {
             iface,
             clock,
             timeouts: Timeouts::DEFAULT,
-            tx: [0; MAX_FRAME],
-            rx: [0; MAX_FRAME],
+            buf: [0; MAX_FRAME],
         }
     }
 
@@ -202,17 +201,8 @@ impl<I: Interface, C: Clock> Pn532<I, C> {
         if data.len() > MAX_EXCHANGE {
             return Err(Error::TooLong);
         }
-        let mut body = [0u8; MAX_EXCHANGE.saturating_add(1)];
-        let (head, rest) = body.split_first_mut().ok_or(Error::TooLong)?;
-        *head = tg;
-        rest.get_mut(..data.len())
-            .ok_or(Error::TooLong)?
-            .copy_from_slice(data);
-        let body = body
-            .get(..data.len().saturating_add(1))
-            .ok_or(Error::TooLong)?;
         let t = self.timeouts.exchange_ms;
-        let resp = self.command_with(cmd::IN_DATA_EXCHANGE, body, t)?;
+        let resp = self.command_parts(cmd::IN_DATA_EXCHANGE, &[tg], data, t)?;
         let (status, answer) = resp.split_first().ok_or(Error::Malformed)?;
         check_status(*status)?;
         out.get_mut(..answer.len())
@@ -236,17 +226,19 @@ impl<I: Interface, C: Clock> Pn532<I, C> {
         data: &[u8],
         timeout_ms: u32,
     ) -> Result<&[u8], Error<I::Error>> {
-        self.command_with(code, data, timeout_ms)
+        self.command_parts(code, &[], data, timeout_ms)
     }
 
-    fn command_with(
+    fn command_parts(
         &mut self,
         code: u8,
+        head: &[u8],
         data: &[u8],
         timeout_ms: u32,
     ) -> Result<&[u8], Error<I::Error>> {
-        let n = frame::encode(code, data, &mut self.tx).map_err(|_| Error::TooLong)?;
-        let frame = self.tx.get(..n).ok_or(Error::TooLong)?;
+        let n =
+            frame::encode_parts(code, head, data, &mut self.buf).map_err(|_| Error::TooLong)?;
+        let frame = self.buf.get(..n).ok_or(Error::TooLong)?;
         self.iface
             .send(frame)
             .map_err(|e| Error::Link(LinkError::Bus(e)))?;
@@ -254,8 +246,8 @@ impl<I: Interface, C: Clock> Pn532<I, C> {
         let deadline = Deadline::after(&mut self.clock, self.timeouts.ack_ms);
         let got = self
             .iface
-            .receive(&mut self.rx, frame::ACK.len(), &mut self.clock, deadline)?;
-        match frame::parse(self.rx.get(..got).unwrap_or_default()) {
+            .receive(&mut self.buf, frame::ACK.len(), &mut self.clock, deadline)?;
+        match frame::parse(self.buf.get(..got).unwrap_or_default()) {
             Ok((Frame::Ack, _)) => {}
             Ok((Frame::Nack, _)) => return Err(Error::Nack),
             Ok((Frame::Error, _)) => return Err(Error::Syntax),
@@ -265,7 +257,7 @@ impl<I: Interface, C: Clock> Pn532<I, C> {
         let deadline = Deadline::after(&mut self.clock, timeout_ms);
         let got = match self
             .iface
-            .receive(&mut self.rx, MAX_FRAME, &mut self.clock, deadline)
+            .receive(&mut self.buf, MAX_FRAME, &mut self.clock, deadline)
         {
             Ok(n) => n,
             Err(LinkError::Timeout) => {
@@ -279,7 +271,7 @@ impl<I: Interface, C: Clock> Pn532<I, C> {
             Err(e) => return Err(e.into()),
         };
         let reply = code.wrapping_add(1);
-        match frame::parse(self.rx.get(..got).unwrap_or_default()) {
+        match frame::parse(self.buf.get(..got).unwrap_or_default()) {
             Ok((Frame::Information { tfi, data }, _)) if tfi == TFI_PN532 => match data {
                 [c, rest @ ..] if *c == reply => Ok(rest),
                 _ => Err(Error::Unexpected),

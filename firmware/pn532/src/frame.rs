@@ -66,8 +66,21 @@ pub enum FrameError {
 /// Writes the host information frame `D4 cmd data` into `out` (normal when it fits, else
 /// extended) and returns its length.
 pub fn encode(cmd: u8, data: &[u8], out: &mut [u8]) -> Result<usize, FrameError> {
+    encode_parts(cmd, &[], data, out)
+}
+
+/// [`encode`] of `D4 cmd head data`, without first joining `head` and `data` in a buffer.
+pub fn encode_parts(
+    cmd: u8,
+    head: &[u8],
+    data: &[u8],
+    out: &mut [u8],
+) -> Result<usize, FrameError> {
     // TFI and the command code come before the data.
-    let len = data.len().checked_add(2).ok_or(FrameError::TooLong)?;
+    let len = [head.len(), data.len()]
+        .iter()
+        .try_fold(2usize, |a, b| a.checked_add(*b))
+        .ok_or(FrameError::TooLong)?;
     if len > MAX_LEN {
         return Err(FrameError::TooLong);
     }
@@ -82,9 +95,11 @@ pub fn encode(cmd: u8, data: &[u8], out: &mut [u8]) -> Result<usize, FrameError>
         w.put(&[0xFF, 0xFF, m, l, m.wrapping_add(l).wrapping_neg()])?;
     }
     w.put(&[TFI_HOST, cmd])?;
+    w.put(head)?;
     w.put(data)?;
-    let sum = data
+    let sum = head
         .iter()
+        .chain(data)
         .fold(TFI_HOST.wrapping_add(cmd), |s, b| s.wrapping_add(*b));
     w.put(&[sum.wrapping_neg(), 0x00])?;
     Ok(w.at)

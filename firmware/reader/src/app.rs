@@ -161,18 +161,11 @@ impl<'a, F: FrontEnd, K: KeyProvider, R: rand_core::CryptoRng> Reader<'a, F, K, 
             return Event::Idle;
         }
         self.card_present = true;
-        let tx = read_card(
-            &mut Link(&mut self.front),
-            &self.config,
-            &mut self.keys,
-            &mut self.rng,
-            &activation.uid,
-            now,
-        );
+        let verdict = self.transact(&activation.uid, now);
         // DESELECT is a courtesy to the card: the verdict is already final, and a card that
         // does not answer it has left the field anyway.
         let _ = self.front.release();
-        let verdict = match tx.verdict {
+        let verdict = match verdict {
             Verdict::Grant(c) => panel.grant(&c).map(|()| c.credential_id),
             Verdict::Deny(r) => Err(r),
         };
@@ -186,5 +179,20 @@ impl<'a, F: FrontEnd, K: KeyProvider, R: rand_core::CryptoRng> Reader<'a, F, K, 
                 Event::Denied(r)
             }
         }
+    }
+
+    /// The reader procedure against the activated card. Not inlined into the caller: the
+    /// engine's buffers then live in this frame only, not in the board's main loop.
+    #[inline(never)]
+    fn transact(&mut self, uid: &[u8], now: u32) -> Verdict {
+        read_card(
+            &mut Link(&mut self.front),
+            &self.config,
+            &mut self.keys,
+            &mut self.rng,
+            uid,
+            now,
+        )
+        .verdict
     }
 }

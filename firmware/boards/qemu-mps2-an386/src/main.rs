@@ -21,6 +21,7 @@ use defmt_semihosting as _;
 use embedded_io::{ReadReady, Write};
 use pn532::{Hsu, Pn532};
 use reader::frontend::Pn532FrontEnd;
+use desfire_core::encoding::IssuerKey;
 use reader::osdp::Pd;
 use reader::{Event, FrontEnd, Reader, Signal, Signals, TamperInput, lab};
 
@@ -29,6 +30,14 @@ use crate::rng::LabRng;
 use crate::uart::{CmsdkUart, UART0, UART1};
 
 defmt::timestamp!("{=u32:ms}", clock::millis());
+
+/// The reader of this board.
+type QemuReader = Reader<
+    'static,
+    Timed<Pn532FrontEnd<Hsu<CmsdkUart>, Millis>>,
+    desfire_core::encoding::Masters,
+    LabRng,
+>;
 
 /// PN532 HSU and the OSDP line both at 115200 baud.
 const BAUDDIV: u32 = clock::CORE_HZ / 115_200;
@@ -116,77 +125,42 @@ impl<F: FrontEnd> FrontEnd for Timed<F> {
     }
 }
 
+/// What `init` hands to the loop. The long-lived state (PD, reader, PN532 buffers) lives in
+/// statics rather than on the stack, and `init` returns before the first card: its temporaries
+/// are not under the transaction's frames (the stack high-water mark goal is 8 KiB).
+struct Board {
+    pd: &'static mut Pd,
+    reader: &'static mut QemuReader,
+    osdp_line: CmsdkUart,
+    pd_rng: LabRng,
+    /// Trusted time for the validity window at boot: the host's clock (semihosting SYS_TIME).
+    boot_time: u32,
+}
+
 #[entry]
 fn main() -> ! {
     stack::paint();
-    let Some(core) = cortex_m::Peripherals::take() else {
-        fail()
-    };
-    clock::start(core.SYST);
-    defmt::warn!("LAB BUILD: TEST keys of spec section 16 and the lab SCBK; never a real reader");
-
+    let Board {
+        pd,
+        reader,
+        mut osdp_line,
+        mut pd_rng,
+        boot_time,
+    } = init();
     #[cfg(feature = "measure")]
-    let ecdsa_ticks = {
-        let t = clock::ticks();
-        let ok = p256::verify();
-        let dt = clock::ticks().wrapping_sub(t);
-        if !ok {
-            fail()
-        }
-        dt
-    };
-
-    // SAFETY: UART0 and UART1 of this board, each driven only by what it is handed to.
-    let (pn532_line, mut osdp_line) =
-        unsafe { (CmsdkUart::new(UART0, BAUDDIV), CmsdkUart::new(UART1, BAUDDIV)) };
-    let mut pd = Pd::new(lab::pd_config());
-    let mut pd_rng = LabRng::new(2);
-
-    let mut pn532 = Pn532::new(Hsu::new(pn532_line), Millis);
-    let version = loop {
-        match pn532.init() {
-            Ok(v) => break v,
-            Err(e) => {
-                defmt::warn!("PN532 init: {}", e);
-                service_osdp(&mut pd, &mut osdp_line, &mut pd_rng);
-            }
-        }
-    };
-    defmt::info!(
-        "PN532 IC {=u8:02X} firmware {=u8}.{=u8}",
-        version.ic,
-        version.ver,
-        version.rev
-    );
-
-    let Some(issuer_keys) = lab::issuer_keys() else {
-        fail()
-    };
-    let front = Timed {
-        inner: Pn532FrontEnd::new(pn532),
-        io_ticks: 0,
-    };
-    let mut reader = Reader::new(
-        front,
-        lab::reader_config(&issuer_keys),
-        lab::masters(),
-        LabRng::new(1),
-    );
-    // Trusted time for the validity window: the host's clock (semihosting SYS_TIME).
-    // SAFETY: a semihosting call without arguments.
-    let boot_time = unsafe { cortex_m_semihosting::syscall!(TIME) } as u32;
+    let ecdsa_ticks = ecdsa_ticks();
     let mut next_poll = clock::millis();
     loop {
-        service_osdp(&mut pd, &mut osdp_line, &mut pd_rng);
+        service_osdp(pd, &mut osdp_line, &mut pd_rng);
         let ms = clock::millis();
         if (ms.wrapping_sub(next_poll) as i32) < 0 {
             continue;
         }
         next_poll = ms.wrapping_add(POLL_EVERY_MS);
-        let now = boot_time.wrapping_add(clock::millis() / 1000);
+        let now = boot_time.wrapping_add(ms / 1000);
         reader.front_end().io_ticks = 0;
         let start = clock::ticks();
-        let event = reader.poll(&mut pd, &mut Leds, &mut TamperButton, now);
+        let event = reader.poll(pd, &mut Leds, &mut TamperButton, now);
         let total = clock::ticks().wrapping_sub(start);
         match event {
             Event::Idle => {}
@@ -201,6 +175,83 @@ fn main() -> ! {
         }
         let _ = total;
     }
+}
+
+/// Clock, UARTs, PN532 (wake-up, SAMConfiguration, retries), the PD and the reader.
+#[inline(never)]
+fn init() -> Board {
+    let Some(core) = cortex_m::Peripherals::take() else {
+        fail()
+    };
+    clock::start(core.SYST);
+    defmt::warn!("LAB BUILD: TEST keys of spec section 16 and the lab SCBK; never a real reader");
+
+    // SAFETY: UART0 and UART1 of this board, each driven only by what it is handed to.
+    let (pn532_line, mut osdp_line) =
+        unsafe { (CmsdkUart::new(UART0, BAUDDIV), CmsdkUart::new(UART1, BAUDDIV)) };
+    let Some(pd) = cortex_m::singleton!(: Pd = Pd::new(lab::pd_config())) else {
+        fail()
+    };
+    let mut pd_rng = LabRng::new(2);
+
+    let mut pn532 = Pn532::new(Hsu::new(pn532_line), Millis);
+    let version = loop {
+        match pn532.init() {
+            Ok(v) => break v,
+            Err(e) => {
+                defmt::warn!("PN532 init: {}", e);
+                service_osdp(pd, &mut osdp_line, &mut pd_rng);
+            }
+        }
+    };
+    defmt::info!(
+        "PN532 IC {=u8:02X} firmware {=u8}.{=u8}",
+        version.ic,
+        version.ver,
+        version.rev
+    );
+
+    let Some(keys) = lab::issuer_keys() else {
+        fail()
+    };
+    let Some(issuer_keys) = cortex_m::singleton!(: [IssuerKey; 1] = keys) else {
+        fail()
+    };
+    let front = Timed {
+        inner: Pn532FrontEnd::new(pn532),
+        io_ticks: 0,
+    };
+    let Some(reader) = cortex_m::singleton!(: QemuReader = Reader::new(
+        front,
+        lab::reader_config(issuer_keys),
+        lab::masters(),
+        LabRng::new(1),
+    )) else {
+        fail()
+    };
+    // SAFETY: a semihosting call without arguments.
+    let boot_time = unsafe { cortex_m_semihosting::syscall!(TIME) } as u32;
+    Board {
+        pd,
+        reader,
+        osdp_line,
+        pd_rng,
+        boot_time,
+    }
+}
+
+/// SysTick ticks of one ECDSA P-256 verification (the test card's, parse included), from a
+/// shallow frame like the reader's own.
+#[cfg(feature = "measure")]
+#[inline(never)]
+fn ecdsa_ticks() -> u32 {
+    let t = clock::ticks();
+    let ok = p256::verify();
+    let dt = clock::ticks().wrapping_sub(t);
+    if !ok {
+        fail()
+    }
+    dt
 }
 
 /// The figures of one GRANT, as text over semihosting, then the end of the run.

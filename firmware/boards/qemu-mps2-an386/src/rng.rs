@@ -6,7 +6,9 @@ use desfire_core::crypto::{AesKey, aes, encrypt_block};
 
 /// A CTR-DRBG-shaped generator for QEMU.
 pub struct LabRng {
-    cipher: desfire_core::crypto::Aes128,
+    // The key, not the expanded cipher: a software AES-128 key schedule is ~700 bytes of stack,
+    // and random bytes are needed a few times per transaction only.
+    key: AesKey,
     counter: u128,
 }
 
@@ -32,7 +34,7 @@ impl LabRng {
         seed[8..12].copy_from_slice(&crate::clock::ticks().to_le_bytes());
         seed[15] = stream;
         Self {
-            cipher: aes(&AesKey::new(seed)),
+            key: AesKey::new(seed),
             counter: 0,
         }
     }
@@ -52,10 +54,11 @@ impl rand_core::RngCore for LabRng {
     }
 
     fn fill_bytes(&mut self, dst: &mut [u8]) {
+        let cipher = aes(&self.key);
         for chunk in dst.chunks_mut(16) {
             let mut block = self.counter.to_le_bytes();
             self.counter = self.counter.wrapping_add(1);
-            encrypt_block(&self.cipher, &mut block);
+            encrypt_block(&cipher, &mut block);
             chunk.copy_from_slice(&block[..chunk.len()]);
         }
     }

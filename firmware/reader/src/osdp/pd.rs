@@ -147,9 +147,13 @@ pub struct Pd {
     tamper: bool,
     tamper_reported: bool,
     last_sqn: Option<u8>,
-    last_reply: [u8; MAX_PACKET],
+    last_reply: [u8; MAX_REPLY],
     last_len: usize,
 }
+
+/// The longest reply this PD sends (osdp_CCRYPT: header, 3-byte SCB, code, 32 bytes, CRC; an
+/// encrypted osdp_RAW: 2-byte SCB, 32 bytes, MAC), with room to spare.
+const MAX_REPLY: usize = 64;
 
 impl core::fmt::Debug for Pd {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -207,7 +211,7 @@ impl Pd {
             // Nothing to report until the input changes.
             tamper_reported: true,
             last_sqn: None,
-            last_reply: [0; MAX_PACKET],
+            last_reply: [0; MAX_REPLY],
             last_len: 0,
         }
     }
@@ -271,8 +275,15 @@ impl Pd {
         }
         let n = self.answer(&p, rng, out)?;
         self.last_sqn = Some(sqn);
-        self.last_reply.get_mut(..n)?.copy_from_slice(out.get(..n)?);
-        self.last_len = n;
+        let reply = out.get(..n)?;
+        self.last_len = match self.last_reply.get_mut(..n) {
+            Some(slot) => {
+                slot.copy_from_slice(reply);
+                n
+            }
+            // Never happens with the replies above; then there is just nothing to repeat.
+            None => 0,
+        };
         Some(n)
     }
 
