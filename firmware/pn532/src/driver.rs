@@ -236,8 +236,7 @@ impl<I: Interface, C: Clock> Pn532<I, C> {
         data: &[u8],
         timeout_ms: u32,
     ) -> Result<&[u8], Error<I::Error>> {
-        let n =
-            frame::encode_parts(code, head, data, &mut self.buf).map_err(|_| Error::TooLong)?;
+        let n = frame::encode_parts(code, head, data, &mut self.buf).map_err(|_| Error::TooLong)?;
         let frame = self.buf.get(..n).ok_or(Error::TooLong)?;
         self.iface
             .send(frame)

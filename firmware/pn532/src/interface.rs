@@ -109,9 +109,7 @@ impl<U> Hsu<U> {
 
 /// The HSU wake-up (UM0701 §6.3.2.3): `55 55` then zeros long enough for the PN532 to leave
 /// power-down before SAMConfiguration.
-const HSU_WAKE_UP: [u8; 16] = [
-    0x55, 0x55, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-];
+const HSU_WAKE_UP: [u8; 16] = [0x55, 0x55, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
 impl<U: Read + Write + ReadReady> Interface for Hsu<U> {
     type Error = U::Error;
@@ -205,7 +203,9 @@ impl<B: I2cBus> Interface for I2c<B> {
         let len = max.saturating_add(1).min(buf.len());
         let window = buf.get_mut(..len).unwrap_or_default();
         loop {
-            self.bus.read(self.address, window).map_err(LinkError::Bus)?;
+            self.bus
+                .read(self.address, window)
+                .map_err(LinkError::Bus)?;
             if window.first().is_some_and(|s| s & READY != 0) {
                 return ready_frame(window);
             }
@@ -287,8 +287,7 @@ impl<D: SpiDevice> Interface for Spi<D> {
             *slot = self.wire(*b);
             n = n.saturating_add(1);
         }
-        self.device
-            .write(tx.get(..n).unwrap_or_default())
+        self.device.write(tx.get(..n).unwrap_or_default())
     }
 
     fn receive(

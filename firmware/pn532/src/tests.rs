@@ -64,7 +64,14 @@ fn response(code: u8, data: &[u8]) -> Vec<u8> {
     let mut body = vec![code + 1];
     body.extend_from_slice(data);
     let len = body.len() + 1;
-    let mut f = vec![0x00, 0x00, 0xFF, len as u8, (len as u8).wrapping_neg(), 0xD5];
+    let mut f = vec![
+        0x00,
+        0x00,
+        0xFF,
+        len as u8,
+        (len as u8).wrapping_neg(),
+        0xD5,
+    ];
     f.extend_from_slice(&body);
     let sum = body.iter().fold(0xD5u8, |s, b| s.wrapping_add(*b));
     f.push(sum.wrapping_neg());
@@ -139,10 +146,16 @@ fn target_answers_with_inconsistent_lengths_are_malformed() {
         &[0x01, 0x01, 0x03, 0x44, 0x20],
         &[0x01, 0x01, 0x03, 0x44, 0x20, 0x07, 0x08, 0x01],
         &[0x01, 0x01, 0x03, 0x44, 0x20, 0x05, 1, 2, 3, 4, 5],
-        &[0x01, 0x01, 0x03, 0x44, 0x20, 0x04, 0x08, 1, 2, 3, 0x09, 0x75],
+        &[
+            0x01, 0x01, 0x03, 0x44, 0x20, 0x04, 0x08, 1, 2, 3, 0x09, 0x75,
+        ],
         &[0x01, 0x01, 0x03, 0x44, 0x20, 0x04, 0x08, 1, 2, 3, 0x00],
     ] {
-        assert_eq!(parse_target_a::<()>(bad), Err(Error::Malformed), "{bad:02X?}");
+        assert_eq!(
+            parse_target_a::<()>(bad),
+            Err(Error::Malformed),
+            "{bad:02X?}"
+        );
     }
 }
 
@@ -168,28 +181,19 @@ fn data_exchange_returns_the_card_answer_and_maps_the_status() {
     let mut p = hsu(&[&ACK, &response(0x40, &[0x00; 20])]);
     assert_eq!(p.data_exchange(1, &[0], &mut out), Err(Error::TooLong));
     let mut p = hsu(&[]);
-    assert_eq!(
-        p.data_exchange(1, &[0; 263], &mut out),
-        Err(Error::TooLong)
-    );
+    assert_eq!(p.data_exchange(1, &[0; 263], &mut out), Err(Error::TooLong));
 }
 
 #[test]
 fn a_missing_response_times_out_and_aborts_the_command() {
     let mut p = hsu(&[&ACK]);
-    assert_eq!(
-        p.firmware_version(),
-        Err(Error::Link(LinkError::Timeout))
-    );
+    assert_eq!(p.firmware_version(), Err(Error::Link(LinkError::Timeout)));
     let mut want = host_frame(0x02, &[]);
     want.extend_from_slice(&ACK);
     assert_eq!(sent(p), want);
     // No ACK at all.
     let mut p = hsu(&[]);
-    assert_eq!(
-        p.firmware_version(),
-        Err(Error::Link(LinkError::Timeout))
-    );
+    assert_eq!(p.firmware_version(), Err(Error::Link(LinkError::Timeout)));
 }
 
 #[test]
@@ -206,7 +210,9 @@ fn nack_error_frame_wrong_code_and_bad_checksums_are_errors() {
     let mut p = hsu(&[&ACK, &bad]);
     assert_eq!(
         p.firmware_version(),
-        Err(Error::Link(LinkError::Frame(frame::FrameError::DataChecksum)))
+        Err(Error::Link(LinkError::Frame(
+            frame::FrameError::DataChecksum
+        )))
     );
 }
 
@@ -225,7 +231,9 @@ fn extended_response_frames_are_read() {
     f.push(0x00);
     let mut p = hsu(&[&ACK, &f]);
     let mut out = [0u8; 300];
-    let n = p.data_exchange(1, &[0x90, 0x60, 0, 0, 0], &mut out).unwrap();
+    let n = p
+        .data_exchange(1, &[0x90, 0x60, 0, 0, 0], &mut out)
+        .unwrap();
     assert_eq!(&out[..n], &data[1..]);
 }
 
@@ -294,10 +302,7 @@ fn i2c_polls_the_ready_byte_then_reads_the_frame() {
         reads: 0,
     };
     let mut p = Pn532::new(I2c::new(bus), TickClock::default());
-    assert_eq!(
-        p.firmware_version(),
-        Err(Error::Link(LinkError::Timeout))
-    );
+    assert_eq!(p.firmware_version(), Err(Error::Link(LinkError::Timeout)));
 }
 
 /// An SPI PN532 on an MSB-first bus: what the test sees is bit-reversed on the wire.

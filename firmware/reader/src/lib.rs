@@ -7,6 +7,7 @@
 //! - [`osdp`]: the OSDP peripheral device with the Secure Channel enforced (spec §14, R12).
 //! - [`wiegand`], [`output`]: the panel outputs.
 //! - [`lab`]: the lab profile of spec §16 (TEST keys, public; QEMU and lab builds only).
+//! - [`provisioned`]: the key record a real board reads from its flash (no keys in the image).
 #![no_std]
 #![cfg_attr(
     not(test),
@@ -23,11 +24,14 @@
 extern crate std;
 
 pub mod app;
+pub mod drbg;
 pub mod frontend;
 #[cfg(any(test, feature = "lab"))]
 pub mod lab;
+pub mod lab_values;
 pub mod osdp;
 pub mod output;
+pub mod provisioned;
 pub mod wiegand;
 
 #[cfg(test)]

@@ -18,16 +18,17 @@ use cortex_m as _;
 use cortex_m_rt::entry;
 use cortex_m_semihosting::debug;
 use defmt_semihosting as _;
+use desfire_core::encoding::IssuerKey;
 use embedded_io::{ReadReady, Write};
 use pn532::{Hsu, Pn532};
 use reader::frontend::Pn532FrontEnd;
-use desfire_core::encoding::IssuerKey;
 use reader::osdp::Pd;
 use reader::{Event, FrontEnd, Reader, Signal, Signals, TamperInput, lab};
 
 use crate::clock::Millis;
-use crate::rng::LabRng;
+use crate::rng::lab_rng;
 use crate::uart::{CmsdkUart, UART0, UART1};
+use reader::drbg::CtrDrbg;
 
 defmt::timestamp!("{=u32:ms}", clock::millis());
 
@@ -36,7 +37,7 @@ type QemuReader = Reader<
     'static,
     Timed<Pn532FrontEnd<Hsu<CmsdkUart>, Millis>>,
     desfire_core::encoding::Masters,
-    LabRng,
+    CtrDrbg,
 >;
 
 /// PN532 HSU and the OSDP line both at 115200 baud.
@@ -76,7 +77,7 @@ impl TamperInput for TamperButton {
 }
 
 /// Answers whatever the panel sent since the last call.
-fn service_osdp(pd: &mut Pd, line: &mut CmsdkUart, rng: &mut LabRng) {
+fn service_osdp(pd: &mut Pd, line: &mut CmsdkUart, rng: &mut CtrDrbg) {
     let mut out = [0u8; reader::osdp::packet::MAX_PACKET];
     while line.read_ready().unwrap_or(false) {
         let mut b = [0u8; 1];
@@ -87,7 +88,10 @@ fn service_osdp(pd: &mut Pd, line: &mut CmsdkUart, rng: &mut LabRng) {
         if let Some(n) = pd.on_byte(b[0], rng, &mut out) {
             let _ = line.write_all(out.get(..n).unwrap_or_default());
             if pd.is_secure() != was_secure {
-                defmt::info!("OSDP secure channel {}", if pd.is_secure() { "up" } else { "down" });
+                defmt::info!(
+                    "OSDP secure channel {}",
+                    if pd.is_secure() { "up" } else { "down" }
+                );
             }
         }
     }
@@ -132,7 +136,7 @@ struct Board {
     pd: &'static mut Pd,
     reader: &'static mut QemuReader,
     osdp_line: CmsdkUart,
-    pd_rng: LabRng,
+    pd_rng: CtrDrbg,
     /// Trusted time for the validity window at boot: the host's clock (semihosting SYS_TIME).
     boot_time: u32,
 }
@@ -167,7 +171,10 @@ fn main() -> ! {
             Event::Tamper(open) => defmt::warn!("tamper {}", open),
             Event::Granted(id) => {
                 defmt::info!("GRANT credential {=u64:016X}", id);
-                defmt::info!("stack high-water mark {=usize} bytes", stack::high_water_mark());
+                defmt::info!(
+                    "stack high-water mark {=usize} bytes",
+                    stack::high_water_mark()
+                );
                 #[cfg(feature = "measure")]
                 report(total.wrapping_sub(reader.front_end().io_ticks), ecdsa_ticks);
             }
@@ -187,12 +194,16 @@ fn init() -> Board {
     defmt::warn!("LAB BUILD: TEST keys of spec section 16 and the lab SCBK; never a real reader");
 
     // SAFETY: UART0 and UART1 of this board, each driven only by what it is handed to.
-    let (pn532_line, mut osdp_line) =
-        unsafe { (CmsdkUart::new(UART0, BAUDDIV), CmsdkUart::new(UART1, BAUDDIV)) };
+    let (pn532_line, mut osdp_line) = unsafe {
+        (
+            CmsdkUart::new(UART0, BAUDDIV),
+            CmsdkUart::new(UART1, BAUDDIV),
+        )
+    };
     let Some(pd) = cortex_m::singleton!(: Pd = Pd::new(lab::pd_config())) else {
         fail()
     };
-    let mut pd_rng = LabRng::new(2);
+    let mut pd_rng = lab_rng(2);
 
     let mut pn532 = Pn532::new(Hsu::new(pn532_line), Millis);
     let version = loop {
@@ -225,7 +236,7 @@ fn init() -> Board {
         front,
         lab::reader_config(issuer_keys),
         lab::masters(),
-        LabRng::new(1),
+        lab_rng(1),
     )) else {
         fail()
     };

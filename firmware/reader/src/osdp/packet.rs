@@ -38,7 +38,10 @@ pub fn crc16(bytes: &[u8]) -> u16 {
 
 /// The 8-bit checksum trailer: the two's complement of the byte sum.
 pub fn checksum(bytes: &[u8]) -> u8 {
-    bytes.iter().fold(0u8, |s, b| s.wrapping_add(*b)).wrapping_neg()
+    bytes
+        .iter()
+        .fold(0u8, |s, b| s.wrapping_add(*b))
+        .wrapping_neg()
 }
 
 /// Why bytes are not a packet.
@@ -142,7 +145,11 @@ impl<'a> Packet<'a> {
     /// The bytes the MAC covers: SOM up to the MAC.
     pub fn mac_input(&self) -> &'a [u8] {
         let trailer = if self.ctrl & CTRL_CRC != 0 { 2 } else { 1 };
-        let end = self.raw.len().saturating_sub(trailer).saturating_sub(MAC_LEN);
+        let end = self
+            .raw
+            .len()
+            .saturating_sub(trailer)
+            .saturating_sub(MAC_LEN);
         self.raw.get(..end).unwrap_or_default()
     }
 }
@@ -204,6 +211,9 @@ impl Receiver {
     }
 }
 
+/// Computes the 16-byte MAC of the bytes before it (the PD's session MAC chain).
+pub type MacFn<'a> = &'a mut dyn FnMut(&[u8]) -> [u8; 16];
+
 /// Writes a reply packet into `out`: header, the security block `scb` (type and data), `code`,
 /// `data`, the MAC that `mac` computes over everything before it (SCS_16/18), and the CRC.
 /// Returns the packet's length.
@@ -214,7 +224,7 @@ pub fn emit(
     scb: Option<(u8, &[u8])>,
     code: u8,
     data: &[u8],
-    mac: Option<&mut dyn FnMut(&[u8]) -> [u8; 16]>,
+    mac: Option<MacFn<'_>>,
 ) -> Result<usize, PacketError> {
     let scb_len = scb.map_or(0, |(_, d)| d.len().saturating_add(2));
     let mac_len = if mac.is_some() { MAC_LEN } else { 0 };
@@ -289,7 +299,10 @@ mod tests {
     #[test]
     fn parses_a_poll() {
         let p = Packet::parse(&POLL).unwrap();
-        assert_eq!((p.addr, p.code, p.sqn(), p.scb, p.mac), (0, 0x60, 0, None, None));
+        assert_eq!(
+            (p.addr, p.code, p.sqn(), p.scb, p.mac),
+            (0, 0x60, 0, None, None)
+        );
         let mut bad = POLL;
         bad[6] ^= 1;
         assert_eq!(Packet::parse(&bad), Err(PacketError::Trailer));
@@ -323,7 +336,16 @@ mod tests {
         let p = Packet::parse(&out[..n]).unwrap();
         assert_eq!((p.addr, p.code, p.sqn()), (0x81, 0x40, 2));
         let mut mac = |b: &[u8]| [b.len() as u8; 16];
-        let n = emit(&mut out, 0x01, 3, Some((0x18, &[])), 0x50, &[9; 16], Some(&mut mac)).unwrap();
+        let n = emit(
+            &mut out,
+            0x01,
+            3,
+            Some((0x18, &[])),
+            0x50,
+            &[9; 16],
+            Some(&mut mac),
+        )
+        .unwrap();
         let p = Packet::parse(&out[..n]).unwrap();
         assert_eq!(p.scs(), Some(0x18));
         assert_eq!(p.data, &[9; 16]);

@@ -12,8 +12,7 @@
 //! ```
 
 use desfire_core::crypto::{
-    AesKey, BLOCK, aes, cbc_decrypt, cbc_encrypt, encrypt_block, pad_iso9797_m2,
-    unpad_iso9797_m2,
+    AesKey, BLOCK, aes, cbc_decrypt, cbc_encrypt, encrypt_block, pad_iso9797_m2, unpad_iso9797_m2,
 };
 use subtle::ConstantTimeEq;
 
@@ -61,12 +60,7 @@ impl SessionKeys {
     }
 
     /// Whether the control panel's osdp_SCRYPT cryptogram is right (constant time).
-    pub fn server_cryptogram_ok(
-        &self,
-        rnd_a: &[u8; 8],
-        rnd_b: &[u8; 8],
-        got: &[u8],
-    ) -> bool {
+    pub fn server_cryptogram_ok(&self, rnd_a: &[u8; 8], rnd_b: &[u8; 8], got: &[u8]) -> bool {
         let want = self.cryptogram(rnd_b, rnd_a);
         bool::from(want.as_slice().ct_eq(got))
     }
@@ -151,7 +145,10 @@ mod tests {
         assert!(keys.server_cryptogram_ok(&RND_A, &RND_B, &sc));
         assert!(!keys.server_cryptogram_ok(&RND_A, &RND_B, &cc));
         let rmac = keys.initial_rmac(&sc);
-        assert_eq!(rmac, other::initial_rmac(&theirs.s_mac1, &theirs.s_mac2, &sc));
+        assert_eq!(
+            rmac,
+            other::initial_rmac(&theirs.s_mac1, &theirs.s_mac2, &sc)
+        );
         for len in [1usize, 15, 16, 17, 31, 32, 40] {
             let msg: std::vec::Vec<u8> = (0..len as u8).collect();
             assert_eq!(

@@ -295,7 +295,10 @@ fn the_pd_queues_one_raw_record_per_grant_and_none_per_deny() {
         Event::Granted(_)
     ));
     let raws = super::pd::drain_raw_records(&mut pd);
-    assert_eq!(raws, vec![hex!("00 00 40 00 1A 2B 3C 4D 5E 6F 70 81").to_vec()]);
+    assert_eq!(
+        raws,
+        vec![hex!("00 00 40 00 1A 2B 3C 4D 5E 6F 70 81").to_vec()]
+    );
 }
 
 /// Records the Wiegand line as a bit string.

@@ -3,4 +3,4 @@
 
 mod app;
 mod pd;
-
+mod provisioned;

@@ -188,7 +188,10 @@ fn secure_channel_then_one_encrypted_card_read() {
     assert_eq!((id.code, id.data.len()), (0x45, 12));
     let cap = cp.command(&mut pd, 0x62, &[0x00]);
     assert_eq!(cap.code, 0x46);
-    assert!(cap.data.chunks(3).any(|c| c == [0x09, 0x01, 0x00]), "AES-128 SC");
+    assert!(
+        cap.data.chunks(3).any(|c| c == [0x09, 0x01, 0x00]),
+        "AES-128 SC"
+    );
     assert!(!pd.is_secure());
     assert_eq!(cp.handshake(&mut pd, &lab::LAB_SCBK).code, 0x78);
     assert!(pd.is_secure());
@@ -220,7 +223,11 @@ fn no_card_data_and_no_other_command_outside_the_channel() {
     }
     for code in [0x64, 0x69, 0x6A, 0xA7, 0x6E] {
         let r = cp.command(&mut pd, code, &[0; 4]);
-        assert_eq!((r.code, r.data.as_slice()), (0x41, &[0x06u8][..]), "{code:02X}");
+        assert_eq!(
+            (r.code, r.data.as_slice()),
+            (0x41, &[0x06u8][..]),
+            "{code:02X}"
+        );
     }
     // The read is still queued for the session.
     assert_eq!(drain_raw_records(&mut pd), vec![CARD.to_vec()]);
