@@ -24,20 +24,23 @@ const TIMEOUT_SECONDS: &str = "120";
 const PASS_RGB: [u8; 3] = [0x1a, 0x7f, 0x37];
 const FAIL_RGB: [u8; 3] = [0xc6, 0x28, 0x28];
 
+/// The browser: `CHROMIUM`, else `chromium` or `chromium-browser` in PATH. Missing, the test
+/// fails and says how to get it.
 fn chromium() -> PathBuf {
-    if let Some(path) = std::env::var_os("CHROMIUM") {
-        return PathBuf::from(path);
-    }
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
-            .find(|p| p.is_file())
-    });
+    let found = match std::env::var_os("CHROMIUM") {
+        Some(path) => Some(PathBuf::from(path)).filter(|p| p.is_file()),
+        None => std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
+                .find(|p| p.is_file())
+        }),
+    };
     found.unwrap_or_else(|| {
         panic!(
-            "chromium is required for the HTML report check and was not found in PATH. \
-             scripts/test-all.sh installs it (`apt-get install chromium`), or set CHROMIUM to \
-             a Chromium or Chrome binary."
+            "chromium is required for the HTML report check and was not found (CHROMIUM={:?}, \
+             else chromium in PATH). scripts/test-all.sh installs it (`apt-get install \
+             chromium`), or set CHROMIUM to a Chromium or Chrome binary.",
+            std::env::var_os("CHROMIUM")
         )
     })
 }

@@ -48,9 +48,14 @@ pub fn render(report: &AuditReport) -> String {
     text
 }
 
+/// The style class of a verdict; the page always shows the word too.
+fn class(pass: bool) -> &'static str {
+    if pass { "pass" } else { "fail" }
+}
+
 fn badge(pass: bool) -> Markup {
     html! {
-        span.badge.pass[pass].fail[!pass] {
+        span class={ "badge " (class(pass)) } {
             span aria-hidden="true" { (if pass { "\u{2713} " } else { "\u{2717} " }) }
             (verdict(pass))
         }
@@ -62,7 +67,7 @@ fn header(report: &AuditReport) -> Markup {
         header.top {
             p.kicker { "GEN-PACS v1 reader audit" }
             h1 { "DESFire reader audit" }
-            div.overall.pass[report.pass].fail[!report.pass] {
+            div class={ "overall " (class(report.pass)) } {
                 (badge(report.pass))
                 " "
                 span.summary {
@@ -106,7 +111,7 @@ fn verdict_table(report: &AuditReport) -> Markup {
                 }
                 tbody {
                     @for (n, c) in report.cards.iter().enumerate() {
-                        tr.pass[c.pass].fail[!c.pass] {
+                        tr class=(class(c.pass)) {
                             th scope="row" { a href={ "#card-" (n) } { (printable(&c.id)) } }
                             td { (printable(&c.name)) }
                             td { (printable(&c.requirement)) }
@@ -125,7 +130,7 @@ fn verdict_table(report: &AuditReport) -> Markup {
 fn card_section(n: usize, c: &CardResult) -> Markup {
     let id = format!("card-{n}");
     html! {
-        section.card.pass[c.pass].fail[!c.pass] id=(id) aria-labelledby={ (id) "-h" } {
+        section class={ "card " (class(c.pass)) } id=(id) aria-labelledby={ (id) "-h" } {
             h2 id={ (id) "-h" } {
                 span.card-id { (printable(&c.id)) } " " (printable(&c.name)) " " (badge(c.pass))
             }

@@ -7,7 +7,7 @@
 //! control characters visible ([`printable`]) so that no report can carry a terminal escape
 //! sequence or a character XML 1.0 forbids.
 //!
-//! - [`table`]: the terminal table.
+//! - [`table()`]: the terminal table.
 //! - [`markdown`], [`html`], [`junit`]: one module per file format; JSON is serde's.
 
 pub mod html;
@@ -227,7 +227,7 @@ mod tests {
     #[test]
     fn control_characters_become_visible() {
         assert_eq!(printable("GRANT 1A2B"), "GRANT 1A2B");
-        assert_eq!(printable("a\nb\u{1b}[31mc\0"), "a\\nb\\u{1b}[31mc\\0");
+        assert_eq!(printable("a\nb\u{1b}[31mc\0"), "a\\nb\\u{1b}[31mc\\u{0}");
     }
 
     #[test]
