@@ -298,6 +298,13 @@ fn write_picks_the_format_by_extension_and_replaces_atomically() {
         std::fs::read_to_string(&path).expect("read back"),
         report::render(Format::Json, &empty)
     );
+    // Shareable, unlike tempfile's owner-only default.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&path).expect("stat").permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
+    }
     // No temporary file is left behind.
     let mut names: Vec<String> = std::fs::read_dir(dir.path())
         .expect("list")

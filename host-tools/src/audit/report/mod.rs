@@ -87,9 +87,10 @@ pub fn render(format: Format, report: &AuditReport) -> String {
 }
 
 /// Writes the report to `path` in the format its extension names, atomically: a temporary file
-/// in the same directory, written and synced, then renamed over `path`. A crash or a full disk
-/// leaves the old report or none, never half of one (a CI system must not read a truncated
-/// JUnit file as "fewer tests").
+/// in the same directory, written and synced, then renamed over `path`, and the directory synced.
+/// A crash or a full disk leaves the old report or none, never half of one (a CI system must not
+/// read a truncated JUnit file as "fewer tests"). The file is mode 644 on Unix: a report is meant
+/// to be shared.
 pub fn write(path: &Path, report: &AuditReport) -> Result<(), ReportError> {
     let format = Format::from_path(path)?;
     let text = render(format, report);
@@ -112,7 +113,7 @@ pub fn write(path: &Path, report: &AuditReport) -> Result<(), ReportError> {
     tmp.as_file().sync_all().map_err(io)?;
     // On failure the temporary file is removed when `tmp` drops.
     tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
+    crate::card_image::sync_dir(dir).map_err(io)
 }
 
 /// The shape, `{"pass","reader","profile","path","cards":[{"id","name","requirement",
