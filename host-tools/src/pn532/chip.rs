@@ -141,6 +141,11 @@ impl<C: FieldCard> Pn532<C> {
         &self.cards
     }
 
+    /// The cards, to inspect or change them between exchanges.
+    pub fn cards_mut(&mut self) -> &mut [C] {
+        &mut self.cards
+    }
+
     /// The cards back, e.g. to save them.
     pub fn into_cards(self) -> Vec<C> {
         self.cards

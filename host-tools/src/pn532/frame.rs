@@ -268,7 +268,7 @@ mod tests {
     fn extended_frame_round_trip() {
         let data: Vec<u8> = (0..=255u8).chain(0..8).collect();
         let f = frame(0xD5, &data);
-        assert_eq!(&f[..8], &hex!("00 00FF FFFF 0109 F6 D5"));
+        assert_eq!(&f[..9], &hex!("00 00FF FFFF 0109 F6 D5"));
         assert_eq!(
             decode_all(&f),
             [Event::Information { tfi: 0xD5, data }]
