@@ -35,9 +35,9 @@ pub mod card_image;
 pub mod cli;
 pub mod gen_pacs;
 pub mod hex_text;
-pub mod pn532;
 #[cfg(feature = "pcsc")]
 pub mod pcsc_reader;
+pub mod pn532;
 pub mod profile;
 pub mod trace;
 pub mod vpcd;

@@ -22,8 +22,13 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 /// Whether libnfc's tools are installed; `false` (after saying why) when the test must be
 /// skipped.
 fn libnfc_present(test: &str) -> bool {
-    let found = Command::new("nfc-list")
-        .arg("-h")
+    tool_present(test, "nfc-list", "-h", "libnfc-bin libnfc-examples")
+}
+
+/// Whether `tool` runs; `false` (after saying why) when the test must be skipped, a panic in CI.
+fn tool_present(test: &str, tool: &str, harmless_arg: &str, packages: &str) -> bool {
+    let found = Command::new(tool)
+        .arg(harmless_arg)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
@@ -32,17 +37,14 @@ fn libnfc_present(test: &str) -> bool {
         return true;
     }
     if std::env::var_os("CI").is_some() {
-        panic!(
-            "{test}: libnfc's nfc-list is required in CI. scripts/test-all.sh installs \
-             libnfc-bin and libnfc-examples."
-        );
+        panic!("{test}: {tool} is required in CI. scripts/test-all.sh installs {packages}.");
     }
     // Straight to the process's stderr: libtest captures `eprintln!` of passing tests, and a
     // skip must be seen.
     let _ = writeln!(
         std::io::stderr(),
-        "SKIPPED {test}: libnfc's nfc-list is not installed (apt-get install libnfc-bin \
-         libnfc-examples), or run scripts/test-all.sh."
+        "SKIPPED {test}: {tool} is not installed (apt-get install {packages}), or run \
+         scripts/test-all.sh."
     );
     false
 }
@@ -154,9 +156,14 @@ impl Emulator {
 
 /// Runs a libnfc tool with the emulator as its default device; its standard output.
 fn libnfc(tool: &str, args: &[&str], emulator: &Emulator) -> String {
+    libnfc_on(tool, args, &emulator.connstring())
+}
+
+/// Runs a libnfc tool with `connstring` as its default device; its standard output.
+fn libnfc_on(tool: &str, args: &[&str], connstring: &str) -> String {
     let mut child = Command::new(tool)
         .args(args)
-        .env("LIBNFC_DEFAULT_DEVICE", emulator.connstring())
+        .env("LIBNFC_DEFAULT_DEVICE", connstring)
         .env("LIBNFC_LOG_LEVEL", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -273,7 +280,10 @@ fn nfc_list_lists_the_virtual_cards() {
     assert_eq!(t.sak, [0x20], "{first}");
     assert_eq!(t.ats, ATS, "{first}");
     assert!(first.contains("* Random UID"), "{first}");
-    assert!(first.contains("* Compliant with ISO/IEC 14443-4"), "{first}");
+    assert!(
+        first.contains("* Compliant with ISO/IEC 14443-4"),
+        "{first}"
+    );
     // libnfc probes the other card types with InCommunicateThru and InListPassiveTarget: the
     // emulator's timeouts and empty answers must not look like targets.
     for other in ["Felica (212 kbps)", "ISO14443B", "ISO14443B' ", "Jewel"] {
@@ -295,7 +305,11 @@ fn nfc_list_lists_the_virtual_cards() {
     assert_eq!(t.ats, ATS, "{second}");
 
     let third = libnfc("nfc-list", &["-v"], &emulator);
-    assert_eq!(iso14443a_targets(&third), [], "field empty after the last card");
+    assert_eq!(
+        iso14443a_targets(&third),
+        [],
+        "field empty after the last card"
+    );
 
     let out = emulator.stop();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -332,7 +346,10 @@ fn loop_presents_the_card_to_every_run() {
         assert_eq!(targets[0].uid[0], 0x08, "{out}");
         uids.push(targets[0].uid.clone());
     }
-    assert!(uids[0] != uids[1] || uids[1] != uids[2], "random IDs: {uids:02X?}");
+    assert!(
+        uids[0] != uids[1] || uids[1] != uids[2],
+        "random IDs: {uids:02X?}"
+    );
     let out = emulator.stop();
     assert!(out.status.success());
     assert!(!link.exists());
@@ -353,7 +370,10 @@ fn link_path_in_use_is_refused_and_stale_links_are_replaced() {
         s(&random),
     ]);
     assert_eq!(o.status.code(), Some(3), "{o:?}");
-    assert!(String::from_utf8_lossy(&o.stderr).contains("exists"), "{o:?}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("exists"),
+        "{o:?}"
+    );
     std::fs::remove_file(&link).unwrap();
     std::os::unix::fs::symlink("/dev/pts/999999", &link).unwrap();
     let emulator = Emulator::start(&link, &[&random], &[]);
@@ -368,7 +388,10 @@ fn several_cards_need_pn532_and_loop_needs_pn532() {
     let random = lab_card(&d, "random.json", None);
     let o = desfire(&["emulate", "--card", s(&random), "--card", s(&random)]);
     assert_eq!(o.status.code(), Some(2), "{o:?}");
-    assert!(String::from_utf8_lossy(&o.stderr).contains("--pn532"), "{o:?}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--pn532"),
+        "{o:?}"
+    );
     let o = desfire(&["emulate", "--card", s(&random), "--loop"]);
     assert_eq!(o.status.code(), Some(2), "{o:?}");
     let o = desfire(&[
@@ -426,9 +449,14 @@ fn unix_socket_serves_one_host_after_another() {
     tx.extend_from_slice(&[0x00, 0x00, 0xFF, 0x03, 0xFD, 0xD4, 0x14, 0x01, 0x17, 0x00]);
     let rx = exchange(&mut stream, &tx, 6 + 9);
     assert_eq!(rx[..6], ack);
-    assert_eq!(rx[6..], [0x00, 0x00, 0xFF, 0x02, 0xFE, 0xD5, 0x15, 0x16, 0x00]);
+    assert_eq!(
+        rx[6..],
+        [0x00, 0x00, 0xFF, 0x02, 0xFE, 0xD5, 0x15, 0x16, 0x00]
+    );
     // InListPassiveTarget 106 kbps type A: one target, 4-byte UID 08…, then the ATS.
-    let poll = [0x00, 0x00, 0xFF, 0x04, 0xFC, 0xD4, 0x4A, 0x01, 0x00, 0xE1, 0x00];
+    let poll = [
+        0x00, 0x00, 0xFF, 0x04, 0xFC, 0xD4, 0x4A, 0x01, 0x00, 0xE1, 0x00,
+    ];
     // LEN 18: D5 4B NbTg Tg SENS_RES(2) SEL_RES NFCIDLength, 4 UID bytes, 6 ATS bytes.
     let rx = exchange(&mut stream, &poll, 6 + 5 + 18 + 2);
     assert_eq!(rx[..6], ack);
@@ -460,4 +488,62 @@ fn unix_socket_serves_one_host_after_another() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{out:?}");
     assert!(!socket.exists(), "the socket is removed on Ctrl-C");
+}
+
+/// libnfc through `unix:PATH` too: socat makes the socket a pty (connecting as a client, as
+/// QEMU's `-serial unix:PATH` does), and `nfc-list` lists the card on it.
+#[test]
+fn nfc_list_through_the_unix_socket() {
+    let test = "nfc_list_through_the_unix_socket";
+    if !libnfc_present(test) || !tool_present(test, "socat", "-V", "socat") {
+        return;
+    }
+    let d = dir("socat");
+    let random = lab_card(&d, "random.json", None);
+    let socket = d.join("pn532.sock");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_desfire"))
+        .args(["emulate", "--pn532", &format!("unix:{}", s(&socket))])
+        .arg("--card")
+        .arg(&random)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut banner = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut banner)
+        .unwrap();
+    assert!(banner.contains("unix:"), "{banner}");
+    let pty = d.join("pty");
+    let mut socat = Command::new("socat")
+        .arg(format!("PTY,link={},raw,echo=0", s(&pty)))
+        .arg(format!("UNIX-CONNECT:{}", s(&socket)))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !pty.exists() {
+        assert!(start.elapsed() < TIMEOUT, "socat made no pty");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = libnfc_on("nfc-list", &[], &format!("pn532_uart:{}:115200", s(&pty)));
+    let _ = socat.kill();
+    let _ = socat.wait();
+    let targets = iso14443a_targets(&out);
+    assert_eq!(targets.len(), 1, "{out}");
+    assert_eq!(targets[0].uid[0], 0x08, "{out}");
+    assert_eq!(targets[0].sak, [0x20], "{out}");
+    assert_eq!(targets[0].ats, ATS, "{out}");
+
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(!socket.exists(), "the socket is removed on SIGTERM");
 }

@@ -235,7 +235,7 @@ impl<C: FieldCard> Pn532<C> {
                 r.push(0x00);
             }
             Command::READ_REGISTER => {
-                if p.is_empty() || p.len() % 2 != 0 {
+                if p.is_empty() || !p.len().is_multiple_of(2) {
                     return Err(SyntaxError);
                 }
                 for a in p.chunks_exact(2) {
@@ -246,7 +246,7 @@ impl<C: FieldCard> Pn532<C> {
                 }
             }
             Command::WRITE_REGISTER => {
-                if p.is_empty() || p.len() % 3 != 0 {
+                if p.is_empty() || !p.len().is_multiple_of(3) {
                     return Err(SyntaxError);
                 }
                 for w in p.chunks_exact(3) {
@@ -303,7 +303,14 @@ impl<C: FieldCard> Pn532<C> {
                     return Err(SyntaxError);
                 };
                 let ok = tg & TG_MASK == TG && self.active_card().is_some();
-                r.push(if ok { ErrorCode::OK } else { ErrorCode::WRONG_CONTEXT }.0);
+                r.push(
+                    if ok {
+                        ErrorCode::OK
+                    } else {
+                        ErrorCode::WRONG_CONTEXT
+                    }
+                    .0,
+                );
             }
             _ => return Err(SyntaxError),
         }
@@ -362,7 +369,7 @@ impl<C: FieldCard> Pn532<C> {
         self.rf_on = true;
         let none = vec![0x00];
         match self.field {
-            Field::Active { .. } | Field::Empty => return Ok(none),
+            Field::Active { .. } | Field::Empty => Ok(none),
             Field::Gap(next) => {
                 self.field = if next < self.cards.len() {
                     Field::Ready(next)
@@ -371,9 +378,9 @@ impl<C: FieldCard> Pn532<C> {
                 } else {
                     Field::Empty
                 };
-                return Ok(none);
+                Ok(none)
             }
-            Field::Ready(_) if brty != BRTY_106_TYPE_A => return Ok(none),
+            Field::Ready(_) if brty != BRTY_106_TYPE_A => Ok(none),
             Field::Ready(card) => {
                 let Some(c) = self.cards.get_mut(card) else {
                     self.field = Field::Empty;

@@ -229,7 +229,10 @@ mod tests {
     fn sam_configuration_after_wake_up() {
         let mut bytes = hex!("5555 0000000000000000000000000000").to_vec();
         bytes.extend_from_slice(&hex!("0000FF 03FD D4 14 01 17 00"));
-        assert_eq!(frame(0xD4, &[0x14, 0x01]), hex!("0000FF 03FD D4 14 01 17 00"));
+        assert_eq!(
+            frame(0xD4, &[0x14, 0x01]),
+            hex!("0000FF 03FD D4 14 01 17 00")
+        );
         assert_eq!(
             decode_all(&bytes),
             [Event::Information {
@@ -269,10 +272,7 @@ mod tests {
         let data: Vec<u8> = (0..=255u8).chain(0..8).collect();
         let f = frame(0xD5, &data);
         assert_eq!(&f[..9], &hex!("00 00FF FFFF 0109 F6 D5"));
-        assert_eq!(
-            decode_all(&f),
-            [Event::Information { tfi: 0xD5, data }]
-        );
+        assert_eq!(decode_all(&f), [Event::Information { tfi: 0xD5, data }]);
         assert_eq!(
             information(0xD5, &[0; MAX_INFORMATION], &mut Vec::new()),
             Err(TooLong)

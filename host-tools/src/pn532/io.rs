@@ -59,7 +59,9 @@ impl std::fmt::Display for Endpoint {
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
     /// Something else is at the path.
-    #[error("{0} exists and is not a stale link or socket of ours: remove it or choose another path")]
+    #[error(
+        "{0} exists and is not a stale link or socket of ours: remove it or choose another path"
+    )]
     Exists(PathBuf),
     /// Creating the socket, the pty or the link failed.
     #[error("cannot open the PN532 link at {path}: {source}")]
@@ -109,9 +111,9 @@ impl Link {
             Endpoint::Unix(path) => {
                 remove_stale(path, |p| {
                     // A socket nobody listens on is left over from a run that was killed.
-                    std::fs::metadata(p).is_ok_and(|m| {
-                        std::os::unix::fs::FileTypeExt::is_socket(&m.file_type())
-                    }) && UnixStream::connect(p).is_err()
+                    std::fs::metadata(p)
+                        .is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_socket(&m.file_type()))
+                        && UnixStream::connect(p).is_err()
                 })?;
                 let listener = UnixListener::bind(path).map_err(|source| LinkError::Open {
                     path: path.clone(),

@@ -169,14 +169,26 @@ fn nack_gets_the_last_response_again() {
     assert_eq!(raw(&mut c, &NACK), [0u8; 0], "nothing sent yet");
     let first = raw(&mut c, &hex!("0000FF 02FE D4 02 2A 00"));
     assert_eq!(raw(&mut c, &NACK), first[ACK.len()..]);
-    assert_eq!(raw(&mut c, &ACK), [0u8; 0], "a host ACK (abort) gets no answer");
+    assert_eq!(
+        raw(&mut c, &ACK),
+        [0u8; 0],
+        "a host ACK (abort) gets no answer"
+    );
 }
 
 #[test]
 fn checksum_errors_are_not_acknowledged() {
     let mut c = chip(&[], false);
-    assert_eq!(raw(&mut c, &hex!("0000FF 02FE D4 02 2B 00")), [0u8; 0], "DCS");
-    assert_eq!(raw(&mut c, &hex!("0000FF 02FD D4 02 2A 00")), [0u8; 0], "LCS");
+    assert_eq!(
+        raw(&mut c, &hex!("0000FF 02FE D4 02 2B 00")),
+        [0u8; 0],
+        "DCS"
+    );
+    assert_eq!(
+        raw(&mut c, &hex!("0000FF 02FD D4 02 2A 00")),
+        [0u8; 0],
+        "LCS"
+    );
 }
 
 /// §6.2.1.5: a command the chip does not know, or a frame that is not `D4`, is acknowledged and
@@ -189,7 +201,11 @@ fn syntax_errors_get_the_error_frame() {
     assert_eq!(h.call(&[0xFE]), None);
     assert_eq!(h.call(&[0x06, 0x63]), None, "odd register address");
     assert_eq!(h.call(&hex!("4A 03 00")), None, "MaxTg above 2");
-    assert_eq!(h.call(&hex!("32 01")), None, "RF field item without its byte");
+    assert_eq!(
+        h.call(&hex!("32 01")),
+        None,
+        "RF field item without its byte"
+    );
     let mut expected = ACK.to_vec();
     expected.extend_from_slice(&ERROR_FRAME);
     assert_eq!(raw(&mut c, &hex!("0000FF 02FE D5 02 29 00")), expected);
@@ -226,7 +242,10 @@ fn libnfc_initialisation() {
 fn in_list_passive_target_reports_the_card() {
     let mut c = chip(&[&UID4, &UID7], false);
     let mut h = Host { chip: &mut c };
-    assert_eq!(h.poll().unwrap(), hex!("01 0304 20 04 08A1B2C3 067577810280"));
+    assert_eq!(
+        h.poll().unwrap(),
+        hex!("01 0304 20 04 08A1B2C3 067577810280")
+    );
     assert_eq!(h.call(&hex!("44 01")).unwrap(), hex!("45 00"));
     assert_eq!(h.poll(), None, "the deselected card has left");
     assert_eq!(
@@ -254,7 +273,10 @@ fn cards_are_presented_one_after_another() {
     }
     let u4 = Some(UID4.to_vec());
     let u7 = Some(UID7.to_vec());
-    assert_eq!(seen, [u4, None, u7, None, None, None, None, None, None, None]);
+    assert_eq!(
+        seen,
+        [u4, None, u7, None, None, None, None, None, None, None]
+    );
     assert_eq!(c.activations(), 2);
     let cards = c.into_cards();
     assert_eq!((cards[0].activations, cards[0].deactivations), (1, 1));
@@ -277,7 +299,11 @@ fn field_off_and_power_down_remove_the_card() {
     let mut h = Host { chip: &mut c };
     assert!(h.poll().is_some());
     assert_eq!(h.call(&hex!("32 01 00")).unwrap(), [0x33]);
-    assert_eq!(h.exchange(&hex!("9060000000")), Err(0x27), "no target any more");
+    assert_eq!(
+        h.exchange(&hex!("9060000000")),
+        Err(0x27),
+        "no target any more"
+    );
     assert_eq!(h.poll(), None);
     assert!(h.poll().is_some());
     assert_eq!(h.call(&hex!("16 F0")).unwrap(), hex!("17 00"));
@@ -291,7 +317,11 @@ fn other_modulations_find_nothing_and_leave_the_card() {
     let mut c = chip(&[&UID4], false);
     let mut h = Host { chip: &mut c };
     for brty in [0x01, 0x02, 0x03, 0x04] {
-        assert_eq!(h.call(&[0x4A, 0x01, brty, 0x00, 0xFF, 0xFF, 0x01, 0x00]).unwrap(), hex!("4B 00"));
+        assert_eq!(
+            h.call(&[0x4A, 0x01, brty, 0x00, 0xFF, 0xFF, 0x01, 0x00])
+                .unwrap(),
+            hex!("4B 00")
+        );
     }
     assert!(h.poll().is_some());
     assert_eq!(c.cards()[0].activations, 1);
@@ -301,7 +331,10 @@ fn other_modulations_find_nothing_and_leave_the_card() {
 fn initiator_data_selects_one_uid() {
     let mut c = chip(&[&UID7], false);
     let mut h = Host { chip: &mut c };
-    assert_eq!(h.call(&hex!("4A 01 00 04112233445500")).unwrap(), hex!("4B 00"));
+    assert_eq!(
+        h.call(&hex!("4A 01 00 04112233445500")).unwrap(),
+        hex!("4B 00")
+    );
     assert_eq!(h.call(&hex!("4A 01 00 04112233445566")).unwrap()[1], 1);
 }
 
@@ -309,9 +342,16 @@ fn initiator_data_selects_one_uid() {
 fn in_data_exchange_passes_apdus() {
     let mut c = chip(&[&UID4], false);
     let mut h = Host { chip: &mut c };
-    assert_eq!(h.exchange(&hex!("9060000000")), Err(0x27), "before activation");
+    assert_eq!(
+        h.exchange(&hex!("9060000000")),
+        Err(0x27),
+        "before activation"
+    );
     h.poll().unwrap();
-    assert_eq!(h.exchange(&hex!("9060000000")).unwrap(), hex!("9060000000 9000"));
+    assert_eq!(
+        h.exchange(&hex!("9060000000")).unwrap(),
+        hex!("9060000000 9000")
+    );
     assert_eq!(
         h.call(&hex!("40 02 9060000000")).unwrap(),
         hex!("41 27"),
@@ -341,7 +381,11 @@ fn in_data_exchange_chains_with_mi() {
     assert!(r[..698].iter().enumerate().all(|(i, b)| *b == i as u8));
     c.cards_mut()[0].answer_len = Some(0);
     let mut h = Host { chip: &mut c };
-    assert_eq!(h.exchange(&hex!("9060000000")), Err(0x01), "a mute card is a timeout");
+    assert_eq!(
+        h.exchange(&hex!("9060000000")),
+        Err(0x01),
+        "a mute card is a timeout"
+    );
 }
 
 #[test]
@@ -353,7 +397,10 @@ fn trace_shows_frames_activations_and_apdus() {
     h.exchange(&hex!("9060000000")).unwrap();
     let trace = c.take_trace().join("\n");
     assert!(trace.contains("# pn532 > D4 4A0100"), "{trace}");
-    assert!(trace.contains("# pn532: card 1 activated, UID 08A1B2C3"), "{trace}");
+    assert!(
+        trace.contains("# pn532: card 1 activated, UID 08A1B2C3"),
+        "{trace}"
+    );
     assert!(trace.contains("> 9060000000\n< 90600000009000"), "{trace}");
     assert!(c.take_trace().is_empty());
 }
@@ -456,9 +503,19 @@ fn reader_grants_a_lab_card_through_the_emulated_pn532() {
     assert_eq!(host.poll(), None, "the released card has left the field");
 
     let target = host.poll().unwrap();
-    assert_eq!(target[..6], hex!("01 0304 20 04 08"), "random ID after encoding");
+    assert_eq!(
+        target[..6],
+        hex!("01 0304 20 04 08"),
+        "random ID after encoding"
+    );
     let uid = target[5..9].to_vec();
-    let t = gen_pacs::read(&mut host, &profile, profile.policy.allow_fixed_uid, &uid, now);
+    let t = gen_pacs::read(
+        &mut host,
+        &profile,
+        profile.policy.allow_fixed_uid,
+        &uid,
+        now,
+    );
     match t.verdict {
         Verdict::Grant(c) => assert_eq!(c.credential_id, 0x1A2B_3C4D_5E6F_7081),
         Verdict::Deny(r) => panic!("DENY {r}"),
