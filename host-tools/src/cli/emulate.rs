@@ -54,7 +54,8 @@ pub struct Args {
     /// Write each card's state back to its FILE when the emulator stops.
     #[arg(long)]
     pub save: bool,
-    /// Print every exchange to standard error, in the format `desfire trace decode` reads.
+    /// Print every exchange to standard error, in the format `desfire trace decode` reads (with
+    /// --pn532 also every host-link frame and card presentation, as `#` comments).
     #[arg(long)]
     pub trace: bool,
 }

@@ -414,7 +414,9 @@ impl<C: FieldCard> Pn532<C> {
     }
 
     /// §7.3.8: `Tg [DataOut]` → `Status [DataIn]`, with the MI bit for chaining in both
-    /// directions.
+    /// directions: a Tg with MI means more of the C-APDU follows; a status with MI means more
+    /// of the R-APDU waits, and the host fetches it with InDataExchange carrying no data
+    /// (AN10609 §3.3.7.4).
     fn in_data_exchange(&mut self, p: &[u8]) -> Result<Vec<u8>, SyntaxError> {
         let Some((&tg, data_out)) = p.split_first() else {
             return Err(SyntaxError);

@@ -183,7 +183,11 @@ impl Link {
                     // The host hung up: wait for the next one (QEMU restarted).
                     match pump(&mut stream, chip, stopper, &mut trace) {
                         Ok(()) => {}
-                        Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {}
+                        Err(e)
+                            if matches!(
+                                e.kind(),
+                                io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+                            ) => {}
                         Err(e) => return Err(e.into()),
                     }
                 }
