@@ -188,7 +188,8 @@ impl<C: FieldCard> Pn532<C> {
                 Event::Corrupt => self.note(|| "# pn532 > frame with a checksum error".to_owned()),
                 Event::Information { tfi, data } => {
                     self.note(|| format!("# pn532 > {tfi:02X} {}", hex::encode_upper(&data)));
-                    // Even a command with a syntax error is acknowledged first (§6.2.2).
+                    // Even a command with a syntax error is acknowledged first; the error frame follows
+                    // (§6.2.1.5).
                     out.extend_from_slice(&ACK);
                     let response = match (tfi, data.split_first()) {
                         (TFI_HOST_TO_PN532, Some((&code, params))) => {
@@ -421,6 +422,8 @@ impl<C: FieldCard> Pn532<C> {
         let Some((&tg, data_out)) = p.split_first() else {
             return Err(SyntaxError);
         };
+        // No target, or not ours: 27, "unknown target number" (§7.1), as a real PN532
+        // answers InDataExchange before any InListPassiveTarget.
         let Some(card) = self.active_card() else {
             return Ok(vec![ErrorCode::WRONG_CONTEXT.0]);
         };

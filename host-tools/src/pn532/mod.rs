@@ -20,6 +20,11 @@
 //! next poll then finds the field empty, so the reader sees the card leave; then the next card
 //! enters. After the last card the field stays empty, unless the emulator loops.
 //!
+//! Not modelled: timing (every answer is ready at once, so an ACK from the host never finds a
+//! command to abort), the bytes a sleeping chip loses while it wakes up, other modulations than
+//! 106 kbps type A, target mode, and registers other than as a store that reads back what was
+//! written (others read 0).
+//!
 //! The chip logic is written from the user manual alone and shares nothing with any PN532
 //! driver, so that drivers tested against it are checked against the manual, and real libnfc
 //! checks the emulator (`host-tools/tests/pn532_libnfc.rs`).
