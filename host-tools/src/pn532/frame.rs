@@ -14,7 +14,8 @@
 //! [`Decoder`] takes bytes as they come (a UART gives them one at a time or in bursts) and yields
 //! [`Event`]s; anything between frames (the HSU wake-up `55 55 00 00 …` a host sends to a
 //! sleeping chip, postambles, line noise) is skipped while it looks for the start code `00 FF`.
-//! The preamble and postamble are optional on reception. [`information`] builds a frame. Nothing here panics on any input.
+//! The preamble and postamble are optional on reception. [`information`] builds a frame.
+//! Nothing here panics on any input.
 
 /// Frame identifier from the host controller to the PN532.
 pub const TFI_HOST_TO_PN532: u8 = 0xD4;
