@@ -102,17 +102,24 @@ fn lab_card(dir: &Path, name: &str, fixed_uid: Option<&str>) -> PathBuf {
     image
 }
 
-/// `desfire emulate --pn532 pty:…` as built, until SIGTERM.
+/// `desfire emulate --pn532 …` as built, until SIGTERM or SIGINT; killed if a test fails
+/// first, so that no emulator outlives its test.
 struct Emulator {
-    child: Child,
+    child: Option<Child>,
     link: PathBuf,
     banner: String,
 }
 
 impl Emulator {
+    /// On a pty linked at `link`.
     fn start(link: &Path, cards: &[&Path], extra: &[&str]) -> Self {
+        Self::start_on(&format!("pty:{}", s(link)), link, cards, extra)
+    }
+
+    /// On `endpoint` (`pty:PATH` or `unix:PATH`), whose `path` must exist once it runs.
+    fn start_on(endpoint: &str, path: &Path, cards: &[&Path], extra: &[&str]) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_desfire"));
-        cmd.args(["emulate", "--pn532", &format!("pty:{}", s(link))]);
+        cmd.args(["emulate", "--pn532", endpoint]);
         for c in cards {
             cmd.arg("--card").arg(c);
         }
@@ -122,35 +129,52 @@ impl Emulator {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start desfire emulate");
-        // The banner comes once the pty and its link exist.
+        // The banner comes once the pty and its link (or the socket) exist.
         let mut banner = String::new();
         BufReader::new(child.stdout.as_mut().unwrap())
             .read_line(&mut banner)
             .unwrap();
-        assert!(
-            banner.starts_with("emulating "),
-            "no banner: {banner:?}; {:?}",
-            child.try_wait()
-        );
-        assert!(link.exists(), "{} links to the pty", link.display());
-        Self {
-            child,
-            link: link.to_owned(),
+        let emulator = Self {
+            child: Some(child),
+            link: path.to_owned(),
             banner,
-        }
+        };
+        assert!(
+            emulator.banner.starts_with("emulating "),
+            "no banner: {:?}",
+            emulator.banner
+        );
+        assert!(path.exists(), "{} exists", path.display());
+        emulator
     }
 
     fn connstring(&self) -> String {
         format!("pn532_uart:{}:115200", s(&self.link))
     }
 
-    /// SIGTERM, as a service manager stops it; returns its exit status and the rest of its
-    /// output.
+    /// Sends `signal` (`TERM` as a service manager, `INT` as Ctrl-C); returns its exit status and
+    /// the rest of its output.
+    fn stop_with(mut self, signal: &str) -> Output {
+        let child = self.child.take().unwrap();
+        let pid = child.id().to_string();
+        let killed = Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status();
+        assert!(killed.is_ok_and(|s| s.success()), "kill -{signal} {pid}");
+        child.wait_with_output().expect("emulator exits")
+    }
+
     fn stop(self) -> Output {
-        let pid = self.child.id().to_string();
-        let killed = Command::new("kill").args(["-TERM", &pid]).status();
-        assert!(killed.is_ok_and(|s| s.success()), "kill -TERM {pid}");
-        self.child.wait_with_output().expect("emulator exits")
+        self.stop_with("TERM")
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
@@ -419,19 +443,8 @@ fn unix_socket_serves_one_host_after_another() {
     let d = dir("unix");
     let random = lab_card(&d, "random.json", None);
     let socket = d.join("pn532.sock");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_desfire"))
-        .args(["emulate", "--pn532", &format!("unix:{}", s(&socket))])
-        .arg("--card")
-        .arg(&random)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut banner = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut banner)
-        .unwrap();
-    assert!(banner.contains("unix:"), "{banner}");
+    let emulator = Emulator::start_on(&format!("unix:{}", s(&socket)), &socket, &[&random], &[]);
+    assert!(emulator.banner.contains("unix:"), "{}", emulator.banner);
 
     let exchange = |stream: &mut UnixStream, tx: &[u8], expected_len: usize| {
         stream.write_all(tx).unwrap();
@@ -477,15 +490,7 @@ fn unix_socket_serves_one_host_after_another() {
     }
     drop(stream);
 
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let out = child.wait_with_output().unwrap();
+    let out = emulator.stop_with("INT");
     assert!(out.status.success(), "{out:?}");
     assert!(!socket.exists(), "the socket is removed on Ctrl-C");
 }
@@ -501,19 +506,8 @@ fn nfc_list_through_the_unix_socket() {
     let d = dir("socat");
     let random = lab_card(&d, "random.json", None);
     let socket = d.join("pn532.sock");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_desfire"))
-        .args(["emulate", "--pn532", &format!("unix:{}", s(&socket))])
-        .arg("--card")
-        .arg(&random)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut banner = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut banner)
-        .unwrap();
-    assert!(banner.contains("unix:"), "{banner}");
+    let emulator = Emulator::start_on(&format!("unix:{}", s(&socket)), &socket, &[&random], &[]);
+
     let pty = d.join("pty");
     let mut socat = Command::new("socat")
         .arg(format!("PTY,link={},raw,echo=0", s(&pty)))
@@ -535,15 +529,7 @@ fn nfc_list_through_the_unix_socket() {
     assert_eq!(targets[0].sak, [0x20], "{out}");
     assert_eq!(targets[0].ats, ATS, "{out}");
 
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let out = child.wait_with_output().unwrap();
+    let out = emulator.stop();
     assert!(out.status.success(), "{out:?}");
     assert!(!socket.exists(), "the socket is removed on SIGTERM");
 }
