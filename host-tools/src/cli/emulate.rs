@@ -94,7 +94,8 @@ pub trait PersistentCard: VirtualCard + FieldCard + Send {
     fn save(&self, path: &Path) -> Result<(), EmulateError>;
 }
 
-/// The card model of desfire-core behind vpcd: a [`picc::Card`] in RAM, randomness from the OS.
+/// The card model of desfire-core behind vpcd or the emulated PN532: a [`picc::Card`] in RAM,
+/// randomness from the OS.
 pub struct EmulatedCard {
     card: Box<picc::Card<RamNvm<NVM_LEN>, OsRandom>>,
     uid: Vec<u8>,
