@@ -77,7 +77,9 @@ impl CliError {
     /// The exit status this error ends the run with.
     pub fn exit(&self) -> Exit {
         match self {
-            Self::Emulate(emulate::EmulateError::Vpcd(_)) => Exit::Card,
+            Self::Emulate(emulate::EmulateError::Vpcd(_) | emulate::EmulateError::Pn532(_)) => {
+                Exit::Card
+            }
             Self::Encode(e) if e.is_refusal() => Exit::Fail,
             Self::Encode(_) => Exit::Card,
             #[cfg(feature = "pcsc")]
@@ -105,7 +107,8 @@ pub enum Command {
     /// Sniffed traces.
     #[command(subcommand)]
     Trace(TraceCommand),
-    /// Run a card image as a virtual card behind pcscd's vpcd reader, until interrupted.
+    /// Run a card image as a virtual card behind pcscd's vpcd reader, or card images in the
+    /// field of an emulated PN532 (`--pn532`), until interrupted.
     Emulate(emulate::Args),
     /// Talk to a card in a PC/SC reader (builds with `--features pcsc`), or encode and verify
     /// GEN-PACS cards and card images.
