@@ -129,3 +129,45 @@ fn flaw_names_round_trip() {
     }
     assert_eq!(Flaw::from_name("reference"), None);
 }
+
+/// The models as an external reader command (`bad-reader --reader NAME --image FILE`): the
+/// interface `desfire audit --reader-cmd` will drive.
+#[test]
+fn the_models_run_as_an_external_command() {
+    let f = fixture();
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bad-reader");
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |id: &str, reader: &str| {
+        let spec = cards::select(id).unwrap()[0];
+        let card = f.build(spec).unwrap();
+        let path = dir.join(format!("{id}.json"));
+        host_tools::card_image::save(
+            &path,
+            &host_tools::card_image::CardImage::from_state(card.inner().state()),
+        )
+        .unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_bad-reader"))
+            .args(["--reader", reader, "--image", path.to_str().unwrap()])
+            .args(["--now", "2026-06-01"])
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8(out.stdout).unwrap().trim().to_owned(),
+        )
+    };
+    assert_eq!(run("T0", "reference"), (0, "GRANT 1A2B3C4D5E6F7081".into()));
+    assert_eq!(run("T9", "reference"), (1, "DENY EXPIRED".into()));
+    assert_eq!(
+        run("T9", "skips-expiry"),
+        (0, "GRANT 1A2B3C4D5E6F7081".into())
+    );
+    assert_eq!(
+        run("T3", "undiversified-key"),
+        (0, "GRANT 1A2B3C4D5E6F7081".into())
+    );
+    assert_eq!(
+        run("T0", "undiversified-key"),
+        (1, "DENY AUTH_FAILED".into())
+    );
+}
