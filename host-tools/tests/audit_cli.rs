@@ -1,4 +1,5 @@
-//! `desfire demo` and `desfire audit --in-process` as a user runs them.
+//! `desfire demo` (the README's main command) and `desfire audit --in-process` as a user runs
+//! them.
 
 use std::process::Command;
 

@@ -210,3 +210,127 @@ impl<C: VirtualCard> VirtualCard for Behaving<C> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A card that answers every C-APDU with a fixed R-APDU and remembers the last command.
+    #[derive(Default)]
+    struct Echo {
+        answer: Vec<u8>,
+        last: Vec<u8>,
+    }
+
+    impl VirtualCard for Echo {
+        fn atr(&self) -> &[u8] {
+            &crate::vpcd::ATR_T1
+        }
+        fn power_on(&mut self) {}
+        fn power_off(&mut self) {}
+        fn reset(&mut self) {}
+        fn anticollision_uid(&self) -> &[u8] {
+            &[0x08, 1, 2, 3]
+        }
+        fn transmit(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> usize {
+            self.last = capdu.to_vec();
+            put(rapdu, &self.answer)
+        }
+    }
+
+    fn send(card: &mut impl VirtualCard, capdu: &[u8]) -> Vec<u8> {
+        let mut r = [0u8; 300];
+        let n = card.transmit(capdu, &mut r);
+        r[..n].to_vec()
+    }
+
+    #[test]
+    fn corrupts_only_the_final_frame_of_read_data() {
+        let mut answer = vec![0x11; 184];
+        answer.extend_from_slice(&[0x91, 0x00]);
+        let mut c = Behaving::new(
+            Echo {
+                answer: answer.clone(),
+                ..Echo::default()
+            },
+            Behaviour::CorruptReadDataMac,
+        );
+        c.power_on();
+        // Not a ReadData: untouched.
+        assert_eq!(send(&mut c, &[0x90, 0x51, 0, 0, 0]), answer);
+        assert_eq!(c.take_fault(), None);
+        let got = send(&mut c, &[0x90, 0xAD, 0, 0, 0x0F, 1, 0, 0, 0, 0xA0, 0, 0]);
+        assert_eq!(got[..183], answer[..183]);
+        assert_eq!(got[183], 0x10);
+        assert_eq!(got[184..], [0x91, 0x00]);
+        assert!(c.take_fault().is_some());
+    }
+
+    #[test]
+    fn plain_downgrade_drops_the_command_mac() {
+        let mut c = Behaving::new(
+            Echo {
+                answer: vec![0x91, 0x00],
+                ..Echo::default()
+            },
+            Behaviour::PlainDowngrade,
+        );
+        let mut read = vec![0x90, 0xBD, 0, 0, 0x0F, 1, 0, 0, 0, 0xA0, 0, 0];
+        read.extend_from_slice(&[0xEE; 8]);
+        read.push(0);
+        send(&mut c, &read);
+        assert_eq!(
+            c.inner().last,
+            [0x90, 0xBD, 0, 0, 7, 1, 0, 0, 0, 0xA0, 0, 0, 0]
+        );
+    }
+
+    #[test]
+    fn replay_answers_in_recorded_order_then_falls_silent() {
+        let rec = Recording {
+            uid: vec![0x08, 9, 9, 9],
+            responses: vec![vec![0x91, 0x00], vec![0xAB, 0x91, 0xAF]],
+        };
+        let mut c = Behaving::new(Echo::default(), Behaviour::Replay(rec));
+        c.power_on();
+        assert_eq!(c.anticollision_uid(), [0x08, 9, 9, 9]);
+        assert_eq!(send(&mut c, &[0x90, 0x60, 0, 0, 0]), [0x91, 0x00]);
+        assert_eq!(send(&mut c, &[0x90, 0x60, 0, 0, 0]), [0xAB, 0x91, 0xAF]);
+        assert_eq!(send(&mut c, &[0x90, 0x60, 0, 0, 0]), Vec::<u8>::new());
+        // A new activation starts the recording again.
+        c.power_on();
+        assert_eq!(send(&mut c, &[0x90, 0x60, 0, 0, 0]), [0x91, 0x00]);
+    }
+
+    #[test]
+    fn anticollision_only_and_legacy_keys() {
+        let mut clone = Behaving::new(
+            Echo::default(),
+            Behaviour::AnticollisionOnly {
+                uid: vec![4, 1, 2, 3, 4, 5, 6],
+            },
+        );
+        assert_eq!(clone.anticollision_uid(), [4, 1, 2, 3, 4, 5, 6]);
+        assert_eq!(
+            send(&mut clone, &[0x90, 0x5A, 0, 0, 3, 1, 0xC5, 0x0A, 0]),
+            [0x6A, 0x82]
+        );
+        let mut des = Behaving::new(
+            Echo {
+                answer: vec![0x91, 0x00],
+                ..Echo::default()
+            },
+            Behaviour::LegacyKeysOnly,
+        );
+        assert_eq!(
+            send(&mut des, &[0x90, 0x71, 0, 0, 2, 1, 0, 0]),
+            [0x91, 0xAE]
+        );
+        assert_eq!(send(&mut des, &[0x90, 0x0A, 0, 0, 1, 1, 0]), [0x91, 0xAE]);
+        assert!(des.take_fault().unwrap().contains("legacy"));
+        assert_eq!(
+            send(&mut des, &[0x90, 0x5A, 0, 0, 3, 1, 0xC5, 0x0A, 0]),
+            [0x91, 0x00]
+        );
+    }
+}

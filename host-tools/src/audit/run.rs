@@ -208,3 +208,78 @@ pub fn audit(
         cards: results,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::cards::{CARDS, Expected};
+
+    #[test]
+    fn commands_are_named_in_nxp_terms() {
+        assert_eq!(
+            command_name(&[0x90, 0x71, 0, 0, 2, 1, 0, 0]),
+            "AuthenticateEV2First key 01"
+        );
+        assert_eq!(
+            command_name(&[0x90, 0x5A, 0, 0, 3, 0x01, 0xC5, 0x0A, 0]),
+            "SelectApplication 0AC501"
+        );
+        assert!(command_name(&[0x90, 0xAD, 0, 0, 0x0F, 1]).ends_with(" file 01"));
+        assert_eq!(command_name(&[0x00, 0xB0, 0, 0, 0]), "ISOReadBinary");
+        assert_eq!(command_name(&[0x90]), "(short frame)");
+        assert_eq!(
+            forbidden(&[0x90, 0xAA, 0, 0, 1, 0, 0]),
+            Some("legacy authentication (R2)")
+        );
+        assert_eq!(forbidden(&[0x90, 0x71, 0, 0, 1, 0, 0]), None);
+    }
+
+    #[test]
+    fn expected_verdicts_accept_only_conforming_observations() {
+        let id = ENROLLED_CREDENTIAL_ID;
+        let t0 = CARDS.iter().find(|c| c.id == "T0").unwrap().expected;
+        assert!(t0.accepts(&Observation::Grant(id), id));
+        assert!(!t0.accepts(&Observation::Grant(id ^ 1), id));
+        assert!(!t0.accepts(&Observation::Deny(None), id));
+        let t6 = CARDS.iter().find(|c| c.id == "T6").unwrap().expected;
+        assert!(t6.accepts(&Observation::Deny(Some("MAC_MISMATCH".into())), id));
+        assert!(t6.accepts(&Observation::Deny(None), id));
+        assert!(!t6.accepts(&Observation::Deny(Some("CARD_ERROR".into())), id));
+        assert!(!t6.accepts(&Observation::Grant(id), id));
+        assert!(!t6.accepts(&Observation::Error("x".into()), id));
+        let t12 = CARDS.iter().find(|c| c.id == "T12").unwrap().expected;
+        assert_eq!(
+            t12.describe(id),
+            "GRANT 1A2B3C4D5E6F7081 (PC not enabled) or DENY PROXIMITY_FAILED"
+        );
+        let any: Expected = CARDS.iter().find(|c| c.id == "T1").unwrap().expected;
+        assert!(any.accepts(&Observation::Deny(Some("UID_POLICY".into())), id));
+    }
+
+    #[test]
+    fn every_card_has_a_unique_id_and_a_failure_meaning() {
+        for (i, c) in CARDS.iter().enumerate() {
+            assert!(
+                !c.failure_means.is_empty() && !c.requirement.is_empty(),
+                "{}",
+                c.id
+            );
+            assert!(CARDS[..i].iter().all(|o| o.id != c.id), "{} twice", c.id);
+        }
+        let default: Vec<&str> = crate::audit::cards::default_set()
+            .iter()
+            .map(|c| c.id)
+            .collect();
+        for not_yet in ["T10b", "T10c", "T15"] {
+            assert!(!default.contains(&not_yet));
+        }
+        assert_eq!(
+            crate::audit::cards::select("t0, T10")
+                .unwrap()
+                .iter()
+                .map(|c| c.id)
+                .collect::<Vec<_>>(),
+            ["T0", "T10a", "T10b", "T10c"]
+        );
+    }
+}
