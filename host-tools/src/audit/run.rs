@@ -157,6 +157,8 @@ pub fn judge(spec: &CardSpec, fixture: &Fixture, p: &Presentation) -> (bool, Str
             _ => format!("denied ({})", spec.differs),
         };
         (true, why)
+    } else if let Observation::Error(e) = &p.observation {
+        (false, format!("the reader could not run: {e}"))
     } else {
         (false, spec.failure_means.to_owned())
     }

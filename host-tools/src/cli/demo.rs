@@ -92,8 +92,8 @@ fn failed_ids(r: &AuditReport) -> Vec<&str> {
 fn explain_reference(r: &AuditReport) -> String {
     if r.pass {
         format!(
-            "all {} cards conform: it grants the golden card and denies every hostile card with \
-             the spec's reason.",
+            "all {} cards conform: every verdict is the one spec section 17 gives a conforming \
+             reader (hostile cards denied with the spec's reason).",
             r.cards.len()
         )
     } else {
@@ -109,22 +109,32 @@ fn explain_uid_only(r: &AuditReport) -> String {
     if failed.is_empty() {
         return "the audit did not catch it: a defect of the audit.".into();
     }
-    let granted: Vec<&str> = r
-        .cards
-        .iter()
-        .filter(|c| !c.pass && c.observed.starts_with("GRANT"))
-        .map(|c| c.id.as_str())
-        .collect();
+    let ids = |grant: bool| -> Vec<&str> {
+        r.cards
+            .iter()
+            .filter(|c| !c.pass && c.observed.starts_with("GRANT") == grant)
+            .map(|c| c.id.as_str())
+            .collect()
+    };
+    let (opened, refused) = (ids(true), ids(false));
+    let mut why = Vec::new();
+    if !opened.is_empty() {
+        why.push(format!(
+            "it opens for {} because the UID is all it checks",
+            opened.join(" and ")
+        ));
+    }
+    if !refused.is_empty() {
+        why.push(format!(
+            "it refuses the genuine {} because their UID is random",
+            refused.join(" and ")
+        ));
+    }
     format!(
-        "fails {} of {} cards ({}): it opens for {} because the UID is all it checks, and \
-         cannot read the Random-ID golden card.",
+        "caught by {} of {} cards ({}): {}.",
         failed.len(),
         r.cards.len(),
         failed.join(", "),
-        if granted.is_empty() {
-            "no card".to_owned()
-        } else {
-            granted.join(" and ")
-        }
+        why.join("; ")
     )
 }
