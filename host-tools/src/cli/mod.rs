@@ -1,7 +1,9 @@
 //! The command-line front end, one module per subcommand: `desfire keys diversify`,
 //! `desfire trace decode`, `desfire emulate`, and `desfire card …` (PC/SC, cargo feature `pcsc`).
 
+pub mod audit;
 pub mod card;
+pub mod demo;
 pub mod emulate;
 pub mod keys_diversify;
 pub mod reader;
@@ -117,6 +119,12 @@ pub enum Command {
     /// The GEN-PACS reference reader: read a card once, GRANT (exit 0, credential ID on
     /// standard output) or DENY (exit 1, reason on standard error).
     Reader(reader::Args),
+    /// Audit a reader with the GEN-PACS test cards T0..T15 (spec section 17): one verdict per
+    /// card against the conforming verdict.
+    Audit(audit::Args),
+    /// The reader audit without hardware: audits the reference reader and a UID-only reader
+    /// with the lab test cards in memory and prints both verdict tables.
+    Demo(demo::Args),
 }
 
 /// `desfire keys …`
@@ -149,5 +157,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit, CliError> {
         Command::Emulate(args) => emulate::run(args, out),
         Command::Card(cmd) => card::run(cmd, out),
         Command::Reader(args) => reader::run(args, out),
+        Command::Audit(args) => audit::run(args, out),
+        Command::Demo(args) => demo::run(args, out),
     }
 }
