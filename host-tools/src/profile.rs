@@ -17,8 +17,8 @@ use desfire_core::crypto::originality::{self, OriginalityKey};
 use desfire_core::encoding::credential::{IssuerId, KeyId};
 use desfire_core::encoding::provision::IsoIdentity;
 use desfire_core::encoding::{
-    IssuerKey, IssuerSigningKey, KEY_VERSION, Masters, OriginalityPolicy, OutputFormat,
-    Revocation, SystemId,
+    IssuerKey, IssuerSigningKey, KEY_VERSION, Masters, OriginalityPolicy, OutputFormat, Revocation,
+    SystemId,
 };
 use desfire_core::wire::Aid;
 use serde::Deserialize;
@@ -807,6 +807,73 @@ mod tests {
             matches!(e, ProfileError::Field { ref field, .. } if field == "aid"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn reader_policy_fields() {
+        let p = Profile::load(LAB).unwrap();
+        assert_eq!(p.policy.originality, OriginalityPolicy::Off);
+        assert_eq!(p.policy.output, OutputFormat::Osdp);
+        assert!(
+            p.read_key_generations.is_empty(),
+            "one generation: no step 5"
+        );
+        assert!(p.revocation.is_empty());
+        // NXP's EV3 key, then the virtual card's TEST key (test = true only).
+        assert_eq!(p.originality_keys.len(), 2);
+        assert_eq!(p.originality_keys[1], originality::TEST_KEY);
+
+        let base = "aid = \"0AC501\"\n[issuer]\nid = \"SE\"\n";
+        let parse = |extra: &str| Profile::parse(&format!("{base}{extra}"), Path::new("p"), None);
+        let field_of = |e: ProfileError| match e {
+            ProfileError::Field { field, .. } => field,
+            e => panic!("{e}"),
+        };
+        let e = parse("[policy]\noriginality_test_key = true\n").unwrap_err();
+        assert_eq!(field_of(e), "policy.originality_test_key");
+        let p = parse("[policy]\noriginality = \"require\"\n").unwrap();
+        assert_eq!(p.policy.originality, OriginalityPolicy::Require);
+        assert_eq!(p.originality_keys.len(), 1, "NXP's EV3 key only");
+        assert_eq!(p.originality_keys[0].product, "MIFARE DESFire EV3");
+        let e = parse("[policy]\noriginality = \"on\"\n").unwrap_err();
+        assert_eq!(field_of(e), "policy.originality");
+        let e = parse("[policy]\noutput = \"wiegand\"\n").unwrap_err();
+        assert_eq!(field_of(e), "policy.output");
+        let p = parse(
+            "[revocation]\ndeny_list = [\"1A2B3C4D5E6F7081\"]\n\
+             [revocation.current_issue]\n\"C3D2E1F00F1E2D3C\" = 4\n",
+        )
+        .unwrap();
+        let issuer = IssuerId::new(b"SE").unwrap();
+        assert_eq!(
+            p.revocation,
+            [
+                Revocation::DenyListed {
+                    issuer: issuer.clone(),
+                    credential_id: 0x1A2B_3C4D_5E6F_7081
+                },
+                Revocation::CurrentIssue {
+                    issuer,
+                    credential_id: 0xC3D2_E1F0_0F1E_2D3C,
+                    issue_number: 4
+                }
+            ]
+        );
+        let e = parse("[revocation.current_issue]\n\"12\" = 1\n").unwrap_err();
+        assert_eq!(field_of(e), "revocation.current_issue.12");
+        // Two K2 generations: step 5 with both versions; the next one defaults to N+1.
+        let text = LAB_TOML.replace(
+            "k2_version = 1\n",
+            "k2_version = 4\nk2_next = \"808182838485868788898A8B8C8D8E8F\"\n",
+        );
+        let p = Profile::parse(&text, Path::new("p"), None).unwrap();
+        assert_eq!(p.read_key_generations, [4, 5]);
+        let text = LAB_TOML.replace(
+            "k2_version = 1\n",
+            "k2_next = \"808182838485868788898A8B8C8D8E8F\"\nk2_next_version = 1\n",
+        );
+        let e = Profile::parse(&text, Path::new("p"), None).unwrap_err();
+        assert_eq!(field_of(e), "keys.k2_next_version");
     }
 
     #[cfg(unix)]

@@ -114,9 +114,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
                         .map(|b| if b { '1' } else { '0' })
                         .collect();
                     writeln!(out, "{bits}")?;
-                    let n = osdp_raw_legacy(&c, 0, &mut payload).map_err(|r| {
-                        CliError::Environment(format!("no legacy output: {r}"))
-                    })?;
+                    let n = osdp_raw_legacy(&c, 0, &mut payload)
+                        .map_err(|r| CliError::Environment(format!("no legacy output: {r}")))?;
                     payload.get(..n).unwrap_or_default()
                 }
             };
