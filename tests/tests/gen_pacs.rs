@@ -1337,3 +1337,107 @@ fn every_optional_step_on_grants_the_golden_card() {
     );
     println!("GEN-PACS GRANT, every optional step: {}", tr.traffic);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Cards for the remaining reasons of §13 that no audit card above produces.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn s3_malformed_credential() {
+    use desfire_core::encoding::credential::CredentialError;
+    // L = 157: one more than the file can hold (§8.5 rule 3).
+    let mut ccf = ccf_for(&UID, &credential());
+    ccf[2..4].copy_from_slice(&157u16.to_be_bytes());
+    let card = provisioned(&mut issuer_masters(), &ccf);
+    assert_eq!(
+        deny(card, NOW),
+        DenyReason::MalformedCredential(CredentialError::BadAreaLength)
+    );
+}
+
+#[test]
+fn unsupported_signature_algorithm() {
+    // Tag 8F = 02 (the builder refuses to make one): §8.5 rule 7 comes before the signature.
+    let mut ccf = ccf_for(&UID, &credential());
+    let at = ccf
+        .windows(5)
+        .position(|w| w == [0x8F, 0x01, 0x01, 0x9E, 0x40])
+        .unwrap();
+    ccf[at + 2] = 0x02;
+    let card = provisioned(&mut issuer_masters(), &ccf);
+    assert_eq!(
+        deny(card, NOW),
+        DenyReason::UnsupportedAlgorithm(SignatureAlgorithm(2))
+    );
+}
+
+/// A card (or a relay) that does something to the `n`th response.
+struct Fault {
+    inner: Loop,
+    frame: usize,
+    seen: usize,
+    kind: FaultKind,
+}
+
+#[derive(Clone, Copy)]
+enum FaultKind {
+    /// The card leaves the field: the front end reports a timeout.
+    Lost,
+    /// One data byte goes missing.
+    Truncate,
+}
+
+#[derive(Debug)]
+struct Timeout;
+
+impl Transport for Fault {
+    type Error = Timeout;
+    fn transceive(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> Result<usize, Self::Error> {
+        let n = self.seen;
+        self.seen += 1;
+        if n != self.frame {
+            return Ok(self.inner.transceive(capdu, rapdu).unwrap());
+        }
+        match self.kind {
+            FaultKind::Lost => Err(Timeout),
+            FaultKind::Truncate => {
+                let len = self.inner.transceive(capdu, rapdu).unwrap();
+                rapdu.copy_within(1..len, 0);
+                Ok(len - 1)
+            }
+        }
+    }
+}
+
+impl Activate for Fault {
+    fn activate(&mut self) -> Vec<u8> {
+        self.inner.activate()
+    }
+}
+
+#[test]
+fn transport_and_malformed_response() {
+    use desfire_core::encoding::TransportFault;
+    let fault = |frame, kind| Fault {
+        inner: Loop { card: golden() },
+        frame,
+        seen: 0,
+        kind,
+    };
+    // Reason 8: the card is lost at any of the 7 pairs.
+    for frame in 0..7 {
+        assert_eq!(
+            read_via(fault(frame, FaultKind::Lost), NOW, false).0,
+            Verdict::Deny(DenyReason::Transport(TransportFault::Link)),
+            "lost at pair {frame}"
+        );
+    }
+    // Reason 7: GetCardUID (pair 3) and ReadData (pair 6) answers one byte short.
+    for frame in [3, 6] {
+        assert_eq!(
+            read_via(fault(frame, FaultKind::Truncate), NOW, false).0,
+            Verdict::Deny(DenyReason::MalformedResponse),
+            "truncated pair {frame}"
+        );
+    }
+}

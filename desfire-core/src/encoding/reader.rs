@@ -358,6 +358,8 @@ pub const READ_LEN: usize = CCF_FILE_SIZE;
 /// A Full-mode answer to step 9: 176 bytes of ciphertext (160 + a full padding block) and the
 /// 8-byte MACt. The reader's receive buffer has exactly this size.
 pub const READ_RESPONSE_LEN: usize = 184;
+/// A Full-mode answer to step 4: the 7-byte UID padded to one block, and the MACt.
+const UID_RESPONSE_LEN: usize = 24;
 /// A Plain answer to step 9 (`DOWNGRADE`).
 const PLAIN_RESPONSE_LEN: usize = READ_LEN;
 /// A MAC-mode answer to step 9 (`DOWNGRADE`).
@@ -458,9 +460,18 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     d.authenticate_ev2_first(k1_no, &k1, rng)
         .map_err(auth_failed(k1_no))?;
 
-    // 4. GetCardUID (Full): the real UID, 7 bytes; equal to a 7-byte anticollision UID.
+    // 4. GetCardUID (Full): the real UID, 7 bytes; equal to a 7-byte anticollision UID. The
+    // answer's length decides first (24: 16 ciphertext + 8 MACt), then the MAC (§12 step 4).
     let uid: RealUid = {
-        let resp = d.execute(&get_card_uid(), &mut rx).map_err(common)?;
+        let before = d.transport_mut().traffic();
+        let result = d.execute(&get_card_uid(), &mut rx);
+        let answer_len = response_data_len(before, d.transport_mut().traffic());
+        let resp = match result {
+            Err(Error::Card(s)) => return Err(DenyReason::CardError(s)),
+            Err(Error::Transport(_)) => return Err(DenyReason::Transport(TransportFault::Link)),
+            _ if answer_len != UID_RESPONSE_LEN => return Err(DenyReason::MalformedResponse),
+            r => r.map_err(common)?,
+        };
         let uid = Uid::parse(&resp).map_err(|_| DenyReason::MalformedResponse)?;
         uid.as_bytes()
             .try_into()
