@@ -1,8 +1,10 @@
 //! GEN-PACS v1 end to end in one process: a virtual EV3 (`picc::Card`) personalised by executing
 //! `encoding::PLAN` through `pcd::Desfire`, then the reader procedure (`encoding::read_card`)
 //! against it: GRANT for the golden card, DENY with the spec's reason (§13) for the audit cards
-//! the virtual card can be built as (spec §17 T0, T2, T3, T4, T6, T7, T8, T9, T10a, T11, T14,
-//! S4), and every vector of `specs/vectors/gen-pacs/test-card.json` through the builder, the
+//! the virtual card can be built as (spec §17 T0, T2, T3, T4, T6, T7, T8, T9, T10a-c, T11, T14,
+//! T15, S3, S4) and a card for every other reason of §13 but `PROXIMITY_FAILED` (not modelled,
+//! spec open point 5), the optional steps (5, 12, the output formats of §14, the revocation
+//! list of §10), and every vector of `specs/vectors/gen-pacs/test-card.json` through the builder, the
 //! parser and verifier, and a loopback read.
 //! TEST KEYS ONLY (spec §16).
 
