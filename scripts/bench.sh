@@ -24,6 +24,9 @@
 #     time of one GRANT at 106 and 424 kbit/s against the spec §12 minimum; criterion time of
 #     one ECDSA P-256 verification of the test card; the .text delta of linking P-256
 #     verification into the thumbv7em binary and (not with --quick) its instructions in QEMU.
+#  6. reader audit (host-tools/benches/audit.rs): criterion time of a full in-process audit of
+#     the reference reader (every card of the default set; goal < 1 s), and of building the
+#     golden card and its recorded session.
 #
 # Installs what it needs when missing (valgrind, binutils-arm-none-eabi, qemu-system-arm, the
 # thumbv7em target), quietly.
@@ -308,6 +311,29 @@ run_gen_pacs() {
     echo "    QEMU -icount: P-256 verify $p256_icount"
 }
 
+
+# ---------------------------------------------------------------------------
+# 6. Reader audit: the full in-process audit of one reader
+# ---------------------------------------------------------------------------
+run_audit() {
+    local args=()
+    [[ $quick -eq 1 ]] && args=(--warm-up-time 1 --measurement-time 2)
+    echo "==> audit: cargo bench -p host-tools --bench audit -- ${args[*]}"
+    cargo bench -q -p host-tools --bench audit -- "${args[@]}" >"$work/audit.log" 2>&1 || {
+        echo "audit bench failed:" >&2
+        tail -n 30 "$work/audit.log" >&2
+        return 1
+    }
+    # criterion prints `name  time: [low mean high]`, the name alone on its line when long.
+    local line
+    line="$(grep -A1 '^audit/reference_default_set' "$work/audit.log" | grep -m1 'time:' || true)"
+    audit_full="$(sed -n 's/.*time: *\[[^ ]* [^ ]* \([^ ]* [^ ]*\) .*/\1/p' <<<"$line")"
+    audit_cards="$(grep -m1 -o 'reference_default_set_[0-9]*' "$work/audit.log" | grep -o '[0-9]*$' || true)"
+    line="$(grep -A1 '^audit/fixture' "$work/audit.log" | grep -m1 'time:' || true)"
+    audit_fixture="$(sed -n 's/.*time: *\[[^ ]* [^ ]* \([^ ]* [^ ]*\) .*/\1/p' <<<"$line")"
+    echo "    audit of ${audit_cards:-?} cards: ${audit_full:-?}; fixture ${audit_fixture:-?}"
+}
+
 install_missing
 bench_summary=""
 loopback_tps=""
@@ -317,6 +343,7 @@ run_callgrind
 run_thumb
 run_loopback
 run_gen_pacs
+run_audit
 
 full_ns="$(field full_mean_ns "$bench_summary")"
 floor_ns="$(field aes_floor_mean_ns "$bench_summary")"
@@ -340,5 +367,7 @@ GEN-PACS GRANT air, 424 kbit/s   ${gp_424:-?}
   spec §12 minimum               ${gp_min:-?} at 106 kbit/s, ${gp_min424:-?} at 424 kbit/s
 ECDSA P-256 verify (host)        ${p256_host:-?} (criterion)
 ECDSA P-256 verify (thumbv7em)   ${p256_icount:-?}; .text ${p256_text:-?}
+reader audit, in process         ${audit_full:-?} for ${audit_cards:-?} cards (goal < 1 s; T12 sleeps 5 ms per answer)
+  golden card + recording        ${audit_fixture:-?}
 ============================================================================
 EOF

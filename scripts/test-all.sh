@@ -20,9 +20,14 @@ readonly THUMB_TARGET=thumbv7em-none-eabihf
 # python3-cryptography: the independent vector generator (tests/tests/generator_check.rs);
 # qemu-system-arm: the thumbv7em transaction; pcscd, vsmartcard-vpcd: the PC/SC end-to-end
 # tests (host-tools/tests/pcsc_e2e.rs); libpcsclite-dev, pkg-config: the `pcsc` crate;
-# python3-pyscard: the independent PC/SC client of those tests (tests/peers/).
+# python3-pyscard: the independent PC/SC client of those tests (tests/peers/);
+# libnfc-bin, libnfc-examples (nfc-list, nfc-scan-device), socat: real libnfc against
+# `desfire emulate --pn532` (host-tools/tests/pn532_libnfc.rs); chromium: renders the HTML audit
+# report headless (host-tools/tests/audit_report_browser.rs; ~9 s to install with apt-get update
+# on the 2-core machine, 2026-11-28).
 readonly APT_PACKAGES=(valgrind python3-cryptography qemu-system-arm
-    pcscd libpcsclite-dev pkg-config vsmartcard-vpcd python3-pyscard)
+    pcscd libpcsclite-dev pkg-config vsmartcard-vpcd python3-pyscard
+    libnfc-bin libnfc-examples socat chromium)
 # pcscd's client socket: it exists once the daemon accepts clients.
 readonly PCSCD_SOCKET=/run/pcscd/pcscd.comm
 # The longest we wait for pcscd to be ready (it takes tens of milliseconds).

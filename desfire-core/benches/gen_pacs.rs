@@ -14,12 +14,14 @@
 mod airtime;
 
 use desfire_core::crypto::AesKey;
+use desfire_core::crypto::originality;
 use desfire_core::encoding::credential::{IssuerId, KeyId, LegacyImage, SignatureAlgorithm};
 use desfire_core::encoding::provision::IsoIdentity;
 use desfire_core::encoding::signature::IssuerSigningKey;
 use desfire_core::encoding::{
-    CCF_FILE_SIZE, Credential, IssuerKey, LAB_AID, Masters, ParsedCcf, Provisioning, ReaderConfig,
-    RealUid, SystemId, Traffic, Verdict, read_card, verify_signature,
+    CCF_FILE_SIZE, Credential, IssuerKey, LAB_AID, Masters, OriginalityPolicy, OutputFormat,
+    ParsedCcf, Provisioning, ReaderConfig, RealUid, Revocation, SystemId, Traffic, Verdict,
+    read_card, verify_signature,
 };
 use desfire_core::pcd::{Desfire, FrameSize, Transport};
 use desfire_core::picc::{Card, CardConfig, NVM_LEN, RamNvm, State};
@@ -175,13 +177,42 @@ fn golden() -> Box<VCard> {
 }
 
 fn read(card: Box<VCard>, now: u32) -> (Verdict, Traffic, Vec<airtime::Pair>) {
-    read_with(card, now, false)
+    read_with(card, now, |c| c)
 }
+
+/// The optional steps on: 5 (GetKeyVersion, one generation held), 12 (Read_Sig, required,
+/// the virtual card's TEST originality key), legacy output, a revocation list.
+fn optional_steps(c: ReaderConfig<'_>) -> ReaderConfig<'_> {
+    ReaderConfig {
+        read_key_generations: &[0x01],
+        originality: OriginalityPolicy::Require,
+        originality_keys: core::slice::from_ref(&originality::TEST_KEY),
+        output: OutputFormat::LegacyWiegand,
+        revocation: &*REVOKED,
+        ..c
+    }
+}
+
+/// A deny-list entry and a current issue number, neither revoking the bench card.
+static REVOKED: std::sync::LazyLock<[Revocation; 2]> = std::sync::LazyLock::new(|| {
+    let issuer = IssuerId::new(b"SE0000000000").unwrap();
+    [
+        Revocation::DenyListed {
+            issuer: issuer.clone(),
+            credential_id: 0x1A2B_3C4D_5E6F_7080,
+        },
+        Revocation::CurrentIssue {
+            issuer,
+            credential_id: 0x1A2B_3C4D_5E6F_7081,
+            issue_number: 1,
+        },
+    ]
+});
 
 fn read_with(
     card: Box<VCard>,
     now: u32,
-    allow_fixed_uid: bool,
+    options: impl for<'a> Fn(ReaderConfig<'a>) -> ReaderConfig<'a>,
 ) -> (Verdict, Traffic, Vec<airtime::Pair>) {
     let mut lp = Recorder {
         inner: Loop { card },
@@ -194,12 +225,7 @@ fn read_with(
         &ISSUER_PUBLIC,
     )
     .unwrap()];
-    let config = ReaderConfig {
-        aid: LAB_AID,
-        issuer_keys: &keys,
-        frame: FrameSize::SHORT_APDU,
-        allow_fixed_uid,
-    };
+    let config = options(ReaderConfig::new(LAB_AID, &keys));
     let t = read_card(
         &mut lp,
         &config,
@@ -216,6 +242,27 @@ fn main() {
     assert!(matches!(verdict, Verdict::Grant(_)), "{verdict:?}");
     println!("GEN-PACS GRANT: {traffic}");
     air_time(&pairs);
+    let (verdict, traffic, pairs) = read_with(golden(), NOW, optional_steps);
+    assert!(matches!(verdict, Verdict::Grant(_)), "{verdict:?}");
+    let lens: Vec<String> = pairs
+        .iter()
+        .map(|p| format!("{}/{}", p.command, p.response))
+        .collect();
+    println!(
+        "GEN-PACS GRANT with steps 5 and 12, legacy output, revocation list: {traffic}; APDU \
+         pairs {} (C/R bytes: {})",
+        pairs.len(),
+        lens.join(" ")
+    );
+    for rate in [airtime::KBPS_106, airtime::KBPS_424] {
+        let air = airtime::model(&pairs, rate);
+        println!(
+            "GEN-PACS air with steps 5 and 12 {}: frames {}, air time {:.2} ms",
+            rate.name,
+            air.frames,
+            air.micros / 1e3
+        );
+    }
 
     let n = 200;
     let card = golden();
@@ -226,12 +273,7 @@ fn main() {
         &ISSUER_PUBLIC,
     )
     .unwrap()];
-    let config = ReaderConfig {
-        aid: LAB_AID,
-        issuer_keys: &keys,
-        frame: FrameSize::SHORT_APDU,
-        allow_fixed_uid: false,
-    };
+    let config = ReaderConfig::new(LAB_AID, &keys);
     let mut masters = reader_masters();
     let mut rng = TestRng(7);
     let t = Instant::now();

@@ -1,10 +1,13 @@
 //! The GEN-PACS credential parser on arbitrary bytes (the credential file as read from a card),
-//! then the signature check against the spec's §16 TEST issuer key. Nothing may panic; whatever parses
-//! must re-encode and parse back to the same fields.
+//! then the signature check against the spec's §16 TEST issuer key and the outputs of §14 (the
+//! legacy image's Wiegand bits and `osdp_RAW` forms). Nothing may panic; whatever parses must
+//! re-encode and parse back to the same fields.
 #![no_main]
 
 use desfire_core::encoding::credential::{IssuerId, KeyId};
-use desfire_core::encoding::{IssuerKey, LAB_AID, ParsedCcf, verify_signature};
+use desfire_core::encoding::{
+    IssuerKey, LAB_AID, ParsedCcf, osdp_raw, osdp_raw_extended, osdp_raw_legacy, verify_signature,
+};
 use libfuzzer_sys::fuzz_target;
 
 const ISSUER_PUBLIC: [u8; 65] = [
@@ -33,6 +36,22 @@ fuzz_target!(|data: &[u8]| {
         want.format_minor = 0;
         assert_eq!(again.credential, want);
         assert_eq!(again.signature, ccf.signature);
+    }
+    // §14: the legacy image's bits, n of them, agree with its left-justified form.
+    let _ = (
+        osdp_raw(&ccf.credential, 0),
+        osdp_raw_extended(&ccf.credential, 0),
+    );
+    let mut raw = [0u8; 20];
+    if let Some(img) = &ccf.credential.legacy_image {
+        let n = osdp_raw_legacy(&ccf.credential, 0, &mut raw).expect("tag 86 present");
+        assert_eq!(n, 4 + img.bits().len());
+        assert_eq!(img.wiegand_bits().count(), usize::from(img.bit_len()));
+        for (i, bit) in img.wiegand_bits().enumerate() {
+            assert_eq!(raw[4 + i / 8] >> (7 - i % 8) & 1 == 1, bit);
+        }
+    } else {
+        assert!(osdp_raw_legacy(&ccf.credential, 0, &mut raw).is_err());
     }
     let issuer = IssuerId::new(b"SE0000000000").expect("12 bytes");
     if let Some(key) = IssuerKey::from_sec1(issuer, KeyId::one(1), &ISSUER_PUBLIC) {

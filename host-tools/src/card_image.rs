@@ -1007,13 +1007,14 @@ fn create_private(path: &Path) -> std::io::Result<fs::File> {
         .open(path)
 }
 
+/// Makes a rename in `dir` durable (the audit report writer uses it too).
 #[cfg(unix)]
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
     fs::File::open(dir)?.sync_all()
 }
 
 #[cfg(not(unix))]
-fn sync_dir(_: &Path) -> std::io::Result<()> {
+pub(crate) fn sync_dir(_: &Path) -> std::io::Result<()> {
     Ok(())
 }
 

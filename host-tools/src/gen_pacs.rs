@@ -29,7 +29,20 @@ pub fn spec_reason(r: &DenyReason) -> Option<(&'static str, u8)> {
     }
 }
 
-/// Runs the reader procedure once with the profile's reader keys and policy.
+/// Which part of the profile's policy a read applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadPolicy {
+    /// Everything a reader does: key generations (step 5), the originality policy (step 12),
+    /// the output format (step 11) and the revocation list (§10). `desfire reader`.
+    Reader,
+    /// Only what tells whether the card holds a readable, valid credential: key generations,
+    /// no Read_Sig, `osdp_RAW` output, no revocation list. `card encode` and `card verify`
+    /// (a revoked credential or one without tag 86 is still a conforming card).
+    Card,
+}
+
+/// Runs the reader procedure once with the profile's reader keys and its whole reader policy
+/// ([`ReadPolicy::Reader`]).
 pub fn read<T: Transport>(
     transport: &mut T,
     profile: &Profile,
@@ -37,11 +50,41 @@ pub fn read<T: Transport>(
     anticollision_uid: &[u8],
     now: u32,
 ) -> Transaction {
-    let config = ReaderConfig {
-        aid: profile.aid,
-        issuer_keys: &profile.issuer_keys,
+    read_as(
+        ReadPolicy::Reader,
+        transport,
+        profile,
+        allow_fixed_uid,
+        anticollision_uid,
+        now,
+    )
+}
+
+/// Runs the reader procedure once with the profile's reader keys and `policy`: the one place
+/// the CLI builds a [`ReaderConfig`].
+pub fn read_as<T: Transport>(
+    policy: ReadPolicy,
+    transport: &mut T,
+    profile: &Profile,
+    allow_fixed_uid: bool,
+    anticollision_uid: &[u8],
+    now: u32,
+) -> Transaction {
+    let base = ReaderConfig {
         frame: FrameSize::SHORT_APDU,
         allow_fixed_uid,
+        read_key_generations: &profile.read_key_generations,
+        ..ReaderConfig::new(profile.aid, &profile.issuer_keys)
+    };
+    let config = match policy {
+        ReadPolicy::Card => base,
+        ReadPolicy::Reader => ReaderConfig {
+            originality: profile.policy.originality,
+            originality_keys: &profile.originality_keys,
+            output: profile.policy.output,
+            revocation: &profile.revocation,
+            ..base
+        },
     };
     let mut keys = profile.masters.clone();
     let mut rng = rand_core::UnwrapErr(rand_core::OsRng);
@@ -228,7 +271,14 @@ where
     // procedure decides first; `resume` then checks every step of §18 against what the card
     // shows and does the ones not done (see `Provisioning::resume` for the rules). A key that
     // authenticates with neither its delivery nor its final value stops it before any write.
-    let t = read(d.transport_mut(), profile, true, anticollision_uid, now);
+    let t = read_as(
+        ReadPolicy::Card,
+        d.transport_mut(),
+        profile,
+        true,
+        anticollision_uid,
+        now,
+    );
     match t.verdict {
         Verdict::Grant(c) if c.credential_id == credential.credential_id && !force => {
             // The credential is in place; the card-level steps (Random ID, key settings, PICC
@@ -253,7 +303,7 @@ where
                 Err(e) => return Err(e),
             };
             // Resumed: the card must now read with this credential.
-            let after = read(d.transport_mut(), profile, true, &[], now);
+            let after = read_as(ReadPolicy::Card, d.transport_mut(), profile, true, &[], now);
             match after.verdict {
                 Verdict::Grant(c) if c.credential_id == credential.credential_id => {
                     Ok(Encoded::Resumed { steps })

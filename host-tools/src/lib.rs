@@ -8,6 +8,7 @@
 //!   the command line; secrets are zeroized.
 //! - [`cli`]: the clap front end, one module per subcommand.
 //! - [`vpcd`]: the vpcd client that puts a [`vpcd::VirtualCard`] behind pcscd's virtual reader.
+//! - [`pn532`]: an emulated PN532 on a Unix socket or a pty, with virtual cards in its field.
 //! - `pcsc_reader` (cargo feature `pcsc`): a PC/SC reader as a `desfire_core::pcd::Transport`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -36,6 +37,7 @@ pub mod gen_pacs;
 pub mod hex_text;
 #[cfg(feature = "pcsc")]
 pub mod pcsc_reader;
+pub mod pn532;
 pub mod profile;
 pub mod trace;
 pub mod vpcd;

@@ -13,9 +13,13 @@
 use std::path::{Path, PathBuf};
 
 use desfire_core::crypto::AesKey;
+use desfire_core::crypto::originality::{self, OriginalityKey};
 use desfire_core::encoding::credential::{IssuerId, KeyId};
 use desfire_core::encoding::provision::IsoIdentity;
-use desfire_core::encoding::{IssuerKey, IssuerSigningKey, Masters, SystemId};
+use desfire_core::encoding::{
+    IssuerKey, IssuerSigningKey, KEY_VERSION, Masters, OriginalityPolicy, OutputFormat, Revocation,
+    SystemId,
+};
 use desfire_core::wire::Aid;
 use serde::Deserialize;
 use zeroize::Zeroizing;
@@ -102,13 +106,18 @@ pub enum ProfileError {
     },
 }
 
-/// What a profile allows (§10, §11).
+/// What a profile allows (§10, §11, §12 step 12, §14).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
     /// Accept cards whose anticollision UID is fixed (Random ID off).
     pub allow_fixed_uid: bool,
     /// Validity of a new credential when `encode` gets no `--valid-until`.
     pub default_validity_days: u32,
+    /// Step 12, `originality = "off" | "log" | "require"` (default off).
+    pub originality: OriginalityPolicy,
+    /// Step 11, `output = "osdp" | "extended" | "legacy-wiegand"` (default osdp); `desfire
+    /// reader --output` overrides it.
+    pub output: OutputFormat,
 }
 
 /// ISO identity of the application and of the credential file (§4.1, §7).
@@ -154,8 +163,16 @@ pub struct Profile {
     pub signing_key: Option<IssuerSigningKey>,
     /// Trusted issuer public keys (readers).
     pub issuer_keys: Vec<IssuerKey>,
-    /// Validity policy.
+    /// Validity, UID, originality and output policy.
     pub policy: Policy,
+    /// The generations (key version bytes) of K2 this reader holds when it holds two
+    /// (`keys.k2_next`): then step 5 runs (§5, R16). Empty: one generation, no step 5.
+    pub read_key_generations: Vec<u8>,
+    /// Originality keys step 12 trusts: NXP's EV3 key, and in a `test = true` profile with
+    /// `policy.originality_test_key = true` the virtual card's TEST key.
+    pub originality_keys: Vec<OriginalityKey>,
+    /// The controller's revocation list (§10) for this profile's issuer.
+    pub revocation: Vec<Revocation>,
 }
 
 impl Profile {
@@ -238,6 +255,23 @@ impl Profile {
             amk: keys.aes("keys.k0", &k.k0, &k.k0_file)?,
             kuid: keys.aes("keys.k1", &k.k1, &k.k1_file)?,
             read: keys.aes("keys.k2", &k.k2, &k.k2_file)?,
+            read_version: k.k2_version.unwrap_or(KEY_VERSION),
+            read_next: match keys.aes("keys.k2_next", &k.k2_next, &k.k2_next_file)? {
+                None => None,
+                Some(next) => {
+                    let version = k
+                        .k2_next_version
+                        .or_else(|| k.k2_version.unwrap_or(KEY_VERSION).checked_add(1))
+                        .ok_or_else(|| field("keys.k2_next_version", "must be given".into()))?;
+                    if version == k.k2_version.unwrap_or(KEY_VERSION) {
+                        return Err(field(
+                            "keys.k2_next_version",
+                            "must differ from keys.k2_version".into(),
+                        ));
+                    }
+                    Some((version, next))
+                }
+            },
             write: keys.aes("keys.k3", &k.k3, &k.k3_file)?,
             delegated_read: keys.aes("keys.k4", &k.k4, &k.k4_file)?,
             reserved: keys.aes("keys.k5", &k.k5, &k.k5_file)?,
@@ -305,6 +339,64 @@ impl Profile {
                 })?;
             issuer_keys.push(key);
         }
+        let read_key_generations = match &masters.read_next {
+            Some((next, _)) => vec![masters.read_version, *next],
+            None => Vec::new(),
+        };
+        let originality = match raw.policy.originality.as_deref() {
+            None | Some("off") => OriginalityPolicy::Off,
+            Some("log") => OriginalityPolicy::Log,
+            Some("require") => OriginalityPolicy::Require,
+            Some(_) => {
+                return Err(field(
+                    "policy.originality",
+                    "must be \"off\", \"log\" or \"require\"".into(),
+                ));
+            }
+        };
+        let output = match raw.policy.output.as_deref() {
+            None => OutputFormat::Osdp,
+            Some(text) => parse_output(text).ok_or_else(|| {
+                field(
+                    "policy.output",
+                    "must be \"osdp\", \"extended\" or \"legacy-wiegand\"".into(),
+                )
+            })?,
+        };
+        // R15: the virtual card's TEST originality key is trusted by TEST profiles only.
+        let mut originality_keys = originality::NXP_KEYS
+            .iter()
+            .filter(|k| k.product == "MIFARE DESFire EV3")
+            .copied()
+            .collect::<Vec<_>>();
+        if raw.policy.originality_test_key {
+            if !raw.test {
+                return Err(field(
+                    "policy.originality_test_key",
+                    "the TEST originality key is trusted only in a profile marked `test = true`"
+                        .into(),
+                ));
+            }
+            originality_keys.push(originality::TEST_KEY);
+        }
+        let mut revocation = Vec::new();
+        for (i, id) in raw.revocation.deny_list.iter().enumerate() {
+            let credential_id = credential_id(id)
+                .ok_or_else(|| field(&format!("revocation.deny_list[{i}]"), CRED_ID.into()))?;
+            revocation.push(Revocation::DenyListed {
+                issuer: issuer_id.clone(),
+                credential_id,
+            });
+        }
+        for (id, issue_number) in &raw.revocation.current_issue {
+            let credential_id = credential_id(id)
+                .ok_or_else(|| field(&format!("revocation.current_issue.{id}"), CRED_ID.into()))?;
+            revocation.push(Revocation::CurrentIssue {
+                issuer: issuer_id.clone(),
+                credential_id,
+                issue_number: *issue_number,
+            });
+        }
         Ok(Self {
             name: path.display().to_string(),
             test: raw.test,
@@ -318,7 +410,12 @@ impl Profile {
             policy: Policy {
                 allow_fixed_uid: raw.policy.allow_fixed_uid,
                 default_validity_days: raw.policy.default_validity_days.unwrap_or(365),
+                originality,
+                output,
             },
+            read_key_generations,
+            originality_keys,
+            revocation,
         })
     }
 
@@ -399,6 +496,24 @@ impl Needed {
 }
 
 const FID: &str = "must be 2 bytes (4 hex digits)";
+const CRED_ID: &str = "a credential ID is 8 bytes (16 hex digits)";
+
+/// `osdp`, `extended` or `legacy-wiegand` (spec §14).
+pub fn parse_output(text: &str) -> Option<OutputFormat> {
+    match text {
+        "osdp" => Some(OutputFormat::Osdp),
+        "extended" => Some(OutputFormat::Extended),
+        "legacy-wiegand" => Some(OutputFormat::LegacyWiegand),
+        _ => None,
+    }
+}
+
+fn credential_id(text: &str) -> Option<u64> {
+    let v = parse_hex("credential ID", text).ok()?;
+    <[u8; 8]>::try_from(v.as_slice())
+        .ok()
+        .map(u64::from_be_bytes)
+}
 const KEY_ID: &str = "key_id must be 1 or 2 bytes of hex";
 
 fn fid(text: &str) -> Option<u16> {
@@ -538,6 +653,17 @@ struct RawProfile {
     issuer: RawIssuer,
     #[serde(default)]
     policy: RawPolicy,
+    #[serde(default)]
+    revocation: RawRevocation,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRevocation {
+    #[serde(default)]
+    deny_list: Vec<String>,
+    #[serde(default)]
+    current_issue: std::collections::BTreeMap<String, u8>,
 }
 
 #[derive(Deserialize)]
@@ -559,6 +685,10 @@ struct RawKeys {
     k1_file: Option<PathBuf>,
     k2: Option<SecretHex>,
     k2_file: Option<PathBuf>,
+    k2_version: Option<u8>,
+    k2_next: Option<SecretHex>,
+    k2_next_file: Option<PathBuf>,
+    k2_next_version: Option<u8>,
     k3: Option<SecretHex>,
     k3_file: Option<PathBuf>,
     k4: Option<SecretHex>,
@@ -592,6 +722,10 @@ struct RawPolicy {
     #[serde(default)]
     allow_fixed_uid: bool,
     default_validity_days: Option<u32>,
+    originality: Option<String>,
+    #[serde(default)]
+    originality_test_key: bool,
+    output: Option<String>,
 }
 
 #[cfg(test)]
@@ -673,6 +807,73 @@ mod tests {
             matches!(e, ProfileError::Field { ref field, .. } if field == "aid"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn reader_policy_fields() {
+        let p = Profile::load(LAB).unwrap();
+        assert_eq!(p.policy.originality, OriginalityPolicy::Off);
+        assert_eq!(p.policy.output, OutputFormat::Osdp);
+        assert!(
+            p.read_key_generations.is_empty(),
+            "one generation: no step 5"
+        );
+        assert!(p.revocation.is_empty());
+        // NXP's EV3 key, then the virtual card's TEST key (test = true only).
+        assert_eq!(p.originality_keys.len(), 2);
+        assert_eq!(p.originality_keys[1], originality::TEST_KEY);
+
+        let base = "aid = \"0AC501\"\n[issuer]\nid = \"SE\"\n";
+        let parse = |extra: &str| Profile::parse(&format!("{base}{extra}"), Path::new("p"), None);
+        let field_of = |e: ProfileError| match e {
+            ProfileError::Field { field, .. } => field,
+            e => panic!("{e}"),
+        };
+        let e = parse("[policy]\noriginality_test_key = true\n").unwrap_err();
+        assert_eq!(field_of(e), "policy.originality_test_key");
+        let p = parse("[policy]\noriginality = \"require\"\n").unwrap();
+        assert_eq!(p.policy.originality, OriginalityPolicy::Require);
+        assert_eq!(p.originality_keys.len(), 1, "NXP's EV3 key only");
+        assert_eq!(p.originality_keys[0].product, "MIFARE DESFire EV3");
+        let e = parse("[policy]\noriginality = \"on\"\n").unwrap_err();
+        assert_eq!(field_of(e), "policy.originality");
+        let e = parse("[policy]\noutput = \"wiegand\"\n").unwrap_err();
+        assert_eq!(field_of(e), "policy.output");
+        let p = parse(
+            "[revocation]\ndeny_list = [\"1A2B3C4D5E6F7081\"]\n\
+             [revocation.current_issue]\n\"C3D2E1F00F1E2D3C\" = 4\n",
+        )
+        .unwrap();
+        let issuer = IssuerId::new(b"SE").unwrap();
+        assert_eq!(
+            p.revocation,
+            [
+                Revocation::DenyListed {
+                    issuer: issuer.clone(),
+                    credential_id: 0x1A2B_3C4D_5E6F_7081
+                },
+                Revocation::CurrentIssue {
+                    issuer,
+                    credential_id: 0xC3D2_E1F0_0F1E_2D3C,
+                    issue_number: 4
+                }
+            ]
+        );
+        let e = parse("[revocation.current_issue]\n\"12\" = 1\n").unwrap_err();
+        assert_eq!(field_of(e), "revocation.current_issue.12");
+        // Two K2 generations: step 5 with both versions; the next one defaults to N+1.
+        let text = LAB_TOML.replace(
+            "k2_version = 1\n",
+            "k2_version = 4\nk2_next = \"808182838485868788898A8B8C8D8E8F\"\n",
+        );
+        let p = Profile::parse(&text, Path::new("p"), None).unwrap();
+        assert_eq!(p.read_key_generations, [4, 5]);
+        let text = LAB_TOML.replace(
+            "k2_version = 1\n",
+            "k2_next = \"808182838485868788898A8B8C8D8E8F\"\nk2_next_version = 1\n",
+        );
+        let e = Profile::parse(&text, Path::new("p"), None).unwrap_err();
+        assert_eq!(field_of(e), "keys.k2_next_version");
     }
 
     #[cfg(unix)]

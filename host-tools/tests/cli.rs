@@ -219,7 +219,7 @@ fn diversify_help_warns_about_lab_keys() {
 
 // ---- trace decode --------------------------------------------------------------------------
 
-/// The README's main command.
+/// The README's trace decode example.
 #[test]
 fn decode_an12196_sample_human() {
     let o = desfire(&[

@@ -394,3 +394,244 @@ fn usage_errors_exit_2() {
         Some(2)
     );
 }
+
+/// `desfire reader` with extra arguments.
+fn reader_with(profile: &str, image: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["reader", "--profile", profile, "--image", s(image)];
+    args.extend_from_slice(extra);
+    desfire(&args)
+}
+
+/// Edits the image's JSON in place.
+fn edit_image(image: &Path, f: impl FnOnce(&mut serde_json::Value)) {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(image).unwrap()).unwrap();
+    f(&mut v);
+    std::fs::write(image, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+}
+
+#[test]
+fn output_formats_and_no_legacy_image() {
+    let d = dir("output");
+    let card = d.join("card.json");
+    encoded("lab", &card, &["--legacy-wiegand", "26:02026073"]);
+    // Default: the credential ID first; the payload is spec section 14's osdp_RAW.
+    let o = reader_with("lab", &card, &["--print-payload"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o).lines().collect::<Vec<_>>(),
+        [ID, "osdp_RAW 000040001A2B3C4D5E6F7081"]
+    );
+    // Legacy Wiegand: the tag 86 bits in Wiegand order, format 01 left-justified, labelled.
+    let o = reader_with(
+        "lab",
+        &card,
+        &["--output", "legacy-wiegand", "--print-payload"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o).lines().collect::<Vec<_>>(),
+        ["10000000100110000001110011", "osdp_RAW 00011A0080981CC0"]
+    );
+    assert!(stderr(&o).contains("LEGACY GRADE"), "{}", stderr(&o));
+    // Extended: the issue number travels too (SHA-256("SE0000000000") starts F30D9349).
+    let o = reader_with("lab", &card, &["--output", "extended", "--print-payload"]);
+    assert_eq!(
+        stdout(&o).lines().collect::<Vec<_>>(),
+        [ID, "osdp_RAW 00006800F30D93491A2B3C4D5E6F708101"]
+    );
+    // Reason 21: a credential without tag 86 on a legacy line, by option or by profile.
+    let plain = d.join("plain.json");
+    encoded("lab", &plain, &[]);
+    assert_deny(
+        &reader_with("lab", &plain, &["--output", "legacy-wiegand"]),
+        "NO_LEGACY_IMAGE (21)",
+    );
+    let p = lab_variant(
+        &d,
+        "legacy.toml",
+        "output = \"osdp\"",
+        "output = \"legacy-wiegand\"",
+    );
+    assert_deny(&reader(s(&p), &plain), "NO_LEGACY_IMAGE (21)");
+    assert_eq!(reader(s(&p), &card).status.code(), Some(0));
+    // The card itself conforms: encode and verify do not apply the output policy.
+    let o = verify(&plain, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let o = encode(s(&p), &plain, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        desfire(&[
+            "reader",
+            "--profile",
+            "lab",
+            "--image",
+            s(&card),
+            "--output",
+            "wiegand"
+        ])
+        .status
+        .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn revoked_by_deny_list_and_by_issue_number() {
+    let d = dir("revoked");
+    let card = d.join("card.json");
+    encoded("lab", &card, &["--issue-number", "1"]);
+    // T10b: the credential ID on the deny-list.
+    let p = lab_variant(
+        &d,
+        "deny.toml",
+        "deny_list = []",
+        &format!("deny_list = [\"{ID}\"]"),
+    );
+    assert_deny(&reader(s(&p), &card), "REVOKED (19)");
+    let other = lab_variant(
+        &d,
+        "other.toml",
+        "deny_list = []",
+        "deny_list = [\"1A2B3C4D5E6F7080\"]",
+    );
+    assert_eq!(reader(s(&other), &card).status.code(), Some(0));
+    // T10c: issue number 1, current issue 2: the replaced card is revoked, the new one grants.
+    let p = lab_variant(
+        &d,
+        "issue.toml",
+        "# \"1A2B3C4D5E6F7081\" = 2",
+        &format!("\"{ID}\" = 2"),
+    );
+    assert_deny(&reader(s(&p), &card), "REVOKED (19)");
+    let new = d.join("new.json");
+    encoded("lab", &new, &["--issue-number", "2"]);
+    let o = reader(s(&p), &new);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().next(), Some(ID));
+    // A revoked credential is still a conforming card.
+    assert_eq!(verify(&card, &[]).status.code(), Some(0));
+    // A malformed entry is a profile error.
+    let bad = lab_variant(&d, "bad.toml", "deny_list = []", "deny_list = [\"1A2B\"]");
+    let o = reader(s(&bad), &card);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("revocation.deny_list[0]"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn key_generations_and_unknown_key_version() {
+    use desfire_core::crypto::AesKey;
+    use desfire_core::encoding::{AppKey, CardKey, LAB_AID, SystemId, diversify};
+    let d = dir("generations");
+    let card = d.join("card.json");
+    encoded("lab", &card, &[]);
+    // A reader in a K2 rollover holds generations 01 (`20..2F`) and 02 (`80..8F`).
+    let p = lab_variant(
+        &d,
+        "rollover.toml",
+        "k2_version = 1\n",
+        "k2_version = 1\nk2_next = \"808182838485868788898A8B8C8D8E8F\"\nk2_next_version = 2\n",
+    );
+    let o = reader(s(&p), &card);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // The card rolled over to generation 02: K2 is the new master's key, version 02.
+    let uid: [u8; 7] = {
+        let image = card_image::load(&card).unwrap();
+        let b: Vec<u8> = (0..7)
+            .map(|i| u8::from_str_radix(&image.uid[2 * i..2 * i + 2], 16).unwrap())
+            .collect();
+        b.try_into().unwrap()
+    };
+    let next = AesKey::new(core::array::from_fn(|i| 0x80 + i as u8));
+    let k2 = diversify(
+        &next,
+        &uid,
+        LAB_AID,
+        CardKey::App(AppKey::Read),
+        &SystemId::GEN_PACS,
+    )
+    .unwrap();
+    let k2_hex: String = k2.expose().iter().map(|b| format!("{b:02X}")).collect();
+    edit_image(&card, |v| {
+        v["applications"][0]["keys"][2] = serde_json::json!({"key": k2_hex, "version": 2});
+    });
+    let o = reader(s(&p), &card);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().next(), Some(ID));
+    // The lab profile holds generation 01 only: no step 5, and the new key does not
+    // authenticate.
+    assert_deny(&reader("lab", &card), "AUTH_FAILED (3)");
+    // Reason 9: version 03, which the rollover reader does not hold.
+    edit_image(&card, |v| {
+        v["applications"][0]["keys"][2]["version"] = serde_json::json!(3);
+    });
+    assert_deny(&reader(s(&p), &card), "UNKNOWN_KEY_VERSION (9)");
+}
+
+#[test]
+fn originality_policy_t15() {
+    let d = dir("originality");
+    let card = d.join("card.json");
+    encoded("lab", &card, &[]);
+    let require = lab_variant(
+        &d,
+        "require.toml",
+        "originality = \"off\"",
+        "originality = \"require\"",
+    );
+    let log = lab_variant(
+        &d,
+        "log.toml",
+        "originality = \"off\"",
+        "originality = \"log\"",
+    );
+    // The image signs with the virtual card's TEST key, which the lab profile trusts.
+    let o = reader(s(&require), &card);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("originality signature verified"),
+        "{}",
+        stderr(&o)
+    );
+    // Without the TEST key only NXP's EV3 key is trusted: a virtual card is no genuine chip.
+    let nxp_only = d.join("nxp.toml");
+    std::fs::write(
+        &nxp_only,
+        std::fs::read_to_string(&require).unwrap().replace(
+            "originality_test_key = true",
+            "originality_test_key = false",
+        ),
+    )
+    .unwrap();
+    assert_deny(&reader(s(&nxp_only), &card), "ORIGINALITY_FAILED (20)");
+    // T15: a wrong signature (another card's).
+    let other = d.join("other.json");
+    encoded("lab", &other, &[]);
+    let sig = desfire_core::picc::sig::sign(
+        &desfire_core::picc::sig::TEST_SECRET,
+        &[0x04, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66],
+    )
+    .unwrap();
+    let sig_hex: String = sig.iter().map(|b| format!("{b:02X}")).collect();
+    edit_image(&card, |v| {
+        v["originality"] = serde_json::json!({ "signature": sig_hex });
+    });
+    assert_deny(&reader(s(&require), &card), "ORIGINALITY_FAILED (20)");
+    // Policy log: GRANT, and the failure on standard error.
+    let o = reader(s(&log), &card);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().next(), Some(ID));
+    assert!(
+        stderr(&o).contains("originality signature FAILED"),
+        "{}",
+        stderr(&o)
+    );
+    // Policy off (the lab default): not asked.
+    let o = reader("lab", &card);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(!stderr(&o).contains("originality"), "{}", stderr(&o));
+}

@@ -10,6 +10,7 @@
 //!
 //! Everything here panics on misuse: it is test code, and a panic is a failed test.
 
+pub mod bad_readers;
 pub mod vectors;
 pub mod virtual_card;
 

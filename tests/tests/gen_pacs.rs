@@ -1,8 +1,10 @@
 //! GEN-PACS v1 end to end in one process: a virtual EV3 (`picc::Card`) personalised by executing
 //! `encoding::PLAN` through `pcd::Desfire`, then the reader procedure (`encoding::read_card`)
 //! against it: GRANT for the golden card, DENY with the spec's reason (§13) for the audit cards
-//! the virtual card can be built as (spec §17 T0, T2, T3, T4, T6, T7, T8, T9, T10a, T11, T14,
-//! S4), and every vector of `specs/vectors/gen-pacs/test-card.json` through the builder, the
+//! the virtual card can be built as (spec §17 T0, T2, T3, T4, T6, T7, T8, T9, T10a-c, T11, T14,
+//! T15, S3, S4) and a card for every other reason of §13 but `PROXIMITY_FAILED` (not modelled,
+//! spec open point 5), the optional steps (5, 12, the output formats of §14, the revocation
+//! list of §10), and every vector of `specs/vectors/gen-pacs/test-card.json` through the builder, the
 //! parser and verifier, and a loopback read.
 //! TEST KEYS ONLY (spec §16).
 
@@ -14,9 +16,10 @@ use desfire_core::encoding::keys::{AppKey, CardKey, diversification_input};
 use desfire_core::encoding::provision::{APPLICATION_STEPS, IsoIdentity, Step};
 use desfire_core::encoding::signature::{IssuerSigningKey, tbs_digest};
 use desfire_core::encoding::{
-    CCF_FILE_SIZE, Credential, DenyReason, IssuerKey, KeyProvider, LAB_AID, Masters, ParsedCcf,
-    Provisioning, ReaderConfig, RealUid, SystemId, Traffic, Verdict, check_validity, osdp_raw,
-    osdp_raw_legacy, read_card, verify_signature_at,
+    CCF_FILE_SIZE, Credential, DenyReason, IssuerKey, KeyProvider, LAB_AID, Masters,
+    OriginalityCheck, OriginalityPolicy, OutputFormat, ParsedCcf, Provisioning, ReaderConfig,
+    RealUid, Revocation, SystemId, Traffic, Transaction, Verdict, check_validity, osdp_raw,
+    osdp_raw_extended, osdp_raw_legacy, read_card, verify_signature_at,
 };
 use desfire_core::pcd::{Desfire, FrameSize, Transport};
 use desfire_core::wire::{Aid, KeyNo};
@@ -142,27 +145,48 @@ fn read_with(card: Box<VCard>, now: u32, allow_fixed_uid: bool) -> (Verdict, Tra
 
 /// The reader procedure through `t` (a loop to a card, or a fault injector around one).
 fn read_via<T: Transport + Activate>(
-    mut t: T,
+    t: T,
     now: u32,
     allow_fixed_uid: bool,
 ) -> (Verdict, Traffic, Vec<u8>) {
-    let ac_uid = t.activate();
-    let keys = trusted();
+    let mut ac_uid = Vec::new();
     let config = ReaderConfig {
-        aid: LAB_AID,
-        issuer_keys: &keys,
-        frame: FrameSize::SHORT_APDU,
         allow_fixed_uid,
+        ..lab_config()
     };
-    let tr = read_card(
-        &mut t,
-        &config,
-        &mut reader_masters(),
-        &mut TestRng(0xBEEF),
-        &ac_uid,
-        now,
-    );
+    let tr = read_configured(t, now, &mut reader_masters(), config, &mut ac_uid);
     (tr.verdict, tr.traffic, ac_uid)
+}
+
+static TRUSTED: std::sync::LazyLock<[IssuerKey; 1]> = std::sync::LazyLock::new(trusted);
+
+/// The minimum procedure for the lab application, trusting the TEST issuer key.
+fn lab_config() -> ReaderConfig<'static> {
+    ReaderConfig::new(LAB_AID, &*TRUSTED)
+}
+
+/// The reader procedure through `t` with `keys` and `config`; the anticollision UID goes to
+/// `ac_uid`.
+fn read_configured<T: Transport + Activate>(
+    mut t: T,
+    now: u32,
+    keys: &mut Masters,
+    config: ReaderConfig<'_>,
+    ac_uid: &mut Vec<u8>,
+) -> Transaction {
+    *ac_uid = t.activate();
+    read_card(&mut t, &config, keys, &mut TestRng(0xBEEF), ac_uid, now)
+}
+
+/// `card` read at `NOW` by the lab reader with `config`.
+fn read_golden_with(card: Box<VCard>, config: ReaderConfig<'_>) -> Transaction {
+    read_configured(
+        Loop { card },
+        NOW,
+        &mut reader_masters(),
+        config,
+        &mut Vec::new(),
+    )
 }
 
 /// Field activation: the anticollision UID.
@@ -760,12 +784,7 @@ fn spec_vectors_test_card_json() {
         );
         let mut lp = Loop { card };
         let ac_uid = lp.activate();
-        let config = ReaderConfig {
-            aid,
-            issuer_keys: &trusted,
-            frame: FrameSize::SHORT_APDU,
-            allow_fixed_uid: false,
-        };
+        let config = ReaderConfig::new(aid, &trusted);
         let mut reader_keys = Masters {
             kuid: masters.kuid.clone(),
             read: masters.read.clone(),
@@ -874,4 +893,553 @@ fn personalisation_sends_the_spec_bodies_in_the_spec_order() {
     assert!(pos(0x51) < pos(0xCA));
     let k0_change = sent.iter().position(|c| c[1] == 0xC4 && c[5] == 0).unwrap();
     assert!(pos(0x3D) < k0_change && k0_change < pos(0x5C));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The optional steps: key generations (step 5), originality (step 12), the output format
+// (step 11) and the controller's revocation list (§10), each with a card built for its reason.
+// ---------------------------------------------------------------------------------------------
+
+/// The ISO/OSDP view of every C-APDU's INS byte, to show which steps ran.
+struct InsLog {
+    inner: Loop,
+    sent: Vec<u8>,
+}
+
+impl Transport for InsLog {
+    type Error = std::convert::Infallible;
+    fn transceive(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> Result<usize, Self::Error> {
+        self.sent.push(capdu[1]);
+        self.inner.transceive(capdu, rapdu)
+    }
+}
+
+impl Activate for InsLog {
+    fn activate(&mut self) -> Vec<u8> {
+        self.inner.activate()
+    }
+}
+
+fn granted(t: &Transaction) -> &Credential {
+    match &t.verdict {
+        Verdict::Grant(c) => c,
+        Verdict::Deny(r) => panic!("denied {r}"),
+    }
+}
+
+fn denied(t: &Transaction) -> DenyReason {
+    match &t.verdict {
+        Verdict::Deny(r) => *r,
+        Verdict::Grant(c) => panic!("granted {c:?}"),
+    }
+}
+
+/// The golden card after a K2 rollover: K2 changed (authenticated with K0, as an issuer does)
+/// to the diversified value of `master`, with key version `version`.
+fn rolled_over(master: AesKey, version: u8) -> Box<VCard> {
+    use desfire_core::pcd::commands::{ChangeKey, ChangeKeyTarget, select_application};
+    let mut issuer = issuer_masters();
+    let old = issuer.card_key(CardKey::App(AppKey::Read), &UID).unwrap();
+    let mut next = Masters {
+        read: Some(master),
+        ..Masters::new(LAB_AID, SystemId::GEN_PACS)
+    };
+    let new = next.card_key(CardKey::App(AppKey::Read), &UID).unwrap();
+    let k0 = issuer.card_key(CardKey::App(AppKey::Amk), &UID).unwrap();
+    let mut d = desfire(golden());
+    let mut rx = [0u8; 64];
+    d.execute(&select_application(LAB_AID), &mut rx).unwrap();
+    d.authenticate_ev2_first(KeyNo::MASTER, &k0, &mut TestRng(11))
+        .unwrap();
+    let ck = ChangeKey {
+        target: ChangeKeyTarget::Application(AppKey::Read.key_no()),
+        old_key: &old,
+        new_key: &new,
+        new_version: version,
+    };
+    d.execute(&ck.command(KeyNo::MASTER), &mut rx).unwrap();
+    d.into_transport().card
+}
+
+/// A reader holding K2 generations 01 (`20..2F`) and 02 (`80..8F`).
+fn two_generation_reader() -> Masters {
+    Masters {
+        read_next: Some((0x02, seq(0x80))),
+        ..reader_masters()
+    }
+}
+
+#[test]
+fn key_generations_step5_picks_the_card_generation() {
+    let both = ReaderConfig {
+        read_key_generations: &[0x01, 0x02],
+        ..lab_config()
+    };
+    // Generation 01 (every card of the plan), then a card rolled over to generation 02: the
+    // same reader grants both, each with the key of the card's generation.
+    for card in [golden(), rolled_over(seq(0x80), 0x02)] {
+        let mut t = InsLog {
+            inner: Loop { card },
+            sent: Vec::new(),
+        };
+        let mut ac = Vec::new();
+        let tr = read_configured(&mut t, NOW, &mut two_generation_reader(), both, &mut ac);
+        assert_eq!(granted(&tr).credential_id, 0x1A2B_3C4D_5E6F_7081);
+        // Step 5 sits between GetCardUID (4) and AuthenticateEV2NonFirst (7a): one pair more.
+        assert_eq!(t.sent, [0x5A, 0x71, 0xAF, 0x51, 0x64, 0x77, 0xAF, 0xAD]);
+    }
+    // Without step 5 the reader uses generation 01 and fails on a generation-02 card.
+    let tr = read_golden_with(rolled_over(seq(0x80), 0x02), lab_config());
+    assert_eq!(denied(&tr), DenyReason::AuthFailed(AppKey::Read.key_no()));
+}
+
+#[test]
+fn unknown_key_version_card() {
+    // Reason 9: K2 of generation 03, which the reader does not hold. Denied at step 5, before
+    // any authentication with a key it would have to guess.
+    let mut t = InsLog {
+        inner: Loop {
+            card: rolled_over(seq(0x90), 0x03),
+        },
+        sent: Vec::new(),
+    };
+    let tr = read_configured(
+        &mut t,
+        NOW,
+        &mut two_generation_reader(),
+        ReaderConfig {
+            read_key_generations: &[0x01, 0x02],
+            ..lab_config()
+        },
+        &mut Vec::new(),
+    );
+    assert_eq!(denied(&tr), DenyReason::UnknownKeyVersion(0x03));
+    assert_eq!(tr.verdict, Verdict::Deny(DenyReason::UnknownKeyVersion(3)));
+    assert_eq!(t.sent.last(), Some(&0x64), "nothing after GetKeyVersion");
+    // One generation held, named: step 5 runs and still tells the version.
+    let tr = read_golden_with(
+        rolled_over(seq(0x80), 0x02),
+        ReaderConfig {
+            read_key_generations: &[0x01],
+            ..lab_config()
+        },
+    );
+    assert_eq!(denied(&tr), DenyReason::UnknownKeyVersion(0x02));
+}
+
+impl<T: Activate> Activate for &mut T {
+    fn activate(&mut self) -> Vec<u8> {
+        (**self).activate()
+    }
+}
+
+/// The golden card whose Read_Sig answers `originality` instead of the TEST key's signature.
+fn with_originality(
+    card: Box<VCard>,
+    originality: desfire_core::picc::state::Originality,
+) -> Box<VCard> {
+    use desfire_core::picc::{Card, CardConfig, NVM_LEN, RamNvm};
+    let mut state = card.state().clone();
+    state.originality = originality;
+    Box::new(
+        Card::create(
+            RamNvm::<NVM_LEN>::new(),
+            TestRng(0x77),
+            CardConfig::default(),
+            state,
+        )
+        .unwrap(),
+    )
+}
+
+/// Answers Read_Sig with `91 1C` (command not supported): a chip with no signature.
+struct NoReadSig {
+    inner: Loop,
+}
+
+impl Transport for NoReadSig {
+    type Error = std::convert::Infallible;
+    fn transceive(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> Result<usize, Self::Error> {
+        if capdu[1] == 0x3C {
+            rapdu[..2].copy_from_slice(&[0x91, 0x1C]);
+            return Ok(2);
+        }
+        self.inner.transceive(capdu, rapdu)
+    }
+}
+
+impl Activate for NoReadSig {
+    fn activate(&mut self) -> Vec<u8> {
+        self.inner.activate()
+    }
+}
+
+fn lab_originality(policy: OriginalityPolicy) -> ReaderConfig<'static> {
+    ReaderConfig {
+        originality: policy,
+        originality_keys: core::slice::from_ref(&desfire_core::crypto::originality::TEST_KEY),
+        ..lab_config()
+    }
+}
+
+#[test]
+fn t15_originality_policy() {
+    use desfire_core::picc::state::Originality;
+    use desfire_core::wire::Status;
+    // The virtual card signs with its TEST key: required and trusted (lab) → GRANT.
+    let mut t = InsLog {
+        inner: Loop { card: golden() },
+        sent: Vec::new(),
+    };
+    let tr = read_configured(
+        &mut t,
+        NOW,
+        &mut reader_masters(),
+        lab_originality(OriginalityPolicy::Require),
+        &mut Vec::new(),
+    );
+    granted(&tr);
+    assert_eq!(tr.originality, OriginalityCheck::Verified(0));
+    // Read_Sig after ReadData; the card's 72-byte Full-mode answer comes in two native
+    // frames (`AF` fetches the rest).
+    assert_eq!(t.sent[6..], [0xAD, 0x3C, 0xAF], "Read_Sig after ReadData");
+    // A production reader trusts NXP's EV3 key only: the virtual card is not a genuine chip.
+    let tr = read_golden_with(
+        golden(),
+        ReaderConfig {
+            originality: OriginalityPolicy::Require,
+            originality_keys: &desfire_core::crypto::originality::NXP_KEYS[..1],
+            ..lab_config()
+        },
+    );
+    assert_eq!(denied(&tr), DenyReason::OriginalityFailed);
+    assert_eq!(tr.originality, OriginalityCheck::Wrong);
+
+    // T15, wrong signature (another card's, or made with another key).
+    let wrong = || {
+        let other = desfire_core::picc::sig::sign(
+            &desfire_core::picc::sig::TEST_SECRET,
+            &hex!("04112233445566"),
+        )
+        .unwrap();
+        with_originality(golden(), Originality::Signature(other))
+    };
+    let tr = read_golden_with(wrong(), lab_originality(OriginalityPolicy::Require));
+    assert_eq!(denied(&tr), DenyReason::OriginalityFailed);
+    assert_eq!(tr.originality, OriginalityCheck::Wrong);
+    // Policy log: GRANT and the failure as a log entry.
+    let tr = read_golden_with(wrong(), lab_originality(OriginalityPolicy::Log));
+    granted(&tr);
+    assert_eq!(tr.originality, OriginalityCheck::Wrong);
+    // Policy off: not even asked.
+    let tr = read_golden_with(wrong(), lab_config());
+    granted(&tr);
+    assert_eq!(tr.originality, OriginalityCheck::NotRun);
+
+    // T15, missing signature: the chip does not know Read_Sig.
+    let tr = read_configured(
+        NoReadSig {
+            inner: Loop { card: golden() },
+        },
+        NOW,
+        &mut reader_masters(),
+        lab_originality(OriginalityPolicy::Require),
+        &mut Vec::new(),
+    );
+    assert_eq!(denied(&tr), DenyReason::OriginalityFailed);
+    assert_eq!(
+        tr.originality,
+        OriginalityCheck::Missing(Status::ILLEGAL_COMMAND_CODE)
+    );
+    let tr = read_configured(
+        NoReadSig {
+            inner: Loop { card: golden() },
+        },
+        NOW,
+        &mut reader_masters(),
+        lab_originality(OriginalityPolicy::Log),
+        &mut Vec::new(),
+    );
+    granted(&tr);
+
+    // An earlier failing step wins: an expired card is EXPIRED, and step 12 never ran.
+    let tr = read_configured(
+        Loop { card: wrong() },
+        VALID_UNTIL,
+        &mut reader_masters(),
+        lab_originality(OriginalityPolicy::Require),
+        &mut Vec::new(),
+    );
+    assert_eq!(denied(&tr), DenyReason::Expired);
+    assert_eq!(tr.originality, OriginalityCheck::NotRun);
+}
+
+/// The golden card without tag 86.
+fn no_legacy_image_card() -> Box<VCard> {
+    let mut c = credential();
+    c.legacy_image = None;
+    provisioned(&mut issuer_masters(), &ccf_for(&UID, &c))
+}
+
+#[test]
+fn legacy_wiegand_output() {
+    let legacy = ReaderConfig {
+        output: OutputFormat::LegacyWiegand,
+        ..lab_config()
+    };
+    // The test card in legacy mode: GRANT; the line carries the tag 86 image only.
+    let tr = read_golden_with(golden(), legacy);
+    let c = granted(&tr);
+    let bits: String = c
+        .legacy_image
+        .as_ref()
+        .unwrap()
+        .wiegand_bits()
+        .map(|b| if b { '1' } else { '0' })
+        .collect();
+    assert_eq!(bits, "10000000100110000001110011");
+    let mut raw = [0u8; 20];
+    let n = osdp_raw_legacy(c, 0, &mut raw).unwrap();
+    assert_eq!(&raw[..n], hex!("00 01 1A 00 80 98 1C C0"));
+    // Reason 21: no tag 86 in legacy mode → DENY; the same card grants with osdp output.
+    let tr = read_golden_with(no_legacy_image_card(), legacy);
+    assert_eq!(denied(&tr), DenyReason::NoLegacyImage);
+    granted(&read_golden_with(no_legacy_image_card(), lab_config()));
+    // Extended output (§14): issuer hash, credential ID, issue number, 104 bits.
+    let tr = read_golden_with(
+        golden(),
+        ReaderConfig {
+            output: OutputFormat::Extended,
+            ..lab_config()
+        },
+    );
+    let ext = osdp_raw_extended(granted(&tr), 0);
+    // SHA-256("SE0000000000") starts F3 0D 93 49 (`printf SE0000000000 | sha256sum`).
+    assert_eq!(
+        ext,
+        hex!("00 00 68 00 F30D9349 1A2B3C4D5E6F7081 01"),
+        "{:02X?}",
+        ext
+    );
+}
+
+fn revoking(list: &[Revocation]) -> ReaderConfig<'_> {
+    ReaderConfig {
+        revocation: list,
+        ..lab_config()
+    }
+}
+
+/// A card of the golden credential with issue number `n`.
+fn issue(n: u8) -> Box<VCard> {
+    let mut c = credential();
+    c.issue_number = n;
+    provisioned(&mut issuer_masters(), &ccf_for(&UID, &c))
+}
+
+#[test]
+fn t10b_deny_listed_credential() {
+    let id = 0x1A2B_3C4D_5E6F_7081;
+    let list = [Revocation::DenyListed {
+        issuer: issuer(),
+        credential_id: id,
+    }];
+    let tr = read_golden_with(golden(), revoking(&list));
+    assert_eq!(denied(&tr), DenyReason::Revoked);
+    // Another issuer's credential with the same ID, or another ID: not revoked.
+    let other_issuer = [Revocation::DenyListed {
+        issuer: IssuerId::new(b"SE0000000001").unwrap(),
+        credential_id: id,
+    }];
+    granted(&read_golden_with(golden(), revoking(&other_issuer)));
+    let other_id = [Revocation::DenyListed {
+        issuer: issuer(),
+        credential_id: id ^ 1,
+    }];
+    granted(&read_golden_with(golden(), revoking(&other_id)));
+}
+
+#[test]
+fn t10c_issue_number_below_the_current_one() {
+    let current = |n| {
+        [Revocation::CurrentIssue {
+            issuer: issuer(),
+            credential_id: 0x1A2B_3C4D_5E6F_7081,
+            issue_number: n,
+        }]
+    };
+    // Card issue 1, current issue 2: the replaced card is revoked; the current card grants,
+    // and so does a newer one the controller has not heard of yet.
+    let list = current(2);
+    assert_eq!(
+        denied(&read_golden_with(issue(1), revoking(&list))),
+        DenyReason::Revoked
+    );
+    granted(&read_golden_with(issue(2), revoking(&list)));
+    granted(&read_golden_with(issue(3), revoking(&list)));
+}
+
+#[test]
+fn revocation_comes_last() {
+    // §13: the first failing step wins, and revocation is the controller's, after step 11:
+    // an expired revoked card is EXPIRED; a revoked card without tag 86 on a legacy line is
+    // NO_LEGACY_IMAGE (the controller never sees it).
+    let list = [Revocation::DenyListed {
+        issuer: issuer(),
+        credential_id: 0x1A2B_3C4D_5E6F_7081,
+    }];
+    let tr = read_configured(
+        Loop { card: golden() },
+        VALID_UNTIL,
+        &mut reader_masters(),
+        revoking(&list),
+        &mut Vec::new(),
+    );
+    assert_eq!(denied(&tr), DenyReason::Expired);
+    let tr = read_golden_with(
+        no_legacy_image_card(),
+        ReaderConfig {
+            output: OutputFormat::LegacyWiegand,
+            revocation: &list,
+            ..lab_config()
+        },
+    );
+    assert_eq!(denied(&tr), DenyReason::NoLegacyImage);
+}
+
+#[test]
+fn every_optional_step_on_grants_the_golden_card() {
+    let list = [Revocation::CurrentIssue {
+        issuer: issuer(),
+        credential_id: 0x1A2B_3C4D_5E6F_7081,
+        issue_number: 1,
+    }];
+    let mut t = InsLog {
+        inner: Loop { card: golden() },
+        sent: Vec::new(),
+    };
+    let tr = read_configured(
+        &mut t,
+        NOW,
+        &mut two_generation_reader(),
+        ReaderConfig {
+            read_key_generations: &[0x01, 0x02],
+            originality: OriginalityPolicy::Require,
+            originality_keys: core::slice::from_ref(&desfire_core::crypto::originality::TEST_KEY),
+            output: OutputFormat::LegacyWiegand,
+            revocation: &list,
+            ..lab_config()
+        },
+        &mut Vec::new(),
+    );
+    granted(&tr);
+    assert_eq!(
+        t.sent,
+        [0x5A, 0x71, 0xAF, 0x51, 0x64, 0x77, 0xAF, 0xAD, 0x3C, 0xAF]
+    );
+    println!("GEN-PACS GRANT, every optional step: {}", tr.traffic);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cards for the remaining reasons of §13 that no audit card above produces.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn s3_malformed_credential() {
+    use desfire_core::encoding::credential::CredentialError;
+    // L = 157: one more than the file can hold (§8.5 rule 3).
+    let mut ccf = ccf_for(&UID, &credential());
+    ccf[2..4].copy_from_slice(&157u16.to_be_bytes());
+    let card = provisioned(&mut issuer_masters(), &ccf);
+    assert_eq!(
+        deny(card, NOW),
+        DenyReason::MalformedCredential(CredentialError::BadAreaLength)
+    );
+}
+
+#[test]
+fn unsupported_signature_algorithm() {
+    // Tag 8F = 02 (the builder refuses to make one): §8.5 rule 7 comes before the signature.
+    let mut ccf = ccf_for(&UID, &credential());
+    let at = ccf
+        .windows(5)
+        .position(|w| w == [0x8F, 0x01, 0x01, 0x9E, 0x40])
+        .unwrap();
+    ccf[at + 2] = 0x02;
+    let card = provisioned(&mut issuer_masters(), &ccf);
+    assert_eq!(
+        deny(card, NOW),
+        DenyReason::UnsupportedAlgorithm(SignatureAlgorithm(2))
+    );
+}
+
+/// A card (or a relay) that does something to the `n`th response.
+struct Fault {
+    inner: Loop,
+    frame: usize,
+    seen: usize,
+    kind: FaultKind,
+}
+
+#[derive(Clone, Copy)]
+enum FaultKind {
+    /// The card leaves the field: the front end reports a timeout.
+    Lost,
+    /// One data byte goes missing.
+    Truncate,
+}
+
+#[derive(Debug)]
+struct Timeout;
+
+impl Transport for Fault {
+    type Error = Timeout;
+    fn transceive(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> Result<usize, Self::Error> {
+        let n = self.seen;
+        self.seen += 1;
+        if n != self.frame {
+            return Ok(self.inner.transceive(capdu, rapdu).unwrap());
+        }
+        match self.kind {
+            FaultKind::Lost => Err(Timeout),
+            FaultKind::Truncate => {
+                let len = self.inner.transceive(capdu, rapdu).unwrap();
+                rapdu.copy_within(1..len, 0);
+                Ok(len - 1)
+            }
+        }
+    }
+}
+
+impl Activate for Fault {
+    fn activate(&mut self) -> Vec<u8> {
+        self.inner.activate()
+    }
+}
+
+#[test]
+fn transport_and_malformed_response() {
+    use desfire_core::encoding::TransportFault;
+    let fault = |frame, kind| Fault {
+        inner: Loop { card: golden() },
+        frame,
+        seen: 0,
+        kind,
+    };
+    // Reason 8: the card is lost at any of the 7 pairs.
+    for frame in 0..7 {
+        assert_eq!(
+            read_via(fault(frame, FaultKind::Lost), NOW, false).0,
+            Verdict::Deny(DenyReason::Transport(TransportFault::Link)),
+            "lost at pair {frame}"
+        );
+    }
+    // Reason 7: GetCardUID (pair 3) and ReadData (pair 6) answers one byte short.
+    for frame in [3, 6] {
+        assert_eq!(
+            read_via(fault(frame, FaultKind::Truncate), NOW, false).0,
+            Verdict::Deny(DenyReason::MalformedResponse),
+            "truncated pair {frame}"
+        );
+    }
 }

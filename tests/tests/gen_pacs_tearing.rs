@@ -16,7 +16,7 @@ use desfire_core::encoding::{
     RealUid, SystemId, Verdict, read_card,
 };
 use desfire_core::pcd::commands::select_application;
-use desfire_core::pcd::{Desfire, Error, FrameSize};
+use desfire_core::pcd::{Desfire, Error};
 use desfire_core::picc::{Card, CardConfig};
 use desfire_core::wire::{Aid, Status};
 use desfire_tests::virtual_card::{Loop, TestRng, VCard, desfire, factory_card_with};
@@ -118,12 +118,7 @@ fn key_values(plan: &Provisioning<'_>, d: &mut Desfire<Loop>) -> Vec<(CardKey, K
 fn grants(mut card: Box<VCard>) -> bool {
     let ac_uid = card.activate().uid.to_vec();
     let trusted = [IssuerKey::from_sec1(issuer(), KeyId::one(1), &ISSUER_PUBLIC).unwrap()];
-    let config = ReaderConfig {
-        aid: LAB_AID,
-        issuer_keys: &trusted,
-        frame: FrameSize::SHORT_APDU,
-        allow_fixed_uid: false,
-    };
+    let config = ReaderConfig::new(LAB_AID, &trusted);
     let mut reader_keys = Masters {
         kuid: Some(seq(0x10)),
         read: Some(seq(0x20)),

@@ -226,6 +226,47 @@ impl LegacyImage {
     pub fn bits(&self) -> &[u8] {
         &self.bits
     }
+
+    /// Bit `i` of the image in transmission order: bit 0 is the first bit a Wiegand interface
+    /// sends (the most significant of the `n`), as in `osdp_RAW` format `01` (spec §14).
+    /// `None` from `i = n` on.
+    pub fn bit(&self, i: u8) -> Option<bool> {
+        if i >= self.bit_len {
+            return None;
+        }
+        // Right-justified: the first `unused` bits of the first byte are padding.
+        let unused = self
+            .bits
+            .len()
+            .checked_mul(8)?
+            .checked_sub(usize::from(self.bit_len))?;
+        let at = unused.checked_add(usize::from(i))?;
+        let byte = *self.bits.get(at / 8)?;
+        let shift = 7u32.checked_sub(u32::try_from(at % 8).ok()?)?;
+        Some(byte.checked_shr(shift)? & 1 == 1)
+    }
+
+    /// The `n` bits in transmission order, as a legacy Wiegand interface sends them (a `true`
+    /// is a pulse on DATA1, a `false` on DATA0), spec §14 and R13. The test card's 26-bit
+    /// H10301 image `1A 02026073` gives `10000000100110000001110011`.
+    pub fn wiegand_bits(&self) -> impl Iterator<Item = bool> + '_ {
+        (0..self.bit_len).filter_map(|i| self.bit(i))
+    }
+
+    /// The `n` bits left-justified (first bit in bit 7 of byte 0, unused low bits of the last
+    /// byte zero), as `osdp_RAW` format `01` carries them (spec §14). Returns the bytes used,
+    /// ⌈n/8⌉.
+    pub fn left_justified(&self, out: &mut [u8; 16]) -> usize {
+        *out = [0; 16];
+        for (i, bit) in self.wiegand_bits().enumerate() {
+            if let Some(b) = out.get_mut(i / 8) {
+                *b |= u8::from(bit)
+                    .checked_shl(7u32.saturating_sub((i % 8) as u32))
+                    .unwrap_or(0);
+            }
+        }
+        self.bits.len()
+    }
 }
 
 /// Signing key ID (tag 0x8E): 1 or 2 opaque bytes, matched byte for byte (spec §8.3: `01` and
@@ -674,6 +715,48 @@ pub(crate) mod tests {
         "6E43B66D1ED8A69C6D8347506922EC8177DC5C9C56DDCD05E1A9B90CB91D1643"
         "6E3C93D892120147D1EF4584C53684CDAD69AD20AE99A9BE8C074AD738BCB71A"
     );
+
+    /// Spec §14: the test card's tag 86 `1A 02026073` (26-bit H10301, facility 1, card 12345)
+    /// on a Wiegand line and left-justified in `osdp_RAW` format 01 (`80 98 1C C0`).
+    #[test]
+    fn legacy_image_wiegand_bits_of_the_test_card() {
+        let img = LegacyImage::new(0x1A, &hex!("02026073")).unwrap();
+        let bits: heapless::String<128> = img
+            .wiegand_bits()
+            .map(|b| if b { '1' } else { '0' })
+            .collect();
+        assert_eq!(bits.as_str(), "10000000100110000001110011");
+        // H10301: even parity, facility 00000001, card 0011000000111001 (12345), odd parity.
+        assert_eq!(&bits[1..9], "00000001");
+        assert_eq!(u16::from_str_radix(&bits[9..25], 2).unwrap(), 12345);
+        assert_eq!(img.bit(25), Some(true));
+        assert_eq!(img.bit(26), None);
+        let mut out = [0xFF; 16];
+        let n = img.left_justified(&mut out);
+        assert_eq!(&out[..n], hex!("80 98 1C C0"));
+        assert!(out[n..].iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn legacy_image_bit_order_on_byte_boundaries() {
+        // 8 bits: no padding; 1 bit; 128 bits (the maximum).
+        let img = LegacyImage::new(8, &[0b1010_0001]).unwrap();
+        let v: heapless::Vec<bool, 8> = img.wiegand_bits().collect();
+        assert_eq!(v, [true, false, true, false, false, false, false, true]);
+        let img = LegacyImage::new(1, &[1]).unwrap();
+        assert_eq!(img.wiegand_bits().count(), 1);
+        assert_eq!(img.bit(0), Some(true));
+        let mut full = [0u8; 16];
+        full[15] = 1;
+        full[0] = 0x80;
+        let img = LegacyImage::new(128, &full).unwrap();
+        assert_eq!(img.bit(0), Some(true));
+        assert_eq!(img.bit(127), Some(true));
+        assert_eq!(img.wiegand_bits().filter(|b| *b).count(), 2);
+        let mut out = [0u8; 16];
+        assert_eq!(img.left_justified(&mut out), 16);
+        assert_eq!(out, full);
+    }
 
     pub(crate) fn test_credential() -> Credential {
         Credential {

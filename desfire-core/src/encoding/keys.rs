@@ -125,6 +125,20 @@ pub struct KeyUnavailable;
 pub trait KeyProvider {
     /// The value of `key` on the card with real UID `uid`.
     fn card_key(&mut self, key: CardKey, uid: &RealUid) -> Result<AesKey, KeyUnavailable>;
+
+    /// The value of `key` of generation `version` (its DESFire key version byte, spec §5) on
+    /// the card with real UID `uid`: how a reader that holds generations N and N+1 (R16)
+    /// derives the key the card's GetKeyVersion named (§12 steps 5-6). A provider that holds
+    /// one generation only need not implement it: the default has no key for any generation.
+    fn card_key_generation(
+        &mut self,
+        key: CardKey,
+        version: u8,
+        uid: &RealUid,
+    ) -> Result<AesKey, KeyUnavailable> {
+        let _ = (key, version, uid);
+        Err(KeyUnavailable)
+    }
 }
 
 /// Masters held in memory (host tools, tests): diversifies per card. Absent masters are
@@ -143,6 +157,10 @@ pub struct Masters {
     pub kuid: Option<AesKey>,
     /// Master of K2.
     pub read: Option<AesKey>,
+    /// The generation (key version byte, spec §5) of the K2 master `read`.
+    pub read_version: u8,
+    /// Generation N+1 of the K2 master and its version byte, during a rollover (R16).
+    pub read_next: Option<(u8, AesKey)>,
     /// Master of K3.
     pub write: Option<AesKey>,
     /// Master of K4.
@@ -161,6 +179,8 @@ impl Masters {
             amk: None,
             kuid: None,
             read: None,
+            read_version: KEY_VERSION,
+            read_next: None,
             write: None,
             delegated_read: None,
             reserved: None,
@@ -209,11 +229,37 @@ impl KeyProvider for Masters {
             _ => diversify(master, uid, self.aid, key, &self.system).ok_or(KeyUnavailable),
         }
     }
+
+    /// Generations are held for K2 only: `read` as generation `read_version`, and
+    /// `read_next` where given.
+    fn card_key_generation(
+        &mut self,
+        key: CardKey,
+        version: u8,
+        uid: &RealUid,
+    ) -> Result<AesKey, KeyUnavailable> {
+        let master = match (key, &self.read_next) {
+            (CardKey::App(AppKey::Read), _) if version == self.read_version => self.read.as_ref(),
+            (CardKey::App(AppKey::Read), Some((v, next))) if *v == version => Some(next),
+            _ => None,
+        }
+        .ok_or(KeyUnavailable)?;
+        diversify(master, uid, self.aid, key, &self.system).ok_or(KeyUnavailable)
+    }
 }
 
 impl<K: KeyProvider + ?Sized> KeyProvider for &mut K {
     fn card_key(&mut self, key: CardKey, uid: &RealUid) -> Result<AesKey, KeyUnavailable> {
         (**self).card_key(key, uid)
+    }
+
+    fn card_key_generation(
+        &mut self,
+        key: CardKey,
+        version: u8,
+        uid: &RealUid,
+    ) -> Result<AesKey, KeyUnavailable> {
+        (**self).card_key_generation(key, version, uid)
     }
 }
 
@@ -318,6 +364,27 @@ pub(crate) mod tests {
         ] {
             assert_eq!(m.card_key(key, &UID).unwrap().expose(), &want, "{key:?}");
         }
+    }
+
+    #[test]
+    fn read_key_generations() {
+        let mut m = lab_masters();
+        let next = AesKey::new([0x21; 16]);
+        m.read_next = Some((0x02, next.clone()));
+        let gen1 = m.card_key(CardKey::App(AppKey::Read), &UID).unwrap();
+        let read = CardKey::App(AppKey::Read);
+        assert_eq!(m.card_key_generation(read, 0x01, &UID).unwrap(), gen1);
+        let gen2 = m.card_key_generation(read, 0x02, &UID).unwrap();
+        assert_eq!(
+            gen2,
+            diversify(&next, &UID, LAB_AID, read, &SystemId::GEN_PACS).unwrap()
+        );
+        assert_ne!(gen1, gen2);
+        assert_eq!(m.card_key_generation(read, 0x03, &UID), Err(KeyUnavailable));
+        assert_eq!(
+            m.card_key_generation(CardKey::App(AppKey::Write), 0x01, &UID),
+            Err(KeyUnavailable)
+        );
     }
 
     #[test]

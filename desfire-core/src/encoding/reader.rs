@@ -9,16 +9,29 @@
 //! [`DenyReason`] of §13: any error anywhere is a deny, the first failing step wins, and
 //! nothing read from the card leaves before the signature verified.
 //! Sans-IO at the protocol level: frames go through the caller's transport, time comes in as
-//! `now`, randomness through the caller's `CryptoRng`. The optional steps 1 (GetVersion),
-//! 5 (GetKeyVersion: this reader holds one generation), 8 (ProximityCheck) and 12 (Read_Sig)
-//! are not run. Step 11 (output) is the caller's: [`osdp_raw`], [`osdp_raw_legacy`].
+//! `now`, randomness through the caller's `CryptoRng`.
+//!
+//! The optional steps, each off in [`ReaderConfig::new`] (the minimum exchange of 7 pairs):
+//! 5 GetKeyVersion K2 (MAC) when [`ReaderConfig::read_key_generations`] names the generations
+//! held (R16), then step 6 derives the key of that generation; 12 Read_Sig in the session by
+//! [`ReaderConfig::originality`], run after step 10 and before step 11. Steps 1 (GetVersion)
+//! and 8 (ProximityCheck, spec open point 5) are not run. Then step 11: the output format of
+//! [`ReaderConfig::output`] (legacy Wiegand needs tag 86: `NO_LEGACY_IMAGE`), and last the
+//! controller's revocation check ([`ReaderConfig::revocation`], §10: `REVOKED`), which this
+//! reader runs because it plays the controller too. The bytes of step 11 are the caller's:
+//! [`osdp_raw`], [`osdp_raw_extended`], [`osdp_raw_legacy`], and for a Wiegand line
+//! [`crate::encoding::LegacyImage::wiegand_bits`].
 
-use super::credential::{CredentialError, KeyId, ParsedCcf, SignatureAlgorithm};
+use super::credential::{CredentialError, IssuerId, KeyId, ParsedCcf, SignatureAlgorithm};
 use super::keys::{AppKey, CardKey, KeyProvider};
 use super::signature::{IssuerKey, SignatureError, verify_signature_at};
 use super::traffic::{Metered, Traffic};
 use super::{CCF_FILE_NO, CCF_FILE_SIZE, Credential, RealUid};
-use crate::pcd::commands::{Chaining, ReadData, Uid, get_card_uid, select_application};
+use crate::crypto::originality::{self, OriginalityKey};
+use crate::pcd::commands::{
+    Chaining, KeyVersion, OriginalitySignature, ReadData, Uid, get_card_uid, get_key_version,
+    read_sig, select_application,
+};
 use crate::pcd::{Desfire, Error, FrameSize, ProtocolError, Transport};
 use crate::wire::{Aid, CommMode, KeyNo, Status, U24};
 
@@ -57,8 +70,8 @@ pub enum DenyReason {
     MalformedResponse,
     /// 8 `TRANSPORT`: card lost, timeout, RF or reader error.
     Transport(TransportFault),
-    /// 9 `UNKNOWN_KEY_VERSION`: the card's key generation is not held by the reader (step 5,
-    /// not run by [`read_card`]).
+    /// 9 `UNKNOWN_KEY_VERSION`: the card's key generation (this version byte) is not held by
+    /// the reader (step 5).
     UnknownKeyVersion(u8),
     /// 10 `PROXIMITY_FAILED` (step 8, not run by [`read_card`]).
     ProximityFailed,
@@ -80,7 +93,8 @@ pub enum DenyReason {
     Expired,
     /// 19 `REVOKED`: deny-listed or an old issue number (the controller's decision).
     Revoked,
-    /// 20 `ORIGINALITY_FAILED` (step 12, not run by [`read_card`]).
+    /// 20 `ORIGINALITY_FAILED`: the originality signature is missing or wrong and the policy
+    /// requires it (step 12; the detail is in [`Transaction::originality`]).
     OriginalityFailed,
     /// 21 `NO_LEGACY_IMAGE`: legacy output configured and the credential has no tag 86.
     NoLegacyImage,
@@ -179,9 +193,120 @@ pub struct Transaction {
     pub verdict: Verdict,
     /// Frames and bytes exchanged.
     pub traffic: Traffic,
+    /// What step 12 found: under [`OriginalityPolicy::Log`] a failure is this log entry only.
+    pub originality: OriginalityCheck,
 }
 
-/// The reader's configuration (from its profile).
+/// What the reader outputs on a GRANT (spec §14, step 11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum OutputFormat {
+    /// `osdp_RAW` format `00`, 64 bits: the credential ID ([`osdp_raw`]).
+    #[default]
+    Osdp,
+    /// `osdp_RAW` format `00`, 104 bits: issuer hash, credential ID, issue number, for a
+    /// controller that revokes by issue number ([`osdp_raw_extended`]).
+    Extended,
+    /// The labelled legacy option (R13): the tag 86 image only, as `osdp_RAW` format `01`
+    /// ([`osdp_raw_legacy`]) or on Wiegand lines. A credential without tag 86 is
+    /// `NO_LEGACY_IMAGE`.
+    LegacyWiegand,
+}
+
+/// Spec §12 step 12: whether the reader reads the originality signature, and what a failure
+/// means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum OriginalityPolicy {
+    /// Step 12 is not run (the minimum exchange).
+    #[default]
+    Off,
+    /// Run it; a failure is a log entry ([`Transaction::originality`]), the verdict stands.
+    Log,
+    /// Run it; a failure is `ORIGINALITY_FAILED`.
+    Require,
+}
+
+/// The outcome of step 12.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum OriginalityCheck {
+    /// Not run: the policy is off, or the procedure ended before step 12.
+    NotRun,
+    /// The signature verified with the trusted key at this index of
+    /// [`ReaderConfig::originality_keys`].
+    Verified(usize),
+    /// The card answered Read_Sig with an error status: no signature.
+    Missing(Status),
+    /// A signature that does not verify with any trusted key, or is not a valid encoding.
+    Wrong,
+    /// The exchange failed (MAC, length, link): no signature could be read.
+    Unreadable,
+}
+
+impl OriginalityCheck {
+    /// Whether the signature was read and verified.
+    pub const fn passed(&self) -> bool {
+        matches!(self, Self::Verified(_))
+    }
+}
+
+/// One entry of the controller's revocation list (spec §10). Credentials are named by
+/// (issuer ID, credential ID).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Revocation {
+    /// On the deny-list: every issue of this credential is `REVOKED`.
+    DenyListed {
+        /// Tag 80.
+        issuer: IssuerId,
+        /// Tag 81.
+        credential_id: u64,
+    },
+    /// The current issue number of this credential: a card with a lower issue number (tag 82)
+    /// is `REVOKED` (a replaced card).
+    CurrentIssue {
+        /// Tag 80.
+        issuer: IssuerId,
+        /// Tag 81.
+        credential_id: u64,
+        /// The issue number of the card in use now.
+        issue_number: u8,
+    },
+}
+
+impl Revocation {
+    /// Whether this entry revokes `c`.
+    pub fn revokes(&self, c: &Credential) -> bool {
+        match self {
+            Self::DenyListed {
+                issuer,
+                credential_id,
+            } => *issuer == c.issuer && *credential_id == c.credential_id,
+            Self::CurrentIssue {
+                issuer,
+                credential_id,
+                issue_number,
+            } => {
+                *issuer == c.issuer
+                    && *credential_id == c.credential_id
+                    && c.issue_number < *issue_number
+            }
+        }
+    }
+}
+
+/// Spec §10: `REVOKED` when any entry of `list` revokes `c`.
+pub fn check_revocation(list: &[Revocation], c: &Credential) -> Result<(), DenyReason> {
+    if list.iter().any(|r| r.revokes(c)) {
+        return Err(DenyReason::Revoked);
+    }
+    Ok(())
+}
+
+/// The reader's configuration (from its profile). [`ReaderConfig::new`] gives the minimum
+/// procedure; set the optional fields with struct update syntax
+/// (`ReaderConfig { output: OutputFormat::LegacyWiegand, ..ReaderConfig::new(aid, &keys) }`).
 #[derive(Debug, Clone, Copy)]
 pub struct ReaderConfig<'a> {
     /// The GEN-PACS application.
@@ -193,6 +318,39 @@ pub struct ReaderConfig<'a> {
     /// The spec's `allow_non_random_uid` (§11, default false): accept cards whose
     /// anticollision UID is a fixed 7-byte UID (Random ID off); otherwise `UID_POLICY`.
     pub allow_fixed_uid: bool,
+    /// The generations (key version bytes) of K2 the reader holds (§5, R16). Empty: step 5 is
+    /// skipped and K2 comes from [`KeyProvider::card_key`]. Otherwise step 5 asks the card
+    /// (GetKeyVersion, MAC mode), a version not listed is `UNKNOWN_KEY_VERSION`, and K2 comes
+    /// from [`KeyProvider::card_key_generation`] for that version.
+    pub read_key_generations: &'a [u8],
+    /// Step 12 (Read_Sig) policy.
+    pub originality: OriginalityPolicy,
+    /// Originality keys step 12 trusts: NXP's EV3 key in production
+    /// ([`originality::NXP_KEYS`]); a lab adds the virtual card's [`originality::TEST_KEY`].
+    pub originality_keys: &'a [OriginalityKey],
+    /// Step 11's output format.
+    pub output: OutputFormat,
+    /// The controller's revocation list (§10), checked last.
+    pub revocation: &'a [Revocation],
+}
+
+impl<'a> ReaderConfig<'a> {
+    /// The minimum procedure for `aid` trusting `issuer_keys`: short APDUs, Random ID
+    /// required, one key generation (no step 5), no Read_Sig, `osdp_RAW` output, no
+    /// revocation list.
+    pub const fn new(aid: Aid, issuer_keys: &'a [IssuerKey]) -> Self {
+        Self {
+            aid,
+            issuer_keys,
+            frame: FrameSize::SHORT_APDU,
+            allow_fixed_uid: false,
+            read_key_generations: &[],
+            originality: OriginalityPolicy::Off,
+            originality_keys: &[],
+            output: OutputFormat::Osdp,
+            revocation: &[],
+        }
+    }
 }
 
 /// Step 9 asks for exactly this many bytes (`A0 00 00`, decision 0004 D3).
@@ -200,6 +358,8 @@ pub const READ_LEN: usize = CCF_FILE_SIZE;
 /// A Full-mode answer to step 9: 176 bytes of ciphertext (160 + a full padding block) and the
 /// 8-byte MACt. The reader's receive buffer has exactly this size.
 pub const READ_RESPONSE_LEN: usize = 184;
+/// A Full-mode answer to step 4: the 7-byte UID padded to one block, and the MACt.
+const UID_RESPONSE_LEN: usize = 24;
 /// A Plain answer to step 9 (`DOWNGRADE`).
 const PLAIN_RESPONSE_LEN: usize = READ_LEN;
 /// A MAC-mode answer to step 9 (`DOWNGRADE`).
@@ -222,7 +382,16 @@ pub fn read_card<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng 
     now: u32,
 ) -> Transaction {
     let mut d: Desfire<Metered<&mut T>> = Desfire::new(Metered::new(transport), config.frame);
-    let verdict = match run(&mut d, config, keys, rng, anticollision_uid, now) {
+    let mut originality = OriginalityCheck::NotRun;
+    let verdict = match run(
+        &mut d,
+        config,
+        keys,
+        rng,
+        anticollision_uid,
+        now,
+        &mut originality,
+    ) {
         Ok(c) => Verdict::Grant(c),
         Err(r) => Verdict::Deny(r),
     };
@@ -230,6 +399,7 @@ pub fn read_card<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng 
     Transaction {
         verdict,
         traffic: d.transport_mut().traffic(),
+        originality,
     }
 }
 
@@ -265,6 +435,7 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     rng: &mut R,
     anticollision_uid: &[u8],
     now: u32,
+    originality: &mut OriginalityCheck,
 ) -> Result<Credential, DenyReason> {
     // 0. UID policy (§11).
     let random_id = matches!(anticollision_uid, [0x08, _, _, _]);
@@ -289,9 +460,18 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     d.authenticate_ev2_first(k1_no, &k1, rng)
         .map_err(auth_failed(k1_no))?;
 
-    // 4. GetCardUID (Full): the real UID, 7 bytes; equal to a 7-byte anticollision UID.
+    // 4. GetCardUID (Full): the real UID, 7 bytes; equal to a 7-byte anticollision UID. The
+    // answer's length decides first (24: 16 ciphertext + 8 MACt), then the MAC (§12 step 4).
     let uid: RealUid = {
-        let resp = d.execute(&get_card_uid(), &mut rx).map_err(common)?;
+        let before = d.transport_mut().traffic();
+        let result = d.execute(&get_card_uid(), &mut rx);
+        let answer_len = response_data_len(before, d.transport_mut().traffic());
+        let resp = match result {
+            Err(Error::Card(s)) => return Err(DenyReason::CardError(s)),
+            Err(Error::Transport(_)) => return Err(DenyReason::Transport(TransportFault::Link)),
+            _ if answer_len != UID_RESPONSE_LEN => return Err(DenyReason::MalformedResponse),
+            r => r.map_err(common)?,
+        };
         let uid = Uid::parse(&resp).map_err(|_| DenyReason::MalformedResponse)?;
         uid.as_bytes()
             .try_into()
@@ -301,11 +481,26 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
         return Err(DenyReason::MalformedResponse);
     }
 
-    // 6-7. K2 for this card; AuthenticateEV2NonFirst.
+    // 5. GetKeyVersion K2 (MAC mode, in the K1 session) when the reader holds generations:
+    // an authentication failure would end the session, so the reader cannot try one
+    // generation and then the other (decision 0004). 6. K2 of that generation.
     let k2_no = AppKey::Read.key_no();
-    let k2 = keys
-        .card_key(CardKey::App(AppKey::Read), &uid)
-        .map_err(|_| NO_KEY)?;
+    let k2 = if config.read_key_generations.is_empty() {
+        keys.card_key(CardKey::App(AppKey::Read), &uid)
+            .map_err(|_| NO_KEY)?
+    } else {
+        let resp = d
+            .execute(&get_key_version(k2_no), &mut rx)
+            .map_err(common)?;
+        let KeyVersion(version) =
+            KeyVersion::parse(&resp).map_err(|_| DenyReason::MalformedResponse)?;
+        if !config.read_key_generations.contains(&version) {
+            return Err(DenyReason::UnknownKeyVersion(version));
+        }
+        keys.card_key_generation(CardKey::App(AppKey::Read), version, &uid)
+            .map_err(|_| NO_KEY)?
+    };
+    // 7. AuthenticateEV2NonFirst.
     d.authenticate_ev2_non_first(k2_no, &k2, rng)
         .map_err(auth_failed(k2_no))?;
 
@@ -352,7 +547,45 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
         SignatureError::BadSignature => DenyReason::BadSignature,
     })?;
     check_validity(&ccf.credential, now)?;
-    Ok(ccf.credential)
+    let credential = ccf.credential;
+
+    // 12. Read_Sig in the session (Full mode), before any output (spec §12).
+    if config.originality != OriginalityPolicy::Off {
+        *originality = read_originality(d, config.originality_keys, &uid, &mut rx);
+        if config.originality == OriginalityPolicy::Require && !originality.passed() {
+            return Err(DenyReason::OriginalityFailed);
+        }
+    }
+
+    // 11. Output: legacy Wiegand carries the tag 86 image and nothing else (decision 0004 D5).
+    if config.output == OutputFormat::LegacyWiegand && credential.legacy_image.is_none() {
+        return Err(DenyReason::NoLegacyImage);
+    }
+
+    // The controller's check, last: it decides on what step 11 would send (§10, §13).
+    check_revocation(config.revocation, &credential)?;
+    Ok(credential)
+}
+
+/// Step 12: Read_Sig (address 00) in the session, verified against `trusted`.
+fn read_originality<T: Transport>(
+    d: &mut Desfire<Metered<T>>,
+    trusted: &[OriginalityKey],
+    uid: &RealUid,
+    rx: &mut [u8],
+) -> OriginalityCheck {
+    let sig = match d.execute(&read_sig(), rx) {
+        Ok(resp) => match OriginalitySignature::parse(&resp) {
+            Ok(sig) => sig,
+            Err(_) => return OriginalityCheck::Unreadable,
+        },
+        Err(Error::Card(s)) => return OriginalityCheck::Missing(s),
+        Err(_) => return OriginalityCheck::Unreadable,
+    };
+    trusted
+        .iter()
+        .position(|k| originality::verify(k, uid, &sig.0) == Ok(true))
+        .map_or(OriginalityCheck::Wrong, OriginalityCheck::Verified)
 }
 
 /// Spec §10: `valid_from <= now < valid_until`.
@@ -386,36 +619,40 @@ pub fn osdp_raw(c: &Credential, reader: u8) -> [u8; 12] {
     out
 }
 
+/// Spec §14 extended output: `osdp_RAW` format `00`, 104 bits (`68 00`):
+/// `RR 00 68 00 ‖ SHA-256(IssuerID)[0..4] ‖ CredentialID[8] ‖ IssueNumber[1]`, what a
+/// controller needs to revoke by issue number (§10).
+pub fn osdp_raw_extended(c: &Credential, reader: u8) -> [u8; 17] {
+    use sha2::{Digest, Sha256};
+    let issuer: [u8; 32] = Sha256::digest(c.issuer.as_bytes()).into();
+    let mut out = [0u8; 17];
+    let (head, rest) = out.split_at_mut(4);
+    head.copy_from_slice(&[reader, 0x00, 0x68, 0x00]);
+    let (hash, rest) = rest.split_at_mut(4);
+    let (id, issue) = rest.split_at_mut(8);
+    if let Some(h) = issuer.first_chunk::<4>() {
+        hash.copy_from_slice(h);
+    }
+    id.copy_from_slice(&c.credential_id.to_be_bytes());
+    issue.copy_from_slice(&[c.issue_number]);
+    out
+}
+
 /// Spec §14 legacy output: `osdp_RAW` format `01`, bit count `n` (little-endian), the `n`
-/// bits of tag 86 MSB first, left-justified. Writes into `out` and returns the length; a
-/// credential without tag 86 is `NO_LEGACY_IMAGE` (decision 0004 D5) and nothing is written.
+/// bits of tag 86 MSB first, left-justified ([`crate::encoding::LegacyImage::left_justified`]).
+/// Writes into `out` and returns the length; a credential without tag 86 is
+/// `NO_LEGACY_IMAGE` (decision 0004 D5) and nothing is written.
 pub fn osdp_raw_legacy(
     c: &Credential,
     reader: u8,
     out: &mut [u8; 20],
 ) -> Result<usize, DenyReason> {
     let img = c.legacy_image.as_ref().ok_or(DenyReason::NoLegacyImage)?;
-    let bits = img.bits();
-    let unused = bits
-        .len()
-        .saturating_mul(8)
-        .saturating_sub(usize::from(img.bit_len()));
     let (head, body) = out.split_at_mut(4);
     head.copy_from_slice(&[reader, 0x01, img.bit_len(), 0x00]);
-    let body = body
-        .get_mut(..bits.len())
-        .ok_or(DenyReason::MalformedCredential(
-            CredentialError::BadLegacyImage,
-        ))?;
-    for (i, o) in body.iter_mut().enumerate() {
-        let hi = bits.get(i).copied().unwrap_or(0);
-        let lo = bits.get(i.saturating_add(1)).copied().unwrap_or(0);
-        *o = if unused == 0 {
-            hi
-        } else {
-            let u = u32::try_from(unused).unwrap_or(0);
-            hi.checked_shl(u).unwrap_or(0) | lo.checked_shr(8u32.saturating_sub(u)).unwrap_or(0)
-        };
-    }
-    Ok(4usize.saturating_add(bits.len()))
+    let body: &mut [u8; 16] = body
+        .try_into()
+        .map_err(|_| DenyReason::MalformedCredential(CredentialError::BadLegacyImage))?;
+    let n = img.left_justified(body);
+    Ok(4usize.saturating_add(n))
 }

@@ -1,6 +1,18 @@
 //! The reader audit (`desfire audit`, `desfire demo`): the test cards of
 //! `specs/generic-encoding.md` §17 played against a reader under test, one verdict per card.
 //!
+//! - [`cards`]: the card set T0..T15, S1..S4, built from a profile by the GEN-PACS encoder.
+//! - [`behaviour`]: what a test card does wrong on purpose, as a wrapper around any
+//!   [`crate::vpcd::VirtualCard`] (in process, behind vpcd, behind a PN532 emulator).
+//! - [`reader`]: the reader under test ([`reader::ReaderUnderTest`]), the reference reader and
+//!   the UID-only reader model.
+//! - [`run`]: presents the cards, records the exchanges, compares with the conforming verdicts.
 //! - [`model`]: what an audit found, the data every report format renders.
+//! - [`report`]: the terminal table and the report files (JSON, Markdown, HTML, JUnit XML).
 
+pub mod behaviour;
+pub mod cards;
 pub mod model;
+pub mod reader;
+pub mod report;
+pub mod run;

@@ -1,7 +1,9 @@
 //! The command-line front end, one module per subcommand: `desfire keys diversify`,
 //! `desfire trace decode`, `desfire emulate`, and `desfire card …` (PC/SC, cargo feature `pcsc`).
 
+pub mod audit;
 pub mod card;
+pub mod demo;
 pub mod emulate;
 pub mod keys_diversify;
 pub mod reader;
@@ -77,7 +79,9 @@ impl CliError {
     /// The exit status this error ends the run with.
     pub fn exit(&self) -> Exit {
         match self {
-            Self::Emulate(emulate::EmulateError::Vpcd(_)) => Exit::Card,
+            Self::Emulate(emulate::EmulateError::Vpcd(_) | emulate::EmulateError::Pn532(_)) => {
+                Exit::Card
+            }
             Self::Encode(e) if e.is_refusal() => Exit::Fail,
             Self::Encode(_) => Exit::Card,
             #[cfg(feature = "pcsc")]
@@ -105,7 +109,8 @@ pub enum Command {
     /// Sniffed traces.
     #[command(subcommand)]
     Trace(TraceCommand),
-    /// Run a card image as a virtual card behind pcscd's vpcd reader, until interrupted.
+    /// Run a card image as a virtual card behind pcscd's vpcd reader, or card images in the
+    /// field of an emulated PN532 (`--pn532`), until interrupted.
     Emulate(emulate::Args),
     /// Talk to a card in a PC/SC reader (builds with `--features pcsc`), or encode and verify
     /// GEN-PACS cards and card images.
@@ -114,6 +119,12 @@ pub enum Command {
     /// The GEN-PACS reference reader: read a card once, GRANT (exit 0, credential ID on
     /// standard output) or DENY (exit 1, reason on standard error).
     Reader(reader::Args),
+    /// Audit a reader with the GEN-PACS test cards T0..T15 (spec section 17): one verdict per
+    /// card against the conforming verdict.
+    Audit(audit::Args),
+    /// The reader audit without hardware: audits the reference reader and a UID-only reader
+    /// with the lab test cards in memory and prints both verdict tables.
+    Demo(demo::Args),
 }
 
 /// `desfire keys …`
@@ -146,5 +157,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit, CliError> {
         Command::Emulate(args) => emulate::run(args, out),
         Command::Card(cmd) => card::run(cmd, out),
         Command::Reader(args) => reader::run(args, out),
+        Command::Audit(args) => audit::run(args, out),
+        Command::Demo(args) => demo::run(args, out),
     }
 }

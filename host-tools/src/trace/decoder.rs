@@ -114,7 +114,10 @@ fn native_status([sw1, sw2]: [u8; 2]) -> Option<Status> {
     (sw1 == 0x91).then_some(Status(sw2))
 }
 
-fn status_name(cla: u8, sw: [u8; 2]) -> String {
+/// The name of status word `sw` answering a command of class `cla`: DESFire's status for a
+/// native-wrapped command (CLA 90, SW1 91), the ISO/IEC 7816-4 name otherwise. The audit report
+/// names responses with it too.
+pub(crate) fn status_name(cla: u8, sw: [u8; 2]) -> String {
     let name = match (cla, native_status(sw)) {
         (0x90, Some(s)) => s.name(),
         _ => commands::iso_status_name(sw),

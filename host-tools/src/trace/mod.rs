@@ -33,6 +33,7 @@ pub mod text;
 
 pub use self::assemble::{Incomplete, RawFrame};
 pub use self::decoder::DecodeConfig;
+pub(crate) use self::decoder::status_name;
 pub use self::error::ExchangeError;
 pub use self::report::{Decoded, ExchangeReport, MacVerdict, SessionOrigin, SessionReport};
 pub use self::text::{LineError, LineErrorKind};

@@ -498,7 +498,14 @@ fn credential_checks<T: Transport>(
     T::Error: Display,
 {
     // The reader procedure itself (§12), with the policy switch off: Random ID is its own row.
-    let t = gen_pacs::read(d.transport_mut(), profile, true, anticollision_uid, now);
+    let t = gen_pacs::read_as(
+        gen_pacs::ReadPolicy::Card,
+        d.transport_mut(),
+        profile,
+        true,
+        anticollision_uid,
+        now,
+    );
     let reason = |r: &DenyReason| {
         spec_reason(r).map_or_else(|| r.to_string(), |(id, n)| format!("{id} ({n}): {r}"))
     };

@@ -1,0 +1,287 @@
+//! The audit runner: presents each test card to the reader under test, records the exchange,
+//! and compares the reader's decision with the conforming verdict (§17).
+
+use desfire_core::wire::Ins;
+
+use super::behaviour::Behaving;
+use super::cards::{CardError, CardSpec, ENROLLED_CREDENTIAL_ID, Fixture};
+use super::model::{AuditReport, CardResult, ExchangeStep};
+use super::reader::{Observation, ReaderUnderTest};
+use crate::trace::commands::iso_command_name;
+use crate::vpcd::VirtualCard;
+
+/// A C-APDU a reader must never send to a GEN-PACS card (R2): a legacy or EV1 authentication
+/// (`0A`, `1A`, `AA`) or ISO READ BINARY.
+pub fn forbidden(capdu: &[u8]) -> Option<&'static str> {
+    match capdu {
+        [0x90, 0x0A | 0x1A | 0xAA, ..] => Some("legacy authentication (R2)"),
+        [0x00, 0xB0, ..] => Some("ISO READ BINARY of the credential (R2)"),
+        _ => None,
+    }
+}
+
+/// The command of a C-APDU in NXP's terms, with its key or file number where it has one:
+/// `AuthenticateEV2First key 01`, `ReadData file 01`, `ISOSelectFile`.
+pub fn command_name(capdu: &[u8]) -> String {
+    let data = capdu.get(5..).unwrap_or(&[]);
+    match capdu {
+        [0x90, ins, ..] => {
+            let name = Ins(*ins)
+                .name()
+                .map_or_else(|| format!("INS {ins:02X}"), str::to_owned);
+            match (ins, data.first()) {
+                (0x71 | 0x77 | 0x0A | 0x1A | 0xAA | 0x64 | 0xC4, Some(k)) => {
+                    format!("{name} key {k:02X}")
+                }
+                (0xBD | 0xAD | 0x3D | 0x8D | 0xBB | 0xAB | 0xF5, Some(f)) => {
+                    format!("{name} file {f:02X}")
+                }
+                (0x5A, _) => match data.get(..3) {
+                    Some([a, b, c]) => format!("{name} {c:02X}{b:02X}{a:02X}"),
+                    _ => name,
+                },
+                _ => name,
+            }
+        }
+        [0x00, ins, ..] => {
+            iso_command_name(*ins).map_or_else(|| format!("ISO INS {ins:02X}"), str::to_owned)
+        }
+        [0xFF, 0xCA, ..] => "GET DATA (PC/SC)".into(),
+        [cla, ins, ..] => format!("CLA {cla:02X} INS {ins:02X}"),
+        _ => "(short frame)".into(),
+    }
+}
+
+/// A card between the reader and a test card that writes down every exchange and the card's
+/// deliberate fault on it.
+#[derive(Debug)]
+pub struct Recorder<'a, C> {
+    card: &'a mut Behaving<C>,
+    steps: Vec<ExchangeStep>,
+}
+
+impl<'a, C: VirtualCard> Recorder<'a, C> {
+    /// Records `card`.
+    pub fn new(card: &'a mut Behaving<C>) -> Self {
+        Self {
+            card,
+            steps: Vec::new(),
+        }
+    }
+
+    /// The exchange so far.
+    pub fn into_steps(self) -> Vec<ExchangeStep> {
+        self.steps
+    }
+}
+
+impl<C: VirtualCard> VirtualCard for Recorder<'_, C> {
+    fn atr(&self) -> &[u8] {
+        self.card.atr()
+    }
+    fn power_on(&mut self) {
+        self.card.power_on();
+    }
+    fn power_off(&mut self) {
+        self.card.power_off();
+    }
+    fn reset(&mut self) {
+        self.card.reset();
+    }
+    fn anticollision_uid(&self) -> &[u8] {
+        self.card.anticollision_uid()
+    }
+    fn transmit(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> usize {
+        let n = self.card.transmit(capdu, rapdu);
+        self.steps.push(ExchangeStep {
+            command: hex::encode_upper(capdu),
+            response: hex::encode_upper(rapdu.get(..n).unwrap_or(&[])),
+            command_name: command_name(capdu),
+            fault: self.card.take_fault(),
+        });
+        n
+    }
+}
+
+/// One presentation: the decision and the exchange.
+#[derive(Debug, Clone)]
+pub struct Presentation {
+    /// What the reader decided.
+    pub observation: Observation,
+    /// What it exchanged with the card.
+    pub exchange: Vec<ExchangeStep>,
+}
+
+/// Builds `spec`'s card, activates it and presents it to `reader` once.
+pub fn present(
+    reader: &mut dyn ReaderUnderTest,
+    fixture: &Fixture,
+    spec: &CardSpec,
+) -> Result<Presentation, CardError> {
+    let mut card = fixture.build(spec)?;
+    card.power_on();
+    let mut rec = Recorder::new(&mut card);
+    let observation = reader.present(&mut rec);
+    let exchange = rec.into_steps();
+    card.power_off();
+    Ok(Presentation {
+        observation,
+        exchange,
+    })
+}
+
+/// Judges one presentation: whether it conforms and the report's one-line detail.
+pub fn judge(spec: &CardSpec, fixture: &Fixture, p: &Presentation) -> (bool, String) {
+    let expected = spec.expected_for(&fixture.profile);
+    if let Some((step, why)) = p.exchange.iter().find_map(|s| {
+        hex::decode(&s.command)
+            .ok()
+            .and_then(|c| forbidden(&c))
+            .map(|w| (s, w))
+    }) {
+        return (
+            false,
+            format!(
+                "the reader sent {} ({why}); {}",
+                step.command_name, spec.failure_means
+            ),
+        );
+    }
+    if expected.accepts(&p.observation, ENROLLED_CREDENTIAL_ID) {
+        let why = match &p.observation {
+            Observation::Grant(_) if !expected.grant_note.is_empty() => {
+                format!("granted: {}", expected.grant_note)
+            }
+            Observation::Grant(_) => "granted the enrolled credential".to_owned(),
+            Observation::Deny(Some(r)) => format!("denied with {r} ({})", spec.differs),
+            _ => format!("denied ({})", spec.differs),
+        };
+        (true, why)
+    } else if let Observation::Error(e) = &p.observation {
+        (false, format!("the reader could not run: {e}"))
+    } else {
+        (false, spec.failure_means.to_owned())
+    }
+}
+
+/// Runs the audit: each card `repeat` times (at least once); a card passes only when every
+/// presentation conforms. `progress` is called before each card with its ID.
+pub fn audit(
+    reader: &mut dyn ReaderUnderTest,
+    fixture: &Fixture,
+    cards: &[&CardSpec],
+    repeat: u32,
+    path: &str,
+    progress: &mut dyn FnMut(&CardSpec),
+) -> Result<AuditReport, CardError> {
+    let mut results = Vec::with_capacity(cards.len());
+    for spec in cards {
+        progress(spec);
+        let mut verdict: Option<(bool, String, Presentation)> = None;
+        for _ in 0..repeat.max(1) {
+            let p = present(reader, fixture, spec)?;
+            let (pass, detail) = judge(spec, fixture, &p);
+            // Keep the first failing presentation (or the last passing one).
+            let keep_old = verdict.as_ref().is_some_and(|(ok, _, _)| !ok);
+            if !keep_old {
+                verdict = Some((pass, detail, p));
+            }
+        }
+        let Some((pass, detail, p)) = verdict else {
+            continue;
+        };
+        let expected = spec.expected_for(&fixture.profile);
+        results.push(CardResult {
+            id: spec.id.to_owned(),
+            name: spec.name.to_owned(),
+            requirement: spec.requirement.to_owned(),
+            expected: expected.describe(ENROLLED_CREDENTIAL_ID),
+            observed: p.observation.to_string(),
+            pass,
+            detail,
+            exchange: p.exchange,
+        });
+    }
+    Ok(AuditReport {
+        pass: results.iter().all(|c| c.pass),
+        reader: reader.name(),
+        profile: fixture.profile_name.clone(),
+        path: path.to_owned(),
+        cards: results,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::cards::{CARDS, Expected};
+
+    #[test]
+    fn commands_are_named_in_nxp_terms() {
+        assert_eq!(
+            command_name(&[0x90, 0x71, 0, 0, 2, 1, 0, 0]),
+            "AuthenticateEV2First key 01"
+        );
+        assert_eq!(
+            command_name(&[0x90, 0x5A, 0, 0, 3, 0x01, 0xC5, 0x0A, 0]),
+            "SelectApplication 0AC501"
+        );
+        assert!(command_name(&[0x90, 0xAD, 0, 0, 0x0F, 1]).ends_with(" file 01"));
+        assert_eq!(command_name(&[0x00, 0xB0, 0, 0, 0]), "ISOReadBinary");
+        assert_eq!(command_name(&[0x90]), "(short frame)");
+        assert_eq!(
+            forbidden(&[0x90, 0xAA, 0, 0, 1, 0, 0]),
+            Some("legacy authentication (R2)")
+        );
+        assert_eq!(forbidden(&[0x90, 0x71, 0, 0, 1, 0, 0]), None);
+    }
+
+    #[test]
+    fn expected_verdicts_accept_only_conforming_observations() {
+        let id = ENROLLED_CREDENTIAL_ID;
+        let t0 = CARDS.iter().find(|c| c.id == "T0").unwrap().expected;
+        assert!(t0.accepts(&Observation::Grant(id), id));
+        assert!(!t0.accepts(&Observation::Grant(id ^ 1), id));
+        assert!(!t0.accepts(&Observation::Deny(None), id));
+        let t6 = CARDS.iter().find(|c| c.id == "T6").unwrap().expected;
+        assert!(t6.accepts(&Observation::Deny(Some("MAC_MISMATCH".into())), id));
+        assert!(t6.accepts(&Observation::Deny(None), id));
+        assert!(!t6.accepts(&Observation::Deny(Some("CARD_ERROR".into())), id));
+        assert!(!t6.accepts(&Observation::Grant(id), id));
+        assert!(!t6.accepts(&Observation::Error("x".into()), id));
+        let t12 = CARDS.iter().find(|c| c.id == "T12").unwrap().expected;
+        assert_eq!(
+            t12.describe(id),
+            "GRANT 1A2B3C4D5E6F7081 (PC not enabled) or DENY PROXIMITY_FAILED"
+        );
+        let any: Expected = CARDS.iter().find(|c| c.id == "T1").unwrap().expected;
+        assert!(any.accepts(&Observation::Deny(Some("UID_POLICY".into())), id));
+    }
+
+    #[test]
+    fn every_card_has_a_unique_id_and_a_failure_meaning() {
+        for (i, c) in CARDS.iter().enumerate() {
+            assert!(
+                !c.failure_means.is_empty() && !c.requirement.is_empty(),
+                "{}",
+                c.id
+            );
+            assert!(CARDS[..i].iter().all(|o| o.id != c.id), "{} twice", c.id);
+        }
+        let default: Vec<&str> = crate::audit::cards::default_set()
+            .iter()
+            .map(|c| c.id)
+            .collect();
+        for not_yet in ["T10b", "T10c", "T15"] {
+            assert!(!default.contains(&not_yet));
+        }
+        assert_eq!(
+            crate::audit::cards::select("t0, T10")
+                .unwrap()
+                .iter()
+                .map(|c| c.id)
+                .collect::<Vec<_>>(),
+            ["T0", "T10a", "T10b", "T10c"]
+        );
+    }
+}
