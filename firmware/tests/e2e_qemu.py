@@ -116,26 +116,29 @@ class Run:
         return ok
 
 
-def make_cards(desfire, work):
+def run_tool(argv):
+    """Runs a `desfire` command; its stderr goes into the error when it fails."""
+    done = subprocess.run(argv, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)}: exit {done.returncode}: {done.stderr.strip()}")
+
+
+def make_cards(desfire, work, lab_profile):
     golden = os.path.join(work, "golden.json")
     wrong = os.path.join(work, "wrong-key.json")
-    subprocess.run(
-        [desfire, "card", "encode", "--profile", "lab", "--credential-id", GOLDEN_ID,
-         "--image", golden],
-        check=True, capture_output=True)
+    run_tool([desfire, "card", "encode", "--profile", "lab", "--credential-id", GOLDEN_ID,
+              "--image", golden])
     # The same lab profile with a foreign K2 master: the card's K2 is not what the reader derives.
-    with open(LAB_PROFILE) as f:
+    with open(lab_profile) as f:
         text = f.read()
     k2 = 'k2 = "202122232425262728292A2B2C2D2E2F"'
     if k2 not in text:
-        raise RuntimeError(f"{LAB_PROFILE} has no {k2}")
+        raise RuntimeError(f"{lab_profile} has no {k2}")
     foreign = os.path.join(work, "foreign-k2.toml")
     with open(foreign, "w") as f:
         f.write(text.replace(k2, 'k2 = "606162636465666768696A6B6C6D6E6F"'))
-    subprocess.run(
-        [desfire, "card", "encode", "--profile", foreign, "--credential-id", "0102030405060708",
-         "--image", wrong],
-        check=True, capture_output=True)
+    run_tool([desfire, "card", "encode", "--profile", foreign, "--credential-id",
+              "0102030405060708", "--image", wrong])
     return golden, wrong
 
 
@@ -157,6 +160,8 @@ def main():
     ap.add_argument("--qemu", default="qemu-system-arm")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds for the whole run")
     ap.add_argument("--keep", action="store_true", help="keep the work directory and logs")
+    ap.add_argument("--lab-profile", default=LAB_PROFILE,
+                    help="the lab profile the wrong-key card's profile is made from")
     args = ap.parse_args()
 
     run = Run()
@@ -168,7 +173,7 @@ def main():
     qemu_log_path = os.path.join(work, "qemu-semihosting.defmt")
     channel = None
     try:
-        golden, wrong = make_cards(args.desfire, work)
+        golden, wrong = make_cards(args.desfire, work, args.lab_profile)
         print(f"    cards: {wrong} (foreign K2), {golden} (golden, {GOLDEN_ID})")
 
         emu_log = open(emu_log_path, "w")

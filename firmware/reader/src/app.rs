@@ -3,6 +3,8 @@
 //! independent: the RF front end, the LED/buzzer, the tamper input and the panel line come in
 //! through the traits below, so the whole decision runs on the host against mocks.
 
+#[cfg(not(feature = "originality"))]
+use desfire_core::encoding::OriginalityPolicy;
 use desfire_core::encoding::{
     Credential, DenyReason, KeyProvider, ReaderConfig, Verdict, read_card,
 };
@@ -185,9 +187,20 @@ impl<'a, F: FrontEnd, K: KeyProvider, R: rand_core::CryptoRng> Reader<'a, F, K, 
     /// engine's buffers then live in this frame only, not in the board's main loop.
     #[inline(never)]
     fn transact(&mut self, uid: &[u8], now: u32) -> Verdict {
+        // Step 12 (Read_Sig, the P-224 originality check) is ~50 KB of flash. Without the
+        // `originality` feature the policy is a constant Off here, so the linker drops it and
+        // the image stays under 64 KiB; the profile's policy is then not applied.
+        #[cfg(not(feature = "originality"))]
+        let config = ReaderConfig {
+            originality: OriginalityPolicy::Off,
+            originality_keys: &[],
+            ..self.config
+        };
+        #[cfg(feature = "originality")]
+        let config = self.config;
         read_card(
             &mut Link(&mut self.front),
-            &self.config,
+            &config,
             &mut self.keys,
             &mut self.rng,
             uid,

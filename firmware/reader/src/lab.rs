@@ -4,8 +4,9 @@
 
 use crate::osdp::PdConfig;
 use desfire_core::crypto::AesKey;
-use desfire_core::encoding::{IssuerId, IssuerKey, KeyId, LAB_AID, Masters, ReaderConfig};
-use desfire_core::pcd::FrameSize;
+use desfire_core::encoding::{
+    IssuerId, IssuerKey, KeyId, LAB_AID, Masters, OutputFormat, ReaderConfig,
+};
 
 pub use crate::lab_values::{LAB_SCBK, TEST_ISSUER_ID, TEST_ISSUER_PUBLIC};
 
@@ -21,13 +22,9 @@ pub fn issuer_keys() -> Option<[IssuerKey; 1]> {
 
 /// The reader configuration of the lab profile over `issuer_keys`.
 pub fn reader_config(issuer_keys: &[IssuerKey]) -> ReaderConfig<'_> {
-    ReaderConfig {
-        aid: LAB_AID,
-        issuer_keys,
-        // The PN532 buffers 262 bytes and runs ISO-DEP chaining itself.
-        frame: FrameSize::SHORT_APDU,
-        allow_fixed_uid: false,
-    }
+    // Short APDUs (the PN532 buffers 262 bytes and runs ISO-DEP chaining itself), Random ID
+    // required, osdp_RAW with the credential ID.
+    ReaderConfig::new(LAB_AID, issuer_keys)
 }
 
 /// The TEST masters (reader side needs K1 and the K2 master; the others are dropped).
@@ -51,5 +48,6 @@ pub fn pd_config() -> PdConfig {
         model: [0x01, 0x01],
         serial: 1,
         firmware: [0, 1, 0],
+        output: OutputFormat::Osdp,
     }
 }

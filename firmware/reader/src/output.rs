@@ -4,16 +4,30 @@
 use crate::app::Panel;
 use crate::osdp::Pd;
 use crate::wiegand::{self, Timing, WiegandLines};
-use desfire_core::encoding::{Credential, DenyReason, TransportFault, osdp_raw};
+use desfire_core::encoding::{
+    Credential, DenyReason, OutputFormat, TransportFault, osdp_raw, osdp_raw_extended,
+    osdp_raw_legacy,
+};
 
 /// The reader number in `osdp_RAW` (a PD with one reader head).
 pub const READER_NUMBER: u8 = 0;
 
 impl Panel for Pd {
     fn grant(&mut self, credential: &Credential) -> Result<(), DenyReason> {
-        // `RR 00 40 00 || CredentialID[8]`; queued until the panel's next poll in the session.
-        self.report_raw(&osdp_raw(credential, READER_NUMBER))
-            .map_err(|_| DenyReason::Transport(TransportFault::Reader))
+        // Queued until the panel's next poll in the session.
+        let queued = match self.output() {
+            // `RR 00 40 00 || CredentialID[8]`.
+            OutputFormat::Osdp => self.report_raw(&osdp_raw(credential, READER_NUMBER)),
+            OutputFormat::Extended => {
+                self.report_raw(&osdp_raw_extended(credential, READER_NUMBER))
+            }
+            OutputFormat::LegacyWiegand => {
+                let mut out = [0u8; 20];
+                let n = osdp_raw_legacy(credential, READER_NUMBER, &mut out)?;
+                self.report_raw(out.get(..n).unwrap_or_default())
+            }
+        };
+        queued.map_err(|_| DenyReason::Transport(TransportFault::Reader))
     }
 
     fn tamper(&mut self, active: bool) {

@@ -27,7 +27,9 @@
 use crate::lab_values;
 use crate::osdp::PdConfig;
 use desfire_core::crypto::AesKey;
-use desfire_core::encoding::{IssuerId, IssuerKey, KeyId, LAB_AID, Masters, SystemId};
+use desfire_core::encoding::{
+    IssuerId, IssuerKey, KeyId, LAB_AID, Masters, OutputFormat, SystemId,
+};
 use desfire_core::wire::Aid;
 use subtle::ConstantTimeEq;
 
@@ -146,6 +148,7 @@ impl Provisioned {
             model: [0x01, 0x01],
             serial,
             firmware: [0, 1, 0],
+            output: OutputFormat::Osdp,
         }
     }
 }

@@ -31,23 +31,10 @@ pub trait WiegandLines {
     fn wait_us(&mut self, us: u32);
 }
 
-/// The `bit_len` bits of an image in order. Tag 86 holds them right-justified (the unused
-/// bits lead the first byte), as `osdp_raw_legacy` reads them.
-pub fn bits(image: &LegacyImage) -> impl Iterator<Item = bool> + '_ {
-    let n = usize::from(image.bit_len());
-    let unused = image.bits().len().saturating_mul(8).saturating_sub(n);
-    image
-        .bits()
-        .iter()
-        .flat_map(|byte| (0..8u8).rev().map(move |i| (byte >> i) & 1 == 1))
-        .skip(unused)
-        .take(n)
-}
-
 /// Sends `image` on the lines.
 pub fn send(lines: &mut impl WiegandLines, image: &LegacyImage, timing: Timing) {
     let gap = timing.period_us.saturating_sub(timing.pulse_us);
-    for bit in bits(image) {
+    for bit in image.wiegand_bits() {
         lines.pulse(bit, timing.pulse_us);
         lines.wait_us(gap);
     }
@@ -65,7 +52,7 @@ pub fn parity_ok(image: &LegacyImage) -> Option<bool> {
     };
     let mut even = 0u32;
     let mut odd = 0u32;
-    for (i, bit) in bits(image).enumerate() {
+    for (i, bit) in image.wiegand_bits().enumerate() {
         let b = u32::from(bit);
         if i < first {
             even ^= b;

@@ -19,7 +19,6 @@ use core::pin::pin;
 use core::task::{Context, Poll, Waker};
 use defmt_rtt as _;
 use desfire_core::encoding::{IssuerKey, Masters, ReaderConfig};
-use desfire_core::pcd::FrameSize;
 use embassy_nrf::buffered_uarte::{self, BufferedUarte};
 use embassy_nrf::gpio::{Input, Level, Output, OutputDrive, Pull};
 use embassy_nrf::rng::Rng;
@@ -244,10 +243,8 @@ fn main() -> ! {
         refuse(p.P0_14)
     };
     let config = ReaderConfig {
-        aid: prov.aid,
-        issuer_keys,
-        frame: FrameSize::SHORT_APDU,
         allow_fixed_uid: prov.allow_fixed_uid,
+        ..ReaderConfig::new(prov.aid, issuer_keys)
     };
     type DkReader = Reader<
         'static,

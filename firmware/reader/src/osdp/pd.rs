@@ -10,6 +10,7 @@
 use super::packet::{BROADCAST, MAC_LEN, MAX_PACKET, Packet, Receiver, emit};
 use super::secure::SessionKeys;
 use desfire_core::crypto::AesKey;
+use desfire_core::encoding::OutputFormat;
 use heapless::Deque;
 
 /// Command codes (OSDP v2.2 Annex A.1).
@@ -97,6 +98,8 @@ pub struct PdConfig {
     pub serial: u32,
     /// Firmware major, minor, build.
     pub firmware: [u8; 3],
+    /// What a GRANT is reported as (spec §14): the credential ID by default.
+    pub output: OutputFormat,
 }
 
 /// A card read waiting for the control panel's next poll: an osdp_RAW payload.
@@ -214,6 +217,11 @@ impl Pd {
             last_reply: [0; MAX_REPLY],
             last_len: 0,
         }
+    }
+
+    /// What a GRANT is reported as.
+    pub fn output(&self) -> OutputFormat {
+        self.config.output
     }
 
     /// Whether the Secure Channel is established.

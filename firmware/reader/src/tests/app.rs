@@ -374,3 +374,48 @@ fn parity_of_the_common_formats() {
     let img = LegacyImage::new(30, &hex!("00 00 00 00")).unwrap();
     assert_eq!(wiegand::parity_ok(&img), None);
 }
+
+/// The PD reports a GRANT in the installation's format (spec §14): extended, or the legacy
+/// image as `osdp_RAW` format 01.
+#[test]
+fn the_pd_reports_in_the_configured_format() {
+    use desfire_core::encoding::OutputFormat;
+    let keys = lab::issuer_keys().unwrap();
+    for (format, want) in [
+        (
+            OutputFormat::LegacyWiegand,
+            hex!("00 01 1A 00 80 98 1C C0").to_vec(),
+        ),
+        (
+            OutputFormat::Osdp,
+            hex!("00 00 40 00 1A 2B 3C 4D 5E 6F 70 81").to_vec(),
+        ),
+    ] {
+        let mut reader = Reader::new(
+            Field::default(),
+            lab::reader_config(&keys),
+            lab::masters(),
+            TestRng(11),
+        );
+        let mut pd = Pd::new(crate::osdp::PdConfig {
+            output: format,
+            ..lab::pd_config()
+        });
+        let (mut s, mut t) = (SignalLog::default(), Switch::default());
+        reader.front_end().card = Some(golden());
+        assert!(matches!(
+            reader.poll(&mut pd, &mut s, &mut t, NOW),
+            Event::Granted(_)
+        ));
+        assert_eq!(super::pd::drain_raw_records(&mut pd), vec![want]);
+    }
+    let mut pd = Pd::new(crate::osdp::PdConfig {
+        output: OutputFormat::Extended,
+        ..lab::pd_config()
+    });
+    Panel::grant(&mut pd, &credential(true)).unwrap();
+    let raws = super::pd::drain_raw_records(&mut pd);
+    assert_eq!(raws.len(), 1);
+    assert_eq!(&raws[0][..4], &hex!("00 00 68 00"));
+    assert_eq!(&raws[0][8..16], &hex!("1A2B3C4D5E6F7081"));
+}
