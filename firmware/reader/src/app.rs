@@ -163,14 +163,7 @@ impl<'a, F: FrontEnd, K: KeyProvider, R: rand_core::CryptoRng> Reader<'a, F, K, 
             return Event::Idle;
         }
         self.card_present = true;
-        let verdict = self.transact(&activation.uid, now);
-        // DESELECT is a courtesy to the card: the verdict is already final, and a card that
-        // does not answer it has left the field anyway.
-        let _ = self.front.release();
-        let verdict = match verdict {
-            Verdict::Grant(c) => panel.grant(&c).map(|()| c.credential_id),
-            Verdict::Deny(r) => Err(r),
-        };
+        let verdict = self.transact(panel, &activation.uid, now);
         match verdict {
             Ok(id) => {
                 signals.indicate(Signal::Grant);
@@ -183,13 +176,16 @@ impl<'a, F: FrontEnd, K: KeyProvider, R: rand_core::CryptoRng> Reader<'a, F, K, 
         }
     }
 
-    /// The reader procedure against the activated card. Not inlined into the caller: the
-    /// engine's buffers then live in this frame only, not in the board's main loop.
+    /// The reader procedure against the activated card, then the output of a GRANT. Not
+    /// inlined into the caller: the engine's buffers and the credential then live in this frame
+    /// only, not under the board's main loop (stack high-water mark).
     #[inline(never)]
-    fn transact(&mut self, uid: &[u8], now: u32) -> Verdict {
-        // Step 12 (Read_Sig, the P-224 originality check) is ~50 KB of flash. Without the
-        // `originality` feature the policy is a constant Off here, so the linker drops it and
-        // the image stays under 64 KiB; the profile's policy is then not applied.
+    fn transact(
+        &mut self,
+        panel: &mut impl Panel,
+        uid: &[u8],
+        now: u32,
+    ) -> Result<u64, DenyReason> {
         #[cfg(not(feature = "originality"))]
         let config = ReaderConfig {
             originality: OriginalityPolicy::Off,
@@ -198,7 +194,7 @@ impl<'a, F: FrontEnd, K: KeyProvider, R: rand_core::CryptoRng> Reader<'a, F, K, 
         };
         #[cfg(feature = "originality")]
         let config = self.config;
-        read_card(
+        let verdict = read_card(
             &mut Link(&mut self.front),
             &config,
             &mut self.keys,
@@ -206,6 +202,13 @@ impl<'a, F: FrontEnd, K: KeyProvider, R: rand_core::CryptoRng> Reader<'a, F, K, 
             uid,
             now,
         )
-        .verdict
+        .verdict;
+        // DESELECT is a courtesy to the card: the verdict is already final, and a card that
+        // does not answer it has left the field anyway.
+        let _ = self.front.release();
+        match verdict {
+            Verdict::Grant(c) => panel.grant(&c).map(|()| c.credential_id),
+            Verdict::Deny(r) => Err(r),
+        }
     }
 }
