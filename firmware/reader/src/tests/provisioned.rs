@@ -27,6 +27,20 @@ fn prod_record() -> [u8; RECORD_LEN] {
     .unwrap()
 }
 
+/// `prod_record()` as `firmware/scripts/key_record.py` (Python, zlib's CRC-32) writes it: the
+/// provisioning tool and the firmware agree on the layout byte for byte.
+const PROD_RECORD: [u8; RECORD_LEN] = hex_literal::hex!(
+    "47504B31F48A21534954453030303171717171717171717171717171717171727272727272727272727272"
+    "727272720C534530303030303030303031000000000102000460FED4BA255A9D31C961EB74C6356D68C049"
+    "B8923B61FA6CE669622E60F29FB67903FE1008B8BC99A41AE9E95628BC64F2F1B20C2D7E9F5177A3C294D4"
+    "462299737373737373737373737373737373730500FE53E664"
+);
+
+#[test]
+fn the_provisioning_tool_writes_the_same_record() {
+    assert_eq!(prod_record(), PROD_RECORD);
+}
+
 #[test]
 fn a_record_round_trips() {
     let mut flash = [0xFFu8; 4096];
