@@ -340,7 +340,7 @@ firmware/scripts/build.sh
 step "firmware: end-to-end in QEMU (PN532 emulator, libosdp panel)"
 cargo build --bin desfire
 desfire_bin="${CARGO_TARGET_DIR:-target}/debug/desfire"
-if ! "$desfire_bin" emulate --help | grep -q -- '--pn532'; then
+if [[ "$("$desfire_bin" emulate --help)" != *--pn532* ]]; then
     echo "desfire emulate has no --pn532: the firmware end-to-end test needs the PN532 emulator" >&2
     exit 1
 fi
