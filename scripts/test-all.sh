@@ -296,8 +296,8 @@ fi
 step "doctests"
 cargo test --workspace --doc
 
-step "fuzz crate check"
-cargo check --manifest-path fuzz/Cargo.toml
+step "fuzz crate clippy"
+cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
 
 step "fuzz smoke run"
 fuzz_smoke_run
