@@ -347,8 +347,8 @@ fi
 "$FIRMWARE_VENV/bin/python" firmware/tests/e2e_qemu.py --desfire "$desfire_bin" \
     --elf "${CARGO_TARGET_DIR:-firmware/target}/thumbv7em-none-eabihf/release/reader-qemu"
 
-step "fuzz crate check"
-cargo check --manifest-path fuzz/Cargo.toml
+step "fuzz crate clippy"
+cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
 
 step "fuzz smoke run"
 fuzz_smoke_run

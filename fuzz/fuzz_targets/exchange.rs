@@ -20,8 +20,7 @@ fuzz_target!(|data: &[u8]| {
     let rx_cap = rx.len();
     let mut ex = Exchange::new(Ins(ins), body, usize::from(chunk), &mut rx);
     let mut out = [0u8; 5 + 255 + 1];
-    let mut sent = 0usize;
-    for _ in 0..64 {
+    for sent in 0..64 {
         let n = match ex.next_frame(&mut out) {
             Ok(n) => n,
             Err(_) => return,
@@ -29,7 +28,6 @@ fuzz_target!(|data: &[u8]| {
         assert!(n >= 5 && n <= out.len());
         assert_eq!(out[0], 0x90);
         assert_eq!(out[1], if sent == 0 { ins } else { 0xAF });
-        sent += 1;
         let Some((&len, rest)) = frames.split_first() else {
             return;
         };

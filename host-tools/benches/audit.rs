@@ -24,7 +24,7 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("fixture", |b| b.iter(fixture));
     let f = fixture();
-    let all = cards::default_set();
+    let all = cards::default_set(&f.profile);
     let numbered: Vec<_> = all
         .iter()
         .copied()

@@ -818,7 +818,8 @@ mod tests {
             p.read_key_generations.is_empty(),
             "one generation: no step 5"
         );
-        assert!(p.revocation.is_empty());
+        // The audit's T10b and T10c cards (§17) are revoked by the lab controller.
+        assert_eq!(p.revocation.len(), 2);
         // NXP's EV3 key, then the virtual card's TEST key (test = true only).
         assert_eq!(p.originality_keys.len(), 2);
         assert_eq!(p.originality_keys[1], originality::TEST_KEY);

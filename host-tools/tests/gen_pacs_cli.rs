@@ -98,6 +98,9 @@ fn assert_deny(o: &Output, reason: &str) {
     );
 }
 
+/// The lab profile's deny-list (the audit's T10b credential).
+const LAB_DENY_LIST: &str = "deny_list = [\"1A2B3C4D5E6F70FF\"]";
+
 /// The lab profile's text with `from` replaced by `to`, as a file in `d`.
 fn lab_variant(d: &Path, name: &str, from: &str, to: &str) -> PathBuf {
     let text = host_tools::profile::LAB_TOML;
@@ -485,14 +488,14 @@ fn revoked_by_deny_list_and_by_issue_number() {
     let p = lab_variant(
         &d,
         "deny.toml",
-        "deny_list = []",
+        LAB_DENY_LIST,
         &format!("deny_list = [\"{ID}\"]"),
     );
     assert_deny(&reader(s(&p), &card), "REVOKED (19)");
     let other = lab_variant(
         &d,
         "other.toml",
-        "deny_list = []",
+        LAB_DENY_LIST,
         "deny_list = [\"1A2B3C4D5E6F7080\"]",
     );
     assert_eq!(reader(s(&other), &card).status.code(), Some(0));
@@ -500,7 +503,7 @@ fn revoked_by_deny_list_and_by_issue_number() {
     let p = lab_variant(
         &d,
         "issue.toml",
-        "# \"1A2B3C4D5E6F7081\" = 2",
+        "\"1A2B3C4D5E6F7081\" = 1",
         &format!("\"{ID}\" = 2"),
     );
     assert_deny(&reader(s(&p), &card), "REVOKED (19)");
@@ -512,7 +515,7 @@ fn revoked_by_deny_list_and_by_issue_number() {
     // A revoked credential is still a conforming card.
     assert_eq!(verify(&card, &[]).status.code(), Some(0));
     // A malformed entry is a profile error.
-    let bad = lab_variant(&d, "bad.toml", "deny_list = []", "deny_list = [\"1A2B\"]");
+    let bad = lab_variant(&d, "bad.toml", LAB_DENY_LIST, "deny_list = [\"1A2B\"]");
     let o = reader(s(&bad), &card);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(

@@ -17,7 +17,8 @@ use desfire_core::crypto::ev2::{Direction, SecureChannel, SessionKeys};
 use desfire_core::crypto::{AesKey, Random16, aes, cbc_decrypt, decrypt_block, unpad_iso9797_m2};
 use desfire_core::encoding::{
     AppKey, CCF_FILE_NO, CCF_FILE_SIZE, CardKey, CredentialError, DenyReason, IssuerKey,
-    KeyProvider, Masters, ParsedCcf, RealUid, SignatureError, check_validity, verify_signature_at,
+    KeyProvider, Masters, ParsedCcf, RealUid, Revocation, SignatureError, check_revocation,
+    check_validity, verify_signature_at,
 };
 use desfire_core::pcd::commands::{Chaining, ReadData, Uid, get_card_uid, select_application};
 use desfire_core::pcd::{Desfire, Error, FrameSize, ProtocolError, Transport};
@@ -44,11 +45,13 @@ pub enum Flaw {
     /// Verifies the signature over the enrolled card's UID, not the real UID the card proved
     /// (§8.6: the binding that stops transplants).
     NotUidBound,
+    /// Does not consult the controller's revocation list (§10).
+    SkipsRevocation,
 }
 
 impl Flaw {
     /// Every flaw.
-    pub const ALL: [Flaw; 7] = [
+    pub const ALL: [Flaw; 8] = [
         Flaw::UidOnly,
         Flaw::NoResponseMac,
         Flaw::AcceptsDowngrade,
@@ -56,6 +59,7 @@ impl Flaw {
         Flaw::SkipsExpiry,
         Flaw::UndiversifiedKey,
         Flaw::NotUidBound,
+        Flaw::SkipsRevocation,
     ];
 
     /// The name `--reader NAME` takes.
@@ -68,6 +72,7 @@ impl Flaw {
             Flaw::SkipsExpiry => "skips-expiry",
             Flaw::UndiversifiedKey => "undiversified-key",
             Flaw::NotUidBound => "not-uid-bound",
+            Flaw::SkipsRevocation => "skips-revocation",
         }
     }
 
@@ -88,6 +93,8 @@ pub struct ModelSetup {
     pub issuer_keys: Vec<IssuerKey>,
     /// Trusted time (Unix seconds).
     pub now: u32,
+    /// The controller's revocation list (§10).
+    pub revocation: Vec<Revocation>,
     /// The enrolled card's real UID (what [`Flaw::NotUidBound`] verifies signatures over).
     pub enrolled_uid: RealUid,
     /// The UID-only model with its enrolment.
@@ -106,6 +113,7 @@ impl ModelSetup {
             aid: profile.aid,
             masters: profile.masters.clone(),
             issuer_keys: profile.issuer_keys.clone(),
+            revocation: profile.revocation.clone(),
             now,
             enrolled_uid,
             uid_only,
@@ -371,6 +379,9 @@ fn procedure<T: Transport>(
     }
     if flaw != Flaw::SkipsExpiry {
         check_validity(&ccf.credential, setup.now)?;
+    }
+    if flaw != Flaw::SkipsRevocation {
+        check_revocation(&setup.revocation, &ccf.credential)?;
     }
     Ok(ccf.credential.credential_id)
 }

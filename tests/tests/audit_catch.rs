@@ -23,7 +23,7 @@ fn audit(reader: &mut dyn host_tools::audit::reader::ReaderUnderTest, f: &Fixtur
     run::audit(
         reader,
         f,
-        &cards::default_set(),
+        &cards::default_set(&f.profile),
         1,
         "in-process",
         &mut |_| {},
@@ -41,6 +41,7 @@ fn designed_for(flaw: Flaw) -> &'static str {
         Flaw::SkipsExpiry => "T9",
         Flaw::UndiversifiedKey => "T3",
         Flaw::NotUidBound => "T8",
+        Flaw::SkipsRevocation => "T10b",
     }
 }
 
@@ -48,7 +49,7 @@ fn designed_for(flaw: Flaw) -> &'static str {
 fn the_reference_reader_passes_every_card() {
     let f = fixture();
     let report = audit(&mut ReferenceReader::new(&f.profile, f.now), &f);
-    assert_eq!(report.cards.len(), cards::default_set().len());
+    assert_eq!(report.cards.len(), cards::default_set(&f.profile).len());
     for c in &report.cards {
         assert!(
             c.pass,
@@ -76,7 +77,10 @@ fn every_flaw_is_caught_by_at_least_one_card() {
         GOLDEN_UID,
         UidOnlyReader::new(f.uid_only_enrolment()),
     );
-    let ids: Vec<&str> = cards::default_set().iter().map(|c| c.id).collect();
+    let ids: Vec<&str> = cards::default_set(&f.profile)
+        .iter()
+        .map(|c| c.id)
+        .collect();
     let mut matrix = format!("{:<18}", "flaw \\ card");
     for id in &ids {
         matrix.push_str(&format!("{id:>5}"));
@@ -172,36 +176,26 @@ fn the_models_run_as_an_external_command() {
     );
 }
 
-/// The cards not in the default set (T10b, T10c: revocation; T15: originality) are built and
-/// play; what the reference reader does with them today is printed, and T15 conforms with the
-/// originality policy off (GRANT).
+/// T15's conforming verdict follows the profile's originality policy (§12 step 12): with
+/// `require` the reference reader denies it with ORIGINALITY_FAILED and still grants T0, whose
+/// signature is right.
 #[test]
-fn the_not_yet_cards_build_and_play() {
-    let f = fixture();
-    let not_yet: Vec<_> = cards::CARDS
-        .iter()
-        .filter(|c| c.not_yet.is_some())
-        .collect();
-    assert_eq!(
-        not_yet.iter().map(|c| c.id).collect::<Vec<_>>(),
-        ["T10b", "T10c", "T15"]
-    );
+fn t15_follows_the_originality_policy() {
+    let mut profile = Profile::load(LAB).unwrap();
+    profile.policy.originality = desfire_core::encoding::OriginalityPolicy::Require;
+    let f = Fixture::new(profile, LAB, now()).unwrap();
+    let chosen = cards::select("T0,T15").unwrap();
     let report = run::audit(
         &mut ReferenceReader::new(&f.profile, f.now),
         &f,
-        &not_yet,
+        &chosen,
         1,
         "in-process",
         &mut |_| {},
     )
     .unwrap();
-    for c in &report.cards {
-        println!(
-            "{} {}: expected {}, observed {} (not yet)",
-            c.id, c.name, c.expected, c.observed
-        );
-        assert!(!c.exchange.is_empty(), "{}", c.id);
-    }
     let t15 = report.cards.iter().find(|c| c.id == "T15").unwrap();
-    assert!(t15.pass, "{}", t15.observed);
+    assert_eq!(t15.expected, "DENY ORIGINALITY_FAILED");
+    assert_eq!(t15.observed, "DENY ORIGINALITY_FAILED");
+    assert!(report.pass, "{report:#?}");
 }

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use desfire_core::encoding::provision::KeyValue;
 use desfire_core::encoding::{
-    AppKey, CCF_FILE_SIZE, Credential, ExtraTlv, KeyId, LegacyImage, ParsedCcf, Provisioning,
-    RealUid, SignatureAlgorithm, Step, tbs_digest,
+    AppKey, CCF_FILE_SIZE, Credential, ExtraTlv, KeyId, LegacyImage, OriginalityPolicy, ParsedCcf,
+    Provisioning, RealUid, Revocation, SignatureAlgorithm, Step, tbs_digest,
 };
 use desfire_core::pcd::{Desfire, FrameSize};
 use desfire_core::picc::State;
@@ -138,19 +138,44 @@ pub struct CardSpec {
     pub expected: Expected,
     /// What a wrong verdict means, in plain words (§17).
     pub failure_means: &'static str,
-    /// Why the reference reader cannot be audited with this card yet; such cards are not in
-    /// the default set.
-    pub not_yet: Option<&'static str>,
 }
 
 impl CardSpec {
     /// The conforming verdict under `profile`'s policy (T14 depends on
     /// `allow_non_random_uid`).
     pub fn expected_for(&self, profile: &Profile) -> Expected {
-        if self.id == "T14" && profile.policy.allow_fixed_uid {
-            Expected::GRANT
-        } else {
-            self.expected
+        match self.id {
+            "T14" if profile.policy.allow_fixed_uid => Expected::GRANT,
+            // Step 12 runs only under a policy; "log" grants and writes a log line (§12).
+            "T15" => match profile.policy.originality {
+                OriginalityPolicy::Require => Expected::deny(&["ORIGINALITY_FAILED"]),
+                OriginalityPolicy::Log => Expected {
+                    grant: true,
+                    deny: &[],
+                    grant_note: "originality policy log: a log line",
+                },
+                OriginalityPolicy::Off => Expected {
+                    grant: true,
+                    deny: &[],
+                    grant_note: "originality policy off",
+                },
+            },
+            _ => self.expected,
+        }
+    }
+
+    /// Why this card cannot be played with `profile`: the revocation cards need the
+    /// controller's list (§10) to name them.
+    pub fn unplayable(&self, profile: &Profile) -> Option<&'static str> {
+        match self.id {
+            "T10b" if deny_listed(profile).is_none() => {
+                Some("the profile's revocation list deny-lists no credential of its issuer")
+            }
+            "T10c" if current_issue(profile).is_none_or(|n| n == 0) => Some(
+                "the profile's revocation list gives no current issue number above 0 for the \
+                 enrolled credential",
+            ),
+            _ => None,
         }
     }
 }
@@ -165,7 +190,6 @@ pub const CARDS: &[CardSpec] = &[
         expected: Expected::GRANT,
         failure_means: "the reader cannot read a conforming card (or it is UID-only: it denies \
                         because the UID is random)",
-        not_yet: None,
     },
     CardSpec {
         id: "T1",
@@ -175,7 +199,6 @@ pub const CARDS: &[CardSpec] = &[
         // UID_POLICY: the clone's UID is a fixed UID, and the first failing step wins (§13).
         expected: Expected::deny(&["UID_POLICY", "NO_APPLICATION", "CARD_ERROR", "TRANSPORT"]),
         failure_means: "critical: the reader trusts the UID; any cloner opens the door",
-        not_yet: None,
     },
     CardSpec {
         id: "T2",
@@ -184,7 +207,6 @@ pub const CARDS: &[CardSpec] = &[
         differs: "genuine card, Random ID, no GEN-PACS application",
         expected: Expected::deny(&["NO_APPLICATION"]),
         failure_means: "the reader falls back to the UID or to another application",
-        not_yet: None,
     },
     CardSpec {
         id: "T3",
@@ -193,7 +215,6 @@ pub const CARDS: &[CardSpec] = &[
         differs: "K2 not diversified (the master itself)",
         expected: Expected::deny(&["AUTH_FAILED"]),
         failure_means: "the reader ignores authentication failure, or does not diversify",
-        not_yet: None,
     },
     CardSpec {
         id: "T4",
@@ -202,7 +223,6 @@ pub const CARDS: &[CardSpec] = &[
         differs: "file 01 in Plain comm mode with free read; answers ReadData in Plain",
         expected: Expected::deny(&["DOWNGRADE"]),
         failure_means: "critical: the reader accepts unprotected data; anyone can write a card",
-        not_yet: None,
     },
     CardSpec {
         id: "T5",
@@ -211,7 +231,6 @@ pub const CARDS: &[CardSpec] = &[
         differs: "application keys DES/2TDEA (EV1 style): EV2 authentication refused",
         expected: Expected::deny(&["AUTH_FAILED", "CARD_ERROR"]),
         failure_means: "the reader downgrades to legacy crypto",
-        not_yet: None,
     },
     CardSpec {
         id: "T6",
@@ -221,7 +240,6 @@ pub const CARDS: &[CardSpec] = &[
         expected: Expected::deny(&["MAC_MISMATCH"]),
         failure_means: "critical: the reader does not check MACs; data can be swapped in the \
                         field",
-        not_yet: None,
     },
     CardSpec {
         id: "T7",
@@ -230,7 +248,6 @@ pub const CARDS: &[CardSpec] = &[
         differs: "credential rewritten with K3: other credential ID, old signature",
         expected: Expected::deny(&["BAD_SIGNATURE"]),
         failure_means: "a holder of K3 can mint identities",
-        not_yet: None,
     },
     CardSpec {
         id: "T8",
@@ -240,7 +257,6 @@ pub const CARDS: &[CardSpec] = &[
         expected: Expected::deny(&["BAD_SIGNATURE"]),
         failure_means: "credentials can be copied between cards (the signature is not bound \
                         to the real UID)",
-        not_yet: None,
     },
     CardSpec {
         id: "T9",
@@ -249,7 +265,6 @@ pub const CARDS: &[CardSpec] = &[
         differs: "valid-until in the past, correctly signed",
         expected: Expected::deny(&["EXPIRED"]),
         failure_means: "expired cards keep working offline",
-        not_yet: None,
     },
     CardSpec {
         id: "T10a",
@@ -258,25 +273,22 @@ pub const CARDS: &[CardSpec] = &[
         differs: "valid-from in the future, correctly signed",
         expected: Expected::deny(&["NOT_YET_VALID"]),
         failure_means: "validity is not enforced",
-        not_yet: None,
     },
     CardSpec {
         id: "T10b",
         name: "Deny-listed",
         requirement: "§10",
-        differs: "credential ID on the deny-list",
+        differs: "a validly signed credential whose ID is on the deny-list",
         expected: Expected::deny(&["REVOKED"]),
         failure_means: "revocation is not enforced",
-        not_yet: Some("the reference reader has no deny-list yet (ReaderConfig revocation)"),
     },
     CardSpec {
         id: "T10c",
         name: "Superseded issue",
         requirement: "§10",
-        differs: "issue number 0, below the current 1",
+        differs: "issue number one below the current one of the enrolled credential",
         expected: Expected::deny(&["REVOKED"]),
         failure_means: "a lost card's predecessor keeps working",
-        not_yet: Some("the reference reader has no current issue numbers yet"),
     },
     CardSpec {
         id: "T11",
@@ -285,7 +297,6 @@ pub const CARDS: &[CardSpec] = &[
         differs: "header major 02, correctly signed",
         expected: Expected::deny(&["UNKNOWN_VERSION"]),
         failure_means: "the reader misparses future formats",
-        not_yet: None,
     },
     CardSpec {
         id: "T12",
@@ -298,7 +309,6 @@ pub const CARDS: &[CardSpec] = &[
             grant_note: "PC not enabled",
         },
         failure_means: "relay attacks work where the reader claims ProximityCheck",
-        not_yet: None,
     },
     CardSpec {
         id: "T13",
@@ -307,7 +317,6 @@ pub const CARDS: &[CardSpec] = &[
         differs: "replays a recorded golden session (old RndB, old responses)",
         expected: Expected::deny(&["AUTH_FAILED"]),
         failure_means: "the reader uses a fixed or reused RndA",
-        not_yet: None,
     },
     CardSpec {
         id: "T14",
@@ -316,7 +325,6 @@ pub const CARDS: &[CardSpec] = &[
         differs: "the golden card with Random ID off",
         expected: Expected::deny(&["UID_POLICY"]),
         failure_means: "the fixed-UID policy switch is ignored",
-        not_yet: None,
     },
     CardSpec {
         id: "T15",
@@ -329,7 +337,6 @@ pub const CARDS: &[CardSpec] = &[
             grant_note: "originality policy off",
         },
         failure_means: "the counterfeit-chip screen is off although configured",
-        not_yet: Some("the reference reader has no originality policy yet"),
     },
     CardSpec {
         id: "S1",
@@ -338,7 +345,6 @@ pub const CARDS: &[CardSpec] = &[
         differs: "unknown critical tag 90, validly signed",
         expected: Expected::deny(&["UNKNOWN_CRITICAL_TAG"]),
         failure_means: "the reader ignores fields it does not understand but must",
-        not_yet: None,
     },
     CardSpec {
         id: "S2",
@@ -347,7 +353,6 @@ pub const CARDS: &[CardSpec] = &[
         differs: "ignorable tag A5, validly signed",
         expected: Expected::GRANT,
         failure_means: "the reader rejects conforming extensions",
-        not_yet: None,
     },
     CardSpec {
         id: "S3",
@@ -356,7 +361,6 @@ pub const CARDS: &[CardSpec] = &[
         differs: "header L = 157",
         expected: Expected::deny(&["MALFORMED_CREDENTIAL"]),
         failure_means: "the reader parses past the credential",
-        not_yet: None,
     },
     CardSpec {
         id: "S4",
@@ -365,7 +369,6 @@ pub const CARDS: &[CardSpec] = &[
         differs: "signing key ID 02, not in the trusted list",
         expected: Expected::deny(&["UNKNOWN_ISSUER_KEY"]),
         failure_means: "the reader accepts signatures by keys it was not given",
-        not_yet: None,
     },
 ];
 
@@ -373,9 +376,38 @@ fn known_ids() -> String {
     CARDS.iter().map(|c| c.id).collect::<Vec<_>>().join(",")
 }
 
-/// The cards played when none are chosen: all but those marked `not yet`.
-pub fn default_set() -> Vec<&'static CardSpec> {
-    CARDS.iter().filter(|c| c.not_yet.is_none()).collect()
+/// The cards played when none are chosen: every card `profile` can play
+/// ([`CardSpec::unplayable`] says why not).
+pub fn default_set(profile: &Profile) -> Vec<&'static CardSpec> {
+    CARDS
+        .iter()
+        .filter(|c| c.unplayable(profile).is_none())
+        .collect()
+}
+
+/// The first credential ID of the profile's issuer on its deny-list (T10b carries it).
+fn deny_listed(profile: &Profile) -> Option<u64> {
+    profile.revocation.iter().find_map(|r| match r {
+        Revocation::DenyListed {
+            issuer,
+            credential_id,
+        } if *issuer == profile.issuer_id => Some(*credential_id),
+        _ => None,
+    })
+}
+
+/// The current issue number of the enrolled credential (T10c carries one below it).
+fn current_issue(profile: &Profile) -> Option<u8> {
+    profile.revocation.iter().find_map(|r| match r {
+        Revocation::CurrentIssue {
+            issuer,
+            credential_id,
+            issue_number,
+        } if *issuer == profile.issuer_id && *credential_id == ENROLLED_CREDENTIAL_ID => {
+            Some(*issue_number)
+        }
+        _ => None,
+    })
 }
 
 /// The cards named in `list` (`T0,T1,T10a`, case-insensitive; `T10` means T10a..T10c).
@@ -560,8 +592,19 @@ impl Fixture {
                 c.valid_from = now.saturating_add(30 * DAY);
                 c.valid_until = now.saturating_add(400 * DAY);
             }),
-            "T10b" => genuine(&self.golden),
-            "T10c" => self.with_credential(id, |c, _| c.issue_number = 0),
+            "T10b" => {
+                let listed = deny_listed(p).ok_or_else(|| {
+                    build_err(id)("the profile's revocation list deny-lists nothing".into())
+                })?;
+                self.with_credential(id, |c, _| c.credential_id = listed)
+            }
+            "T10c" => {
+                let current = current_issue(p).unwrap_or(0);
+                let older = current.checked_sub(1).ok_or_else(|| {
+                    build_err(id)("no current issue number above 0 for the enrolled ID".into())
+                })?;
+                self.with_credential(id, |c, _| c.issue_number = older)
+            }
             "T11" => {
                 let ccf = sign(p, &golden_credential(p, self.now)?, &GOLDEN_UID, &[], |h| {
                     if let Some(major) = h.first_mut() {
@@ -646,7 +689,8 @@ fn golden_credential(profile: &Profile, now: u32) -> Result<Credential, CardErro
         format_minor: 0,
         issuer: profile.issuer_id.clone(),
         credential_id: ENROLLED_CREDENTIAL_ID,
-        issue_number: 1,
+        // The controller's current issue (§10), so that T10c can carry the one before it.
+        issue_number: current_issue(profile).unwrap_or(1).max(1),
         valid_from: now.saturating_sub(30 * DAY),
         valid_until: now.saturating_add(365 * DAY),
         site_code: None,

@@ -81,12 +81,19 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
             message: e.to_string(),
         })?;
     }
-    let chosen = match &args.cards {
-        Some(list) => cards::select(list).map_err(audit_err)?,
-        None => cards::default_set(),
-    };
     let profile = Profile::load(&args.profile)?;
     profile.warn_if_test();
+    let chosen = match &args.cards {
+        Some(list) => cards::select(list).map_err(audit_err)?,
+        None => {
+            for c in cards::CARDS {
+                if let Some(why) = c.unplayable(&profile) {
+                    eprintln!("desfire: {} ({}) not played: {why}", c.id, c.name);
+                }
+            }
+            cards::default_set(&profile)
+        }
+    };
     let now = match &args.now {
         Some(d) => parse_date("--now", d)?,
         None => gen_pacs::now(),

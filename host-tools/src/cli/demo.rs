@@ -37,7 +37,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
     profile.warn_if_test();
     let fixture =
         Fixture::new(profile, LAB, now).map_err(|e| CliError::Environment(e.to_string()))?;
-    let chosen = cards::default_set();
+    let chosen = cards::default_set(&fixture.profile);
 
     let mut reference = ReferenceReader::new(&fixture.profile, now);
     let reference = audit_with_progress(&mut reference, &fixture, &chosen, 1)?;
