@@ -27,7 +27,14 @@ readonly THUMB_TARGET=thumbv7em-none-eabihf
 # on the 2-core machine, 2026-11-28).
 readonly APT_PACKAGES=(valgrind python3-cryptography qemu-system-arm
     pcscd libpcsclite-dev pkg-config vsmartcard-vpcd python3-pyscard
-    libnfc-bin libnfc-examples socat chromium)
+    libnfc-bin libnfc-examples socat chromium
+    binutils-arm-none-eabi python3-venv)
+# binutils-arm-none-eabi: arm-none-eabi-size of the firmware images; python3-venv: the venv
+# that holds PyPI libosdp, the OSDP control panel of the firmware end-to-end test
+# (firmware/tests/e2e_qemu.py). The reference C libosdp as a Python package (a wheel: ~1 s),
+# pinned.
+readonly LIBOSDP_PY=libosdp==3.2.9
+readonly FIRMWARE_VENV=target/firmware-venv
 # pcscd's client socket: it exists once the daemon accepts clients.
 readonly PCSCD_SOCKET=/run/pcscd/pcscd.comm
 # The longest we wait for pcscd to be ready (it takes tens of milliseconds).
@@ -126,6 +133,21 @@ install_apt_packages() {
     export DEBIAN_FRONTEND=noninteractive
     quietly as_root apt-get update -qq
     quietly as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# flip-link (the nRF board's linker, stack overflow protection) and the venv with libosdp.
+install_firmware_tools() {
+    if ! command -v flip-link >/dev/null 2>&1; then
+        echo "    installing flip-link"
+        quietly cargo install flip-link --locked
+    fi
+    if [[ ! -x "$FIRMWARE_VENV/bin/python" ]]; then
+        quietly python3 -m venv "$FIRMWARE_VENV"
+    fi
+    if ! "$FIRMWARE_VENV/bin/python" -c 'import osdp' 2>/dev/null; then
+        echo "    installing $LIBOSDP_PY"
+        quietly "$FIRMWARE_VENV/bin/pip" install --quiet "$LIBOSDP_PY"
+    fi
 }
 
 # ---------------------------------------------------------------------------
@@ -247,6 +269,9 @@ install_rust_parts
 step "install: apt packages (${APT_PACKAGES[*]})"
 install_apt_packages
 
+step "install: flip-link, $LIBOSDP_PY"
+install_firmware_tools
+
 step "start services"
 start_services
 
@@ -295,6 +320,32 @@ fi
 # nextest does not run doctests.
 step "doctests"
 cargo test --workspace --doc
+
+# The reader firmware: its own workspace (firmware/), host tests of the application and the
+# PN532 driver, each board in its own cargo call from its own directory.
+step "firmware: fmt, clippy, host tests"
+(cd firmware && cargo fmt --all --check \
+    && cargo clippy --all-targets -p gen-pacs-reader -p pn532-driver -- -D warnings \
+    && cargo test -p gen-pacs-reader -p pn532-driver)
+
+step "firmware: clippy of the boards"
+for board in firmware/boards/*/; do
+    (cd "$board" && cargo clippy --release -- -D warnings)
+done
+
+step "firmware: board images and their sizes"
+firmware/scripts/build.sh
+
+# The QEMU reader between the PN532 emulator (`desfire emulate --pn532`) and a libosdp panel.
+step "firmware: end-to-end in QEMU (PN532 emulator, libosdp panel)"
+cargo build --bin desfire
+desfire_bin="${CARGO_TARGET_DIR:-target}/debug/desfire"
+if [[ "$("$desfire_bin" emulate --help)" != *--pn532* ]]; then
+    echo "desfire emulate has no --pn532: the firmware end-to-end test needs the PN532 emulator" >&2
+    exit 1
+fi
+"$FIRMWARE_VENV/bin/python" firmware/tests/e2e_qemu.py --desfire "$desfire_bin" \
+    --elf "${CARGO_TARGET_DIR:-firmware/target}/thumbv7em-none-eabihf/release/reader-qemu"
 
 step "fuzz crate clippy"
 cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings

@@ -1,0 +1,289 @@
+//! The GEN-PACS reader on the nRF52840-DK: pins and init only, the behaviour is `reader`'s.
+//!
+//! | function            | pin            | peripheral                                   |
+//! |---------------------|----------------|----------------------------------------------|
+//! | PN532 SDA / SCL     | P0.26 / P0.27  | TWIM0, 400 kHz (PN532 in I2C mode)           |
+//! | RS-485 RO / DI / DE | P1.01 / P1.02 / P1.03 | UARTE0 115200 8N1 (buffered), GPIO DE+/RE |
+//! | LED grant / deny    | P0.13 / P0.14  | LED1 / LED2 (active low)                     |
+//! | buzzer              | P1.04          | GPIO, active buzzer                          |
+//! | tamper contact      | P0.03          | input, pull-up: closed housing = low         |
+//!
+//! Keys come from the key record in the last flash page (`memory.x` `KEYS`), written at
+//! provisioning; the image holds none. Without a valid record the reader does not start: it
+//! blinks the deny LED and logs why.
+#![no_std]
+#![no_main]
+
+use core::future::Future;
+use core::pin::pin;
+use core::task::{Context, Poll, Waker};
+use defmt_rtt as _;
+use desfire_core::encoding::{IssuerKey, Masters, ReaderConfig};
+use embassy_nrf::buffered_uarte::{self, BufferedUarte};
+use embassy_nrf::gpio::{Input, Level, Output, OutputDrive, Pull};
+use embassy_nrf::rng::Rng;
+use embassy_nrf::{Peri, bind_interrupts, peripherals, twim, uarte};
+use embassy_time::{Duration, Instant, block_for};
+use panic_probe as _;
+use pn532::{I2c, Pn532};
+use reader::drbg::CtrDrbg;
+use reader::frontend::Pn532FrontEnd;
+use reader::osdp::Pd;
+use reader::provisioned::{Provisioned, RECORD_LEN};
+use reader::{Event, Reader, Signal, Signals, TamperInput};
+
+bind_interrupts!(struct Irqs {
+    TWISPI0 => twim::InterruptHandler<peripherals::TWISPI0>;
+    UARTE0 => buffered_uarte::InterruptHandler<peripherals::UARTE0>;
+});
+
+/// When the image was built (build.rs), Unix seconds.
+const BUILD_UNIX_TIME: u32 = match u32::from_str_radix(env!("BUILD_UNIX_TIME"), 10) {
+    Ok(t) => t,
+    Err(_) => 0,
+};
+
+/// How often the reader looks for a card.
+const POLL_EVERY: Duration = Duration::from_millis(50);
+
+unsafe extern "C" {
+    static _keys_start: u8;
+}
+
+/// The provisioned key record (flash page `KEYS`).
+fn key_record() -> &'static [u8] {
+    // SAFETY: `_keys_start` is the start of the 4 KiB KEYS region of memory.x, memory-mapped
+    // flash that this firmware never writes; RECORD_LEN is within it.
+    unsafe { core::slice::from_raw_parts(core::ptr::addr_of!(_keys_start), RECORD_LEN) }
+}
+
+/// Milliseconds from the RTC1 time driver.
+struct RtcClock;
+
+impl pn532::Clock for RtcClock {
+    fn now_ms(&mut self) -> u32 {
+        Instant::now().as_millis() as u32
+    }
+}
+
+struct Indicators {
+    grant: Output<'static>,
+    deny: Output<'static>,
+    buzzer: Output<'static>,
+}
+
+impl Signals for Indicators {
+    fn indicate(&mut self, signal: Signal) {
+        let (green, beep_ms) = match signal {
+            Signal::Grant => (true, 80),
+            Signal::Deny => (false, 400),
+            Signal::Tamper => (false, 1000),
+        };
+        // LEDs are active low.
+        self.grant.set_level(Level::from(!green));
+        self.deny.set_level(Level::from(green));
+        self.buzzer.set_high();
+        // The OSDP line keeps receiving into its ring buffer meanwhile.
+        block_for(Duration::from_millis(beep_ms));
+        self.buzzer.set_low();
+        defmt::info!("signal {}", signal);
+    }
+}
+
+struct TamperContact(Input<'static>);
+
+impl TamperInput for TamperContact {
+    fn tampered(&mut self) -> bool {
+        self.0.is_high()
+    }
+}
+
+/// The OSDP line: a buffered UARTE (interrupt-driven ring buffers, so nothing is lost while a
+/// card is read) and the RS-485 driver enable.
+struct OsdpLine {
+    uart: BufferedUarte<'static>,
+    de: Output<'static>,
+}
+
+impl OsdpLine {
+    /// What has arrived, without waiting.
+    fn read_now(&mut self, out: &mut [u8]) -> usize {
+        let mut cx = Context::from_waker(Waker::noop());
+        let n = {
+            let fut = pin!(self.uart.fill_buf());
+            match fut.poll(&mut cx) {
+                Poll::Ready(Ok(data)) => {
+                    let n = data.len().min(out.len());
+                    out[..n].copy_from_slice(&data[..n]);
+                    n
+                }
+                _ => 0,
+            }
+        };
+        self.uart.consume(n);
+        n
+    }
+
+    /// Sends a reply with the transceiver's driver enabled, then back to receive.
+    fn send(&mut self, mut bytes: &[u8]) {
+        self.de.set_high();
+        while !bytes.is_empty() {
+            match self.uart.try_write(bytes) {
+                Ok(n) => bytes = &bytes[n..],
+                Err(_) => break,
+            }
+        }
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut flush = pin!(self.uart.flush());
+        while flush.as_mut().poll(&mut cx).is_pending() {}
+        self.de.set_low();
+    }
+}
+
+fn service_osdp(pd: &mut Pd, line: &mut OsdpLine, rng: &mut CtrDrbg) {
+    let mut inbox = [0u8; 64];
+    let mut out = [0u8; reader::osdp::packet::MAX_PACKET];
+    loop {
+        let n = line.read_now(&mut inbox);
+        if n == 0 {
+            return;
+        }
+        for b in &inbox[..n] {
+            if let Some(len) = pd.on_byte(*b, rng, &mut out) {
+                line.send(&out[..len]);
+            }
+        }
+    }
+}
+
+/// Blinks the deny LED forever: the reader has no keys it may use.
+fn refuse(deny: Peri<'static, peripherals::P0_14>) -> ! {
+    let mut led = Output::new(deny, Level::High, OutputDrive::Standard);
+    loop {
+        led.toggle();
+        block_for(Duration::from_millis(250));
+    }
+}
+
+#[cortex_m_rt::entry]
+fn main() -> ! {
+    let p = embassy_nrf::init(Default::default());
+
+    let prov = match Provisioned::parse(key_record(), false) {
+        Ok(prov) => prov,
+        Err(e) => {
+            defmt::error!("no usable key record in the KEYS page: {}", e);
+            refuse(p.P0_14)
+        }
+    };
+
+    // The TRNG feeds the reader's RndA directly and seeds the PD's generator (R5).
+    let mut trng = Rng::new_blocking(p.RNG);
+    let mut seed = [0u8; 16];
+    rand_core::RngCore::fill_bytes(&mut trng, &mut seed);
+    let mut pd_rng = CtrDrbg::new(seed);
+    // SAFETY: FICR.DEVICEID[0] (0x1000_0060), a read-only factory register.
+    let serial = unsafe { core::ptr::read_volatile(0x1000_0060 as *const u32) };
+    let Some(pd) = cortex_m::singleton!(: Pd = Pd::new(prov.pd_config(serial))) else {
+        refuse(p.P0_14)
+    };
+
+    let Some(uart_rx) = cortex_m::singleton!(: [u8; 512] = [0; 512]) else {
+        refuse(p.P0_14)
+    };
+    let Some(uart_tx) = cortex_m::singleton!(: [u8; 256] = [0; 256]) else {
+        refuse(p.P0_14)
+    };
+    let mut uart_config = uarte::Config::default();
+    uart_config.baudrate = uarte::Baudrate::Baud115200;
+    let mut line = OsdpLine {
+        uart: BufferedUarte::new(
+            p.UARTE0,
+            p.TIMER1,
+            p.PPI_CH0,
+            p.PPI_CH1,
+            p.PPI_GROUP0,
+            p.P1_01,
+            p.P1_02,
+            Irqs,
+            uart_config,
+            uart_rx,
+            uart_tx,
+        ),
+        de: Output::new(p.P1_03, Level::Low, OutputDrive::Standard),
+    };
+
+    let Some(twim_ram) = cortex_m::singleton!(: [u8; 16] = [0; 16]) else {
+        refuse(p.P0_14)
+    };
+    let mut i2c_config = twim::Config::default();
+    i2c_config.frequency = twim::Frequency::K400;
+    let i2c = twim::Twim::new(p.TWISPI0, Irqs, p.P0_26, p.P0_27, i2c_config, twim_ram);
+    let mut pn532 = Pn532::new(I2c::new(i2c), RtcClock);
+    loop {
+        match pn532.init() {
+            Ok(v) => {
+                defmt::info!(
+                    "PN532 IC {=u8:02X} firmware {=u8}.{=u8}",
+                    v.ic,
+                    v.ver,
+                    v.rev
+                );
+                break;
+            }
+            Err(e) => {
+                defmt::warn!("PN532 init: {}", e);
+                service_osdp(pd, &mut line, &mut pd_rng);
+            }
+        }
+    }
+
+    let Some(issuer_keys) = cortex_m::singleton!(: [IssuerKey; 1] = [prov.issuer_key.clone()])
+    else {
+        refuse(p.P0_14)
+    };
+    let config = ReaderConfig {
+        allow_fixed_uid: prov.allow_fixed_uid,
+        ..ReaderConfig::new(prov.aid, issuer_keys)
+    };
+    type DkReader = Reader<
+        'static,
+        Pn532FrontEnd<I2c<twim::Twim<'static>>, RtcClock>,
+        Masters,
+        Rng<'static, embassy_nrf::mode::Blocking>,
+    >;
+    let Some(reader) = cortex_m::singleton!(: DkReader = Reader::new(
+        Pn532FrontEnd::new(pn532),
+        config,
+        prov.masters.clone(),
+        trng,
+    )) else {
+        refuse(p.P0_14)
+    };
+    drop(prov);
+
+    let mut signals = Indicators {
+        grant: Output::new(p.P0_13, Level::High, OutputDrive::Standard),
+        deny: Output::new(p.P0_14, Level::High, OutputDrive::Standard),
+        buzzer: Output::new(p.P1_04, Level::Low, OutputDrive::Standard),
+    };
+    let mut tamper = TamperContact(Input::new(p.P0_03, Pull::Up));
+    let mut next_poll = Instant::now();
+    loop {
+        service_osdp(pd, &mut line, &mut pd_rng);
+        if Instant::now() < next_poll {
+            continue;
+        }
+        next_poll = Instant::now() + POLL_EVERY;
+        // This board has no trusted clock (no backed-up RTC, no time from the panel): it uses
+        // the build time plus uptime as a lower bound and declares so (R9, firmware/README.md);
+        // the controller enforces the validity window.
+        let now = BUILD_UNIX_TIME.saturating_add(Instant::now().as_secs() as u32);
+        match reader.poll(pd, &mut signals, &mut tamper, now) {
+            Event::Idle => {}
+            Event::Tamper(open) => defmt::warn!("tamper {}", open),
+            Event::Granted(id) => defmt::info!("GRANT credential {=u64:016X}", id),
+            Event::Denied(reason) => defmt::info!("DENY {=u8} {}", reason.id(), reason),
+        }
+    }
+}

@@ -1,0 +1,301 @@
+//! The GEN-PACS reader on QEMU's MPS2 AN386 (Cortex-M4F): pins and init only, the behaviour is
+//! `reader`'s. UART0 is the PN532 HSU link (115200 8N1), UART1 the OSDP line to the panel,
+//! the FPGA LEDs show the decision, FPGA button 0 is the tamper contact, defmt logs go out
+//! over semihosting. The lab profile (spec §16 TEST keys, the lab SCBK): never a real reader.
+#![no_std]
+#![no_main]
+
+mod clock;
+mod rng;
+mod stack;
+mod uart;
+
+#[cfg(feature = "measure")]
+#[path = "../../../../perf/thumb-transaction/src/p256.rs"]
+mod p256;
+
+use cortex_m as _;
+use cortex_m_rt::entry;
+use cortex_m_semihosting::debug;
+use defmt_semihosting as _;
+use desfire_core::encoding::IssuerKey;
+use embedded_io::{ReadReady, Write};
+use pn532::{Hsu, Pn532};
+use reader::frontend::Pn532FrontEnd;
+use reader::osdp::Pd;
+use reader::{Event, FrontEnd, Reader, Signal, Signals, TamperInput, lab};
+
+use crate::clock::Millis;
+use crate::rng::lab_rng;
+use crate::uart::{CmsdkUart, UART0, UART1};
+use reader::drbg::CtrDrbg;
+
+defmt::timestamp!("{=u32:ms}", clock::millis());
+
+/// The reader of this board.
+type QemuReader = Reader<
+    'static,
+    Timed<Pn532FrontEnd<Hsu<CmsdkUart>, Millis>>,
+    desfire_core::encoding::Masters,
+    CtrDrbg,
+>;
+
+/// PN532 HSU and the OSDP line both at 115200 baud.
+const BAUDDIV: u32 = clock::CORE_HZ / 115_200;
+/// How often the reader looks for a card.
+const POLL_EVERY_MS: u32 = 50;
+
+/// The MPS2 FPGA I/O block: LEDs and buttons.
+const FPGAIO_LED: usize = 0x4002_8000;
+const FPGAIO_BUTTON: usize = 0x4002_8008;
+const LED_GREEN: u32 = 1 << 0;
+const LED_RED: u32 = 1 << 1;
+
+/// LED0 green (grant), LED1 red (deny, tamper); QEMU has no buzzer, the log says it.
+struct Leds;
+
+impl Signals for Leds {
+    fn indicate(&mut self, signal: Signal) {
+        let leds = match signal {
+            Signal::Grant => LED_GREEN,
+            Signal::Deny | Signal::Tamper => LED_RED,
+        };
+        // SAFETY: the FPGAIO LED register of this board, written by nothing else.
+        unsafe { core::ptr::write_volatile(FPGAIO_LED as *mut u32, leds) };
+        defmt::info!("signal {}", signal);
+    }
+}
+
+/// Button 0 pressed = housing open.
+struct TamperButton;
+
+impl TamperInput for TamperButton {
+    fn tampered(&mut self) -> bool {
+        // SAFETY: the FPGAIO button register, read-only.
+        unsafe { core::ptr::read_volatile(FPGAIO_BUTTON as *const u32) & 1 != 0 }
+    }
+}
+
+/// Answers whatever the panel sent since the last call.
+fn service_osdp(pd: &mut Pd, line: &mut CmsdkUart, rng: &mut CtrDrbg) {
+    let mut out = [0u8; reader::osdp::packet::MAX_PACKET];
+    while line.read_ready().unwrap_or(false) {
+        let mut b = [0u8; 1];
+        if embedded_io::Read::read(line, &mut b).unwrap_or(0) == 0 {
+            return;
+        }
+        let was_secure = pd.is_secure();
+        if let Some(n) = pd.on_byte(b[0], rng, &mut out) {
+            let _ = line.write_all(out.get(..n).unwrap_or_default());
+            if pd.is_secure() != was_secure {
+                defmt::info!(
+                    "OSDP secure channel {}",
+                    if pd.is_secure() { "up" } else { "down" }
+                );
+            }
+        }
+    }
+}
+
+/// The front end with the time spent in it counted, to separate the reader's own compute
+/// from waiting for the PN532 and the card.
+struct Timed<F> {
+    inner: F,
+    io_ticks: u32,
+}
+
+impl<F: FrontEnd> FrontEnd for Timed<F> {
+    type Error = F::Error;
+
+    fn activate(&mut self) -> Result<Option<reader::Activation>, Self::Error> {
+        let t = clock::ticks();
+        let r = self.inner.activate();
+        self.io_ticks = self.io_ticks.wrapping_add(clock::ticks().wrapping_sub(t));
+        r
+    }
+
+    fn transceive(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> Result<usize, Self::Error> {
+        let t = clock::ticks();
+        let r = self.inner.transceive(capdu, rapdu);
+        self.io_ticks = self.io_ticks.wrapping_add(clock::ticks().wrapping_sub(t));
+        r
+    }
+
+    fn release(&mut self) -> Result<(), Self::Error> {
+        let t = clock::ticks();
+        let r = self.inner.release();
+        self.io_ticks = self.io_ticks.wrapping_add(clock::ticks().wrapping_sub(t));
+        r
+    }
+}
+
+/// What `init` hands to the loop. The long-lived state (PD, reader, PN532 buffers) lives in
+/// statics rather than on the stack, and `init` returns before the first card: its temporaries
+/// are not under the transaction's frames (the stack high-water mark goal is 8 KiB).
+struct Board {
+    pd: &'static mut Pd,
+    reader: &'static mut QemuReader,
+    osdp_line: CmsdkUart,
+    pd_rng: CtrDrbg,
+    /// Trusted time for the validity window at boot: the host's clock (semihosting SYS_TIME).
+    boot_time: u32,
+}
+
+#[entry]
+fn main() -> ! {
+    stack::paint();
+    let Board {
+        pd,
+        reader,
+        mut osdp_line,
+        mut pd_rng,
+        boot_time,
+    } = init();
+    #[cfg(feature = "measure")]
+    let ecdsa_ticks = ecdsa_ticks();
+    let mut next_poll = clock::millis();
+    loop {
+        service_osdp(pd, &mut osdp_line, &mut pd_rng);
+        let ms = clock::millis();
+        if (ms.wrapping_sub(next_poll) as i32) < 0 {
+            continue;
+        }
+        next_poll = ms.wrapping_add(POLL_EVERY_MS);
+        let now = boot_time.wrapping_add(ms / 1000);
+        reader.front_end().io_ticks = 0;
+        let start = clock::ticks();
+        let event = reader.poll(pd, &mut Leds, &mut TamperButton, now);
+        let total = clock::ticks().wrapping_sub(start);
+        match event {
+            Event::Idle => {}
+            Event::Tamper(open) => defmt::warn!("tamper {}", open),
+            Event::Granted(id) => {
+                defmt::info!("GRANT credential {=u64:016X}", id);
+                defmt::info!(
+                    "stack high-water mark {=usize} bytes",
+                    stack::high_water_mark()
+                );
+                #[cfg(feature = "measure")]
+                report(total.wrapping_sub(reader.front_end().io_ticks), ecdsa_ticks);
+            }
+            Event::Denied(reason) => defmt::info!("DENY {=u8} {}", reason.id(), reason),
+        }
+        let _ = total;
+    }
+}
+
+/// Clock, UARTs, PN532 (wake-up, SAMConfiguration, retries), the PD and the reader.
+#[inline(never)]
+fn init() -> Board {
+    let Some(core) = cortex_m::Peripherals::take() else {
+        fail()
+    };
+    clock::start(core.SYST);
+    defmt::warn!("LAB BUILD: TEST keys of spec section 16 and the lab SCBK; never a real reader");
+
+    // SAFETY: UART0 and UART1 of this board, each driven only by what it is handed to.
+    let (pn532_line, mut osdp_line) = unsafe {
+        (
+            CmsdkUart::new(UART0, BAUDDIV),
+            CmsdkUart::new(UART1, BAUDDIV),
+        )
+    };
+    let Some(pd) = cortex_m::singleton!(: Pd = Pd::new(lab::pd_config())) else {
+        fail()
+    };
+    let mut pd_rng = lab_rng(2);
+
+    let mut pn532 = Pn532::new(Hsu::new(pn532_line), Millis);
+    let version = loop {
+        match pn532.init() {
+            Ok(v) => break v,
+            Err(e) => {
+                defmt::warn!("PN532 init: {}", e);
+                service_osdp(pd, &mut osdp_line, &mut pd_rng);
+            }
+        }
+    };
+    defmt::info!(
+        "PN532 IC {=u8:02X} firmware {=u8}.{=u8}",
+        version.ic,
+        version.ver,
+        version.rev
+    );
+
+    let Some(keys) = lab::issuer_keys() else {
+        fail()
+    };
+    let Some(issuer_keys) = cortex_m::singleton!(: [IssuerKey; 1] = keys) else {
+        fail()
+    };
+    let front = Timed {
+        inner: Pn532FrontEnd::new(pn532),
+        io_ticks: 0,
+    };
+    let Some(reader) = cortex_m::singleton!(: QemuReader = Reader::new(
+        front,
+        lab::reader_config(issuer_keys),
+        lab::masters(),
+        lab_rng(1),
+    )) else {
+        fail()
+    };
+    // SAFETY: a semihosting call without arguments.
+    let boot_time = unsafe { cortex_m_semihosting::syscall!(TIME) } as u32;
+    Board {
+        pd,
+        reader,
+        osdp_line,
+        pd_rng,
+        boot_time,
+    }
+}
+
+/// SysTick ticks of one ECDSA P-256 verification (the test card's, parse included), from a
+/// shallow frame like the reader's own.
+#[cfg(feature = "measure")]
+#[inline(never)]
+fn ecdsa_ticks() -> u32 {
+    let t = clock::ticks();
+    let ok = p256::verify();
+    let dt = clock::ticks().wrapping_sub(t);
+    if !ok {
+        fail()
+    }
+    dt
+}
+
+/// The figures of one GRANT, as text over semihosting, then the end of the run.
+#[cfg(feature = "measure")]
+fn report(grant_ticks: u32, ecdsa_ticks: u32) -> ! {
+    use cortex_m_semihosting::hprintln;
+    let per_tick = clock::CORE_HZ / 1_000_000;
+    hprintln!("core_hz={}", clock::CORE_HZ);
+    hprintln!("grant_compute_ticks={}", grant_ticks);
+    hprintln!("ecdsa_verify_ticks={}", ecdsa_ticks);
+    // Under -icount shift=0: 1 instruction = 1 ns, one tick = 1000/25 = 40 instructions.
+    hprintln!(
+        "grant_compute_instructions={}",
+        u64::from(grant_ticks) * 1000 / u64::from(per_tick)
+    );
+    hprintln!(
+        "ecdsa_verify_instructions={}",
+        u64::from(ecdsa_ticks) * 1000 / u64::from(per_tick)
+    );
+    hprintln!("stack_high_water_bytes={}", stack::high_water_mark());
+    debug::exit(debug::EXIT_SUCCESS);
+    fail()
+}
+
+fn fail() -> ! {
+    debug::exit(debug::EXIT_FAILURE);
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
+
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    defmt::error!("panic");
+    fail()
+}

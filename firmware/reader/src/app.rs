@@ -1,0 +1,214 @@
+//! The reader application: wait for a card, run the GEN-PACS reader procedure (spec §12) over
+//! the front end, decide, signal, and output a GRANT to the panel, once (spec §14). Board
+//! independent: the RF front end, the LED/buzzer, the tamper input and the panel line come in
+//! through the traits below, so the whole decision runs on the host against mocks.
+
+#[cfg(not(feature = "originality"))]
+use desfire_core::encoding::OriginalityPolicy;
+use desfire_core::encoding::{
+    Credential, DenyReason, KeyProvider, ReaderConfig, Verdict, read_card,
+};
+use desfire_core::pcd::Transport;
+use heapless::Vec;
+
+/// The anticollision result of an activated ISO/IEC 14443-4 A card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Activation {
+    /// The anticollision UID (4 bytes starting `08` for a Random ID).
+    pub uid: Vec<u8, 10>,
+}
+
+/// The RF front end (a PN532, a PC/SC reader, a mock).
+pub trait FrontEnd {
+    /// The front end's error.
+    type Error: core::fmt::Debug;
+    /// Looks for a card and activates it up to ISO-DEP. `None` when there is none.
+    fn activate(&mut self) -> Result<Option<Activation>, Self::Error>;
+    /// Sends a C-APDU to the activated card and writes its R-APDU into `rapdu`.
+    fn transceive(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> Result<usize, Self::Error>;
+    /// Ends the card session (DESELECT); the card must leave before it is read again.
+    fn release(&mut self) -> Result<(), Self::Error>;
+}
+
+/// What the reader shows the holder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Signal {
+    /// Green LED and a short beep.
+    Grant,
+    /// Red LED and a long beep.
+    Deny,
+    /// The housing was opened: red flashing, no reads.
+    Tamper,
+}
+
+/// LED and buzzer.
+pub trait Signals {
+    /// Shows `signal`.
+    fn indicate(&mut self, signal: Signal);
+}
+
+/// The tamper switch (R17).
+pub trait TamperInput {
+    /// Whether the housing is open.
+    fn tampered(&mut self) -> bool;
+}
+
+/// The line to the panel: OSDP, Wiegand, or both.
+pub trait Panel {
+    /// Sends a granted credential in the installation's format. Called once per GRANT and
+    /// never for a denied card. A format that cannot carry the credential is a deny reason
+    /// (`NO_LEGACY_IMAGE` for Wiegand without tag 86), and then nothing was sent.
+    fn grant(&mut self, credential: &Credential) -> Result<(), DenyReason>;
+    /// Reports the tamper input (OSDP local status).
+    fn tamper(&mut self, active: bool);
+}
+
+/// What one [`Reader::poll`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// No new card.
+    Idle,
+    /// The tamper input changed.
+    Tamper(bool),
+    /// A card was granted and sent to the panel: its credential ID.
+    Granted(u64),
+    /// A card was denied: the spec §13 reason (for the audit log; never card data).
+    Denied(DenyReason),
+}
+
+/// The reader: its configuration, key store and RNG, and whether the last card is still there.
+pub struct Reader<'a, F, K, R> {
+    front: F,
+    config: ReaderConfig<'a>,
+    keys: K,
+    rng: R,
+    card_present: bool,
+    tampered: bool,
+}
+
+impl<F, K, R> core::fmt::Debug for Reader<'_, F, K, R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Reader")
+            .field("card_present", &self.card_present)
+            .field("tampered", &self.tampered)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The front end as the engine's transport.
+struct Link<'f, F>(&'f mut F);
+
+impl<F: FrontEnd> Transport for Link<'_, F> {
+    type Error = F::Error;
+    fn transceive(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> Result<usize, Self::Error> {
+        self.0.transceive(capdu, rapdu)
+    }
+}
+
+impl<'a, F: FrontEnd, K: KeyProvider, R: rand_core::CryptoRng> Reader<'a, F, K, R> {
+    /// A reader over `front` with the profile's `config` and `keys`.
+    pub fn new(front: F, config: ReaderConfig<'a>, keys: K, rng: R) -> Self {
+        Self {
+            front,
+            config,
+            keys,
+            rng,
+            card_present: false,
+            tampered: false,
+        }
+    }
+
+    /// The front end (for the board's own use between polls).
+    pub fn front_end(&mut self) -> &mut F {
+        &mut self.front
+    }
+
+    /// One round: the tamper input, then at most one card. `now` is trusted time (Unix
+    /// seconds) for the validity window.
+    pub fn poll(
+        &mut self,
+        panel: &mut impl Panel,
+        signals: &mut impl Signals,
+        tamper: &mut impl TamperInput,
+        now: u32,
+    ) -> Event {
+        let t = tamper.tampered();
+        if t != self.tampered {
+            self.tampered = t;
+            panel.tamper(t);
+            if t {
+                signals.indicate(Signal::Tamper);
+            }
+            return Event::Tamper(t);
+        }
+        if t {
+            // An opened reader reads no cards.
+            return Event::Idle;
+        }
+        let activation = match self.front.activate() {
+            Ok(Some(a)) => a,
+            Ok(None) => {
+                self.card_present = false;
+                return Event::Idle;
+            }
+            Err(_) => {
+                // The front end failed to poll: no card was involved, nothing to deny.
+                self.card_present = false;
+                return Event::Idle;
+            }
+        };
+        if self.card_present {
+            // The card already read is still in the field.
+            return Event::Idle;
+        }
+        self.card_present = true;
+        let verdict = self.transact(panel, &activation.uid, now);
+        match verdict {
+            Ok(id) => {
+                signals.indicate(Signal::Grant);
+                Event::Granted(id)
+            }
+            Err(r) => {
+                signals.indicate(Signal::Deny);
+                Event::Denied(r)
+            }
+        }
+    }
+
+    /// The reader procedure against the activated card, then the output of a GRANT. Not
+    /// inlined into the caller: the engine's buffers and the credential then live in this frame
+    /// only, not under the board's main loop (stack high-water mark).
+    #[inline(never)]
+    fn transact(
+        &mut self,
+        panel: &mut impl Panel,
+        uid: &[u8],
+        now: u32,
+    ) -> Result<u64, DenyReason> {
+        #[cfg(not(feature = "originality"))]
+        let config = ReaderConfig {
+            originality: OriginalityPolicy::Off,
+            originality_keys: &[],
+            ..self.config
+        };
+        #[cfg(feature = "originality")]
+        let config = self.config;
+        let verdict = read_card(
+            &mut Link(&mut self.front),
+            &config,
+            &mut self.keys,
+            &mut self.rng,
+            uid,
+            now,
+        )
+        .verdict;
+        // DESELECT is a courtesy to the card: the verdict is already final, and a card that
+        // does not answer it has left the field anyway.
+        let _ = self.front.release();
+        match verdict {
+            Verdict::Grant(c) => panel.grant(&c).map(|()| c.credential_id),
+            Verdict::Deny(r) => Err(r),
+        }
+    }
+}

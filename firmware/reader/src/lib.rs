@@ -1,0 +1,40 @@
+//! The GEN-PACS v1 reference reader application, board independent and `no_std`, no heap.
+//!
+//! - [`app`]: the loop body: tamper input, card activation, the reader procedure of
+//!   `desfire_core::encoding::read_card` (spec §12), the decision, signals and one output per
+//!   GRANT, nothing for a DENY (R1).
+//! - [`frontend`]: the PN532 as the RF front end.
+//! - [`osdp`]: the OSDP peripheral device with the Secure Channel enforced (spec §14, R12).
+//! - [`wiegand`], [`output`]: the panel outputs.
+//! - [`lab`]: the lab profile of spec §16 (TEST keys, public; QEMU and lab builds only).
+//! - [`provisioned`]: the key record a real board reads from its flash (no keys in the image).
+#![no_std]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::arithmetic_side_effects
+    )
+)]
+
+#[cfg(test)]
+extern crate std;
+
+pub mod app;
+pub mod drbg;
+pub mod frontend;
+#[cfg(any(test, feature = "lab"))]
+pub mod lab;
+pub mod lab_values;
+pub mod osdp;
+pub mod output;
+pub mod provisioned;
+pub mod wiegand;
+
+#[cfg(test)]
+mod tests;
+
+pub use app::{Activation, Event, FrontEnd, Panel, Reader, Signal, Signals, TamperInput};

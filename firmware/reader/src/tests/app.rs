@@ -1,0 +1,421 @@
+//! The application against a mock front end holding virtual GEN-PACS cards (the lab profile):
+//! GRANT, DENY, tamper, exactly one output per GRANT, nothing for a DENY.
+
+use crate::app::{Activation, Event, FrontEnd, Panel, Reader, Signal, Signals, TamperInput};
+use crate::lab;
+use crate::osdp::Pd;
+use crate::output::Wiegand;
+use crate::wiegand::{self, Timing, WiegandLines};
+use desfire_core::encoding::provision::IsoIdentity;
+use desfire_core::encoding::signature::IssuerSigningKey;
+use desfire_core::encoding::{
+    CCF_FILE_SIZE, Credential, DenyReason, IssuerId, KeyId, LAB_AID, LegacyImage, Masters,
+    Provisioning, RealUid, SignatureAlgorithm, TransportFault,
+};
+use desfire_core::wire::KeyNo;
+use desfire_tests::virtual_card::{TestRng, VCard, desfire, factory_card_with};
+use hex_literal::hex;
+use std::boxed::Box;
+use std::vec;
+use std::vec::Vec;
+
+const UID: RealUid = hex!("04782E21801D80");
+/// 2028-01-01Z, inside the test credential's window.
+const NOW: u32 = 1_830_297_600;
+const ISSUER_SECRET: [u8; 32] =
+    hex!("C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721");
+
+fn credential(legacy: bool) -> Credential {
+    Credential {
+        format_minor: 0,
+        issuer: IssuerId::new(lab::TEST_ISSUER_ID).unwrap(),
+        credential_id: 0x1A2B_3C4D_5E6F_7081,
+        issue_number: 1,
+        valid_from: 0x6955_B900,
+        valid_until: 0x72BD_0C00,
+        site_code: None,
+        legacy_image: if legacy {
+            LegacyImage::new(0x1A, &hex!("02026073"))
+        } else {
+            None
+        },
+        class: None,
+        key_id: KeyId::one(1),
+        algorithm: SignatureAlgorithm::ECDSA_P256_SHA256,
+    }
+}
+
+/// A card personalised by the §18 plan with `masters` (the TEST masters unless a test changes
+/// one), holding the signed test credential.
+fn card(masters: &mut Masters, legacy: bool) -> Box<VCard> {
+    let signer = IssuerSigningKey::from_bytes(
+        IssuerId::new(lab::TEST_ISSUER_ID).unwrap(),
+        KeyId::one(1),
+        &ISSUER_SECRET,
+    )
+    .unwrap();
+    let mut ccf = [0u8; CCF_FILE_SIZE];
+    credential(legacy)
+        .encode_signed(&UID, LAB_AID, &signer, &mut ccf)
+        .unwrap();
+    let mut d = desfire(factory_card_with(UID));
+    let plan = Provisioning {
+        aid: LAB_AID,
+        uid: UID,
+        iso: IsoIdentity::LAB,
+        ccf: &ccf,
+    };
+    plan.execute_all(&mut d, masters, &mut TestRng(0xC0FFEE))
+        .unwrap_or_else(|(step, e)| panic!("{step:?}: {e:?}"));
+    d.into_transport().card
+}
+
+fn golden() -> Box<VCard> {
+    card(&mut Masters::lab_test(), true)
+}
+
+/// K2 from a foreign master (spec §17 T3).
+fn wrong_key() -> Box<VCard> {
+    let mut m = Masters::lab_test();
+    m.read = Some(desfire_core::crypto::AesKey::new([0x60; 16]));
+    card(&mut m, true)
+}
+
+/// A field with at most one card; `fail_after` makes the link fail after that many APDUs.
+#[derive(Default)]
+struct Field {
+    card: Option<Box<VCard>>,
+    activated: bool,
+    apdus: usize,
+    fail_after: Option<usize>,
+    releases: usize,
+}
+
+#[derive(Debug, PartialEq)]
+struct LinkDown;
+
+impl FrontEnd for Field {
+    type Error = LinkDown;
+    fn activate(&mut self) -> Result<Option<Activation>, LinkDown> {
+        let Some(card) = self.card.as_mut() else {
+            return Ok(None);
+        };
+        self.activated = true;
+        let a = card.activate();
+        Ok(Some(Activation {
+            uid: heapless::Vec::from_slice(&a.uid).unwrap(),
+        }))
+    }
+    fn transceive(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> Result<usize, LinkDown> {
+        self.apdus += 1;
+        if self.fail_after.is_some_and(|n| self.apdus > n) {
+            return Err(LinkDown);
+        }
+        let card = self.card.as_mut().ok_or(LinkDown)?;
+        assert!(self.activated, "APDU before activation");
+        Ok(card.process(capdu, rapdu))
+    }
+    fn release(&mut self) -> Result<(), LinkDown> {
+        self.releases += 1;
+        self.activated = false;
+        Ok(())
+    }
+}
+
+/// Records what reaches the panel.
+#[derive(Default)]
+struct PanelLog {
+    grants: Vec<u64>,
+    tamper: Vec<bool>,
+}
+
+impl Panel for PanelLog {
+    fn grant(&mut self, c: &Credential) -> Result<(), DenyReason> {
+        self.grants.push(c.credential_id);
+        Ok(())
+    }
+    fn tamper(&mut self, active: bool) {
+        self.tamper.push(active);
+    }
+}
+
+#[derive(Default)]
+struct SignalLog(Vec<Signal>);
+
+impl Signals for SignalLog {
+    fn indicate(&mut self, s: Signal) {
+        self.0.push(s);
+    }
+}
+
+#[derive(Default)]
+struct Switch(bool);
+
+impl TamperInput for Switch {
+    fn tampered(&mut self) -> bool {
+        self.0
+    }
+}
+
+struct Rig<'k> {
+    reader: Reader<'k, Field, Masters, TestRng>,
+    panel: PanelLog,
+    signals: SignalLog,
+    switch: Switch,
+}
+
+impl Rig<'_> {
+    fn poll(&mut self) -> Event {
+        self.reader
+            .poll(&mut self.panel, &mut self.signals, &mut self.switch, NOW)
+    }
+    fn present(&mut self, card: Option<Box<VCard>>) {
+        self.reader.front_end().card = card;
+    }
+}
+
+fn rig(keys: &[desfire_core::encoding::IssuerKey]) -> Rig<'_> {
+    Rig {
+        reader: Reader::new(
+            Field::default(),
+            lab::reader_config(keys),
+            lab::masters(),
+            TestRng(0xBEEF),
+        ),
+        panel: PanelLog::default(),
+        signals: SignalLog::default(),
+        switch: Switch::default(),
+    }
+}
+
+#[test]
+fn the_golden_card_grants_once_while_it_stays_in_the_field() {
+    let keys = lab::issuer_keys().unwrap();
+    let mut r = rig(&keys);
+    assert_eq!(r.poll(), Event::Idle);
+    r.present(Some(golden()));
+    assert_eq!(r.poll(), Event::Granted(0x1A2B_3C4D_5E6F_7081));
+    assert_eq!(r.panel.grants, vec![0x1A2B_3C4D_5E6F_7081]);
+    assert_eq!(r.signals.0, vec![Signal::Grant]);
+    assert_eq!(r.reader.front_end().releases, 1);
+    // Still there: not read again.
+    for _ in 0..3 {
+        assert_eq!(r.poll(), Event::Idle);
+    }
+    assert_eq!(r.panel.grants.len(), 1);
+    // Taken away and presented again: a new read.
+    let c = r.reader.front_end().card.take();
+    assert_eq!(r.poll(), Event::Idle);
+    r.present(c);
+    assert_eq!(r.poll(), Event::Granted(0x1A2B_3C4D_5E6F_7081));
+    assert_eq!(r.panel.grants.len(), 2);
+}
+
+#[test]
+fn a_wrong_key_card_is_denied_and_nothing_reaches_the_panel() {
+    let keys = lab::issuer_keys().unwrap();
+    let mut r = rig(&keys);
+    r.present(Some(wrong_key()));
+    assert_eq!(
+        r.poll(),
+        Event::Denied(DenyReason::AuthFailed(KeyNo::new(2).unwrap()))
+    );
+    assert!(r.panel.grants.is_empty());
+    assert_eq!(r.signals.0, vec![Signal::Deny]);
+}
+
+#[test]
+fn an_untrusted_issuer_is_denied() {
+    // No issuer keys at all: the golden card's signature cannot be trusted.
+    let mut r = rig(&[]);
+    r.present(Some(golden()));
+    assert!(matches!(
+        r.poll(),
+        Event::Denied(DenyReason::UnknownIssuerKey(_))
+    ));
+    assert!(r.panel.grants.is_empty());
+}
+
+#[test]
+fn a_card_lost_mid_transaction_is_denied_without_output() {
+    let keys = lab::issuer_keys().unwrap();
+    for fail_after in [0, 1, 3, 5, 6] {
+        let mut r = rig(&keys);
+        r.present(Some(golden()));
+        r.reader.front_end().fail_after = Some(fail_after);
+        assert_eq!(
+            r.poll(),
+            Event::Denied(DenyReason::Transport(TransportFault::Link)),
+            "{fail_after}"
+        );
+        assert!(r.panel.grants.is_empty());
+    }
+}
+
+#[test]
+fn tamper_is_reported_and_stops_reading() {
+    let keys = lab::issuer_keys().unwrap();
+    let mut r = rig(&keys);
+    r.present(Some(golden()));
+    r.switch.0 = true;
+    assert_eq!(r.poll(), Event::Tamper(true));
+    assert_eq!(r.panel.tamper, vec![true]);
+    assert_eq!(r.signals.0, vec![Signal::Tamper]);
+    assert_eq!(r.poll(), Event::Idle);
+    assert_eq!(r.reader.front_end().apdus, 0, "no card is read while open");
+    r.switch.0 = false;
+    assert_eq!(r.poll(), Event::Tamper(false));
+    assert_eq!(r.panel.tamper, vec![true, false]);
+    assert_eq!(r.poll(), Event::Granted(0x1A2B_3C4D_5E6F_7081));
+    assert_eq!(r.panel.grants.len(), 1);
+}
+
+/// The OSDP PD as the panel: a GRANT queues exactly one `osdp_RAW`, a DENY queues nothing.
+#[test]
+fn the_pd_queues_one_raw_record_per_grant_and_none_per_deny() {
+    let keys = lab::issuer_keys().unwrap();
+    let mut reader = Reader::new(
+        Field::default(),
+        lab::reader_config(&keys),
+        lab::masters(),
+        TestRng(7),
+    );
+    let mut pd = Pd::new(lab::pd_config());
+    let (mut s, mut t) = (SignalLog::default(), Switch::default());
+    reader.front_end().card = Some(wrong_key());
+    assert!(matches!(
+        reader.poll(&mut pd, &mut s, &mut t, NOW),
+        Event::Denied(_)
+    ));
+    reader.front_end().card = None;
+    reader.poll(&mut pd, &mut s, &mut t, NOW);
+    reader.front_end().card = Some(golden());
+    assert!(matches!(
+        reader.poll(&mut pd, &mut s, &mut t, NOW),
+        Event::Granted(_)
+    ));
+    let raws = super::pd::drain_raw_records(&mut pd);
+    assert_eq!(
+        raws,
+        vec![hex!("00 00 40 00 1A 2B 3C 4D 5E 6F 70 81").to_vec()]
+    );
+}
+
+/// Records the Wiegand line as a bit string.
+#[derive(Default)]
+struct Lines {
+    bits: Vec<bool>,
+    waited: u32,
+}
+
+impl WiegandLines for Lines {
+    fn pulse(&mut self, one: bool, us: u32) {
+        assert_eq!(us, 50);
+        self.bits.push(one);
+    }
+    fn wait_us(&mut self, us: u32) {
+        self.waited += us;
+    }
+}
+
+#[test]
+fn wiegand_carries_the_tag_86_image_or_denies() {
+    let keys = lab::issuer_keys().unwrap();
+    let mut reader = Reader::new(
+        Field::default(),
+        lab::reader_config(&keys),
+        lab::masters(),
+        TestRng(9),
+    );
+    let mut w = Wiegand {
+        lines: Lines::default(),
+        timing: Timing::COMMON,
+    };
+    let (mut s, mut t) = (SignalLog::default(), Switch::default());
+    reader.front_end().card = Some(golden());
+    assert!(matches!(
+        reader.poll(&mut w, &mut s, &mut t, NOW),
+        Event::Granted(_)
+    ));
+    // Spec §14 test card: `1A 00 80 98 1C C0`, the 26 bits left-justified.
+    let want: Vec<bool> = hex!("80981CC0")
+        .iter()
+        .flat_map(|b| (0..8).rev().map(move |i| (b >> i) & 1 == 1))
+        .take(26)
+        .collect();
+    assert_eq!(w.lines.bits, want);
+    assert_eq!(w.lines.waited, 26 * 1950);
+    let image = credential(true).legacy_image.unwrap();
+    assert_eq!(wiegand::parity_ok(&image), Some(true));
+
+    // Without tag 86: NO_LEGACY_IMAGE, and the line stays silent.
+    let mut w = Wiegand {
+        lines: Lines::default(),
+        timing: Timing::COMMON,
+    };
+    reader.front_end().card = None;
+    reader.poll(&mut w, &mut s, &mut t, NOW);
+    reader.front_end().card = Some(card(&mut Masters::lab_test(), false));
+    assert_eq!(
+        reader.poll(&mut w, &mut s, &mut t, NOW),
+        Event::Denied(DenyReason::NoLegacyImage)
+    );
+    assert!(w.lines.bits.is_empty());
+    assert_eq!(s.0.last(), Some(&Signal::Deny));
+}
+
+#[test]
+fn parity_of_the_common_formats() {
+    // H10301, facility 1, card 1: even parity 1, 00000001, 0000000000000001, odd parity 0.
+    let img = LegacyImage::new(26, &hex!("02 02 00 02")).unwrap();
+    assert_eq!(wiegand::parity_ok(&img), Some(true));
+    let img = LegacyImage::new(26, &hex!("02 02 00 03")).unwrap();
+    assert_eq!(wiegand::parity_ok(&img), Some(false));
+    let img = LegacyImage::new(30, &hex!("00 00 00 00")).unwrap();
+    assert_eq!(wiegand::parity_ok(&img), None);
+}
+
+/// The PD reports a GRANT in the installation's format (spec §14): extended, or the legacy
+/// image as `osdp_RAW` format 01.
+#[test]
+fn the_pd_reports_in_the_configured_format() {
+    use desfire_core::encoding::OutputFormat;
+    let keys = lab::issuer_keys().unwrap();
+    for (format, want) in [
+        (
+            OutputFormat::LegacyWiegand,
+            hex!("00 01 1A 00 80 98 1C C0").to_vec(),
+        ),
+        (
+            OutputFormat::Osdp,
+            hex!("00 00 40 00 1A 2B 3C 4D 5E 6F 70 81").to_vec(),
+        ),
+    ] {
+        let mut reader = Reader::new(
+            Field::default(),
+            lab::reader_config(&keys),
+            lab::masters(),
+            TestRng(11),
+        );
+        let mut pd = Pd::new(crate::osdp::PdConfig {
+            output: format,
+            ..lab::pd_config()
+        });
+        let (mut s, mut t) = (SignalLog::default(), Switch::default());
+        reader.front_end().card = Some(golden());
+        assert!(matches!(
+            reader.poll(&mut pd, &mut s, &mut t, NOW),
+            Event::Granted(_)
+        ));
+        assert_eq!(super::pd::drain_raw_records(&mut pd), vec![want]);
+    }
+    let mut pd = Pd::new(crate::osdp::PdConfig {
+        output: OutputFormat::Extended,
+        ..lab::pd_config()
+    });
+    Panel::grant(&mut pd, &credential(true)).unwrap();
+    let raws = super::pd::drain_raw_records(&mut pd);
+    assert_eq!(raws.len(), 1);
+    assert_eq!(&raws[0][..4], &hex!("00 00 68 00"));
+    assert_eq!(&raws[0][8..16], &hex!("1A2B3C4D5E6F7081"));
+}

@@ -1,0 +1,6 @@
+//! Host tests of the application (against the virtual card of `desfire-core`) and of the OSDP
+//! PD (against a control panel written with the independent `osdp` crate's Annex D code).
+
+mod app;
+mod pd;
+mod provisioned;

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds both board images in release, each in its own cargo call from its own directory (its
+# .cargo/config.toml names the target, linker script and runner), and prints their sizes.
+#
+#     firmware/scripts/build.sh            # CARGO_TARGET_DIR is honoured
+#
+# Goals (firmware/README.md): reader image under 64 KiB flash and 16 KiB RAM, no heap.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+target="${CARGO_TARGET_DIR:-$PWD/target}"
+elf_dir="$target/thumbv7em-none-eabihf/release"
+
+(cd boards/qemu-mps2-an386 && cargo build --release --quiet)
+(cd boards/nrf52840-dk && cargo build --release --quiet)
+
+echo "==> arm-none-eabi-size (text = flash code and constants, data + bss = static RAM)"
+arm-none-eabi-size "$elf_dir/reader-qemu" "$elf_dir/reader-nrf52840-dk"
