@@ -110,6 +110,8 @@ pub struct Presentation {
     pub observation: Observation,
     /// What it exchanged with the card.
     pub exchange: Vec<ExchangeStep>,
+    /// What the reader printed ([`ReaderUnderTest::take_output`]).
+    pub output: Option<String>,
 }
 
 /// Builds `spec`'s card, activates it and presents it to `reader` once.
@@ -127,6 +129,7 @@ pub fn present(
     Ok(Presentation {
         observation,
         exchange,
+        output: reader.take_output(),
     })
 }
 
@@ -159,6 +162,13 @@ pub fn judge(spec: &CardSpec, fixture: &Fixture, p: &Presentation) -> (bool, Str
         (true, why)
     } else if let Observation::Error(e) = &p.observation {
         (false, format!("the reader could not run: {e}"))
+    } else if p.observation == Observation::Timeout {
+        (
+            false,
+            "the reader did not decide in time: it hangs on this card (a door that never \
+             answers, or a reader that can be stalled on purpose)"
+                .to_owned(),
+        )
     } else {
         (false, spec.failure_means.to_owned())
     }
@@ -180,7 +190,10 @@ pub fn audit(
         let mut verdict: Option<(bool, String, Presentation)> = None;
         for _ in 0..repeat.max(1) {
             let p = present(reader, fixture, spec)?;
-            let (pass, detail) = judge(spec, fixture, &p);
+            let (pass, mut detail) = judge(spec, fixture, &p);
+            if let (false, Some(output)) = (pass, &p.output) {
+                detail = format!("{detail}; the reader printed {output}");
+            }
             // Keep the first failing presentation (or the last passing one).
             let keep_old = verdict.as_ref().is_some_and(|(ok, _, _)| !ok);
             if !keep_old {
@@ -249,6 +262,9 @@ mod tests {
         assert!(!t6.accepts(&Observation::Deny(Some("CARD_ERROR".into())), id));
         assert!(!t6.accepts(&Observation::Grant(id), id));
         assert!(!t6.accepts(&Observation::Error("x".into()), id));
+        let t1 = CARDS.iter().find(|c| c.id == "T1").unwrap().expected;
+        assert!(t1.accepts(&Observation::Deny(Some("TRANSPORT".into())), id));
+        assert!(!t1.accepts(&Observation::Timeout, id));
         let t12 = CARDS.iter().find(|c| c.id == "T12").unwrap().expected;
         assert_eq!(
             t12.describe(id),
