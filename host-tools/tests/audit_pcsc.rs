@@ -159,13 +159,14 @@ fn a_hanging_reader_times_out_and_garbage_fails() {
     );
 
     // A plain DENY (exit 1, no reason) conforms where any DENY does and fails the golden card;
-    // the reader name is in the environment too.
+    // the reader name is in the environment too. --repeat presents each card again.
     let (code, report, stderr) = audit(
         "test \"$DESFIRE_READER\" = {reader} || exit 3; exit 1",
-        &["--cards", "T0,T9"],
+        &["--cards", "T0,T9", "--repeat", "2"],
         "audit_pcsc_deny.json",
     );
     assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("timing: 4 presentation(s)"), "{stderr}");
     assert_eq!(report["cards"][0]["observed"], "DENY");
     assert_eq!(report["cards"][0]["pass"], false);
     assert_eq!(report["cards"][1]["observed"], "DENY");

@@ -61,15 +61,20 @@ pub struct Args {
         long,
         value_name = "SECS",
         default_value_t = 10.0,
-        requires = "reader_cmd"
+        conflicts_with = "in_process"
     )]
     pub timeout: f64,
     /// With --reader-cmd: where vpcd listens.
-    #[arg(long, value_name = "HOST:PORT", default_value = crate::vpcd::DEFAULT_ADDR, requires = "reader_cmd")]
+    #[arg(
+        long,
+        value_name = "HOST:PORT",
+        default_value = crate::vpcd::DEFAULT_ADDR,
+        conflicts_with = "in_process"
+    )]
     pub vpcd: String,
     /// With --reader-cmd: the PC/SC name of vpcd's reader (default: the name vpcd gives the
     /// reader at --vpcd, `Virtual PCD 00 00` for port 35963).
-    #[arg(long, value_name = "NAME", requires = "reader_cmd")]
+    #[arg(long, value_name = "NAME", conflicts_with = "in_process")]
     pub pcsc_reader: Option<String>,
     /// Audit the reader firmware under QEMU (not yet).
     #[arg(long, value_name = "ELF", conflicts_with = "in_process")]
