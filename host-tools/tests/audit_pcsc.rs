@@ -95,9 +95,9 @@ fn the_reference_reader_passes_every_card_through_pcsc() {
         .map(|c| c.id)
         .collect();
     assert_eq!(ids, default);
-    // The exchange is what the card saw through pcscd: the golden card was read to the end
-    // (SelectApplication, two authentications, GetCardUID, ReadData), the fixed-UID card was
-    // denied from the UID alone.
+    // The exchange is what the reader did through pcscd: GET DATA for the anticollision UID,
+    // then the golden card read to the end (SelectApplication, two authentications,
+    // GetCardUID, ReadData); the fixed-UID card denied from the UID alone.
     let names = |id: &str| -> Vec<String> {
         cards.iter().find(|c| c["id"] == id).unwrap()["exchange"]
             .as_array()
@@ -107,10 +107,11 @@ fn the_reference_reader_passes_every_card_through_pcsc() {
             .collect()
     };
     let t0 = names("T0");
-    assert!(t0.len() >= 5, "{t0:?}");
-    assert!(t0[0].starts_with("SelectApplication"), "{t0:?}");
+    assert!(t0.len() >= 6, "{t0:?}");
+    assert_eq!(t0[0], "GET DATA (PC/SC)");
+    assert!(t0[1].starts_with("SelectApplication"), "{t0:?}");
     assert!(t0.iter().any(|n| n.starts_with("ReadData")), "{t0:?}");
-    assert_eq!(names("T14"), Vec::<String>::new());
+    assert_eq!(names("T14"), ["GET DATA (PC/SC)"]);
     assert!(
         stderr.contains("presentation(s) through pcscd + vpcd (Virtual PCD 00 00)"),
         "{stderr}"

@@ -115,4 +115,15 @@ fn every_flaw_is_caught_through_pcsc_as_in_process() {
     assert_eq!(uid_only.0, Flaw::UidOnly);
     let t1 = uid_only.1.cards.iter().find(|c| c.id == "T1").unwrap();
     assert_eq!(t1.observed, "GRANT 1A2B3C4D5E6F7081");
+    let read: Vec<&str> = t1
+        .exchange
+        .iter()
+        .map(|s| s.command_name.as_str())
+        .collect();
+    assert_eq!(read, ["GET DATA (PC/SC)"], "all a UID-only reader does");
+    assert!(
+        t1.exchange[0].response.starts_with("04782E21801D80"),
+        "{:?}",
+        t1.exchange
+    );
 }

@@ -91,6 +91,17 @@ impl<C: VirtualCard> VirtualCard for Recorder<'_, C> {
     fn anticollision_uid(&self) -> &[u8] {
         self.card.anticollision_uid()
     }
+    fn answered_by_reader(&mut self, capdu: &[u8], rapdu: &[u8]) {
+        // Through PC/SC the reader reads the anticollision UID with GET DATA: part of what it
+        // did with the card, though the card never saw it.
+        self.steps.push(ExchangeStep {
+            command: hex::encode_upper(capdu),
+            response: hex::encode_upper(rapdu),
+            command_name: command_name(capdu),
+            fault: None,
+        });
+        self.card.answered_by_reader(capdu, rapdu);
+    }
     fn transmit(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> usize {
         let n = self.card.transmit(capdu, rapdu);
         self.steps.push(ExchangeStep {
