@@ -24,8 +24,8 @@ reader does not enforce them yet.
 
 --reader-cmd CMD audits reader software through PC/SC (builds with --features pcsc): each card
 is put behind pcscd's vpcd reader (pcscd is started for the audit if it is not running), then
-`sh -c CMD` runs with {reader} replaced by the shell-quoted reader name, which is also in the
-environment as DESFIRE_READER. Exit 0 is a GRANT, the first line of standard output the
+`sh -c CMD` runs with {reader} replaced by the shell-quoted reader name (write {reader}, not
+'{reader}'), which is also in the environment as DESFIRE_READER. Exit 0 is a GRANT, the first line of standard output the
 16-hex-digit credential ID; exit 1 a DENY (`DENY <IDENTIFIER>` on standard error gives the
 reason); any other exit an ERROR; a command still running after --timeout is killed with its
 process group (TIMEOUT, a failure). `desfire reader --profile lab --reader {reader}` is the
