@@ -57,14 +57,14 @@ fn every_flaw_is_caught_through_pcsc_as_in_process() {
 
     let mut timings = Vec::new();
     let through_pcsc = CatchMatrix::compute(|flaw| {
-        let command = ReaderCommand {
-            template: format!(
+        let command = ReaderCommand::new(
+            format!(
                 "{} --flaw {} --now {NOW} --reader {{reader}}",
                 env!("CARGO_BIN_EXE_bad-reader"),
                 flaw.name()
             ),
-            timeout: Duration::from_secs(10),
-        };
+            Duration::from_secs(10),
+        );
         let mut reader = PcscCommandReader::new(&field, command);
         let report = run::audit(&mut reader, &fixture, &chosen, 1, "pcsc", &mut |_| {}).unwrap();
         timings.extend(reader.timings);

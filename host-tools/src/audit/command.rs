@@ -10,7 +10,8 @@
 use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -34,6 +35,23 @@ pub struct ReaderCommand {
     pub template: String,
     /// How long one presentation may take before the command is killed.
     pub timeout: Duration,
+    running: RunningGroup,
+}
+
+/// The process group of the reader command running now, for a signal handler: the command
+/// runs in its own group (so that a timeout ends everything it started), so Ctrl-C on the
+/// audit does not reach it.
+#[derive(Debug, Clone, Default)]
+pub struct RunningGroup(Arc<AtomicI32>);
+
+impl RunningGroup {
+    /// Kills the running command's process group, if a command runs.
+    pub fn kill(&self) {
+        let group = self.0.load(Ordering::SeqCst);
+        if group > 0 {
+            let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
+        }
+    }
 }
 
 /// What one run of the command gave.
@@ -72,6 +90,20 @@ pub enum CommandError {
 }
 
 impl ReaderCommand {
+    /// The command line `template`, killed after `timeout`.
+    pub fn new(template: impl Into<String>, timeout: Duration) -> Self {
+        Self {
+            template: template.into(),
+            timeout,
+            running: RunningGroup::default(),
+        }
+    }
+
+    /// The process group of the command while it runs.
+    pub fn running(&self) -> RunningGroup {
+        self.running.clone()
+    }
+
     /// The command line with `{reader}` replaced by `reader`, quoted for `sh`.
     pub fn command_line(&self, reader: &str) -> Result<String, CommandError> {
         let quoted = shlex::try_quote(reader).map_err(|_| CommandError::Quote(reader.into()))?;
@@ -93,6 +125,9 @@ impl ReaderCommand {
             .process_group(0)
             .spawn()?;
         let group = i32::try_from(child.id()).ok().map(Pid::from_raw);
+        if let Some(g) = group {
+            self.running.0.store(g.as_raw(), Ordering::SeqCst);
+        }
         let stdout = child.stdout.take().map(keep_bounded);
         let stderr = child.stderr.take().map(keep_bounded);
         let (tx, rx) = mpsc::channel();
@@ -108,6 +143,7 @@ impl ReaderCommand {
         if let Some(g) = group {
             let _ = killpg(g, Signal::SIGKILL);
         }
+        self.running.0.store(0, Ordering::SeqCst);
         let _ = waiter.join();
         let elapsed = started.elapsed();
         let stdout = join_output(stdout);
@@ -200,10 +236,7 @@ mod tests {
     }
 
     fn cmd(template: &str, timeout_ms: u64) -> ReaderCommand {
-        ReaderCommand {
-            template: template.into(),
-            timeout: Duration::from_millis(timeout_ms),
-        }
+        ReaderCommand::new(template, Duration::from_millis(timeout_ms))
     }
 
     #[test]

@@ -151,9 +151,9 @@ impl PcscField {
         self.reader.to_string_lossy().into_owned()
     }
 
-    /// Whether this field started pcscd (and stops it when dropped).
-    pub fn started_pcscd(&self) -> bool {
-        self.started.is_some()
+    /// The pcscd this field started (and stops when dropped), if it started one.
+    pub fn started_pcscd(&self) -> Option<u32> {
+        self.started.as_ref().map(|p| p.0.id())
     }
 
     /// Presents `card` behind vpcd, runs `reader` with the PC/SC reader name once pcscd reports

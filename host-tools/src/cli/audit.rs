@@ -135,10 +135,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
     let mut per_card = None;
     let report = match (&args.reader_cmd, args.model.as_str()) {
         (Some(template), _) => {
-            let command = ReaderCommand {
-                template: template.clone(),
-                timeout,
-            };
+            let command = ReaderCommand::new(template.clone(), timeout);
             let (report, timing) = audit_reader_command(&args, command, &fixture, &chosen)?;
             per_card = timing;
             report
@@ -207,9 +204,24 @@ fn audit_reader_command(
     use crate::audit::pcsc::{PcscCommandReader, PcscField};
     let field = PcscField::open(&args.vpcd, args.pcsc_reader.as_deref())
         .map_err(|e| CliError::Environment(e.to_string()))?;
-    if field.started_pcscd() {
+    let pcscd = field.started_pcscd();
+    if pcscd.is_some() {
         eprintln!("pcscd was not running: started it for the audit (stopped at the end)");
     }
+    // Ctrl-C or SIGTERM in the middle of a card: the reader command runs in its own process
+    // group and would not see it; end it, and the pcscd started here, with the audit.
+    let running = command.running();
+    ctrlc::set_handler(move || {
+        running.kill();
+        if let Some(pid) = pcscd.and_then(|p| i32::try_from(p).ok()) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+        }
+        std::process::exit(130);
+    })
+    .map_err(|e| CliError::Environment(format!("cannot handle Ctrl-C: {e}")))?;
     let mut reader = PcscCommandReader::new(&field, command);
     let report = audit_on_path(&mut reader, fixture, chosen, args.repeat, "pcsc")?;
     let timing = presentation_timing(&reader.timings, &field.reader_name());
