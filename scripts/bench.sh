@@ -26,7 +26,9 @@
 #     verification into the thumbv7em binary and (not with --quick) its instructions in QEMU.
 #  6. reader audit (host-tools/benches/audit.rs): criterion time of a full in-process audit of
 #     the reference reader (every card of the default set; goal < 1 s), and of building the
-#     golden card and its recorded session.
+#     golden card and its recorded session; then, when pcscd and vsmartcard-vpcd are installed,
+#     the time of one card through pcscd + vpcd (`desfire audit --reader-cmd` with `desfire
+#     reader` as the reader; goal < 1.5 s a card; pcscd is started for it if it is not running).
 #
 # Installs what it needs when missing (valgrind, binutils-arm-none-eabi, qemu-system-arm, the
 # thumbv7em target), quietly.
@@ -332,11 +334,38 @@ run_audit() {
     line="$(grep -A1 '^audit/fixture' "$work/audit.log" | grep -m1 'time:' || true)"
     audit_fixture="$(sed -n 's/.*time: *\[[^ ]* [^ ]* \([^ ]* [^ ]*\) .*/\1/p' <<<"$line")"
     echo "    audit of ${audit_cards:-?} cards: ${audit_full:-?}; fixture ${audit_fixture:-?}"
+    run_audit_pcsc
+}
+
+# One card through pcscd + vpcd: wall time, dominated by pcscd polling vpcd for the card's
+# arrival and departure (a timing from --timing, not a criterion run: each card takes ~1 s).
+run_audit_pcsc() {
+    if ! command -v pcscd >/dev/null || [[ ! -e /usr/lib/pcsc/drivers/serial/libifdvpcd.so ]]; then
+        audit_pcsc="skipped (needs pcscd and vsmartcard-vpcd)"
+        echo "    audit through pcscd + vpcd: $audit_pcsc"
+        return 0
+    fi
+    local cards=T0,T1,T3,T6,T9,T14
+    [[ $quick -eq 1 ]] && cards=T0,T9
+    echo "==> audit through pcscd + vpcd: desfire audit --reader-cmd 'desfire reader …' --cards $cards"
+    quietly cargo build -q --release -p host-tools --features pcsc --bin desfire
+    local desfire="$ROOT/target/release/desfire"
+    [[ -n "${CARGO_TARGET_DIR:-}" ]] && desfire="$CARGO_TARGET_DIR/release/desfire"
+    "$desfire" audit --now 2026-06-01 --cards "$cards" --timing \
+        --reader-cmd "$desfire reader --profile lab --now 2026-06-01 --reader {reader}" \
+        >"$work/audit-pcsc.log" 2>&1 || {
+        echo "the audit through pcscd + vpcd failed:" >&2
+        tail -n 30 "$work/audit-pcsc.log" >&2
+        return 1
+    }
+    audit_pcsc="$(sed -n 's/^timing: [0-9]* presentation(s) through pcscd + vpcd ([^)]*): //p' "$work/audit-pcsc.log")"
+    echo "    one card through pcscd + vpcd: ${audit_pcsc:-?}"
 }
 
 install_missing
 bench_summary=""
 loopback_tps=""
+audit_pcsc=""
 gp_pairs="" gp_106="" gp_424="" gp_min="" gp_min424="" p256_host="" p256_text="" p256_icount=""
 run_criterion
 run_callgrind
@@ -369,5 +398,6 @@ ECDSA P-256 verify (host)        ${p256_host:-?} (criterion)
 ECDSA P-256 verify (thumbv7em)   ${p256_icount:-?}; .text ${p256_text:-?}
 reader audit, in process         ${audit_full:-?} for ${audit_cards:-?} cards (goal < 1 s; T12 sleeps 5 ms per answer)
   golden card + recording        ${audit_fixture:-?}
+reader audit, pcscd + vpcd       ${audit_pcsc:-?} (goal < 1.5 s a card)
 ============================================================================
 EOF

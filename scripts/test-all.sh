@@ -282,8 +282,9 @@ cargo fmt --manifest-path fuzz/Cargo.toml --check
 step "clippy (workspace)"
 cargo clippy --workspace --all-targets -- -D warnings
 
-step "clippy (host-tools, pcsc)"
-cargo clippy -p host-tools --all-targets --features pcsc -- -D warnings
+step "clippy (host-tools, desfire-tests, pcsc)"
+cargo clippy -p host-tools -p desfire-tests --all-targets \
+    --features host-tools/pcsc,desfire-tests/pcsc -- -D warnings
 
 step "clippy (desfire-core, log)"
 cargo clippy -p desfire-core --all-targets --features log -- -D warnings
@@ -310,11 +311,13 @@ step "tests"
 if cargo nextest --version >/dev/null 2>&1; then
     # `warn`: a workspace without tests says so, loudly, instead of failing.
     # host-tools/pcsc: the PC/SC transport, `desfire card …` and the pcscd + vpcd end-to-end
-    # tests (serialised by .config/nextest.toml).
-    cargo nextest run --workspace --features host-tools/pcsc --no-fail-fast --no-tests=warn
+    # tests (serialised by .config/nextest.toml); desfire-tests/pcsc: the known-bad reader
+    # models audited through pcscd + vpcd (`bad-reader --reader`, tests/audit_pcsc_models.rs).
+    cargo nextest run --workspace --features host-tools/pcsc,desfire-tests/pcsc \
+        --no-fail-fast --no-tests=warn
 else
     echo "    cargo-nextest not found: using cargo test"
-    cargo test --workspace --features host-tools/pcsc --no-fail-fast
+    cargo test --workspace --features host-tools/pcsc,desfire-tests/pcsc --no-fail-fast
 fi
 
 # nextest does not run doctests.

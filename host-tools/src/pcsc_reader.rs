@@ -237,6 +237,12 @@ impl Pcsc {
         }
     }
 
+    /// Ends a [`Self::wait_for`] blocked in another thread at once (it returns an error): a
+    /// wait for a card that will not come, because the card's side already gave up.
+    pub fn cancel(&self) -> Result<(), PcscError> {
+        self.ctx.cancel().map_err(PcscError::from_context)
+    }
+
     /// Connects to the card in `reader` with T=1.
     pub fn connect(&self, reader: &CStr, sharing: Sharing) -> Result<PcscTransport, PcscError> {
         let card = self

@@ -112,3 +112,21 @@ fn audit_of_the_uid_only_model_fails_and_unknown_cards_are_usage_errors() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("unknown test card"), "{err}");
 }
+
+/// `--reader-cmd` without the services: its usage errors exit 2 before any card is presented,
+/// and a build without PC/SC says how to get it.
+#[test]
+fn reader_cmd_usage_errors() {
+    let (code, _, err) = desfire(&["audit", "--reader-cmd", "true", "--timeout", "0"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--timeout"), "{err}");
+    let (code, _, err) = desfire(&["audit", "--in-process", "--timeout", "3"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, _, err) = desfire(&["audit", "--reader-cmd", "true", "--vpcd", "127.0.0.1:1"]);
+    assert_eq!(code, 2, "{err}");
+    if cfg!(feature = "pcsc") {
+        assert!(err.contains("--pcsc-reader"), "{err}");
+    } else {
+        assert!(err.contains("without PC/SC support"), "{err}");
+    }
+}

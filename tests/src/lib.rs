@@ -5,12 +5,15 @@
 //! - [`ScriptedTransport`]: a card that answers with recorded R-APDUs and, in strict mode,
 //!   asserts that every C-APDU the reader sends is the recorded one byte for byte.
 //! - [`ScriptedRng`]: a `rand_core` 0.9 `CryptoRng` that yields recorded RndA values.
+//! - [`bad_readers`]: known-bad reader models, one flaw each; [`catch_matrix`]: which audit
+//!   card catches which of them.
 //! - [`virtual_card`]: the reader and a `picc::Card` in one process (loopback).
 //! - [`unhex`] and [`hex`].
 //!
 //! Everything here panics on misuse: it is test code, and a panic is a failed test.
 
 pub mod bad_readers;
+pub mod catch_matrix;
 pub mod vectors;
 pub mod virtual_card;
 

@@ -3,10 +3,11 @@
 //! the one §17 designs for its flaw among them. Prints the catch matrix (flaw × card) and writes
 //! it to `$CARGO_TARGET_TMPDIR/audit_catch_matrix.txt`.
 
-use desfire_tests::bad_readers::{Flaw, ModelReader, ModelSetup};
-use host_tools::audit::cards::{self, Fixture, GOLDEN_UID};
+use desfire_tests::bad_readers::Flaw;
+use desfire_tests::catch_matrix::{CatchMatrix, designed_for};
+use host_tools::audit::cards::{self, Fixture};
 use host_tools::audit::model::AuditReport;
-use host_tools::audit::reader::{ReferenceReader, UidOnlyReader};
+use host_tools::audit::reader::ReferenceReader;
 use host_tools::audit::run;
 use host_tools::profile::{LAB, Profile};
 
@@ -29,20 +30,6 @@ fn audit(reader: &mut dyn host_tools::audit::reader::ReaderUnderTest, f: &Fixtur
         &mut |_| {},
     )
     .unwrap()
-}
-
-/// The card §17 designs to catch each flaw.
-fn designed_for(flaw: Flaw) -> &'static str {
-    match flaw {
-        Flaw::UidOnly => "T1",
-        Flaw::NoResponseMac => "T6",
-        Flaw::AcceptsDowngrade => "T4",
-        Flaw::SkipsSignature => "T7",
-        Flaw::SkipsExpiry => "T9",
-        Flaw::UndiversifiedKey => "T3",
-        Flaw::NotUidBound => "T8",
-        Flaw::SkipsRevocation => "T10b",
-    }
 }
 
 #[test]
@@ -71,46 +58,13 @@ fn the_reference_reader_passes_every_card() {
 #[test]
 fn every_flaw_is_caught_by_at_least_one_card() {
     let f = fixture();
-    let setup = ModelSetup::from_profile(
-        &f.profile,
-        f.now,
-        GOLDEN_UID,
-        UidOnlyReader::new(f.uid_only_enrolment()),
-    );
-    let ids: Vec<&str> = cards::default_set(&f.profile)
-        .iter()
-        .map(|c| c.id)
-        .collect();
-    let mut matrix = format!("{:<18}", "flaw \\ card");
-    for id in &ids {
-        matrix.push_str(&format!("{id:>5}"));
-    }
-    matrix.push_str("  caught by\n");
-    let mut uncaught = Vec::new();
-    for flaw in Flaw::ALL {
-        let mut reader = ModelReader {
-            flaw,
-            setup: setup.clone(),
-        };
-        let report = audit(&mut reader, &f);
-        let failed: Vec<&str> = report
-            .cards
-            .iter()
-            .filter(|c| !c.pass)
-            .map(|c| c.id.as_str())
-            .collect();
-        matrix.push_str(&format!("{:<18}", flaw.name()));
-        for c in &report.cards {
-            matrix.push_str(&format!("{:>5}", if c.pass { "." } else { "X" }));
-        }
-        matrix.push_str(&format!("  {}\n", failed.join(",")));
-        if failed.is_empty() {
-            uncaught.push(flaw);
-        }
+    let matrix = CatchMatrix::in_process(&f, &cards::default_set(&f.profile));
+    for (flaw, report) in &matrix.rows {
+        let failed = matrix.caught_by(*flaw);
         assert!(
-            failed.contains(&designed_for(flaw)),
+            failed.contains(&designed_for(*flaw)),
             "{flaw:?}: {} did not catch it ({failed:?})",
-            designed_for(flaw)
+            designed_for(*flaw)
         );
         // A model is faithful apart from its flaw: it reads the golden card, unless the flaw
         // itself makes that impossible (a UID-only reader sees a random UID; the K2 master
@@ -121,8 +75,9 @@ fn every_flaw_is_caught_by_at_least_one_card() {
     }
     println!("catch matrix (X = the audit caught the flaw with this card):\n{matrix}");
     let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("audit_catch_matrix.txt");
-    std::fs::write(&path, &matrix).unwrap();
+    std::fs::write(&path, matrix.to_string()).unwrap();
     println!("written to {}", path.display());
+    let uncaught = matrix.uncaught();
     assert!(uncaught.is_empty(), "not caught: {uncaught:?}");
 }
 
@@ -134,8 +89,9 @@ fn flaw_names_round_trip() {
     assert_eq!(Flaw::from_name("reference"), None);
 }
 
-/// The models as an external reader command (`bad-reader --reader NAME --image FILE`): the
-/// interface `desfire audit --reader-cmd` will drive.
+/// The models as an external reader command (`bad-reader --flaw NAME --image FILE`), with the
+/// exits and outputs `desfire audit --reader-cmd` reads (tests/audit_pcsc_models.rs drives the
+/// same binary through PC/SC).
 #[test]
 fn the_models_run_as_an_external_command() {
     let f = fixture();
@@ -151,28 +107,44 @@ fn the_models_run_as_an_external_command() {
         )
         .unwrap();
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_bad-reader"))
-            .args(["--reader", reader, "--image", path.to_str().unwrap()])
+            .args(["--flaw", reader, "--image", path.to_str().unwrap()])
             .args(["--now", "2026-06-01"])
             .output()
             .unwrap();
         (
             out.status.code().unwrap(),
             String::from_utf8(out.stdout).unwrap().trim().to_owned(),
+            String::from_utf8(out.stderr).unwrap().trim().to_owned(),
         )
     };
-    assert_eq!(run("T0", "reference"), (0, "GRANT 1A2B3C4D5E6F7081".into()));
-    assert_eq!(run("T9", "reference"), (1, "DENY EXPIRED".into()));
+    let grant = |code, out: &str| (code, out.to_owned(), String::new());
+    let deny = |reason: &str| (1, String::new(), format!("DENY {reason}"));
+    assert_eq!(run("T0", "reference"), grant(0, "1A2B3C4D5E6F7081"));
+    assert_eq!(run("T9", "reference"), deny("EXPIRED"));
+    assert_eq!(run("T9", "skips-expiry"), grant(0, "1A2B3C4D5E6F7081"));
+    assert_eq!(run("T3", "undiversified-key"), grant(0, "1A2B3C4D5E6F7081"));
+    assert_eq!(run("T0", "undiversified-key"), deny("AUTH_FAILED"));
+    // What --reader-cmd reads from those exits.
+    use host_tools::audit::command::observe;
+    use host_tools::audit::reader::Observation;
+    let (code, out, err) = run("T9", "skips-expiry");
+    assert_eq!(code, 0);
     assert_eq!(
-        run("T9", "skips-expiry"),
-        (0, "GRANT 1A2B3C4D5E6F7081".into())
+        observe(
+            std::os::unix::process::ExitStatusExt::from_raw(0),
+            &out,
+            &err
+        ),
+        Observation::Grant(0x1A2B_3C4D_5E6F_7081)
     );
+    let (_, out, err) = run("T9", "reference");
     assert_eq!(
-        run("T3", "undiversified-key"),
-        (0, "GRANT 1A2B3C4D5E6F7081".into())
-    );
-    assert_eq!(
-        run("T0", "undiversified-key"),
-        (1, "DENY AUTH_FAILED".into())
+        observe(
+            std::os::unix::process::ExitStatusExt::from_raw(1 << 8),
+            &out,
+            &err
+        ),
+        Observation::Deny(Some("EXPIRED".into()))
     );
 }
 

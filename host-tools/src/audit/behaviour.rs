@@ -128,6 +128,10 @@ impl<C: VirtualCard> VirtualCard for Behaving<C> {
         self.power_on();
     }
 
+    fn answered_by_reader(&mut self, capdu: &[u8], rapdu: &[u8]) {
+        self.card.answered_by_reader(capdu, rapdu);
+    }
+
     fn anticollision_uid(&self) -> &[u8] {
         match &self.behaviour {
             Behaviour::AnticollisionOnly { uid } => uid,

@@ -92,14 +92,15 @@ impl Expected {
     };
 
     /// Whether `o` conforms. A deny without a reason (an external reader that does not say
-    /// why) conforms to any expected deny.
+    /// why) conforms to any expected deny. A reader that did not decide in time conforms to
+    /// nothing, not even where a TRANSPORT deny would: a reader that hangs on a card is a
+    /// failure of its own (a reader that gives up on a mute card says DENY).
     pub fn accepts(&self, o: &Observation, credential_id: u64) -> bool {
         match o {
             Observation::Grant(id) => self.grant && *id == credential_id,
             Observation::Deny(None) => !self.deny.is_empty(),
             Observation::Deny(Some(r)) => self.deny.contains(&r.as_str()),
-            Observation::Timeout => self.deny.contains(&"TRANSPORT"),
-            Observation::Error(_) => false,
+            Observation::Timeout | Observation::Error(_) => false,
         }
     }
 

@@ -6,13 +6,20 @@
 //!   [`crate::vpcd::VirtualCard`] (in process, behind vpcd, behind a PN532 emulator).
 //! - [`reader`]: the reader under test ([`reader::ReaderUnderTest`]), the reference reader and
 //!   the UID-only reader model.
+//! - [`command`]: an external reader command (`--reader-cmd`): how it runs and what its exit
+//!   means.
+//! - `pcsc` (cargo feature `pcsc`): the cards behind pcscd's vpcd reader, the command reading
+//!   them through PC/SC.
 //! - [`run`]: presents the cards, records the exchanges, compares with the conforming verdicts.
 //! - [`model`]: what an audit found, the data every report format renders.
 //! - [`report`]: the terminal table and the report files (JSON, Markdown, HTML, JUnit XML).
 
 pub mod behaviour;
 pub mod cards;
+pub mod command;
 pub mod model;
+#[cfg(feature = "pcsc")]
+pub mod pcsc;
 pub mod reader;
 pub mod report;
 pub mod run;

@@ -47,6 +47,11 @@ pub trait ReaderUnderTest {
     fn name(&self) -> String;
     /// Runs one card presentation and reports the reader's decision.
     fn present(&mut self, card: &mut dyn VirtualCard) -> Observation;
+    /// What the reader printed during the last presentation (an external reader's standard
+    /// output and error, bounded), for the detail of a card it failed.
+    fn take_output(&mut self) -> Option<String> {
+        None
+    }
 }
 
 /// Any activated [`VirtualCard`] as a `desfire_core::pcd::Transport`: the reader side of the

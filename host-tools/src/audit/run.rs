@@ -91,6 +91,17 @@ impl<C: VirtualCard> VirtualCard for Recorder<'_, C> {
     fn anticollision_uid(&self) -> &[u8] {
         self.card.anticollision_uid()
     }
+    fn answered_by_reader(&mut self, capdu: &[u8], rapdu: &[u8]) {
+        // Through PC/SC the reader reads the anticollision UID with GET DATA: part of what it
+        // did with the card, though the card never saw it.
+        self.steps.push(ExchangeStep {
+            command: hex::encode_upper(capdu),
+            response: hex::encode_upper(rapdu),
+            command_name: command_name(capdu),
+            fault: None,
+        });
+        self.card.answered_by_reader(capdu, rapdu);
+    }
     fn transmit(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> usize {
         let n = self.card.transmit(capdu, rapdu);
         self.steps.push(ExchangeStep {
@@ -110,6 +121,8 @@ pub struct Presentation {
     pub observation: Observation,
     /// What it exchanged with the card.
     pub exchange: Vec<ExchangeStep>,
+    /// What the reader printed ([`ReaderUnderTest::take_output`]).
+    pub output: Option<String>,
 }
 
 /// Builds `spec`'s card, activates it and presents it to `reader` once.
@@ -127,6 +140,7 @@ pub fn present(
     Ok(Presentation {
         observation,
         exchange,
+        output: reader.take_output(),
     })
 }
 
@@ -159,6 +173,13 @@ pub fn judge(spec: &CardSpec, fixture: &Fixture, p: &Presentation) -> (bool, Str
         (true, why)
     } else if let Observation::Error(e) = &p.observation {
         (false, format!("the reader could not run: {e}"))
+    } else if p.observation == Observation::Timeout {
+        (
+            false,
+            "the reader did not decide in time: it hangs on this card (a door that never \
+             answers, or a reader that can be stalled on purpose)"
+                .to_owned(),
+        )
     } else {
         (false, spec.failure_means.to_owned())
     }
@@ -180,7 +201,10 @@ pub fn audit(
         let mut verdict: Option<(bool, String, Presentation)> = None;
         for _ in 0..repeat.max(1) {
             let p = present(reader, fixture, spec)?;
-            let (pass, detail) = judge(spec, fixture, &p);
+            let (pass, mut detail) = judge(spec, fixture, &p);
+            if let (false, Some(output)) = (pass, &p.output) {
+                detail = format!("{detail}; the reader printed {output}");
+            }
             // Keep the first failing presentation (or the last passing one).
             let keep_old = verdict.as_ref().is_some_and(|(ok, _, _)| !ok);
             if !keep_old {
@@ -249,6 +273,9 @@ mod tests {
         assert!(!t6.accepts(&Observation::Deny(Some("CARD_ERROR".into())), id));
         assert!(!t6.accepts(&Observation::Grant(id), id));
         assert!(!t6.accepts(&Observation::Error("x".into()), id));
+        let t1 = CARDS.iter().find(|c| c.id == "T1").unwrap().expected;
+        assert!(t1.accepts(&Observation::Deny(Some("TRANSPORT".into())), id));
+        assert!(!t1.accepts(&Observation::Timeout, id));
         let t12 = CARDS.iter().find(|c| c.id == "T12").unwrap().expected;
         assert_eq!(
             t12.describe(id),

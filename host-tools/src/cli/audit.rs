@@ -3,9 +3,10 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::audit::cards::{self, CardSpec, Fixture};
+use crate::audit::command::ReaderCommand;
 use crate::audit::model::AuditReport;
 use crate::audit::reader::{ReaderUnderTest, ReferenceReader, UidOnlyReader};
 use crate::audit::{report, run};
@@ -20,6 +21,16 @@ T5 legacy authentication only, T6 tampered MAC, T7 forged, T8 transplanted, T9 e
 yet valid, T11 unknown major, T12 relay, T13 replay, T14 fixed-UID golden, S1..S4 supplementary.
 T10b, T10c (revocation) and T15 (originality) are built but not in the default set: the reference
 reader does not enforce them yet.
+
+--reader-cmd CMD audits reader software through PC/SC (builds with --features pcsc): each card
+is put behind pcscd's vpcd reader (pcscd is started for the audit if it is not running), then
+`sh -c CMD` runs with {reader} replaced by the shell-quoted reader name (write {reader}, not
+'{reader}'), which is also in the environment as DESFIRE_READER. Exit 0 is a GRANT, the first line of standard output the
+16-hex-digit credential ID; exit 1 a DENY (`DENY <IDENTIFIER>` on standard error gives the
+reason); any other exit an ERROR; a command still running after --timeout is killed with its
+process group (TIMEOUT, a failure). `desfire reader --profile lab --reader {reader}` is the
+reference and passes every card:
+  desfire audit --reader-cmd 'desfire reader --profile lab --reader {reader}'
 
 --report FILE writes the report by the file's extension: .json (the stable machine interface),
 .md, .html (a self-contained page to hand to a vendor) or .xml (JUnit).
@@ -41,9 +52,30 @@ pub struct Args {
         requires = "in_process"
     )]
     pub model: String,
-    /// Audit an external reader through PC/SC (not yet).
-    #[arg(long, value_name = "CMD", conflicts_with = "in_process")]
+    /// Audit reader software through PC/SC: run CMD for each card presented behind vpcd
+    /// (`{reader}` is replaced by the reader name). Builds with `--features pcsc`.
+    #[arg(long, value_name = "CMD", conflicts_with_all = ["in_process", "firmware"])]
     pub reader_cmd: Option<String>,
+    /// With --reader-cmd: seconds the command may take for one card before it is killed.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 10.0,
+        conflicts_with = "in_process"
+    )]
+    pub timeout: f64,
+    /// With --reader-cmd: where vpcd listens.
+    #[arg(
+        long,
+        value_name = "HOST:PORT",
+        default_value = crate::vpcd::DEFAULT_ADDR,
+        conflicts_with = "in_process"
+    )]
+    pub vpcd: String,
+    /// With --reader-cmd: the PC/SC name of vpcd's reader (default: the name vpcd gives the
+    /// reader at --vpcd, `Virtual PCD 00 00` for port 35963).
+    #[arg(long, value_name = "NAME", conflicts_with = "in_process")]
+    pub pcsc_reader: Option<String>,
     /// Audit the reader firmware under QEMU (not yet).
     #[arg(long, value_name = "ELF", conflicts_with = "in_process")]
     pub firmware: Option<PathBuf>,
@@ -69,11 +101,17 @@ pub struct Args {
 
 /// Runs `desfire audit`.
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
-    if args.reader_cmd.is_some() || args.firmware.is_some() {
+    if args.firmware.is_some() {
         return Err(CliError::Environment(
-            "--reader-cmd and --firmware are not implemented yet; use --in-process".into(),
+            "--firmware is not implemented yet; use --in-process or --reader-cmd".into(),
         ));
     }
+    let timeout = (args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 86_400.0)
+        .then(|| Duration::from_secs_f64(args.timeout))
+        .ok_or_else(|| crate::args::ArgError::Invalid {
+            what: "--timeout".into(),
+            message: format!("expected seconds between 0 and 86400, got {}", args.timeout),
+        })?;
     // A report that cannot be written is a usage error before any card is played.
     if let Some(path) = &args.report {
         report::Format::from_path(path).map_err(|e| crate::args::ArgError::Invalid {
@@ -101,16 +139,23 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
     let started = Instant::now();
     let fixture = Fixture::new(profile, &args.profile, now).map_err(audit_err)?;
     let built = started.elapsed();
-    let report = match args.model.as_str() {
-        "reference" => {
+    let mut per_card = None;
+    let report = match (&args.reader_cmd, args.model.as_str()) {
+        (Some(template), _) => {
+            let command = ReaderCommand::new(template.clone(), timeout);
+            let (report, timing) = audit_reader_command(&args, command, &fixture, &chosen)?;
+            per_card = timing;
+            report
+        }
+        (None, "reference") => {
             let mut reader = ReferenceReader::new(&fixture.profile, now);
             audit_with_progress(&mut reader, &fixture, &chosen, args.repeat)?
         }
-        "uid-only" => {
+        (None, "uid-only") => {
             let mut reader = UidOnlyReader::new(fixture.uid_only_enrolment());
             audit_with_progress(&mut reader, &fixture, &chosen, args.repeat)?
         }
-        other => {
+        (None, other) => {
             return Err(crate::args::ArgError::Invalid {
                 what: "--model".into(),
                 message: format!("expected reference or uid-only, got {other:?}"),
@@ -127,6 +172,9 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
             args.repeat.max(1),
             total.saturating_sub(built).as_secs_f64() * 1e3
         );
+        if let Some(line) = per_card {
+            eprintln!("timing: {line}");
+        }
     }
     write!(out, "{}", report::table(&report, color_on_stdout()))?;
     if let Some(path) = &args.report {
@@ -151,12 +199,93 @@ fn audit_err(e: cards::CardError) -> CliError {
     }
 }
 
+/// The audit through pcscd + vpcd with an external reader command; with the per-card timing
+/// line for `--timing`.
+#[cfg(feature = "pcsc")]
+fn audit_reader_command(
+    args: &Args,
+    command: ReaderCommand,
+    fixture: &Fixture,
+    chosen: &[&CardSpec],
+) -> Result<(AuditReport, Option<String>), CliError> {
+    use crate::audit::pcsc::{PcscCommandReader, PcscField};
+    let field = PcscField::open(&args.vpcd, args.pcsc_reader.as_deref())
+        .map_err(|e| CliError::Environment(e.to_string()))?;
+    let pcscd = field.started_pcscd();
+    if pcscd.is_some() {
+        eprintln!("pcscd was not running: started it for the audit (stopped at the end)");
+    }
+    // Ctrl-C or SIGTERM in the middle of a card: the reader command runs in its own process
+    // group and would not see it; end it, and the pcscd started here, with the audit.
+    let running = command.running();
+    ctrlc::set_handler(move || {
+        running.kill();
+        if let Some(pid) = pcscd.and_then(|p| i32::try_from(p).ok()) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+        }
+        std::process::exit(130);
+    })
+    .map_err(|e| CliError::Environment(format!("cannot handle Ctrl-C: {e}")))?;
+    let mut reader = PcscCommandReader::new(&field, command);
+    let report = audit_on_path(&mut reader, fixture, chosen, args.repeat, "pcsc")?;
+    let timing = presentation_timing(&reader.timings, &field.reader_name());
+    Ok((report, timing))
+}
+
+#[cfg(not(feature = "pcsc"))]
+fn audit_reader_command(
+    _: &Args,
+    _: ReaderCommand,
+    _: &Fixture,
+    _: &[&CardSpec],
+) -> Result<(AuditReport, Option<String>), CliError> {
+    Err(CliError::NoPcsc)
+}
+
+/// `--timing`'s line for the PC/SC path: the mean presentation and its parts.
+#[cfg(feature = "pcsc")]
+fn presentation_timing(
+    timings: &[crate::audit::pcsc::PresentTiming],
+    reader: &str,
+) -> Option<String> {
+    let n = u32::try_from(timings.len()).ok().filter(|n| *n > 0)?;
+    let mean = |f: fn(&crate::audit::pcsc::PresentTiming) -> Duration| {
+        timings.iter().map(f).sum::<Duration>() / n
+    };
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let max = timings.iter().map(|t| t.total).max().unwrap_or_default();
+    Some(format!(
+        "{n} presentation(s) through pcscd + vpcd ({reader}): mean {:.0} ms a card (max {:.0} ms) \
+         = card PRESENT {:.0} ms + reader command {:.0} ms + EMPTY {:.0} ms",
+        ms(mean(|t| t.total)),
+        ms(max),
+        ms(mean(|t| t.arrival)),
+        ms(mean(|t| t.reader)),
+        ms(mean(|t| t.departure)),
+    ))
+}
+
 /// [`run::audit`] in process, with a progress bar on standard error when it is a terminal.
 pub fn audit_with_progress(
     reader: &mut dyn ReaderUnderTest,
     fixture: &Fixture,
     chosen: &[&CardSpec],
     repeat: u32,
+) -> Result<AuditReport, CliError> {
+    audit_on_path(reader, fixture, chosen, repeat, "in-process")
+}
+
+/// [`run::audit`] on `path` (`in-process`, `pcsc`), with a progress bar on standard error when
+/// it is a terminal.
+pub fn audit_on_path(
+    reader: &mut dyn ReaderUnderTest,
+    fixture: &Fixture,
+    chosen: &[&CardSpec],
+    repeat: u32,
+    path: &str,
 ) -> Result<AuditReport, CliError> {
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(chosen.len() as u64);
@@ -174,8 +303,8 @@ pub fn audit_with_progress(
             b.inc(1);
         }
     };
-    let report = run::audit(reader, fixture, chosen, repeat, "in-process", &mut progress)
-        .map_err(audit_err)?;
+    let report =
+        run::audit(reader, fixture, chosen, repeat, path, &mut progress).map_err(audit_err)?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }

@@ -46,6 +46,10 @@ pub trait VirtualCard {
     /// Processes one C-APDU and writes the R-APDU (data and status word) into `rapdu`,
     /// returning its length. `rapdu` holds at least [`MAX_RAPDU`] bytes.
     fn transmit(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> usize;
+    /// The reader answered `capdu` itself with `rapdu`, without the card: PC/SC GET DATA
+    /// (see [`get_data`]). Nothing for a card to do; a recorder of the exchange (the reader
+    /// audit's) notes it, since a UID-only reader reads nothing else.
+    fn answered_by_reader(&mut self, _capdu: &[u8], _rapdu: &[u8]) {}
 }
 
 impl<C: VirtualCard + ?Sized> VirtualCard for Box<C> {
@@ -67,6 +71,9 @@ impl<C: VirtualCard + ?Sized> VirtualCard for Box<C> {
     fn transmit(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> usize {
         (**self).transmit(capdu, rapdu)
     }
+    fn answered_by_reader(&mut self, capdu: &[u8], rapdu: &[u8]) {
+        (**self).answered_by_reader(capdu, rapdu);
+    }
 }
 
 impl<C: VirtualCard + ?Sized> VirtualCard for &mut C {
@@ -87,6 +94,9 @@ impl<C: VirtualCard + ?Sized> VirtualCard for &mut C {
     }
     fn transmit(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> usize {
         (**self).transmit(capdu, rapdu)
+    }
+    fn answered_by_reader(&mut self, capdu: &[u8], rapdu: &[u8]) {
+        (**self).answered_by_reader(capdu, rapdu);
     }
 }
 
@@ -220,11 +230,14 @@ impl<C: VirtualCard> Session<C> {
                     historical_bytes(self.card.atr()),
                     out,
                 ) {
-                    return if n == 0 {
-                        copy_into(&SW_NO_PRECISE_DIAGNOSIS, out)
+                    let n = if n == 0 {
+                        copy_into(&SW_NO_PRECISE_DIAGNOSIS, out)?
                     } else {
-                        Some(n)
+                        n
                     };
+                    self.card
+                        .answered_by_reader(capdu, out.get(..n).unwrap_or_default());
+                    return Some(n);
                 }
                 let n = self.card.transmit(capdu, out);
                 if n == 0 || n > out.len() {

@@ -8,6 +8,7 @@ struct Echo {
     offs: u32,
     resets: u32,
     answer_len: Option<usize>,
+    answered_by_reader: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 impl VirtualCard for Echo {
@@ -34,6 +35,10 @@ impl VirtualCard for Echo {
         rapdu[..n].copy_from_slice(&capdu[..n]);
         rapdu[n..n + 2].copy_from_slice(&[0x90, 0x00]);
         n + 2
+    }
+    fn answered_by_reader(&mut self, capdu: &[u8], rapdu: &[u8]) {
+        self.answered_by_reader
+            .push((capdu.to_vec(), rapdu.to_vec()));
     }
 }
 
@@ -245,4 +250,25 @@ fn connect_refused_is_a_typed_error() {
         connect("no-such-host.invalid:1").unwrap_err(),
         VpcdError::Address { .. }
     ));
+}
+
+/// GET DATA is answered by the session, never reaches the card, and is reported to it, so a
+/// recorder of the exchange sees what a UID-only reader did.
+#[test]
+fn get_data_is_reported_to_the_card() {
+    let mut s = Session::new(Echo::default());
+    handle(&mut s, &[0x01]);
+    assert_eq!(
+        handle(&mut s, &hex!("FFCA000000")).unwrap(),
+        hex!("08A1B2C39000")
+    );
+    assert_eq!(
+        handle(&mut s, &hex!("905A0000")).unwrap(),
+        hex!("905A00009000")
+    );
+    let card = s.into_card();
+    assert_eq!(
+        card.answered_by_reader,
+        [(hex!("FFCA000000").to_vec(), hex!("08A1B2C39000").to_vec())]
+    );
 }
