@@ -6,12 +6,15 @@
 //!   [`crate::vpcd::VirtualCard`] (in process, behind vpcd, behind a PN532 emulator).
 //! - [`reader`]: the reader under test ([`reader::ReaderUnderTest`]), the reference reader and
 //!   the UID-only reader model.
+//! - [`firmware`]: the reader firmware under QEMU as the reader under test, observed at its
+//!   OSDP output (`--firmware ELF`).
 //! - [`run`]: presents the cards, records the exchanges, compares with the conforming verdicts.
 //! - [`model`]: what an audit found, the data every report format renders.
 //! - [`report`]: the terminal table and the report files (JSON, Markdown, HTML, JUnit XML).
 
 pub mod behaviour;
 pub mod cards;
+pub mod firmware;
 pub mod model;
 pub mod reader;
 pub mod report;

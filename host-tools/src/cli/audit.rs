@@ -3,9 +3,10 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::audit::cards::{self, CardSpec, Fixture};
+use crate::audit::firmware::{FirmwareOptions, FirmwareReader};
 use crate::audit::model::AuditReport;
 use crate::audit::reader::{ReaderUnderTest, ReferenceReader, UidOnlyReader};
 use crate::audit::{report, run};
@@ -44,9 +45,30 @@ pub struct Args {
     /// Audit an external reader through PC/SC (not yet).
     #[arg(long, value_name = "CMD", conflicts_with = "in_process")]
     pub reader_cmd: Option<String>,
-    /// Audit the reader firmware under QEMU (not yet).
+    /// Audit the reader firmware: its QEMU image (mps2-an386, e.g. `reader-qemu`), observed at
+    /// its OSDP output through a control panel with the Secure Channel enforced.
     #[arg(long, value_name = "ELF", conflicts_with = "in_process")]
     pub firmware: Option<PathBuf>,
+    /// With --firmware: the QEMU program.
+    #[arg(
+        long,
+        value_name = "PROGRAM",
+        default_value = "qemu-system-arm",
+        requires = "firmware"
+    )]
+    pub qemu: String,
+    /// With --firmware: the OSDP control panel command (split at spaces; it gets `--socket PATH`
+    /// and prints JSON events, see host-tools/peers/osdp_panel.py). Default: that script, shipped
+    /// in this binary, run by $DESFIRE_OSDP_PYTHON or python3 (needs PyPI libosdp).
+    #[arg(long, value_name = "CMD", requires = "firmware")]
+    pub osdp_panel: Option<String>,
+    /// With --firmware: a file holding the SCBK (32 hex digits) the panel uses. Default: the
+    /// lab SCBK of the QEMU image.
+    #[arg(long, value_name = "FILE", requires = "firmware")]
+    pub osdp_scbk_file: Option<PathBuf>,
+    /// With --firmware: seconds one card presentation may take before it is a TIMEOUT.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, requires = "firmware")]
+    pub card_timeout: u64,
     /// The cards to play, e.g. `T0,T1,T6` (default: every card not marked "not yet").
     #[arg(long, value_name = "IDS")]
     pub cards: Option<String>,
@@ -69,9 +91,9 @@ pub struct Args {
 
 /// Runs `desfire audit`.
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
-    if args.reader_cmd.is_some() || args.firmware.is_some() {
+    if args.reader_cmd.is_some() {
         return Err(CliError::Environment(
-            "--reader-cmd and --firmware are not implemented yet; use --in-process".into(),
+            "--reader-cmd is not implemented yet; use --in-process or --firmware".into(),
         ));
     }
     // A report that cannot be written is a usage error before any card is played.
@@ -101,16 +123,33 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
     let started = Instant::now();
     let fixture = Fixture::new(profile, &args.profile, now).map_err(audit_err)?;
     let built = started.elapsed();
-    let report = match args.model.as_str() {
-        "reference" => {
+    let report = match (&args.firmware, args.model.as_str()) {
+        (Some(elf), _) => {
+            let mut reader = FirmwareReader::new(FirmwareOptions {
+                elf: elf.clone(),
+                qemu: args.qemu.clone(),
+                panel: args.osdp_panel.clone(),
+                scbk_file: args.osdp_scbk_file.clone(),
+                now,
+                card_timeout: Duration::from_secs(args.card_timeout),
+            })
+            .map_err(|e| CliError::Environment(e.to_string()))?;
+            let mut report = audit_with_progress(&mut reader, &fixture, &chosen, args.repeat)?;
+            report.path = "firmware".into();
+            if args.timing {
+                print_firmware_timing(reader.timings());
+            }
+            report
+        }
+        (None, "reference") => {
             let mut reader = ReferenceReader::new(&fixture.profile, now);
             audit_with_progress(&mut reader, &fixture, &chosen, args.repeat)?
         }
-        "uid-only" => {
+        (None, "uid-only") => {
             let mut reader = UidOnlyReader::new(fixture.uid_only_enrolment());
             audit_with_progress(&mut reader, &fixture, &chosen, args.repeat)?
         }
-        other => {
+        (None, other) => {
             return Err(crate::args::ArgError::Invalid {
                 what: "--model".into(),
                 message: format!("expected reference or uid-only, got {other:?}"),
@@ -138,6 +177,23 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
     } else {
         Exit::Fail
     })
+}
+
+/// `--timing` with `--firmware`: one QEMU run per presentation (boot, Secure Channel, the
+/// card, the settle time for a queued read).
+fn print_firmware_timing(runs: &[Duration]) {
+    let total: Duration = runs.iter().sum();
+    let n = u32::try_from(runs.len()).unwrap_or(u32::MAX).max(1);
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    eprintln!(
+        "timing: {} QEMU run(s), {:.1} ms in all; per card mean {:.1} ms, fastest {:.1} ms, \
+         slowest {:.1} ms",
+        runs.len(),
+        ms(total),
+        ms(total / n),
+        ms(runs.iter().min().copied().unwrap_or_default()),
+        ms(runs.iter().max().copied().unwrap_or_default())
+    );
 }
 
 fn audit_err(e: cards::CardError) -> CliError {
