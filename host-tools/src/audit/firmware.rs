@@ -247,10 +247,10 @@ impl FirmwareReader {
             std::thread::spawn(move || {
                 for line in BufReader::new(out).lines() {
                     let Ok(line) = line else { break };
-                    if let Some(e) = PanelEvent::parse(&line) {
-                        if tx.send(e).is_err() {
-                            return;
-                        }
+                    if let Some(e) = PanelEvent::parse(&line)
+                        && tx.send(e).is_err()
+                    {
+                        return;
                     }
                 }
                 let _ = tx.send(PanelEvent::Exited);
@@ -258,7 +258,8 @@ impl FirmwareReader {
         }
         wait_listening(&events, &dir)?;
 
-        let mut link = Link::open(&Endpoint::Unix(pn532_sock.clone())).map_err(|e| e.to_string())?;
+        let mut link =
+            Link::open(&Endpoint::Unix(pn532_sock.clone())).map_err(|e| e.to_string())?;
         let qemu = Command::new(&self.options.qemu)
             .args(["-M", "mps2-an386", "-display", "none", "-monitor", "none"])
             // `now=` on the semihosting command line: the board's trusted time at boot.
@@ -327,7 +328,10 @@ impl FirmwareReader {
 
 impl ReaderUnderTest for FirmwareReader {
     fn name(&self) -> String {
-        format!("firmware {} (QEMU mps2-an386, OSDP)", self.options.elf.display())
+        format!(
+            "firmware {} (QEMU mps2-an386, OSDP)",
+            self.options.elf.display()
+        )
     }
 
     fn present(&mut self, card: &mut dyn VirtualCard) -> Observation {
@@ -391,7 +395,10 @@ impl PanelEvent {
             "secure" => Self::Secure(v.get("active")?.as_bool()?),
             "card_read" => Self::CardRead(CardRead {
                 format: text("format"),
-                bits: v.get("bits").and_then(serde_json::Value::as_u64).unwrap_or(0),
+                bits: v
+                    .get("bits")
+                    .and_then(serde_json::Value::as_u64)
+                    .unwrap_or(0),
                 data: text("data"),
             }),
             "status" => Self::Status(v.get("detail").map(|d| d.to_string()).unwrap_or_default()),
@@ -488,7 +495,10 @@ impl Outcome {
                 _ => Observation::Error(format!("unreadable card read: {}", describe(&self.reads))),
             },
             // Not a credential ID: whatever it is, card bytes reached the line (§17).
-            _ => Observation::Error(format!("not one osdp_RAW credential ID: {}", describe(&self.reads))),
+            _ => Observation::Error(format!(
+                "not one osdp_RAW credential ID: {}",
+                describe(&self.reads)
+            )),
         }
     }
 }
@@ -498,7 +508,11 @@ fn describe(reads: &[CardRead]) -> String {
         .iter()
         .map(|r| format!("{} {} bits {}", r.format, r.bits, r.data))
         .collect();
-    format!("{} card read(s) on the OSDP line ({})", reads.len(), all.join("; "))
+    format!(
+        "{} card read(s) on the OSDP line ({})",
+        reads.len(),
+        all.join("; ")
+    )
 }
 
 /// Follows the run until the card has left the field and any read it caused has had time to
@@ -590,17 +604,22 @@ mod tests {
             PanelEvent::parse(r#"{"event": "error", "message": "no osdp"}"#),
             Some(PanelEvent::Error("no osdp".into()))
         );
-        assert_eq!(PanelEvent::parse("Traceback (most recent call last):"), None);
+        assert_eq!(
+            PanelEvent::parse("Traceback (most recent call last):"),
+            None
+        );
         assert_eq!(PanelEvent::parse(r#"{"event": 3}"#), None);
     }
 
     #[test]
     fn reads_become_observations() {
-        let o = |reads: Vec<CardRead>| Outcome {
-            reads,
-            timed_out: None,
-        }
-        .observation();
+        let o = |reads: Vec<CardRead>| {
+            Outcome {
+                reads,
+                timed_out: None,
+            }
+            .observation()
+        };
         assert_eq!(o(vec![]), Observation::Deny(None));
         assert_eq!(
             o(vec![read("raw", 64, "1A2B3C4D5E6F7081")]),
@@ -611,7 +630,10 @@ mod tests {
         for bad in [
             vec![read("raw", 32, "082EB512")],
             vec![read("wiegand", 26, "0123AB")],
-            vec![read("raw", 64, "1A2B3C4D5E6F7081"), read("raw", 64, "1A2B3C4D5E6F7081")],
+            vec![
+                read("raw", 64, "1A2B3C4D5E6F7081"),
+                read("raw", 64, "1A2B3C4D5E6F7081"),
+            ],
             vec![read("raw", 64, "NOTHEX0000000000")],
         ] {
             assert!(matches!(o(bad.clone()), Observation::Error(_)), "{bad:?}");

@@ -67,7 +67,12 @@ pub struct Args {
     #[arg(long, value_name = "FILE", requires = "firmware")]
     pub osdp_scbk_file: Option<PathBuf>,
     /// With --firmware: seconds one card presentation may take before it is a TIMEOUT.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30, requires = "firmware")]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 30,
+        requires = "firmware"
+    )]
     pub card_timeout: u64,
     /// The cards to play, e.g. `T0,T1,T6` (default: every card not marked "not yet").
     #[arg(long, value_name = "IDS")]

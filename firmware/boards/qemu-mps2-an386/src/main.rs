@@ -264,9 +264,7 @@ fn boot_time() -> u32 {
     let mut line = [0u8; 96];
     // SYS_GET_CMDLINE (0x15): the host writes the command line, NUL-terminated, into `line`.
     // SAFETY: the parameter block names a buffer of this length that lives across the call.
-    let r = unsafe {
-        cortex_m_semihosting::syscall!(GET_CMDLINE, line.as_mut_ptr(), line.len())
-    };
+    let r = unsafe { cortex_m_semihosting::syscall!(GET_CMDLINE, line.as_mut_ptr(), line.len()) };
     let given = (r == 0)
         .then(|| {
             let end = line.iter().position(|&b| b == 0).unwrap_or(line.len());

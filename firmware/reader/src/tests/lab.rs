@@ -45,7 +45,10 @@ fn lab_keys_and_aid_are_the_lab_profiles() {
         keys[0]["public_key"].as_str().unwrap().to_uppercase(),
         upper_hex(&TEST_ISSUER_PUBLIC)
     );
-    assert_eq!(hex_str(&p, &["aid"]), std::format!("{:06X}", LAB_AID.value()));
+    assert_eq!(
+        hex_str(&p, &["aid"]),
+        std::format!("{:06X}", LAB_AID.value())
+    );
 }
 
 #[test]
@@ -59,7 +62,10 @@ fn lab_revocation_list_is_the_lab_profiles() {
             credential_id: u64::from_str_radix(id.as_str().unwrap(), 16).unwrap(),
         });
     }
-    for (id, issue) in get(&p, &["revocation", "current_issue"]).as_table().unwrap() {
+    for (id, issue) in get(&p, &["revocation", "current_issue"])
+        .as_table()
+        .unwrap()
+    {
         expected.push(Revocation::CurrentIssue {
             issuer: issuer.clone(),
             credential_id: u64::from_str_radix(id, 16).unwrap(),
