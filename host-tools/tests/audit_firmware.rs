@@ -182,6 +182,12 @@ fn the_reference_firmware_passes_every_card_of_the_default_set() {
         named("AuthenticateEV2NonFirst key 02") && named("ReadData (ISO-chaining code) file 01"),
         "{steps:?}"
     );
+    // T1 and T14 show a fixed 7-byte anticollision UID (the clone's, the fixed-UID card's)
+    // through InListPassiveTarget: the firmware refuses it (UID_POLICY) before any APDU.
+    for id in ["T1", "T14"] {
+        let steps = card(&fw, id)["exchange"].as_array().unwrap();
+        assert!(steps.is_empty(), "{id}: {steps:?}");
+    }
     // Every DENY through OSDP is bare: the line carries no reason.
     for c in fw["cards"].as_array().unwrap() {
         let observed = c["observed"].as_str().unwrap();

@@ -44,8 +44,11 @@ pub const PANEL_SCRIPT: &str = include_str!("../../peers/osdp_panel.py");
 pub const PANEL_PYTHON_ENV: &str = "DESFIRE_OSDP_PYTHON";
 
 /// After the card left the field and the Secure Channel is up, how long a read queued in the
-/// PD may take to reach the panel: libosdp polls the PD every 50 ms or so.
-const SETTLE: Duration = Duration::from_millis(400);
+/// PD may take to reach the panel. The reference firmware queues its read in the same poll as
+/// the release, and libosdp polls the PD every 50 ms or so; 500 ms leaves room for a loaded
+/// machine. A reader that sends a read later than this after the card left is not observed
+/// (for a hostile card that would hide a failure: run with `--repeat` on a loaded machine).
+const SETTLE: Duration = Duration::from_millis(500);
 /// How long the Secure Channel may take to come up after the card left, before the run is
 /// judged unobservable.
 const SECURE_CHANNEL_WAIT: Duration = Duration::from_secs(8);
@@ -643,6 +646,54 @@ mod tests {
             timed_out: Some("the reader never activated the card"),
         };
         assert_eq!(timed_out.observation(), Observation::Timeout);
+    }
+
+    /// A card whose own anticollision UID is a random one.
+    struct RandomIdCard;
+
+    impl VirtualCard for RandomIdCard {
+        fn atr(&self) -> &[u8] {
+            &crate::vpcd::ATR_T1
+        }
+        fn power_on(&mut self) {}
+        fn power_off(&mut self) {}
+        fn reset(&mut self) {}
+        fn anticollision_uid(&self) -> &[u8] {
+            &[0x08, 0x11, 0x22, 0x33]
+        }
+        fn transmit(&mut self, _: &[u8], _: &mut [u8]) -> usize {
+            0
+        }
+    }
+
+    #[test]
+    fn the_pn532_shows_the_behaviours_anticollision_uid() {
+        use crate::audit::behaviour::{Behaving, Behaviour};
+        let clone_uid = [0x04, 0x78, 0x2E, 0x21, 0x80, 0x1D, 0x80];
+        let mut card = Behaving::new(
+            RandomIdCard,
+            Behaviour::AnticollisionOnly {
+                uid: clone_uid.to_vec(),
+            },
+        );
+        let field = Arc::new(Mutex::new(Field::default()));
+        let mut in_field = InField {
+            card: &mut card,
+            field: Arc::clone(&field),
+        };
+        let a = in_field.activate();
+        assert_eq!(a.uid.as_slice(), clone_uid);
+        assert_eq!(a.ats.as_slice(), DEFAULT_ATS);
+        in_field.deactivate();
+        let f = *field.lock().unwrap();
+        assert!(f.activated.is_some() && f.released.is_some());
+        // The genuine card shows its own.
+        let mut genuine = Behaving::new(RandomIdCard, Behaviour::Genuine);
+        let mut in_field = InField {
+            card: &mut genuine,
+            field,
+        };
+        assert_eq!(in_field.activate().uid.as_slice(), [0x08, 0x11, 0x22, 0x33]);
     }
 
     #[test]

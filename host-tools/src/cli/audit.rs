@@ -25,7 +25,12 @@ reader does not enforce them yet.
 --report FILE writes the report by the file's extension: .json (the stable machine interface),
 .md, .html (a self-contained page to hand to a vendor) or .xml (JUnit).
 
-Exit status: 0 every card conforms, 1 some card does not, 2 bad arguments or profile.";
+--firmware ELF runs the QEMU reader image once per card (qemu-system-arm, mps2-an386) and
+observes it at its OSDP output (PyPI libosdp control panel, Secure Channel enforced): one card
+read of the credential ID is a GRANT, no read a DENY.
+
+Exit status: 0 every card conforms, 1 some card does not, 2 bad arguments or profile (or, with
+--firmware, QEMU or the OSDP panel missing).";
 
 /// Arguments of `desfire audit`.
 #[derive(Debug, clap::Args)]
