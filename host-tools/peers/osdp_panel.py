@@ -22,9 +22,15 @@ Standard output, one JSON object a line, flushed as it happens:
     {"event": "error", "message": "..."}         the panel cannot run; it exits 2
     {"event": "ready", "libosdp": "..."}         with --check: it can run
 
-Runs until its standard input closes or it gets SIGTERM. Why Python: the pure-Rust `osdp`
-crate's control panel has not been checked against our PD, while libosdp's has (the firmware
-end-to-end test), so the audit and that test share this one control panel.
+Runs until its standard input closes or it gets SIGTERM.
+
+Why libosdp from Python: checked in the crate sources (osdp 0.3.1, 2026-11-28), the pure-Rust
+`osdp` crate's ACU driver sends plaintext packets only (`driver::acu` builds every command with
+`PacketBuilder::plain`); its Secure Channel is a set of building blocks (`secure::Session`,
+SCS_11..18 headers) that a panel would have to assemble itself, and our PD's Annex D crypto is
+already checked byte for byte against that same code. The C libosdp control panel is a
+complete, widely deployed Secure Channel implementation independent of ours, and the firmware
+end-to-end test already runs it against our PD: the audit and that test share this one panel.
 """
 
 import argparse
