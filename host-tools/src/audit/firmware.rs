@@ -120,7 +120,20 @@ pub struct FirmwareReader {
     options: FirmwareOptions,
     panel: Vec<String>,
     work: tempfile::TempDir,
-    timings: Vec<Duration>,
+    timings: Vec<RunTiming>,
+}
+
+/// Where the time of one presentation went, from the start of the run (panel started).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunTiming {
+    /// The whole run, QEMU and the panel stopped.
+    pub total: Duration,
+    /// The OSDP Secure Channel came up (boot, libosdp's handshake with the PD).
+    pub secure_channel: Option<Duration>,
+    /// The reader activated the card (boot, PN532 initialisation, first poll).
+    pub activated: Option<Duration>,
+    /// The card left the field (the reader procedure ran).
+    pub released: Option<Duration>,
 }
 
 impl FirmwareReader {
@@ -171,7 +184,7 @@ impl FirmwareReader {
     }
 
     /// How long each presentation took (boot, Secure Channel, card, settle), in order.
-    pub fn timings(&self) -> &[Duration] {
+    pub fn timings(&self) -> &[RunTiming] {
         &self.timings
     }
 
@@ -230,7 +243,12 @@ impl FirmwareReader {
     }
 
     /// One QEMU run with `card` in the field.
-    fn run(&mut self, card: &mut dyn VirtualCard) -> Result<Observation, String> {
+    fn run(
+        &mut self,
+        card: &mut dyn VirtualCard,
+        started: Instant,
+        timing: &mut RunTiming,
+    ) -> Result<Observation, String> {
         let dir = self.work.path().to_owned();
         let pn532_sock = dir.join("pn532.sock");
         let _ = std::fs::remove_file(dir.join("osdp.sock"));
@@ -298,7 +316,7 @@ impl FirmwareReader {
         let outcome = std::thread::scope(|s| {
             let (qemu, stopper_w, field_w) = (&mut qemu, &stopper, Arc::clone(&field));
             let watcher = s.spawn(move || {
-                let w = watch(&events, &field_w, qemu, stopper_w, timeout);
+                let w = watch(&events, &field_w, qemu, stopper_w, timeout, started);
                 stopper_w.stop();
                 w
             });
@@ -314,6 +332,13 @@ impl FirmwareReader {
         });
         drop(qemu);
         drop(panel);
+        let f = *field.lock().unwrap_or_else(PoisonError::into_inner);
+        let since = |t: Option<Instant>| t.map(|t| t.saturating_duration_since(started));
+        timing.activated = since(f.activated);
+        timing.released = since(f.released);
+        if let Ok(o) = &outcome {
+            timing.secure_channel = since(o.secure_at);
+        }
         let outcome = outcome.map_err(|e| {
             let qemu_err = std::fs::read_to_string(dir.join("qemu.err")).unwrap_or_default();
             let panel_err = std::fs::read_to_string(dir.join("panel.err")).unwrap_or_default();
@@ -339,8 +364,12 @@ impl ReaderUnderTest for FirmwareReader {
 
     fn present(&mut self, card: &mut dyn VirtualCard) -> Observation {
         let started = Instant::now();
-        let observation = self.run(card).unwrap_or_else(Observation::Error);
-        self.timings.push(started.elapsed());
+        let mut timing = RunTiming::default();
+        let observation = self
+            .run(card, started, &mut timing)
+            .unwrap_or_else(Observation::Error);
+        timing.total = started.elapsed();
+        self.timings.push(timing);
         observation
     }
 }
@@ -480,6 +509,8 @@ impl FieldCard for InField<'_> {
 #[derive(Debug, Default)]
 struct Outcome {
     reads: Vec<CardRead>,
+    /// When the Secure Channel first came up.
+    secure_at: Option<Instant>,
     timed_out: Option<&'static str>,
 }
 
@@ -526,14 +557,17 @@ fn watch(
     qemu: &mut Processes,
     stopper: &Stopper,
     timeout: Duration,
+    started: Instant,
 ) -> Result<Outcome, String> {
-    let started = Instant::now();
     let mut out = Outcome::default();
     let mut secure_since: Option<Instant> = None;
     loop {
         match events.recv_timeout(TICK) {
             Ok(PanelEvent::CardRead(r)) => out.reads.push(r),
-            Ok(PanelEvent::Secure(true)) => secure_since = Some(Instant::now()),
+            Ok(PanelEvent::Secure(true)) => {
+                secure_since = Some(Instant::now());
+                out.secure_at = out.secure_at.or(secure_since);
+            }
             Ok(PanelEvent::Secure(false)) => secure_since = None,
             Ok(PanelEvent::Error(m)) => return Err(format!("the OSDP panel failed: {m}")),
             Ok(PanelEvent::Exited) | Err(RecvTimeoutError::Disconnected) => {
@@ -620,6 +654,7 @@ mod tests {
             Outcome {
                 reads,
                 timed_out: None,
+                secure_at: None,
             }
             .observation()
         };
@@ -644,6 +679,7 @@ mod tests {
         let timed_out = Outcome {
             reads: vec![],
             timed_out: Some("the reader never activated the card"),
+            secure_at: None,
         };
         assert_eq!(timed_out.observation(), Observation::Timeout);
     }
