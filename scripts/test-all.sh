@@ -307,6 +307,15 @@ step "thumbv7em transaction in QEMU (perf/thumb-transaction)"
 (cd perf/thumb-transaction && cargo fmt --check && cargo clippy --release -- -D warnings \
     && timeout 120 cargo run --release)
 
+# `desfire audit --firmware` (host-tools/tests/audit_firmware.rs) runs the QEMU reader image
+# against the test cards, observed by the libosdp panel of the venv: build the image first (the
+# firmware steps below find it built) and tell the test where both are.
+step "firmware: QEMU reader image for the firmware audit"
+(cd firmware/boards/qemu-mps2-an386 && cargo build --release --quiet)
+fw_target="${CARGO_TARGET_DIR:-$PWD/firmware/target}"
+export DESFIRE_FIRMWARE_ELF="$fw_target/thumbv7em-none-eabihf/release/reader-qemu"
+export DESFIRE_OSDP_PYTHON="$PWD/$FIRMWARE_VENV/bin/python"
+
 step "tests"
 if cargo nextest --version >/dev/null 2>&1; then
     # `warn`: a workspace without tests says so, loudly, instead of failing.

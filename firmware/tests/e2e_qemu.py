@@ -29,65 +29,13 @@ import time
 import osdp
 
 GOLDEN_ID = "1A2B3C4D5E6F7081"
-# The lab SCBK of firmware/reader/src/lab.rs: a public TEST value.
-LAB_SCBK = bytes.fromhex("A0A1A2A3A4A5A6A7A8A9AAABACADAEAF")
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LAB_PROFILE = os.path.join(REPO, "specs", "profiles", "lab.toml")
-SOM = 0x53
 
-
-class PacketChannel(osdp.Channel):
-    """The OSDP line on a Unix socket. libosdp 3.2.9 sometimes drops a packet that reaches it in
-    pieces, and QEMU's UART sends bytes one at a time (TOOLING.md): this buffers the line and
-    hands libosdp whole packets only (SOM, then the little-endian length in bytes 2-3)."""
-
-    def __init__(self, conn):
-        super().__init__()
-        self.conn = conn
-        self.conn.setblocking(False)
-        self.buf = bytearray()
-        self.log = []
-
-    def _fill(self):
-        while True:
-            try:
-                data = self.conn.recv(4096)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
-                return
-            if not data:
-                return
-            self.buf += data
-
-    def read(self, max_bytes):
-        self._fill()
-        while self.buf and self.buf[0] != SOM:
-            del self.buf[0]
-        if len(self.buf) < 4:
-            return b""
-        length = self.buf[2] | (self.buf[3] << 8)
-        if length < 7:
-            del self.buf[0]
-            return b""
-        if len(self.buf) < length or length > max_bytes:
-            return b""
-        packet = bytes(self.buf[:length])
-        del self.buf[:length]
-        self.log.append(("pd", packet))
-        return packet
-
-    def write(self, buf):
-        self.log.append(("cp", bytes(buf)))
-        self.conn.setblocking(True)
-        try:
-            self.conn.sendall(buf)
-        finally:
-            self.conn.setblocking(False)
-        return len(buf)
-
-    def flush(self):
-        pass
+# The one control panel's OSDP line (whole packets to libosdp) and the lab SCBK, shared with
+# `desfire audit --firmware` (host-tools/peers/osdp_panel.py).
+sys.path.insert(0, os.path.join(REPO, "host-tools", "peers"))
+from osdp_panel import LAB_SCBK, libosdp_channel  # noqa: E402
 
 
 def wait_for(predicate, timeout, what):
@@ -200,7 +148,7 @@ def main():
              "-kernel", args.elf],
             stdout=qemu_log, stderr=subprocess.PIPE)
         conn, _ = server.accept()
-        channel = PacketChannel(conn)
+        channel = libosdp_channel(conn)
 
         pd_info = osdp.PDInfo(0, channel, scbk=LAB_SCBK, flags=[osdp.LibFlag.EnforceSecure])
         cp = osdp.ControlPanel([pd_info], log_level=osdp.LogLevel.Warning)

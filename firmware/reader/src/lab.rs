@@ -5,10 +5,12 @@
 use crate::osdp::PdConfig;
 use desfire_core::crypto::AesKey;
 use desfire_core::encoding::{
-    IssuerId, IssuerKey, KeyId, LAB_AID, Masters, OutputFormat, ReaderConfig,
+    IssuerId, IssuerKey, KeyId, LAB_AID, Masters, OutputFormat, ReaderConfig, Revocation,
 };
 
-pub use crate::lab_values::{LAB_SCBK, TEST_ISSUER_ID, TEST_ISSUER_PUBLIC};
+pub use crate::lab_values::{
+    LAB_CURRENT_ISSUE, LAB_DENY_LISTED, LAB_SCBK, TEST_ISSUER_ID, TEST_ISSUER_PUBLIC,
+};
 
 /// The trusted issuer keys of the lab profile.
 pub fn issuer_keys() -> Option<[IssuerKey; 1]> {
@@ -20,11 +22,37 @@ pub fn issuer_keys() -> Option<[IssuerKey; 1]> {
     )?])
 }
 
-/// The reader configuration of the lab profile over `issuer_keys`.
-pub fn reader_config(issuer_keys: &[IssuerKey]) -> ReaderConfig<'_> {
+/// The lab controller's revocation list (spec §10, `lab.toml` `[revocation]`): the reference
+/// reader holds it so that the audit's T10b (deny-listed) and T10c (superseded issue) cards of
+/// §17 are `REVOKED` at the reader, not only at a controller behind it.
+pub fn revocation() -> Option<[Revocation; 2]> {
+    let issuer = IssuerId::new(TEST_ISSUER_ID)?;
+    let (current_id, current_issue) = LAB_CURRENT_ISSUE;
+    Some([
+        Revocation::DenyListed {
+            issuer: issuer.clone(),
+            credential_id: LAB_DENY_LISTED,
+        },
+        Revocation::CurrentIssue {
+            issuer,
+            credential_id: current_id,
+            issue_number: current_issue,
+        },
+    ])
+}
+
+/// The reader configuration of the lab profile over `issuer_keys` and the controller's
+/// `revocation` list.
+pub fn reader_config<'a>(
+    issuer_keys: &'a [IssuerKey],
+    revocation: &'a [Revocation],
+) -> ReaderConfig<'a> {
     // Short APDUs (the PN532 buffers 262 bytes and runs ISO-DEP chaining itself), Random ID
     // required, osdp_RAW with the credential ID.
-    ReaderConfig::new(LAB_AID, issuer_keys)
+    ReaderConfig {
+        revocation,
+        ..ReaderConfig::new(LAB_AID, issuer_keys)
+    }
 }
 
 /// The TEST masters (reader side needs K1 and the K2 master; the others are dropped).

@@ -19,3 +19,10 @@ pub const TEST_ISSUER_ID: &[u8] = b"SE0000000000";
 /// The lab OSDP Secure Channel base key: a public TEST value (`firmware/README.md`), not
 /// SCBK-D (which the PD refuses) and not derived from any master. Never for a real line.
 pub const LAB_SCBK: [u8; 16] = hex!("A0A1A2A3A4A5A6A7A8A9AAABACADAEAF");
+
+/// The lab controller's deny-list (`lab.toml` `[revocation] deny_list`): the audit's T10b card
+/// (spec §17) carries this credential ID.
+pub const LAB_DENY_LISTED: u64 = 0x1A2B_3C4D_5E6F_70FF;
+/// The lab controller's current issue of the enrolled credential (`lab.toml`
+/// `[revocation.current_issue]`): the audit's T10c card carries issue 0 and is `REVOKED`.
+pub const LAB_CURRENT_ISSUE: (u64, u8) = (0x1A2B_3C4D_5E6F_7081, 1);

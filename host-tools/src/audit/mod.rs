@@ -10,6 +10,8 @@
 //!   means.
 //! - `pcsc` (cargo feature `pcsc`): the cards behind pcscd's vpcd reader, the command reading
 //!   them through PC/SC.
+//! - [`firmware`]: the reader firmware under QEMU as the reader under test, observed at its
+//!   OSDP output (`--firmware ELF`).
 //! - [`run`]: presents the cards, records the exchanges, compares with the conforming verdicts.
 //! - [`model`]: what an audit found, the data every report format renders.
 //! - [`report`]: the terminal table and the report files (JSON, Markdown, HTML, JUnit XML).
@@ -17,6 +19,7 @@
 pub mod behaviour;
 pub mod cards;
 pub mod command;
+pub mod firmware;
 pub mod model;
 #[cfg(feature = "pcsc")]
 pub mod pcsc;

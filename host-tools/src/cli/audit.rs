@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::audit::cards::{self, CardSpec, Fixture};
 use crate::audit::command::ReaderCommand;
+use crate::audit::firmware::{FirmwareOptions, FirmwareReader, RunTiming};
 use crate::audit::model::AuditReport;
 use crate::audit::reader::{ReaderUnderTest, ReferenceReader, UidOnlyReader};
 use crate::audit::{report, run};
@@ -18,15 +19,16 @@ use super::{CliError, Exit};
 const AFTER_HELP: &str = "\
 Cards (spec section 17): T0 golden, T1 UID clone, T2 blank EV3, T3 wrong key, T4 Plain downgrade,
 T5 legacy authentication only, T6 tampered MAC, T7 forged, T8 transplanted, T9 expired, T10a not
-yet valid, T11 unknown major, T12 relay, T13 replay, T14 fixed-UID golden, S1..S4 supplementary.
-T10b, T10c (revocation) and T15 (originality) are built but not in the default set: the reference
-reader does not enforce them yet.
+yet valid, T10b deny-listed, T10c superseded issue, T11 unknown major, T12 relay, T13 replay, T14
+fixed-UID golden, T15 originality fail, S1..S4 supplementary. T10b and T10c are played when the
+profile's revocation list names them (the lab profile does); T15's conforming verdict follows the
+profile's originality policy.
 
 --reader-cmd CMD audits reader software through PC/SC (builds with --features pcsc): each card
 is put behind pcscd's vpcd reader (pcscd is started for the audit if it is not running), then
 `sh -c CMD` runs with {reader} replaced by the shell-quoted reader name (write {reader}, not
-'{reader}'), which is also in the environment as DESFIRE_READER. Exit 0 is a GRANT, the first line of standard output the
-16-hex-digit credential ID; exit 1 a DENY (`DENY <IDENTIFIER>` on standard error gives the
+'{reader}'), which is also in the environment as DESFIRE_READER. Exit 0 is a GRANT, the first
+line of standard output the 16-hex-digit credential ID; exit 1 a DENY (`DENY <IDENTIFIER>` on standard error gives the
 reason); any other exit an ERROR; a command still running after --timeout is killed with its
 process group (TIMEOUT, a failure). `desfire reader --profile lab --reader {reader}` is the
 reference and passes every card:
@@ -35,7 +37,12 @@ reference and passes every card:
 --report FILE writes the report by the file's extension: .json (the stable machine interface),
 .md, .html (a self-contained page to hand to a vendor) or .xml (JUnit).
 
-Exit status: 0 every card conforms, 1 some card does not, 2 bad arguments or profile.";
+--firmware ELF runs the QEMU reader image once per card (qemu-system-arm, mps2-an386) and
+observes it at its OSDP output (PyPI libosdp control panel, Secure Channel enforced): one card
+read of the credential ID is a GRANT, no read a DENY.
+
+Exit status: 0 every card conforms, 1 some card does not, 2 bad arguments or profile (or, with
+--firmware, QEMU or the OSDP panel missing).";
 
 /// Arguments of `desfire audit`.
 #[derive(Debug, clap::Args)]
@@ -76,10 +83,36 @@ pub struct Args {
     /// reader at --vpcd, `Virtual PCD 00 00` for port 35963).
     #[arg(long, value_name = "NAME", conflicts_with = "in_process")]
     pub pcsc_reader: Option<String>,
-    /// Audit the reader firmware under QEMU (not yet).
+    /// Audit the reader firmware: its QEMU image (mps2-an386, e.g. `reader-qemu`), observed at
+    /// its OSDP output through a control panel with the Secure Channel enforced.
     #[arg(long, value_name = "ELF", conflicts_with = "in_process")]
     pub firmware: Option<PathBuf>,
-    /// The cards to play, e.g. `T0,T1,T6` (default: every card not marked "not yet").
+    /// With --firmware: the QEMU program.
+    #[arg(
+        long,
+        value_name = "PROGRAM",
+        default_value = "qemu-system-arm",
+        requires = "firmware"
+    )]
+    pub qemu: String,
+    /// With --firmware: the OSDP control panel command (split at spaces; it gets `--socket PATH`
+    /// and prints JSON events, see host-tools/peers/osdp_panel.py). Default: that script, shipped
+    /// in this binary, run by $DESFIRE_OSDP_PYTHON or python3 (needs PyPI libosdp).
+    #[arg(long, value_name = "CMD", requires = "firmware")]
+    pub osdp_panel: Option<String>,
+    /// With --firmware: a file holding the SCBK (32 hex digits) the panel uses. Default: the
+    /// lab SCBK of the QEMU image.
+    #[arg(long, value_name = "FILE", requires = "firmware")]
+    pub osdp_scbk_file: Option<PathBuf>,
+    /// With --firmware: seconds one card presentation may take before it is a TIMEOUT.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 30,
+        requires = "firmware"
+    )]
+    pub card_timeout: u64,
+    /// The cards to play, e.g. `T0,T1,T6` (default: every card the profile can play).
     #[arg(long, value_name = "IDS")]
     pub cards: Option<String>,
     /// The profile the cards are built from and the reference reader reads with.
@@ -101,11 +134,6 @@ pub struct Args {
 
 /// Runs `desfire audit`.
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
-    if args.firmware.is_some() {
-        return Err(CliError::Environment(
-            "--firmware is not implemented yet; use --in-process or --reader-cmd".into(),
-        ));
-    }
     let timeout = (args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 86_400.0)
         .then(|| Duration::from_secs_f64(args.timeout))
         .ok_or_else(|| crate::args::ArgError::Invalid {
@@ -140,22 +168,39 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
     let fixture = Fixture::new(profile, &args.profile, now).map_err(audit_err)?;
     let built = started.elapsed();
     let mut per_card = None;
-    let report = match (&args.reader_cmd, args.model.as_str()) {
-        (Some(template), _) => {
+    let report = match (&args.reader_cmd, &args.firmware, args.model.as_str()) {
+        (Some(template), _, _) => {
             let command = ReaderCommand::new(template.clone(), timeout);
             let (report, timing) = audit_reader_command(&args, command, &fixture, &chosen)?;
             per_card = timing;
             report
         }
-        (None, "reference") => {
+        (None, Some(elf), _) => {
+            let mut reader = FirmwareReader::new(FirmwareOptions {
+                elf: elf.clone(),
+                qemu: args.qemu.clone(),
+                panel: args.osdp_panel.clone(),
+                scbk_file: args.osdp_scbk_file.clone(),
+                now,
+                card_timeout: Duration::from_secs(args.card_timeout),
+            })
+            .map_err(|e| CliError::Environment(e.to_string()))?;
+            let mut report = audit_with_progress(&mut reader, &fixture, &chosen, args.repeat)?;
+            report.path = "firmware".into();
+            if args.timing {
+                print_firmware_timing(reader.timings());
+            }
+            report
+        }
+        (None, None, "reference") => {
             let mut reader = ReferenceReader::new(&fixture.profile, now);
             audit_with_progress(&mut reader, &fixture, &chosen, args.repeat)?
         }
-        (None, "uid-only") => {
+        (None, None, "uid-only") => {
             let mut reader = UidOnlyReader::new(fixture.uid_only_enrolment());
             audit_with_progress(&mut reader, &fixture, &chosen, args.repeat)?
         }
-        (None, other) => {
+        (None, None, other) => {
             return Err(crate::args::ArgError::Invalid {
                 what: "--model".into(),
                 message: format!("expected reference or uid-only, got {other:?}"),
@@ -186,6 +231,31 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
     } else {
         Exit::Fail
     })
+}
+
+/// `--timing` with `--firmware`: one QEMU run per presentation (boot, Secure Channel, the
+/// card, the wait for a queued read), and the mean time from the run's start to each phase.
+fn print_firmware_timing(runs: &[RunTiming]) {
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let mean = |f: &dyn Fn(&RunTiming) -> Option<Duration>| {
+        let seen: Vec<Duration> = runs.iter().filter_map(f).collect();
+        let n = u32::try_from(seen.len()).unwrap_or(u32::MAX).max(1);
+        ms(seen.iter().sum::<Duration>() / n)
+    };
+    let total: Duration = runs.iter().map(|r| r.total).sum();
+    eprintln!(
+        "timing: {} QEMU run(s), {:.1} ms in all; per card mean {:.1} ms, fastest {:.1} ms, \
+         slowest {:.1} ms; from the start of a run: Secure Channel up {:.1} ms, card activated \
+         {:.1} ms, card left the field {:.1} ms (mean)",
+        runs.len(),
+        ms(total),
+        mean(&|r| Some(r.total)),
+        ms(runs.iter().map(|r| r.total).min().unwrap_or_default()),
+        ms(runs.iter().map(|r| r.total).max().unwrap_or_default()),
+        mean(&|r| r.secure_channel),
+        mean(&|r| r.activated),
+        mean(&|r| r.released),
+    );
 }
 
 fn audit_err(e: cards::CardError) -> CliError {

@@ -178,7 +178,7 @@ fn rig(keys: &[desfire_core::encoding::IssuerKey]) -> Rig<'_> {
     Rig {
         reader: Reader::new(
             Field::default(),
-            lab::reader_config(keys),
+            lab::reader_config(keys, &[]),
             lab::masters(),
             TestRng(0xBEEF),
         ),
@@ -276,7 +276,7 @@ fn the_pd_queues_one_raw_record_per_grant_and_none_per_deny() {
     let keys = lab::issuer_keys().unwrap();
     let mut reader = Reader::new(
         Field::default(),
-        lab::reader_config(&keys),
+        lab::reader_config(&keys, &[]),
         lab::masters(),
         TestRng(7),
     );
@@ -323,7 +323,7 @@ fn wiegand_carries_the_tag_86_image_or_denies() {
     let keys = lab::issuer_keys().unwrap();
     let mut reader = Reader::new(
         Field::default(),
-        lab::reader_config(&keys),
+        lab::reader_config(&keys, &[]),
         lab::masters(),
         TestRng(9),
     );
@@ -393,7 +393,7 @@ fn the_pd_reports_in_the_configured_format() {
     ] {
         let mut reader = Reader::new(
             Field::default(),
-            lab::reader_config(&keys),
+            lab::reader_config(&keys, &[]),
             lab::masters(),
             TestRng(11),
         );

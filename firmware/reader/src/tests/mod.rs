@@ -2,5 +2,6 @@
 //! PD (against a control panel written with the independent `osdp` crate's Annex D code).
 
 mod app;
+mod lab;
 mod pd;
 mod provisioned;
