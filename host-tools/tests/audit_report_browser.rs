@@ -175,3 +175,51 @@ fn chromium_screenshot_shows_the_report() {
         report::render(Format::Html, &audit_sample::sample())
     );
 }
+
+/// `desfire audit --in-process --model uid-only --now 2026-06-01 --report FILE`: the UID-only
+/// model fails the audit (exit 1) and the report is written all the same.
+fn uid_only_audit(file: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(file);
+    let _ = std::fs::remove_file(&path);
+    let run = Command::new(env!("CARGO_BIN_EXE_desfire"))
+        .args(["audit", "--in-process", "--model", "uid-only"])
+        .args(["--profile", "lab", "--now", "2026-06-01", "--report"])
+        .arg(&path)
+        .output()
+        .expect("run desfire audit");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    path
+}
+
+/// A real audit, not the sample: the page an auditor would hand over. Chromium builds it with
+/// one verdict row and one sequence diagram per card played (the JSON report of the same audit
+/// says how many), and the critical failure is on it.
+#[test]
+fn chromium_renders_a_real_audit_report() {
+    let json = std::fs::read_to_string(uid_only_audit("audit-uid-only.json")).unwrap();
+    let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let cards = parsed["cards"].as_array().expect("cards");
+    let failed: Vec<&str> = cards
+        .iter()
+        .filter(|c| c["pass"] == false)
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    assert!(
+        failed.contains(&"T1") && failed.contains(&"T14"),
+        "{failed:?}"
+    );
+
+    let page = uid_only_audit("audit-uid-only.html");
+    let dom = String::from_utf8(run_chromium("real", &page, &["--dump-dom"]).stdout).unwrap();
+    assert_eq!(dom.matches("<figure class=\"seq\"").count(), cards.len());
+    let rows = dom
+        .split("<tbody>")
+        .nth(1)
+        .and_then(|rest| rest.split("</tbody>").next())
+        .expect("verdict table body");
+    assert_eq!(rows.matches("<tr").count(), cards.len());
+    assert!(dom.contains("critical: the reader trusts the UID"));
+    // The UID-only model reads the UID and nothing else: no DESFire command in any diagram.
+    assert!(!dom.contains("AuthenticateEV2First"));
+}

@@ -105,7 +105,8 @@ impl Expected {
     }
 
     /// As the report prints it: `GRANT 1A2B3C4D5E6F7081`, `DENY AUTH_FAILED`, `DENY
-    /// NO_APPLICATION|CARD_ERROR`, `GRANT … (PC not enabled) or DENY PROXIMITY_FAILED`.
+    /// NO_APPLICATION | CARD_ERROR`, `GRANT … (PC not enabled) or DENY PROXIMITY_FAILED`
+    /// (spaces around `|`, so that narrow table cells wrap between reasons).
     pub fn describe(&self, credential_id: u64) -> String {
         let grant = self.grant.then(|| {
             let mut s = format!("GRANT {credential_id:016X}");
@@ -114,7 +115,7 @@ impl Expected {
             }
             s
         });
-        let deny = (!self.deny.is_empty()).then(|| format!("DENY {}", self.deny.join("|")));
+        let deny = (!self.deny.is_empty()).then(|| format!("DENY {}", self.deny.join(" | ")));
         match (grant, deny) {
             (Some(g), Some(d)) => format!("{g} or {d}"),
             (Some(g), None) => g,
