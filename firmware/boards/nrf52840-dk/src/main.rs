@@ -4,6 +4,7 @@
 //! |---------------------|----------------|----------------------------------------------|
 //! | PN532 SDA / SCL     | P0.26 / P0.27  | TWIM0, 400 kHz (PN532 in I2C mode)           |
 //! | RS-485 RO / DI / DE | P1.01 / P1.02 / P1.03 | UARTE0 115200 8N1 (buffered), GPIO DE+/RE |
+//! | Wiegand D0 / D1     | P1.10 / P1.11  | feature `legacy-wiegand`, instead of OSDP: GPIO, TIMER2 |
 //! | LED grant / deny    | P0.13 / P0.14  | LED1 / LED2 (active low)                     |
 //! | buzzer              | P1.04          | GPIO, active buzzer                          |
 //! | tamper contact      | P0.03          | input, pull-up: closed housing = low         |
@@ -11,30 +12,50 @@
 //! Keys come from the key record in the last flash page (`memory.x` `KEYS`), written at
 //! provisioning; the image holds none. Without a valid record the reader does not start: it
 //! blinks the deny LED and logs why.
+//!
+//! The panel line is OSDP (`osdp_line`), or with the feature `legacy-wiegand` the labelled
+//! legacy Wiegand lines (`wiegand_line`; spec §14, R13: the installation must be labelled
+//! "legacy grade").
 #![no_std]
 #![no_main]
 
-use core::future::Future;
-use core::pin::pin;
-use core::task::{Context, Poll, Waker};
 use defmt_rtt as _;
+#[cfg(feature = "legacy-wiegand")]
+use desfire_core::encoding::OutputFormat;
 use desfire_core::encoding::{IssuerKey, Masters, ReaderConfig};
+#[cfg(not(feature = "legacy-wiegand"))]
 use embassy_nrf::buffered_uarte::{self, BufferedUarte};
 use embassy_nrf::gpio::{Input, Level, Output, OutputDrive, Pull};
 use embassy_nrf::rng::Rng;
-use embassy_nrf::{Peri, bind_interrupts, peripherals, twim, uarte};
+#[cfg(not(feature = "legacy-wiegand"))]
+use embassy_nrf::uarte;
+use embassy_nrf::{Peri, bind_interrupts, peripherals, twim};
 use embassy_time::{Duration, Instant, block_for};
+#[cfg(not(feature = "legacy-wiegand"))]
+use osdp_line::{OsdpLine, service_osdp};
 use panic_probe as _;
 use pn532::{I2c, Pn532};
+#[cfg(not(feature = "legacy-wiegand"))]
 use reader::drbg::CtrDrbg;
 use reader::frontend::Pn532FrontEnd;
+#[cfg(not(feature = "legacy-wiegand"))]
 use reader::osdp::Pd;
 use reader::provisioned::{Provisioned, RECORD_LEN};
 use reader::{Event, Reader, Signal, Signals, TamperInput};
 
+#[cfg(not(feature = "legacy-wiegand"))]
+mod osdp_line;
+#[cfg(feature = "legacy-wiegand")]
+mod wiegand_line;
+
+#[cfg(not(feature = "legacy-wiegand"))]
 bind_interrupts!(struct Irqs {
     TWISPI0 => twim::InterruptHandler<peripherals::TWISPI0>;
     UARTE0 => buffered_uarte::InterruptHandler<peripherals::UARTE0>;
+});
+#[cfg(feature = "legacy-wiegand")]
+bind_interrupts!(struct Irqs {
+    TWISPI0 => twim::InterruptHandler<peripherals::TWISPI0>;
 });
 
 /// When the image was built (build.rs), Unix seconds.
@@ -98,64 +119,6 @@ impl TamperInput for TamperContact {
     }
 }
 
-/// The OSDP line: a buffered UARTE (interrupt-driven ring buffers, so nothing is lost while a
-/// card is read) and the RS-485 driver enable.
-struct OsdpLine {
-    uart: BufferedUarte<'static>,
-    de: Output<'static>,
-}
-
-impl OsdpLine {
-    /// What has arrived, without waiting.
-    fn read_now(&mut self, out: &mut [u8]) -> usize {
-        let mut cx = Context::from_waker(Waker::noop());
-        let n = {
-            let fut = pin!(self.uart.fill_buf());
-            match fut.poll(&mut cx) {
-                Poll::Ready(Ok(data)) => {
-                    let n = data.len().min(out.len());
-                    out[..n].copy_from_slice(&data[..n]);
-                    n
-                }
-                _ => 0,
-            }
-        };
-        self.uart.consume(n);
-        n
-    }
-
-    /// Sends a reply with the transceiver's driver enabled, then back to receive.
-    fn send(&mut self, mut bytes: &[u8]) {
-        self.de.set_high();
-        while !bytes.is_empty() {
-            match self.uart.try_write(bytes) {
-                Ok(n) => bytes = &bytes[n..],
-                Err(_) => break,
-            }
-        }
-        let mut cx = Context::from_waker(Waker::noop());
-        let mut flush = pin!(self.uart.flush());
-        while flush.as_mut().poll(&mut cx).is_pending() {}
-        self.de.set_low();
-    }
-}
-
-fn service_osdp(pd: &mut Pd, line: &mut OsdpLine, rng: &mut CtrDrbg) {
-    let mut inbox = [0u8; 64];
-    let mut out = [0u8; reader::osdp::packet::MAX_PACKET];
-    loop {
-        let n = line.read_now(&mut inbox);
-        if n == 0 {
-            return;
-        }
-        for b in &inbox[..n] {
-            if let Some(len) = pd.on_byte(*b, rng, &mut out) {
-                line.send(&out[..len]);
-            }
-        }
-    }
-}
-
 /// Blinks the deny LED forever: the reader has no keys it may use.
 fn refuse(deny: Peri<'static, peripherals::P0_14>) -> ! {
     let mut led = Output::new(deny, Level::High, OutputDrive::Standard);
@@ -177,41 +140,54 @@ fn main() -> ! {
         }
     };
 
-    // The TRNG feeds the reader's RndA directly and seeds the PD's generator (R5).
+    // The TRNG feeds the reader's RndA directly and (OSDP) seeds the PD's generator (R5).
+    #[cfg_attr(feature = "legacy-wiegand", allow(unused_mut))]
     let mut trng = Rng::new_blocking(p.RNG);
-    let mut seed = [0u8; 16];
-    rand_core::RngCore::fill_bytes(&mut trng, &mut seed);
-    let mut pd_rng = CtrDrbg::new(seed);
-    // SAFETY: FICR.DEVICEID[0] (0x1000_0060), a read-only factory register.
-    let serial = unsafe { core::ptr::read_volatile(0x1000_0060 as *const u32) };
-    let Some(pd) = cortex_m::singleton!(: Pd = Pd::new(prov.pd_config(serial))) else {
-        refuse(p.P0_14)
-    };
+    #[cfg(not(feature = "legacy-wiegand"))]
+    let (pd, mut line, mut pd_rng) = {
+        let mut seed = [0u8; 16];
+        rand_core::RngCore::fill_bytes(&mut trng, &mut seed);
+        let pd_rng = CtrDrbg::new(seed);
+        // SAFETY: FICR.DEVICEID[0] (0x1000_0060), a read-only factory register.
+        let serial = unsafe { core::ptr::read_volatile(0x1000_0060 as *const u32) };
+        let Some(pd) = cortex_m::singleton!(: Pd = Pd::new(prov.pd_config(serial))) else {
+            refuse(p.P0_14)
+        };
 
-    let Some(uart_rx) = cortex_m::singleton!(: [u8; 512] = [0; 512]) else {
-        refuse(p.P0_14)
+        let Some(uart_rx) = cortex_m::singleton!(: [u8; 512] = [0; 512]) else {
+            refuse(p.P0_14)
+        };
+        let Some(uart_tx) = cortex_m::singleton!(: [u8; 256] = [0; 256]) else {
+            refuse(p.P0_14)
+        };
+        let mut uart_config = uarte::Config::default();
+        uart_config.baudrate = uarte::Baudrate::Baud115200;
+        let line = OsdpLine {
+            uart: BufferedUarte::new(
+                p.UARTE0,
+                p.TIMER1,
+                p.PPI_CH0,
+                p.PPI_CH1,
+                p.PPI_GROUP0,
+                p.P1_01,
+                p.P1_02,
+                Irqs,
+                uart_config,
+                uart_rx,
+                uart_tx,
+            ),
+            de: Output::new(p.P1_03, Level::Low, OutputDrive::Standard),
+        };
+        (pd, line, pd_rng)
     };
-    let Some(uart_tx) = cortex_m::singleton!(: [u8; 256] = [0; 256]) else {
-        refuse(p.P0_14)
-    };
-    let mut uart_config = uarte::Config::default();
-    uart_config.baudrate = uarte::Baudrate::Baud115200;
-    let mut line = OsdpLine {
-        uart: BufferedUarte::new(
-            p.UARTE0,
-            p.TIMER1,
-            p.PPI_CH0,
-            p.PPI_CH1,
-            p.PPI_GROUP0,
-            p.P1_01,
-            p.P1_02,
-            Irqs,
-            uart_config,
-            uart_rx,
-            uart_tx,
-        ),
-        de: Output::new(p.P1_03, Level::Low, OutputDrive::Standard),
-    };
+    // Legacy grade (spec §14, R13): the tag 86 image on D0/D1, 50 µs pulses every 2 ms, and no
+    // OSDP. Both GPIOs start low: both MOSFETs off, the panel's lines idle high.
+    #[cfg(feature = "legacy-wiegand")]
+    let mut wiegand = wiegand_line::wiegand(
+        Output::new(p.P1_10, Level::Low, OutputDrive::Standard),
+        Output::new(p.P1_11, Level::Low, OutputDrive::Standard),
+        embassy_nrf::timer::Timer::new(p.TIMER2),
+    );
 
     let Some(twim_ram) = cortex_m::singleton!(: [u8; 16] = [0; 16]) else {
         refuse(p.P0_14)
@@ -233,6 +209,7 @@ fn main() -> ! {
             }
             Err(e) => {
                 defmt::warn!("PN532 init: {}", e);
+                #[cfg(not(feature = "legacy-wiegand"))]
                 service_osdp(pd, &mut line, &mut pd_rng);
             }
         }
@@ -244,6 +221,9 @@ fn main() -> ! {
     };
     let config = ReaderConfig {
         allow_fixed_uid: prov.allow_fixed_uid,
+        // Step 11 then denies a credential without tag 86 (NO_LEGACY_IMAGE): nothing is sent.
+        #[cfg(feature = "legacy-wiegand")]
+        output: OutputFormat::LegacyWiegand,
         ..ReaderConfig::new(prov.aid, issuer_keys)
     };
     type DkReader = Reader<
@@ -269,8 +249,13 @@ fn main() -> ! {
     };
     let mut tamper = TamperContact(Input::new(p.P0_03, Pull::Up));
     let mut next_poll = Instant::now();
+    #[cfg(not(feature = "legacy-wiegand"))]
+    let panel = pd;
+    #[cfg(feature = "legacy-wiegand")]
+    let panel = &mut wiegand;
     loop {
-        service_osdp(pd, &mut line, &mut pd_rng);
+        #[cfg(not(feature = "legacy-wiegand"))]
+        service_osdp(panel, &mut line, &mut pd_rng);
         if Instant::now() < next_poll {
             continue;
         }
@@ -279,7 +264,7 @@ fn main() -> ! {
         // the build time plus uptime as a lower bound and declares so (R9, firmware/README.md);
         // the controller enforces the validity window.
         let now = BUILD_UNIX_TIME.saturating_add(Instant::now().as_secs() as u32);
-        match reader.poll(pd, &mut signals, &mut tamper, now) {
+        match reader.poll(panel, &mut signals, &mut tamper, now) {
             Event::Idle => {}
             Event::Tamper(open) => defmt::warn!("tamper {}", open),
             Event::Granted(id) => defmt::info!("GRANT credential {=u64:016X}", id),

@@ -364,6 +364,46 @@ fn wiegand_carries_the_tag_86_image_or_denies() {
     assert_eq!(s.0.last(), Some(&Signal::Deny));
 }
 
+/// The nRF board's `legacy-wiegand` build runs the reader with `OutputFormat::LegacyWiegand`:
+/// step 11 then denies a credential without tag 86 before the panel is called at all (spec
+/// §14, decision 0004 D5), and grants the golden card, whose image the panel gets.
+#[test]
+fn a_legacy_wiegand_reader_denies_without_tag_86_before_the_panel() {
+    use desfire_core::encoding::{OutputFormat, ReaderConfig};
+    let keys = lab::issuer_keys().unwrap();
+    let mut reader = Reader::new(
+        Field::default(),
+        ReaderConfig {
+            output: OutputFormat::LegacyWiegand,
+            ..lab::reader_config(&keys, &[])
+        },
+        lab::masters(),
+        TestRng(12),
+    );
+    let mut panel = PanelLog::default();
+    let (mut s, mut t) = (SignalLog::default(), Switch::default());
+    reader.front_end().card = Some(card(&mut Masters::lab_test(), false));
+    assert_eq!(
+        reader.poll(&mut panel, &mut s, &mut t, NOW),
+        Event::Denied(DenyReason::NoLegacyImage)
+    );
+    assert!(panel.grants.is_empty(), "nothing reached the panel");
+    assert_eq!(s.0.last(), Some(&Signal::Deny));
+
+    reader.front_end().card = None;
+    reader.poll(&mut panel, &mut s, &mut t, NOW);
+    reader.front_end().card = Some(golden());
+    let mut w = Wiegand {
+        lines: Lines::default(),
+        timing: Timing::COMMON,
+    };
+    assert!(matches!(
+        reader.poll(&mut w, &mut s, &mut t, NOW),
+        Event::Granted(0x1A2B_3C4D_5E6F_7081)
+    ));
+    assert_eq!(w.lines.bits.len(), 26);
+}
+
 #[test]
 fn parity_of_the_common_formats() {
     // H10301, facility 1, card 1: even parity 1, 00000001, 0000000000000001, odd parity 0.

@@ -5,3 +5,4 @@ mod app;
 mod lab;
 mod pd;
 mod provisioned;
+mod wiegand;
