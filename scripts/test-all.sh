@@ -279,6 +279,13 @@ step "fmt"
 cargo fmt --all --check
 cargo fmt --manifest-path fuzz/Cargo.toml --check
 
+# Every workspace's Cargo.lock must already name what its manifests need: a stale lock would let
+# a fresh machine resolve other versions than the ones tested here.
+step "lock files current"
+for manifest in Cargo.toml firmware/Cargo.toml fuzz/Cargo.toml perf/thumb-transaction/Cargo.toml; do
+    cargo metadata --locked --format-version 1 --manifest-path "$manifest" >/dev/null
+done
+
 step "clippy (workspace)"
 cargo clippy --workspace --all-targets -- -D warnings
 
