@@ -15,12 +15,12 @@ mod airtime;
 
 use desfire_core::crypto::AesKey;
 use desfire_core::crypto::originality;
-use desfire_core::encoding::credential::{IssuerId, KeyId, LegacyImage, SignatureAlgorithm};
+use desfire_core::encoding::credential::{IssuerId, KeyId};
 use desfire_core::encoding::provision::IsoIdentity;
 use desfire_core::encoding::signature::IssuerSigningKey;
 use desfire_core::encoding::{
     CCF_FILE_SIZE, Credential, IssuerKey, LAB_AID, Masters, OriginalityPolicy, OutputFormat,
-    ParsedCcf, Provisioning, ReaderConfig, RealUid, Revocation, SystemId, Traffic, Verdict,
+    ParsedCcf, Provisioning, ReaderConfig, RealUid, Revocation, SystemId, Traffic, Verdict, lab,
     read_card, verify_signature,
 };
 use desfire_core::pcd::{Desfire, FrameSize, Transport};
@@ -83,12 +83,6 @@ impl Transport for Loop {
 }
 
 const UID: RealUid = hex!("04782E21801D80");
-const ISSUER_SECRET: [u8; 32] =
-    hex!("C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721");
-const ISSUER_PUBLIC: [u8; 65] = hex!(
-    "0460FED4BA255A9D31C961EB74C6356D68C049B8923B61FA6CE669622E60F29FB6"
-    "7903FE1008B8BC99A41AE9E95628BC64F2F1B20C2D7E9F5177A3C294D4462299"
-);
 /// 2028-01-01Z, inside the §9 card's window.
 const NOW: u32 = 1_830_297_600;
 
@@ -110,29 +104,8 @@ fn reader_masters() -> Masters {
     }
 }
 
-fn credential() -> Credential {
-    Credential {
-        format_minor: 0,
-        issuer: IssuerId::new(b"SE0000000000").unwrap(),
-        credential_id: 0x1A2B_3C4D_5E6F_7081,
-        issue_number: 1,
-        valid_from: 0x6955_B900,
-        valid_until: 0x72BD_0C00,
-        site_code: None,
-        legacy_image: LegacyImage::new(0x1A, &hex!("02026073")),
-        class: None,
-        key_id: KeyId::one(1),
-        algorithm: SignatureAlgorithm::ECDSA_P256_SHA256,
-    }
-}
-
 fn signer() -> IssuerSigningKey {
-    IssuerSigningKey::from_bytes(
-        IssuerId::new(b"SE0000000000").unwrap(),
-        KeyId::one(1),
-        &ISSUER_SECRET,
-    )
-    .unwrap()
+    IssuerSigningKey::from_bytes(IssuerId::lab_test(), KeyId::one(1), &lab::ISSUER_SECRET).unwrap()
 }
 
 fn ccf_for(uid: &RealUid, c: &Credential) -> [u8; CCF_FILE_SIZE] {
@@ -173,7 +146,10 @@ fn provisioned(masters: &mut Masters, ccf: &[u8; CCF_FILE_SIZE]) -> Box<VCard> {
 }
 
 fn golden() -> Box<VCard> {
-    provisioned(&mut issuer_masters(), &ccf_for(&UID, &credential()))
+    provisioned(
+        &mut issuer_masters(),
+        &ccf_for(&UID, &Credential::lab_test()),
+    )
 }
 
 fn read(card: Box<VCard>, now: u32) -> (Verdict, Traffic, Vec<airtime::Pair>) {
@@ -195,7 +171,7 @@ fn optional_steps(c: ReaderConfig<'_>) -> ReaderConfig<'_> {
 
 /// A deny-list entry and a current issue number, neither revoking the bench card.
 static REVOKED: std::sync::LazyLock<[Revocation; 2]> = std::sync::LazyLock::new(|| {
-    let issuer = IssuerId::new(b"SE0000000000").unwrap();
+    let issuer = IssuerId::lab_test();
     [
         Revocation::DenyListed {
             issuer: issuer.clone(),
@@ -219,12 +195,8 @@ fn read_with(
         pairs: Vec::new(),
     };
     let activation = lp.inner.card.activate();
-    let keys = [IssuerKey::from_sec1(
-        IssuerId::new(b"SE0000000000").unwrap(),
-        KeyId::one(1),
-        &ISSUER_PUBLIC,
-    )
-    .unwrap()];
+    let keys =
+        [IssuerKey::from_sec1(IssuerId::lab_test(), KeyId::one(1), &lab::ISSUER_PUBLIC).unwrap()];
     let config = options(ReaderConfig::new(LAB_AID, &keys));
     let t = read_card(
         &mut lp,
@@ -267,12 +239,8 @@ fn main() {
     let n = 200;
     let card = golden();
     let mut lp = Loop { card };
-    let keys = [IssuerKey::from_sec1(
-        IssuerId::new(b"SE0000000000").unwrap(),
-        KeyId::one(1),
-        &ISSUER_PUBLIC,
-    )
-    .unwrap()];
+    let keys =
+        [IssuerKey::from_sec1(IssuerId::lab_test(), KeyId::one(1), &lab::ISSUER_PUBLIC).unwrap()];
     let config = ReaderConfig::new(LAB_AID, &keys);
     let mut masters = reader_masters();
     let mut rng = TestRng(7);
@@ -287,7 +255,7 @@ fn main() {
         t.elapsed().as_secs_f64() * 1e6 / n as f64
     );
 
-    let ccf = ccf_for(&UID, &credential());
+    let ccf = ccf_for(&UID, &Credential::lab_test());
     let parsed = ParsedCcf::parse(&ccf).unwrap();
     let t = Instant::now();
     for _ in 0..n {

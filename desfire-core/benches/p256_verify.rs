@@ -8,15 +8,11 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use desfire_core::encoding::credential::{IssuerId, KeyId};
-use desfire_core::encoding::{IssuerKey, LAB_AID, ParsedCcf, RealUid, verify_signature};
+use desfire_core::encoding::{IssuerKey, LAB_AID, ParsedCcf, RealUid, lab, verify_signature};
 use hex_literal::hex;
 use std::hint::black_box;
 
 const UID: RealUid = hex!("04782E21801D80");
-const ISSUER_PUBLIC: [u8; 65] = hex!(
-    "0460FED4BA255A9D31C961EB74C6356D68C049B8923B61FA6CE669622E60F29FB6"
-    "7903FE1008B8BC99A41AE9E95628BC64F2F1B20C2D7E9F5177A3C294D4462299"
-);
 /// File 01 of GEN-PACS-DRAFT9 (test-card.json `credential.ccf`).
 const CCF: [u8; 160] = hex!(
     "01000076800C53453030303030303030303081081A2B3C4D5E6F708182010183046955B900840472BD0C00"
@@ -26,12 +22,8 @@ const CCF: [u8; 160] = hex!(
 );
 
 fn p256_verify(c: &mut Criterion) {
-    let keys = [IssuerKey::from_sec1(
-        IssuerId::new(b"SE0000000000").unwrap(),
-        KeyId::one(1),
-        &ISSUER_PUBLIC,
-    )
-    .unwrap()];
+    let keys =
+        [IssuerKey::from_sec1(IssuerId::lab_test(), KeyId::one(1), &lab::ISSUER_PUBLIC).unwrap()];
     let parsed = ParsedCcf::parse(&CCF).unwrap();
     assert!(verify_signature(&parsed, &UID, LAB_AID, &keys).is_ok());
     c.bench_function("p256_verify/gen_pacs_test_card", |b| {

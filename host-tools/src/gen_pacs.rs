@@ -530,7 +530,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use desfire_core::encoding::credential::{KeyId, LegacyImage, SignatureAlgorithm};
+    use desfire_core::encoding::credential::KeyId;
     use desfire_core::pcd::FrameSize;
     use desfire_core::picc::{Card, CardConfig, NVM_LEN, RamNvm, State};
 
@@ -550,20 +550,14 @@ mod tests {
 
     fn lab_credential(profile: &Profile) -> Credential {
         Credential {
-            format_minor: 0,
             issuer: profile.issuer_id.clone(),
-            credential_id: 0x1A2B_3C4D_5E6F_7081,
-            issue_number: 1,
             valid_from: NOW,
             valid_until: NOW + 86_400,
-            site_code: None,
-            legacy_image: LegacyImage::new(0x1A, &[0x02, 0x02, 0x60, 0x73]),
-            class: None,
             key_id: profile
                 .signing_key
                 .as_ref()
                 .map_or(KeyId::one(1), |k| k.key_id()),
-            algorithm: SignatureAlgorithm::ECDSA_P256_SHA256,
+            ..Credential::lab_test()
         }
     }
 

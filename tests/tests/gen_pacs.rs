@@ -18,7 +18,7 @@ use desfire_core::encoding::signature::{IssuerSigningKey, tbs_digest};
 use desfire_core::encoding::{
     CCF_FILE_SIZE, Credential, DenyReason, IssuerKey, KeyProvider, LAB_AID, Masters,
     OriginalityCheck, OriginalityPolicy, OutputFormat, ParsedCcf, Provisioning, ReaderConfig,
-    RealUid, Revocation, SystemId, Traffic, Transaction, Verdict, check_validity, osdp_raw,
+    RealUid, Revocation, SystemId, Traffic, Transaction, Verdict, check_validity, lab, osdp_raw,
     osdp_raw_extended, osdp_raw_legacy, read_card, verify_signature_at,
 };
 use desfire_core::pcd::{Desfire, FrameSize, Transport};
@@ -27,12 +27,6 @@ use desfire_tests::virtual_card::{Loop, TestRng, VCard, desfire, factory_card_wi
 use hex_literal::hex;
 
 const UID: RealUid = hex!("04782E21801D80");
-const ISSUER_SECRET: [u8; 32] =
-    hex!("C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721");
-const ISSUER_PUBLIC: [u8; 65] = hex!(
-    "0460FED4BA255A9D31C961EB74C6356D68C049B8923B61FA6CE669622E60F29FB6"
-    "7903FE1008B8BC99A41AE9E95628BC64F2F1B20C2D7E9F5177A3C294D4462299"
-);
 /// 2028-01-01Z, inside the §9 card's window.
 const NOW: u32 = 1_830_297_600;
 const VALID_FROM: u32 = 0x6955_B900;
@@ -57,27 +51,11 @@ fn reader_masters() -> Masters {
 }
 
 fn issuer() -> IssuerId {
-    IssuerId::new(b"SE0000000000").unwrap()
-}
-
-fn credential() -> Credential {
-    Credential {
-        format_minor: 0,
-        issuer: issuer(),
-        credential_id: 0x1A2B_3C4D_5E6F_7081,
-        issue_number: 1,
-        valid_from: VALID_FROM,
-        valid_until: VALID_UNTIL,
-        site_code: None,
-        legacy_image: LegacyImage::new(0x1A, &hex!("02026073")),
-        class: None,
-        key_id: KeyId::one(1),
-        algorithm: SignatureAlgorithm::ECDSA_P256_SHA256,
-    }
+    IssuerId::lab_test()
 }
 
 fn signer() -> IssuerSigningKey {
-    IssuerSigningKey::from_bytes(issuer(), KeyId::one(1), &ISSUER_SECRET).unwrap()
+    IssuerSigningKey::from_bytes(issuer(), KeyId::one(1), &lab::ISSUER_SECRET).unwrap()
 }
 
 fn ccf_for(uid: &RealUid, c: &Credential) -> [u8; CCF_FILE_SIZE] {
@@ -128,11 +106,14 @@ fn provisioned(masters: &mut Masters, ccf: &[u8; CCF_FILE_SIZE]) -> Box<VCard> {
 }
 
 fn golden() -> Box<VCard> {
-    provisioned(&mut issuer_masters(), &ccf_for(&UID, &credential()))
+    provisioned(
+        &mut issuer_masters(),
+        &ccf_for(&UID, &Credential::lab_test()),
+    )
 }
 
 fn trusted() -> [IssuerKey; 1] {
-    [IssuerKey::from_sec1(issuer(), KeyId::one(1), &ISSUER_PUBLIC).unwrap()]
+    [IssuerKey::from_sec1(issuer(), KeyId::one(1), &lab::ISSUER_PUBLIC).unwrap()]
 }
 
 fn read(card: Box<VCard>, now: u32) -> (Verdict, Traffic, Vec<u8>) {
@@ -215,7 +196,7 @@ fn t0_golden_card_grants_with_the_credential_id() {
     let Verdict::Grant(c) = verdict else {
         panic!("{verdict:?}")
     };
-    assert_eq!(c, credential());
+    assert_eq!(c, Credential::lab_test());
     assert_eq!(osdp_raw(&c, 0), hex!("00 00 40 00 1A 2B 3C 4D 5E 6F 70 81"));
     let mut legacy = [0u8; 20];
     let n = osdp_raw_legacy(&c, 0, &mut legacy).unwrap();
@@ -251,7 +232,7 @@ fn t2_card_without_the_application() {
 #[test]
 fn t14_fixed_uid_golden_card_grants_only_when_allowed() {
     // Personalised without the card-level steps: Random ID stays off.
-    let ccf = ccf_for(&UID, &credential());
+    let ccf = ccf_for(&UID, &Credential::lab_test());
     let plan = &desfire_core::encoding::PLAN[..APPLICATION_STEPS];
     let card = personalise(UID, LAB_AID, &mut issuer_masters(), &ccf, plan);
     let (verdict, _, uid) = read_with(card, NOW, true);
@@ -265,7 +246,7 @@ fn t14_fixed_uid_golden_card_grants_only_when_allowed() {
 fn t3_wrong_read_key() {
     let mut m = issuer_masters();
     m.read = Some(seq(0x60));
-    let card = provisioned(&mut m, &ccf_for(&UID, &credential()));
+    let card = provisioned(&mut m, &ccf_for(&UID, &Credential::lab_test()));
     assert_eq!(
         deny(card, NOW),
         DenyReason::AuthFailed(KeyNo::new(2).unwrap())
@@ -276,7 +257,7 @@ fn t3_wrong_read_key() {
 fn wrong_uid_key() {
     let mut m = issuer_masters();
     m.kuid = Some(seq(0x70));
-    let card = provisioned(&mut m, &ccf_for(&UID, &credential()));
+    let card = provisioned(&mut m, &ccf_for(&UID, &Credential::lab_test()));
     assert_eq!(
         deny(card, NOW),
         DenyReason::AuthFailed(KeyNo::new(1).unwrap())
@@ -321,7 +302,7 @@ fn t10a_not_yet_valid() {
 
 #[test]
 fn t7_tampered_credential() {
-    let mut ccf = ccf_for(&UID, &credential());
+    let mut ccf = ccf_for(&UID, &Credential::lab_test());
     ccf[27] ^= 0x01; // last byte of the credential ID, old signature kept
     let card = provisioned(&mut issuer_masters(), &ccf);
     assert_eq!(deny(card, NOW), DenyReason::BadSignature);
@@ -330,13 +311,16 @@ fn t7_tampered_credential() {
 #[test]
 fn t8_transplanted_credential() {
     let other: RealUid = hex!("04112233445566");
-    let card = provisioned(&mut issuer_masters(), &ccf_for(&other, &credential()));
+    let card = provisioned(
+        &mut issuer_masters(),
+        &ccf_for(&other, &Credential::lab_test()),
+    );
     assert_eq!(deny(card, NOW), DenyReason::BadSignature);
 }
 
 #[test]
 fn t11_unknown_major_version() {
-    let mut ccf = ccf_for(&UID, &credential());
+    let mut ccf = ccf_for(&UID, &Credential::lab_test());
     ccf[0] = 2;
     let card = provisioned(&mut issuer_masters(), &ccf);
     assert_eq!(deny(card, NOW), DenyReason::UnknownVersion(2));
@@ -344,10 +328,10 @@ fn t11_unknown_major_version() {
 
 #[test]
 fn s4_unknown_signing_key() {
-    let mut c = credential();
+    let mut c = Credential::lab_test();
     c.key_id = KeyId::one(2);
     let mut ccf = [0u8; CCF_FILE_SIZE];
-    let s = IssuerSigningKey::from_bytes(issuer(), KeyId::one(2), &ISSUER_SECRET).unwrap();
+    let s = IssuerSigningKey::from_bytes(issuer(), KeyId::one(2), &lab::ISSUER_SECRET).unwrap();
     c.encode_signed(&UID, LAB_AID, &s, &mut ccf).unwrap();
     let card = provisioned(&mut issuer_masters(), &ccf);
     assert_eq!(deny(card, NOW), DenyReason::UnknownIssuerKey(KeyId::one(2)));
@@ -355,9 +339,10 @@ fn s4_unknown_signing_key() {
 
 #[test]
 fn another_issuer_with_the_same_key_id_is_unknown() {
-    let mut c = credential();
+    let mut c = Credential::lab_test();
     c.issuer = IssuerId::new(b"SE0000000001").unwrap();
-    let s = IssuerSigningKey::from_bytes(c.issuer.clone(), KeyId::one(1), &ISSUER_SECRET).unwrap();
+    let s =
+        IssuerSigningKey::from_bytes(c.issuer.clone(), KeyId::one(1), &lab::ISSUER_SECRET).unwrap();
     let mut ccf = [0u8; CCF_FILE_SIZE];
     c.encode_signed(&UID, LAB_AID, &s, &mut ccf).unwrap();
     let card = provisioned(&mut issuer_masters(), &ccf);
@@ -368,7 +353,7 @@ fn another_issuer_with_the_same_key_id_is_unknown() {
 fn downgraded_card(comm: desfire_core::wire::CommMode, read: u8) -> Box<VCard> {
     use desfire_core::pcd::commands::{CreateDataFile, WriteData};
     use desfire_core::wire::{Access, AccessRights, FileNo, U24};
-    let ccf = ccf_for(&UID, &credential());
+    let ccf = ccf_for(&UID, &Credential::lab_test());
     let mut masters = issuer_masters();
     let mut d = desfire(factory_card());
     let plan = Provisioning {
@@ -556,7 +541,7 @@ fn deny_reasons_have_the_spec_numbers_and_names() {
         assert_eq!(r.name(), name);
         assert!(r.to_string().starts_with(&format!("{} {name}", i + 1)));
     }
-    let mut c = credential();
+    let mut c = Credential::lab_test();
     c.legacy_image = None;
     assert_eq!(
         osdp_raw_legacy(&c, 0, &mut [0; 20]),
@@ -853,7 +838,7 @@ impl Transport for Recorder {
 
 #[test]
 fn personalisation_sends_the_spec_bodies_in_the_spec_order() {
-    let ccf = ccf_for(&UID, &credential());
+    let ccf = ccf_for(&UID, &Credential::lab_test());
     let plan = Provisioning {
         aid: LAB_AID,
         uid: UID,
@@ -1176,7 +1161,7 @@ fn t15_originality_policy() {
 
 /// The golden card without tag 86.
 fn no_legacy_image_card() -> Box<VCard> {
-    let mut c = credential();
+    let mut c = Credential::lab_test();
     c.legacy_image = None;
     provisioned(&mut issuer_masters(), &ccf_for(&UID, &c))
 }
@@ -1232,7 +1217,7 @@ fn revoking(list: &[Revocation]) -> ReaderConfig<'_> {
 
 /// A card of the golden credential with issue number `n`.
 fn issue(n: u8) -> Box<VCard> {
-    let mut c = credential();
+    let mut c = Credential::lab_test();
     c.issue_number = n;
     provisioned(&mut issuer_masters(), &ccf_for(&UID, &c))
 }
@@ -1348,7 +1333,7 @@ fn every_optional_step_on_grants_the_golden_card() {
 fn s3_malformed_credential() {
     use desfire_core::encoding::credential::CredentialError;
     // L = 157: one more than the file can hold (§8.5 rule 3).
-    let mut ccf = ccf_for(&UID, &credential());
+    let mut ccf = ccf_for(&UID, &Credential::lab_test());
     ccf[2..4].copy_from_slice(&157u16.to_be_bytes());
     let card = provisioned(&mut issuer_masters(), &ccf);
     assert_eq!(
@@ -1360,7 +1345,7 @@ fn s3_malformed_credential() {
 #[test]
 fn unsupported_signature_algorithm() {
     // Tag 8F = 02 (the builder refuses to make one): §8.5 rule 7 comes before the signature.
-    let mut ccf = ccf_for(&UID, &credential());
+    let mut ccf = ccf_for(&UID, &Credential::lab_test());
     let at = ccf
         .windows(5)
         .position(|w| w == [0x8F, 0x01, 0x01, 0x9E, 0x40])

@@ -7,13 +7,13 @@
 //! TEST KEYS ONLY (spec §16).
 
 use desfire_core::crypto::AesKey;
-use desfire_core::encoding::credential::{IssuerId, KeyId, LegacyImage, SignatureAlgorithm};
+use desfire_core::encoding::credential::{IssuerId, KeyId};
 use desfire_core::encoding::keys::{AppKey, CardKey};
 use desfire_core::encoding::provision::{IsoIdentity, KeyValue};
 use desfire_core::encoding::signature::IssuerSigningKey;
 use desfire_core::encoding::{
     CCF_FILE_SIZE, Credential, IssuerKey, LAB_AID, Masters, PLAN, Provisioning, ReaderConfig,
-    RealUid, SystemId, Verdict, read_card,
+    RealUid, SystemId, Verdict, lab, read_card,
 };
 use desfire_core::pcd::commands::select_application;
 use desfire_core::pcd::{Desfire, Error};
@@ -23,12 +23,6 @@ use desfire_tests::virtual_card::{Loop, TestRng, VCard, desfire, factory_card_wi
 use hex_literal::hex;
 
 const UID: RealUid = hex!("04782E21801D80");
-const ISSUER_SECRET: [u8; 32] =
-    hex!("C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721");
-const ISSUER_PUBLIC: [u8; 65] = hex!(
-    "0460FED4BA255A9D31C961EB74C6356D68C049B8923B61FA6CE669622E60F29FB6"
-    "7903FE1008B8BC99A41AE9E95628BC64F2F1B20C2D7E9F5177A3C294D4462299"
-);
 /// 2028-01-01Z, inside the credential's window.
 const NOW: u32 = 1_830_297_600;
 
@@ -37,29 +31,14 @@ fn seq(start: u8) -> AesKey {
 }
 
 fn issuer() -> IssuerId {
-    IssuerId::new(b"SE0000000000").unwrap()
-}
-
-fn credential() -> Credential {
-    Credential {
-        format_minor: 0,
-        issuer: issuer(),
-        credential_id: 0x1A2B_3C4D_5E6F_7081,
-        issue_number: 1,
-        valid_from: 0x6955_B900,
-        valid_until: 0x72BD_0C00,
-        site_code: None,
-        legacy_image: LegacyImage::new(0x1A, &hex!("02026073")),
-        class: None,
-        key_id: KeyId::one(1),
-        algorithm: SignatureAlgorithm::ECDSA_P256_SHA256,
-    }
+    IssuerId::lab_test()
 }
 
 fn ccf() -> [u8; CCF_FILE_SIZE] {
-    let signer = IssuerSigningKey::from_bytes(issuer(), KeyId::one(1), &ISSUER_SECRET).unwrap();
+    let signer =
+        IssuerSigningKey::from_bytes(issuer(), KeyId::one(1), &lab::ISSUER_SECRET).unwrap();
     let mut out = [0u8; CCF_FILE_SIZE];
-    credential()
+    Credential::lab_test()
         .encode_signed(&UID, LAB_AID, &signer, &mut out)
         .unwrap();
     out
@@ -117,7 +96,7 @@ fn key_values(plan: &Provisioning<'_>, d: &mut Desfire<Loop>) -> Vec<(CardKey, K
 
 fn grants(mut card: Box<VCard>) -> bool {
     let ac_uid = card.activate().uid.to_vec();
-    let trusted = [IssuerKey::from_sec1(issuer(), KeyId::one(1), &ISSUER_PUBLIC).unwrap()];
+    let trusted = [IssuerKey::from_sec1(issuer(), KeyId::one(1), &lab::ISSUER_PUBLIC).unwrap()];
     let config = ReaderConfig::new(LAB_AID, &trusted);
     let mut reader_keys = Masters {
         kuid: Some(seq(0x10)),
@@ -133,7 +112,7 @@ fn grants(mut card: Box<VCard>) -> bool {
         &ac_uid,
         NOW,
     );
-    matches!(tr.verdict, Verdict::Grant(c) if c.credential_id == credential().credential_id)
+    matches!(tr.verdict, Verdict::Grant(c) if c.credential_id == Credential::lab_test().credential_id)
 }
 
 #[test]

@@ -163,6 +163,11 @@ impl IssuerId {
         heapless::Vec::from_slice(bytes).ok().map(Self)
     }
 
+    /// The TEST issuer of spec §16.1, [`super::lab::ISSUER_ID`] (12 bytes: always fits).
+    pub fn lab_test() -> Self {
+        Self(heapless::Vec::from_slice(super::lab::ISSUER_ID).unwrap_or_default())
+    }
+
     /// The bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
@@ -758,26 +763,10 @@ pub(crate) mod tests {
         assert_eq!(out, full);
     }
 
-    pub(crate) fn test_credential() -> Credential {
-        Credential {
-            format_minor: 0,
-            issuer: IssuerId::new(b"SE0000000000").unwrap(),
-            credential_id: 0x1A2B_3C4D_5E6F_7081,
-            issue_number: 1,
-            valid_from: 0x6955_B900,
-            valid_until: 0x72BD_0C00,
-            site_code: None,
-            legacy_image: LegacyImage::new(0x1A, &hex!("02026073")),
-            class: None,
-            key_id: KeyId::one(1),
-            algorithm: SignatureAlgorithm::ECDSA_P256_SHA256,
-        }
-    }
-
     #[test]
     fn parses_the_section_9_card() {
         let p = ParsedCcf::parse(&CCF).unwrap();
-        assert_eq!(p.credential, test_credential());
+        assert_eq!(p.credential, Credential::lab_test());
         assert_eq!(p.signature, SIGNATURE);
         assert_eq!(p.signed_part, &CCF[..56]);
         assert_eq!(p.credential.legacy_image.as_ref().unwrap().bit_len(), 26);
@@ -786,7 +775,7 @@ pub(crate) mod tests {
     #[test]
     fn emits_the_section_9_card() {
         let mut out = [0xEE; CCF_FILE_SIZE];
-        let used = test_credential()
+        let used = Credential::lab_test()
             .encode_with_signature(&SIGNATURE, &mut out)
             .unwrap();
         assert_eq!(used, 122);
@@ -795,7 +784,7 @@ pub(crate) mod tests {
 
     #[test]
     fn round_trips_optional_fields_and_wide_key_id() {
-        let mut c = test_credential();
+        let mut c = Credential::lab_test();
         c.site_code = SiteCode::new(&[1, 2, 3, 4]);
         c.class = Some(2);
         c.key_id = KeyId::two([1, 2]);
@@ -889,7 +878,7 @@ pub(crate) mod tests {
         for at in [122, 159] {
             let mut v = CCF;
             v[at] = 0x80;
-            assert_eq!(parse(&v).unwrap(), test_credential());
+            assert_eq!(parse(&v).unwrap(), Credential::lab_test());
             assert_eq!(
                 ParsedCcf::check_padding(&v),
                 Err(CredentialError::TrailingData)
@@ -904,7 +893,7 @@ pub(crate) mod tests {
             v[39..43].copy_from_slice(&until.to_be_bytes());
             assert_eq!(parse(&v), Err(CredentialError::BadValidity));
         }
-        let mut c = test_credential();
+        let mut c = Credential::lab_test();
         c.valid_until = c.valid_from;
         assert_eq!(
             c.encode_with_signature(&SIGNATURE, &mut [0; CCF_FILE_SIZE]),
@@ -989,7 +978,7 @@ pub(crate) mod tests {
 
     #[test]
     fn key_id_is_matched_byte_for_byte() {
-        let mut c = test_credential();
+        let mut c = Credential::lab_test();
         c.key_id = KeyId::two([0, 1]);
         let mut out = [0; CCF_FILE_SIZE];
         c.encode_with_signature(&SIGNATURE, &mut out).unwrap();
@@ -1007,12 +996,12 @@ pub(crate) mod tests {
             value: b"lab",
         }];
         let mut out = [0; CCF_FILE_SIZE];
-        let used = test_credential()
+        let used = Credential::lab_test()
             .encode_with_signature_and(&extra, &SIGNATURE, &mut out)
             .unwrap();
         assert_eq!(used, 127);
         assert_eq!(&out[50..55], &[0xA5, 3, b'l', b'a', b'b']);
-        assert_eq!(parse(&out).unwrap(), test_credential());
+        assert_eq!(parse(&out).unwrap(), Credential::lab_test());
         for bad in [
             &[ExtraTlv {
                 tag: 0x86,
@@ -1044,12 +1033,12 @@ pub(crate) mod tests {
             }][..],
         ] {
             assert_eq!(
-                test_credential().encode_with_signature_and(bad, &SIGNATURE, &mut [0; 160]),
+                Credential::lab_test().encode_with_signature_and(bad, &SIGNATURE, &mut [0; 160]),
                 Err(CredentialError::InvalidField),
                 "{bad:02X?}"
             );
         }
-        let mut c = test_credential();
+        let mut c = Credential::lab_test();
         c.credential_id = 0;
         assert_eq!(
             c.encode_with_signature(&SIGNATURE, &mut [0; 160]),
@@ -1069,7 +1058,7 @@ pub(crate) mod tests {
             area.extend_from_slice(&sig_tlv());
             let got = parse(&with_area(&area));
             if tag::is_ignorable(t) {
-                assert_eq!(got.unwrap(), test_credential(), "tag {t:02X}");
+                assert_eq!(got.unwrap(), Credential::lab_test(), "tag {t:02X}");
             } else {
                 assert_eq!(got, Err(CredentialError::UnknownCriticalTag(t)));
             }
@@ -1128,7 +1117,7 @@ pub(crate) mod tests {
     fn builder_checks_buffer_and_fields() {
         let mut small = [0u8; 121];
         assert_eq!(
-            test_credential().encode_with_signature(&SIGNATURE, &mut small),
+            Credential::lab_test().encode_with_signature(&SIGNATURE, &mut small),
             Err(CredentialError::BufferTooSmall)
         );
         assert!(LegacyImage::new(0, &[]).is_none());

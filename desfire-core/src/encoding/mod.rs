@@ -3,6 +3,7 @@
 //!
 //! - [`credential`]: the credential file (file 01) content, its builder and its parser over
 //!   untrusted bytes (§8).
+//! - [`lab`]: the public TEST values of §16.1 (issuer, issuer key pair, the §9 credential).
 //! - [`keys`]: the key map and AN10922 diversification per card (§5, §6), and the
 //!   [`KeyProvider`] through which procedures get per-card keys.
 //! - [`provision`]: the personalisation order (§18) as typed steps, ordered so that an
@@ -16,6 +17,7 @@
 
 pub mod credential;
 pub mod keys;
+pub mod lab;
 pub mod provision;
 pub mod reader;
 pub mod signature;

@@ -270,17 +270,11 @@ impl super::Credential {
 pub(crate) mod tests {
     extern crate std;
     use super::*;
-    use crate::encoding::credential::tests::{CCF, test_credential};
+    use crate::encoding::credential::tests::CCF;
     use crate::encoding::{CCF_FILE_SIZE, LAB_AID};
+    use crate::encoding::{Credential, lab};
     use hex_literal::hex;
 
-    /// Draft §9 (TEST KEYS ONLY): RFC 6979 A.2.5 P-256 private key and its public key.
-    pub(crate) const TEST_ISSUER_SECRET: [u8; 32] =
-        hex!("C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721");
-    pub(crate) const TEST_ISSUER_PUBLIC: [u8; 65] = hex!(
-        "0460FED4BA255A9D31C961EB74C6356D68C049B8923B61FA6CE669622E60F29FB6"
-        "7903FE1008B8BC99A41AE9E95628BC64F2F1B20C2D7E9F5177A3C294D4462299"
-    );
     const UID: RealUid = hex!("04782E21801D80");
     const TBS: [u8; 79] = hex!(
         "47454E2D504143532D4343463104782E21801D8001C50A01000076800C5345303030303030303030"
@@ -290,17 +284,19 @@ pub(crate) mod tests {
         hex!("80F272E1B9280C2BD25004BB7C6C6449439C147F769BD7F3F0C2D150FA9712A0");
 
     fn issuer() -> IssuerId {
-        IssuerId::new(b"SE0000000000").unwrap()
+        IssuerId::lab_test()
     }
 
     fn signer() -> IssuerSigningKey {
-        IssuerSigningKey::from_bytes(issuer(), KeyId::one(1), &TEST_ISSUER_SECRET).unwrap()
+        IssuerSigningKey::from_bytes(issuer(), KeyId::one(1), &lab::ISSUER_SECRET).unwrap()
     }
 
     #[test]
     fn section_9_tbs_and_digest() {
         let mut signed = [0u8; 64];
-        let n = test_credential().emit_signed_part(&mut signed).unwrap();
+        let n = Credential::lab_test()
+            .emit_signed_part(&mut signed)
+            .unwrap();
         let wire = LAB_AID.to_wire();
         let tbs: std::vec::Vec<u8> = tbs_parts(&UID, &wire, &signed[..n]).concat();
         assert_eq!(tbs, TBS);
@@ -312,10 +308,10 @@ pub(crate) mod tests {
         let pk = signer().issuer_key();
         assert_eq!(
             pk,
-            IssuerKey::from_sec1(issuer(), KeyId::one(1), &TEST_ISSUER_PUBLIC).unwrap()
+            IssuerKey::from_sec1(issuer(), KeyId::one(1), &lab::ISSUER_PUBLIC).unwrap()
         );
         let mut out = [0u8; CCF_FILE_SIZE];
-        let used = test_credential()
+        let used = Credential::lab_test()
             .encode_signed(&UID, LAB_AID, &signer(), &mut out)
             .unwrap();
         assert_eq!(used, 122);
@@ -324,7 +320,7 @@ pub(crate) mod tests {
 
     #[test]
     fn verifies_the_section_9_card_and_rejects_changes() {
-        let keys = [IssuerKey::from_sec1(issuer(), KeyId::one(1), &TEST_ISSUER_PUBLIC).unwrap()];
+        let keys = [IssuerKey::from_sec1(issuer(), KeyId::one(1), &lab::ISSUER_PUBLIC).unwrap()];
         let ccf = ParsedCcf::parse(&CCF).unwrap();
         assert!(verify_signature(&ccf, &UID, LAB_AID, &keys).is_ok());
 
@@ -354,7 +350,7 @@ pub(crate) mod tests {
             Err(SignatureError::BadSignature)
         );
         let other_id =
-            [IssuerKey::from_sec1(issuer(), KeyId::one(2), &TEST_ISSUER_PUBLIC).unwrap()];
+            [IssuerKey::from_sec1(issuer(), KeyId::one(2), &lab::ISSUER_PUBLIC).unwrap()];
         assert_eq!(
             verify_signature(&ccf, &UID, LAB_AID, &other_id),
             Err(SignatureError::UnknownKeyId(KeyId::one(1)))
@@ -371,15 +367,15 @@ pub(crate) mod tests {
     #[test]
     fn keys_are_named_by_issuer_and_key_id_and_checked_in_their_validity() {
         let ccf = ParsedCcf::parse(&CCF).unwrap();
-        let key = IssuerKey::from_sec1(issuer(), KeyId::one(1), &TEST_ISSUER_PUBLIC).unwrap();
+        let key = IssuerKey::from_sec1(issuer(), KeyId::one(1), &lab::ISSUER_PUBLIC).unwrap();
         let other_issuer = IssuerKey::from_sec1(
             IssuerId::new(b"SE0000000001").unwrap(),
             KeyId::one(1),
-            &TEST_ISSUER_PUBLIC,
+            &lab::ISSUER_PUBLIC,
         )
         .unwrap();
         let wide_id =
-            IssuerKey::from_sec1(issuer(), KeyId::two([0, 1]), &TEST_ISSUER_PUBLIC).unwrap();
+            IssuerKey::from_sec1(issuer(), KeyId::two([0, 1]), &lab::ISSUER_PUBLIC).unwrap();
         for keys in [&[other_issuer][..], &[wide_id][..]] {
             assert_eq!(
                 verify_signature(&ccf, &UID, LAB_AID, keys),
@@ -399,7 +395,7 @@ pub(crate) mod tests {
 
     #[test]
     fn zero_signature_is_rejected_not_a_panic() {
-        let keys = [IssuerKey::from_sec1(issuer(), KeyId::one(1), &TEST_ISSUER_PUBLIC).unwrap()];
+        let keys = [IssuerKey::from_sec1(issuer(), KeyId::one(1), &lab::ISSUER_PUBLIC).unwrap()];
         let mut v = CCF;
         v[58..122].fill(0);
         let ccf = ParsedCcf::parse(&v).unwrap();

@@ -8,14 +8,11 @@ use hex_literal::hex;
 pub const TEST_K1: [u8; 16] = hex!("101112131415161718191A1B1C1D1E1F");
 /// The TEST K2 master (`lab.toml` `k2`).
 pub const TEST_K2_MASTER: [u8; 16] = hex!("202122232425262728292A2B2C2D2E2F");
-/// The TEST issuer public key of spec §16.1 (P-256, RFC 6979 A.2.5), `lab.toml`
-/// `[[issuer.public_keys]]` key ID 01.
-pub const TEST_ISSUER_PUBLIC: [u8; 65] = hex!(
-    "0460FED4BA255A9D31C961EB74C6356D68C049B8923B61FA6CE669622E60F29FB6"
-    "7903FE1008B8BC99A41AE9E95628BC64F2F1B20C2D7E9F5177A3C294D4462299"
-);
-/// The TEST issuer ID (`lab.toml` `[issuer] id`).
-pub const TEST_ISSUER_ID: &[u8] = b"SE0000000000";
+/// The TEST issuer ID (`lab.toml` `[issuer] id`) and public key of spec §16.1 (P-256, RFC 6979
+/// A.2.5; `lab.toml` `[[issuer.public_keys]]` key ID 01), as desfire-core holds them.
+pub use desfire_core::encoding::lab::{
+    ISSUER_ID as TEST_ISSUER_ID, ISSUER_PUBLIC as TEST_ISSUER_PUBLIC,
+};
 /// The lab OSDP Secure Channel base key: a public TEST value (`firmware/README.md`), not
 /// SCBK-D (which the PD refuses) and not derived from any master. Never for a real line.
 pub const LAB_SCBK: [u8; 16] = hex!("A0A1A2A3A4A5A6A7A8A9AAABACADAEAF");

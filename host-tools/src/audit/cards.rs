@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use desfire_core::encoding::provision::KeyValue;
 use desfire_core::encoding::{
-    AppKey, CCF_FILE_SIZE, Credential, ExtraTlv, KeyId, LegacyImage, OriginalityPolicy, ParsedCcf,
-    Provisioning, RealUid, Revocation, SignatureAlgorithm, Step, tbs_digest,
+    AppKey, CCF_FILE_SIZE, Credential, ExtraTlv, KeyId, OriginalityPolicy, ParsedCcf, Provisioning,
+    RealUid, Revocation, Step, tbs_digest,
 };
 use desfire_core::pcd::{Desfire, FrameSize};
 use desfire_core::picc::State;
@@ -28,7 +28,7 @@ use crate::profile::{Needed, Profile};
 use crate::vpcd::VirtualCard;
 
 /// The credential ID the PACS has enrolled (§17, the §9 test card).
-pub const ENROLLED_CREDENTIAL_ID: u64 = 0x1A2B_3C4D_5E6F_7081;
+pub const ENROLLED_CREDENTIAL_ID: u64 = desfire_core::encoding::lab::CREDENTIAL_ID;
 /// The golden card's real UID (the §9 test card).
 pub const GOLDEN_UID: RealUid = [0x04, 0x78, 0x2E, 0x21, 0x80, 0x1D, 0x80];
 /// Genuine card B of the transplant (T8): same key scheme, another UID.
@@ -688,18 +688,14 @@ fn golden_credential(profile: &Profile, now: u32) -> Result<Credential, CardErro
         .as_ref()
         .ok_or_else(|| build_err("T0")("the profile has no issuer signing key".into()))?;
     Ok(Credential {
-        format_minor: 0,
         issuer: profile.issuer_id.clone(),
         credential_id: ENROLLED_CREDENTIAL_ID,
         // The controller's current issue (§10), so that T10c can carry the one before it.
         issue_number: current_issue(profile).unwrap_or(1).max(1),
         valid_from: now.saturating_sub(30 * DAY),
         valid_until: now.saturating_add(365 * DAY),
-        site_code: None,
-        legacy_image: LegacyImage::new(0x1A, &[0x02, 0x02, 0x60, 0x73]),
-        class: None,
         key_id: signer.key_id(),
-        algorithm: SignatureAlgorithm::ECDSA_P256_SHA256,
+        ..Credential::lab_test()
     })
 }
 

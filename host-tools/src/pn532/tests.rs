@@ -464,28 +464,23 @@ fn reader_grants_a_lab_card_through_the_emulated_pn532() {
     use crate::gen_pacs;
     use crate::profile::{LAB, Profile};
     use desfire_core::encoding::Verdict;
-    use desfire_core::encoding::credential::{Credential, KeyId, LegacyImage, SignatureAlgorithm};
+    use desfire_core::encoding::credential::{Credential, KeyId};
     use desfire_core::pcd::{Desfire, FrameSize};
     use desfire_core::picc::State;
 
     let now = gen_pacs::now();
     let profile = Profile::load(LAB).unwrap();
     let credential = Credential {
-        format_minor: 0,
         issuer: profile.issuer_id.clone(),
-        credential_id: 0x1A2B_3C4D_5E6F_7081,
-        issue_number: 1,
         valid_from: now - 60,
         valid_until: now + 86_400,
-        site_code: None,
-        legacy_image: LegacyImage::new(0x1A, &[0x02, 0x02, 0x60, 0x73]),
-        class: None,
         key_id: profile
             .signing_key
             .as_ref()
             .map_or(KeyId::one(1), |k| k.key_id()),
-        algorithm: SignatureAlgorithm::ECDSA_P256_SHA256,
+        ..Credential::lab_test()
     };
+
     let blank = CardImage::from_state(&State::factory(UID7));
     let card = EmulatedCard::from_image(blank).unwrap();
     let mut chip = Pn532::new(vec![card], true);

@@ -3,14 +3,10 @@
 //! `desfire_core::encoding::verify_signature` does it in a reader. TEST KEYS ONLY.
 
 use desfire_core::encoding::credential::{IssuerId, KeyId};
-use desfire_core::encoding::{IssuerKey, LAB_AID, ParsedCcf, RealUid, verify_signature};
+use desfire_core::encoding::{IssuerKey, LAB_AID, ParsedCcf, RealUid, lab, verify_signature};
 use hex_literal::hex;
 
 const UID: RealUid = hex!("04782E21801D80");
-const ISSUER_PUBLIC: [u8; 65] = hex!(
-    "0460FED4BA255A9D31C961EB74C6356D68C049B8923B61FA6CE669622E60F29FB6"
-    "7903FE1008B8BC99A41AE9E95628BC64F2F1B20C2D7E9F5177A3C294D4462299"
-);
 /// File 01 of GEN-PACS-DRAFT9 (test-card.json `credential.ccf`).
 const CCF: [u8; 160] = hex!(
     "01000076800C53453030303030303030303081081A2B3C4D5E6F708182010183046955B900840472BD0C00"
@@ -22,12 +18,11 @@ const CCF: [u8; 160] = hex!(
 /// Parses the test card's file 01 and verifies its signature: true when it verifies.
 pub fn verify() -> bool {
     let ccf = core::hint::black_box(&CCF);
-    let Some(issuer) = IssuerId::new(b"SE0000000000") else {
-        return false;
-    };
-    let Some(key) =
-        IssuerKey::from_sec1(issuer, KeyId::one(1), core::hint::black_box(&ISSUER_PUBLIC))
-    else {
+    let Some(key) = IssuerKey::from_sec1(
+        IssuerId::lab_test(),
+        KeyId::one(lab::ISSUER_KEY_ID),
+        core::hint::black_box(&lab::ISSUER_PUBLIC),
+    ) else {
         return false;
     };
     let Ok(parsed) = ParsedCcf::parse(ccf) else {

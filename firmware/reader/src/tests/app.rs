@@ -10,7 +10,7 @@ use desfire_core::encoding::provision::IsoIdentity;
 use desfire_core::encoding::signature::IssuerSigningKey;
 use desfire_core::encoding::{
     CCF_FILE_SIZE, Credential, DenyReason, IssuerId, KeyId, LAB_AID, LegacyImage, Masters,
-    Provisioning, RealUid, SignatureAlgorithm, TransportFault,
+    Provisioning, RealUid, TransportFault,
 };
 use desfire_core::wire::KeyNo;
 use desfire_tests::virtual_card::{TestRng, VCard, desfire, factory_card_with};
@@ -22,27 +22,14 @@ use std::vec::Vec;
 const UID: RealUid = hex!("04782E21801D80");
 /// 2028-01-01Z, inside the test credential's window.
 const NOW: u32 = 1_830_297_600;
-const ISSUER_SECRET: [u8; 32] =
-    hex!("C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721");
 
+/// The §9 test credential, without its legacy image (tag 86) unless `legacy`.
 fn credential(legacy: bool) -> Credential {
-    Credential {
-        format_minor: 0,
-        issuer: IssuerId::new(lab::TEST_ISSUER_ID).unwrap(),
-        credential_id: 0x1A2B_3C4D_5E6F_7081,
-        issue_number: 1,
-        valid_from: 0x6955_B900,
-        valid_until: 0x72BD_0C00,
-        site_code: None,
-        legacy_image: if legacy {
-            LegacyImage::new(0x1A, &hex!("02026073"))
-        } else {
-            None
-        },
-        class: None,
-        key_id: KeyId::one(1),
-        algorithm: SignatureAlgorithm::ECDSA_P256_SHA256,
+    let mut c = Credential::lab_test();
+    if !legacy {
+        c.legacy_image = None;
     }
+    c
 }
 
 /// A card personalised by the §18 plan with `masters` (the TEST masters unless a test changes
@@ -51,7 +38,7 @@ fn card(masters: &mut Masters, legacy: bool) -> Box<VCard> {
     let signer = IssuerSigningKey::from_bytes(
         IssuerId::new(lab::TEST_ISSUER_ID).unwrap(),
         KeyId::one(1),
-        &ISSUER_SECRET,
+        &desfire_core::encoding::lab::ISSUER_SECRET,
     )
     .unwrap();
     let mut ccf = [0u8; CCF_FILE_SIZE];
