@@ -9,6 +9,11 @@
 //! `target/firmware-venv` that scripts/test-all.sh makes, else `python3`). Without them the
 //! tests FAIL when `CI` is set and are skipped, loudly, otherwise.
 
+#[path = "support/cli.rs"]
+mod cli;
+
+use cli::dir;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -82,15 +87,6 @@ fn desfire(python: &str, args: &[&str]) -> Output {
         .env("NO_COLOR", "1")
         .output()
         .expect("run desfire")
-}
-
-/// A fresh directory for one test.
-fn dir(test: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("audit-fw-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 fn report(path: &Path) -> serde_json::Value {

@@ -1,15 +1,13 @@
 //! Runs the built `desfire` binary on the bundled traces and checks its output and exit codes.
 
+#[path = "support/cli.rs"]
+mod cli;
+
+use cli::{desfire, stderr, stdout};
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
-
-fn desfire(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_desfire"))
-        .args(args)
-        .output()
-        .expect("run desfire")
-}
 
 fn desfire_stdin(args: &[&str], input: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_desfire"))
@@ -34,14 +32,6 @@ fn trace(name: &str) -> String {
         .join(name)
         .to_string_lossy()
         .into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
 }
 
 fn json(o: &Output) -> serde_json::Value {

@@ -2,41 +2,18 @@
 //! `card encode` → `card verify` → `reader`, and a card built for each deny reason the image
 //! can carry (`specs/generic-encoding.md` §13, §17). TEST KEYS ONLY (the lab profile).
 
+#[path = "support/cli.rs"]
+mod cli;
+
+use cli::{desfire, dir, s, stderr, stdout};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use desfire_core::picc::State;
 use host_tools::card_image::{self, CardImage};
 
 const ID: &str = "1A2B3C4D5E6F7081";
-
-fn desfire(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_desfire"))
-        .args(args)
-        .output()
-        .expect("run desfire")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
-
-/// A fresh directory for one test.
-fn dir(test: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("gen-pacs-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 fn encode(profile: &str, image: &Path, extra: &[&str]) -> Output {
     let mut args = vec![

@@ -21,6 +21,7 @@ use desfire_core::pcd::{Desfire, FrameSize, Transport};
 use host_tools::cli::emulate::emulate;
 use host_tools::pcsc_reader::{Pcsc, Presence, Sharing};
 use host_tools::vpcd::{self, ServeEnd, Stopper};
+use support::cli::desfire;
 use support::double_card::{self, DoubleCard};
 
 const READER: &str = "Virtual PCD 00 00";
@@ -97,13 +98,6 @@ impl Presented {
             .expect("card EMPTY");
         (card, started.elapsed())
     }
-}
-
-fn desfire(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_desfire"))
-        .args(args)
-        .output()
-        .expect("run desfire")
 }
 
 fn text(b: &[u8]) -> String {

@@ -7,6 +7,11 @@
 //! scripts/test-all.sh). Without them the tests FAIL when `CI` is set and are skipped, loudly,
 //! otherwise, as the PC/SC tests do without pcscd.
 
+#[path = "support/cli.rs"]
+mod cli;
+
+use cli::{desfire, dir, s};
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -47,26 +52,6 @@ fn tool_present(test: &str, tool: &str, harmless_arg: &str, packages: &str) -> b
          scripts/test-all.sh."
     );
     false
-}
-
-fn desfire(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_desfire"))
-        .args(args)
-        .output()
-        .expect("run desfire")
-}
-
-/// A fresh directory for one test.
-fn dir(test: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("pn532-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// A GEN-PACS lab card image (`desfire card encode`, Random ID on); with `fixed_uid`, the same
