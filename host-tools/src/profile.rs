@@ -480,6 +480,18 @@ pub enum Needed {
 }
 
 impl Needed {
+    /// The masters of every key a GEN-PACS card holds (§5): what personalising a card and
+    /// checking it take.
+    pub const CARD_MASTERS: [Needed; 7] = [
+        Needed::PiccMaster,
+        Needed::K0,
+        Needed::K1,
+        Needed::K2,
+        Needed::K3,
+        Needed::K4,
+        Needed::K5,
+    ];
+
     fn name(self) -> &'static str {
         match self {
             Self::PiccMaster => "keys.picc_master",

@@ -453,17 +453,8 @@ pub struct Fixture {
 impl Fixture {
     /// Encodes the golden card with `profile` and records it answering the reference reader.
     pub fn new(profile: Profile, profile_name: &str, now: u32) -> Result<Self, CardError> {
-        profile.require(&[
-            Needed::PiccMaster,
-            Needed::K0,
-            Needed::K1,
-            Needed::K2,
-            Needed::K3,
-            Needed::K4,
-            Needed::K5,
-            Needed::SigningKey,
-            Needed::IssuerKeys,
-        ])?;
+        profile.require(&Needed::CARD_MASTERS)?;
+        profile.require(&[Needed::SigningKey, Needed::IssuerKeys])?;
         let credential = golden_credential(&profile, now)?;
         let golden = personalise(&profile, GOLDEN_UID, &credential, now, "T0")?;
         let golden_ccf = sign(&profile, &credential, &GOLDEN_UID, &[], |_| {})?;

@@ -72,16 +72,8 @@ pub struct Args {
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
     let profile = Profile::load(&args.profile)?;
     profile.warn_if_test();
-    profile.require(&[
-        Needed::PiccMaster,
-        Needed::K0,
-        Needed::K1,
-        Needed::K2,
-        Needed::K3,
-        Needed::K4,
-        Needed::K5,
-        Needed::SigningKey,
-    ])?;
+    profile.require(&Needed::CARD_MASTERS)?;
+    profile.require(&[Needed::SigningKey])?;
     let now = gen_pacs::now();
     let credential = credential(&args, &profile, now)?;
     let outcome = match &args.image {

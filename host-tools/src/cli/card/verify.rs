@@ -81,16 +81,8 @@ struct Report<'a> {
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
     let profile = Profile::load(&args.profile)?;
     profile.warn_if_test();
-    profile.require(&[
-        Needed::PiccMaster,
-        Needed::K0,
-        Needed::K1,
-        Needed::K2,
-        Needed::K3,
-        Needed::K4,
-        Needed::K5,
-        Needed::IssuerKeys,
-    ])?;
+    profile.require(&Needed::CARD_MASTERS)?;
+    profile.require(&[Needed::IssuerKeys])?;
     let now = match &args.now {
         Some(d) => parse_date("--now", d)?,
         None => gen_pacs::now(),
