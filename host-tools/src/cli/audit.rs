@@ -185,8 +185,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
                 card_timeout: Duration::from_secs(args.card_timeout),
             })
             .map_err(|e| CliError::Environment(e.to_string()))?;
-            let mut report = audit_with_progress(&mut reader, &fixture, &chosen, args.repeat)?;
-            report.path = "firmware".into();
+            let report = audit_on_path(&mut reader, &fixture, &chosen, args.repeat, "firmware")?;
             if args.timing {
                 print_firmware_timing(reader.timings());
             }
@@ -348,7 +347,7 @@ pub fn audit_with_progress(
     audit_on_path(reader, fixture, chosen, repeat, "in-process")
 }
 
-/// [`run::audit`] on `path` (`in-process`, `pcsc`), with a progress bar on standard error when
+/// [`run::audit`] on `path` (`in-process`, `pcsc`, `firmware`), with a progress bar on standard error when
 /// it is a terminal.
 pub fn audit_on_path(
     reader: &mut dyn ReaderUnderTest,
