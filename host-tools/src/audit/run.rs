@@ -94,23 +94,27 @@ impl<C: VirtualCard> VirtualCard for Recorder<'_, C> {
     fn answered_by_reader(&mut self, capdu: &[u8], rapdu: &[u8]) {
         // Through PC/SC the reader reads the anticollision UID with GET DATA: part of what it
         // did with the card, though the card never saw it.
-        self.steps.push(ExchangeStep {
-            command: hex::encode_upper(capdu),
-            response: hex::encode_upper(rapdu),
-            command_name: command_name(capdu),
-            fault: None,
-        });
+        self.steps.push(ExchangeStep::new(capdu, rapdu, None));
         self.card.answered_by_reader(capdu, rapdu);
     }
     fn transmit(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> usize {
         let n = self.card.transmit(capdu, rapdu);
-        self.steps.push(ExchangeStep {
-            command: hex::encode_upper(capdu),
-            response: hex::encode_upper(rapdu.get(..n).unwrap_or(&[])),
-            command_name: command_name(capdu),
-            fault: self.card.take_fault(),
-        });
+        let fault = self.card.take_fault();
+        let step = ExchangeStep::new(capdu, rapdu.get(..n).unwrap_or(&[]), fault);
+        self.steps.push(step);
         n
+    }
+}
+
+impl ExchangeStep {
+    /// One command/response pair as the report shows it, the command named in NXP's terms.
+    fn new(capdu: &[u8], rapdu: &[u8], fault: Option<String>) -> Self {
+        Self {
+            command: hex::encode_upper(capdu),
+            response: hex::encode_upper(rapdu),
+            command_name: command_name(capdu),
+            fault,
+        }
     }
 }
 
