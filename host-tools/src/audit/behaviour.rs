@@ -413,7 +413,8 @@ impl<C: VirtualCard> Behaving<C> {
         &self.site
     }
 
-    /// Whether the reader met the card's fault in this activation (always for a control card).
+    /// Whether the reader met the card's fault since the card was built, across activations
+    /// (always for a control card).
     pub fn fault_committed(&self) -> bool {
         self.site == FaultSite::None || self.committed
     }
@@ -825,12 +826,13 @@ impl<C: VirtualCard> VirtualCard for Behaving<C> {
     }
 
     fn power_on(&mut self) {
+        // A card is built for one presentation, in which pcscd may power it up and reset it
+        // more than once: what the reader met stays met (`committed` is never cleared).
         self.in_app = false;
         self.pending = None;
         self.authenticating = None;
         self.replaying = false;
         self.used.clear();
-        self.committed = false;
         self.last_fault = None;
         self.card.power_on();
         if self.site == FaultSite::Activation {

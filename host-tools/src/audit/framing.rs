@@ -20,7 +20,7 @@ pub enum Variant {
     /// ISOSelectFile by DF name, then ReadData `AD`.
     DfName,
     /// ISOSelectFile by DF name, GetVersion before it, GetKeyVersion in the session, ReadData
-    /// `BD`, and Read_Sig after it: a reader that asks everything it may on the way.
+    /// `BD`, and Read_Sig (step 12): a reader that asks everything it may on the way.
     Inquisitive,
 }
 

@@ -227,7 +227,7 @@ pub fn audit(
         for _ in 0..repeat.max(1) {
             let p = present(reader, fixture, spec)?;
             let (outcome, mut detail) = judge(spec, fixture, &p);
-            if let (Outcome::Fail, Some(output)) = (outcome, &p.output) {
+            if let (Outcome::Fail | Outcome::Inconclusive, Some(output)) = (outcome, &p.output) {
                 detail = format!("{detail}; the reader printed {output}");
             }
             let keep_old = verdict.as_ref().is_some_and(|(old, _, _)| {
