@@ -95,6 +95,37 @@ fn the_reference_reader_passes_every_card_in_every_framing() {
     }
 }
 
+/// Whatever frame size the card answers native commands in (1 to 59 data bytes), the faults
+/// that act on the answers land (T6's tampered MACt split anywhere, T13's replay re-chunked,
+/// T4's Plain answer, a forged credential read in pieces), and the reference reader, in every
+/// framing, meets each and gives the conforming verdict.
+#[test]
+fn faults_land_at_every_card_frame_size() {
+    let mut f = fixture();
+    let chosen = cards::select("T4,T6,T7,T13").unwrap();
+    for frame_size in 1..=59 {
+        f.set_card_config(desfire_core::picc::CardConfig {
+            frame_size,
+            ..Default::default()
+        });
+        for framing in [Variant::Bd, Variant::WholeFile, Variant::Inquisitive] {
+            let mut reader = ReferenceReader::new(&f.profile, f.now).framed(framing);
+            let report =
+                run::audit(&mut reader, &f, &chosen, 1, "in-process", &mut |_| {}).unwrap();
+            for c in &report.cards {
+                assert_eq!(
+                    (c.result, c.fault_committed),
+                    (Outcome::Pass, true),
+                    "frame size {frame_size}, {framing}: {} observed {} ({})",
+                    c.id,
+                    c.observed,
+                    c.detail
+                );
+            }
+        }
+    }
+}
+
 /// The catch matrix does not depend on how the models frame: every variant catches every flaw
 /// with the same cards, and the card that only checks the MAC's length is caught by T6 alone.
 #[test]

@@ -39,6 +39,8 @@ const INS_READ_DATA: u8 = 0xBD;
 const INS_READ_DATA_ISO: u8 = 0xAD;
 const INS_GET_FILE_SETTINGS: u8 = 0xF5;
 const INS_READ_SIG: u8 = 0x3C;
+/// The most frames of one answer the card fetches ahead (T6): a 2 KiB answer in 1-byte frames.
+const MAX_ANSWER_FRAMES: usize = 4096;
 /// The credential file of the GEN-PACS application (§7).
 const CREDENTIAL_FILE: u8 = 0x01;
 /// Its size: a whole-file read (length 0) delivers bytes up to here.
@@ -430,6 +432,14 @@ impl<C: VirtualCard> Behaving<C> {
         &self.card
     }
 
+    /// The same behaviour and fault around the card `f` makes of the one inside.
+    pub fn map_card<E>(self, f: impl FnOnce(C) -> Result<C, E>) -> Result<Self, E> {
+        Ok(Self {
+            card: f(self.card)?,
+            ..self
+        })
+    }
+
     fn note(&mut self, what: impl Into<String>) {
         self.last_fault = Some(what.into());
     }
@@ -453,8 +463,9 @@ impl<C: VirtualCard> Behaving<C> {
     fn inner_answer(&mut self, c: &frame::Command<'_>) -> Vec<(Option<u8>, Vec<u8>)> {
         let mut frames = Vec::new();
         let mut capdu = frame::emit_command(c.framing, c.ins, c.data);
-        // A card answers a few KiB at most; the bound only stops a runaway.
-        for _ in 0..64 {
+        // A card answers a few KiB at most, in frames of one byte or more; the bound only
+        // stops a card that never ends its answer.
+        for _ in 0..MAX_ANSWER_FRAMES {
             let r = self.inner_transmit(&capdu);
             let Some(a) = frame::answer(c.framing, &r) else {
                 frames.push((None, r));
