@@ -237,5 +237,27 @@ fn an_independent_reader_that_frames_differently_passes_every_card() {
     let by_aid = format!("{reader} --select aid --read bd");
     let (code, report, stderr) = audit(&by_aid, &["--cards", "T0,T6"], "audit_pcsc_indep_aid.json");
     assert_eq!(code, 0, "{stderr}\n{report:#}");
+
+    // Native frames through PC/SC (`INS data`, answered `status data`), as EV1-era software
+    // sends them: the card answers them and every active fault lands on them.
+    let native = format!("{reader} --frames native");
+    let (code, report, stderr) = audit(
+        &native,
+        &["--cards", "T0,T2,T3,T4,T5,T6,T13"],
+        "audit_pcsc_indep_native.json",
+    );
+    assert_eq!(code, 0, "{stderr}\n{report:#}");
+    let t6 = &report["cards"][5];
+    assert_eq!(t6["id"], "T6");
+    let read = t6["exchange"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["command"].as_str().unwrap().starts_with("BD"))
+        .expect("a native ReadData");
+    assert!(
+        read["response"].as_str().unwrap().starts_with("AF"),
+        "{read:#}"
+    );
     drop(field);
 }

@@ -7,16 +7,19 @@ framed as desfire-core's reference reader never frames by default.
 - Protocol: the EV2 secure messaging of specs/vectors/gen_ev2_vectors.py and the credential
   checks of specs/vectors/gen-pacs/gen_pacs_vectors.py (both Python `cryptography`, written from
   the public documents).
-- Framing (--select, --read): by default ISOSelectFile by DF name, and ReadData with the native
-  code BD, the 184-byte answer fetched in the card's 59-byte frames with AF (the last frame
-  7 bytes, the MACt split across the last two). Every response MAC is verified.
+- Framing (--select, --read, --frames): by default ISOSelectFile by DF name, and ReadData with
+  the native code BD, the 184-byte answer fetched in the card's 59-byte frames with AF (the last
+  frame 7 bytes, the MACt split across the last two); DESFire commands ISO-wrapped
+  (`90 INS 00 00 Lc data 00`) or, with --frames native, native (`INS data`, answered
+  `status data`, through SCardTransmit since a bare status is one byte). Every response MAC is
+  verified.
 
 It speaks the contract of `desfire audit --reader-cmd`: a GRANT is exit 0 with the 16-hex-digit
 credential ID on standard output; a DENY is exit 1 with `DENY <REASON>` on standard error; any
 other exit is an error.
 
 Usage: gen_pacs_reader.py --profile PROFILE.toml [--now YYYY-MM-DD] [--select aid|df-name]
-                          [--read bd|ad] READER
+                          [--read bd|ad] [--frames wrapped|native] READER
 """
 
 import argparse
@@ -32,6 +35,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "specs", "vectors", "gen-pacs"
 import gen_ev2_vectors as ev2  # noqa: E402
 import gen_pacs_vectors as pacs  # noqa: E402
 
+from smartcard import scard  # noqa: E402
 from smartcard.System import readers  # noqa: E402
 
 CCF_FILE = 0x01
@@ -45,12 +49,13 @@ class Deny(Exception):
 
 
 class Card:
-    def __init__(self, reader_name):
+    def __init__(self, reader_name, native):
         matches = [r for r in readers() if str(r) == reader_name]
         if not matches:
             raise SystemExit("no reader %r (have %s)" % (reader_name, [str(r) for r in readers()]))
         self.conn = matches[0].createConnection()
         self.conn.connect()
+        self.native = native
         self.ti = None
         self.ctr = 0
         self.enc = self.mac = None
@@ -59,28 +64,46 @@ class Card:
         data, sw1, sw2 = self.conn.transmit(list(apdu))
         return bytes(data), bytes([sw1, sw2])
 
-    def command(self, ins, body=b""):
-        """One wrapped DESFire command; `AF` frames fetched one by one. Returns (data, status)."""
+    def raw(self, frame):
+        """The card's whole answer, however short (pyscard's transmit wants two bytes)."""
+        hcard = self.conn.component.hcard
+        pci = scard.SCARD_PCI_T1 if self.conn.getProtocol() == scard.SCARD_T1_PROTOCOL \
+            else scard.SCARD_PCI_T0
+        rv, response = scard.SCardTransmit(hcard, pci, list(frame))
+        if rv != scard.SCARD_S_SUCCESS:
+            raise Deny("TRANSPORT")
+        return bytes(response)
+
+    def frame(self, ins, body):
+        """One DESFire frame in the chosen framing: (data, status), status None if not DESFire."""
+        if self.native:
+            r = self.raw(bytes([ins]) + body)
+            return (r[1:], r[0]) if r else (b"", None)
         data, sw = self.transmit(ev2.capdu(ins, body))
-        while sw == b"\x91\xAF":
-            more, sw = self.transmit(ev2.capdu(0xAF, b""))
+        return (data, sw[1]) if sw[0] == 0x91 else (data, None)
+
+    def command(self, ins, body=b""):
+        """One DESFire command; `AF` frames fetched one by one. Returns (data, status)."""
+        data, status = self.frame(ins, body)
+        while status == 0xAF:
+            more, status = self.frame(0xAF, b"")
             data += more
-        if sw[0] != 0x91:
+        if status is None:
             raise Deny("CARD_ERROR")
-        return data, sw[1]
+        return data, status
 
     def authenticate(self, ins, key_no, key):
         """AuthenticateEV2First (71) or NonFirst (77); a refusal or a wrong proof is AUTH_FAILED."""
         rnd_a = os.urandom(16)
         body = bytes([key_no, 0x00]) if ins == 0x71 else bytes([key_no])
-        r, sw = self.transmit(ev2.capdu(ins, body))
-        if sw != b"\x91\xAF" or len(r) != 16:
+        r, status = self.frame(ins, body)
+        if status != 0xAF or len(r) != 16:
             raise Deny("AUTH_FAILED")
         rnd_b = ev2.cbc_decrypt(key, bytes(16), r)
         token = ev2.cbc_encrypt(key, bytes(16), rnd_a + ev2.rotl1(rnd_b))
-        r, sw = self.transmit(ev2.capdu(0xAF, token))
+        r, status = self.frame(0xAF, token)
         want = 32 if ins == 0x71 else 16
-        if sw != b"\x91\x00" or len(r) != want:
+        if status != 0x00 or len(r) != want:
             raise Deny("AUTH_FAILED")
         dec = ev2.cbc_decrypt(key, bytes(16), r)
         proof = dec[4:20] if ins == 0x71 else dec[0:16]
@@ -203,13 +226,14 @@ def main():
     p.add_argument("--now", help="YYYY-MM-DD (UTC midnight); default: the host clock")
     p.add_argument("--select", choices=["aid", "df-name"], default="df-name")
     p.add_argument("--read", choices=["bd", "ad"], default="bd")
+    p.add_argument("--frames", choices=["wrapped", "native"], default="wrapped")
     p.add_argument("reader")
     args = p.parse_args()
     with open(args.profile, "rb") as f:
         profile = tomllib.load(f)
     now = (calendar.timegm(time.strptime(args.now, "%Y-%m-%d")) if args.now
            else int(time.time()))
-    card = Card(args.reader)
+    card = Card(args.reader, args.frames == "native")
     try:
         print(read(card, args, profile, now))
     except Deny as d:
