@@ -21,8 +21,8 @@ use desfire_core::encoding::{
     check_validity, verify_signature_at,
 };
 use desfire_core::pcd::commands::{
-    ReadData, Uid, get_card_uid, get_key_version, get_version, iso_select_df_name, read_sig,
-    select_application,
+    ReadData, Uid, get_card_uid, get_file_settings, get_key_version, get_version,
+    iso_select_df_name, read_sig, select_application,
 };
 use desfire_core::pcd::{Desfire, Error, FrameSize, ProtocolError, Transport};
 use desfire_core::wire::{Aid, CommMode, Error as WireError, Status, U24};
@@ -276,6 +276,10 @@ fn procedure<T: Transport>(
         }) => DenyReason::NoApplication,
         e => common(e),
     })?;
+    // GetFileSettings before authenticating: refused without the master key, decides nothing.
+    if framing.inquisitive {
+        let _ = d.execute(&get_file_settings(CCF_FILE_NO), &mut rx);
+    }
     // 3. AuthenticateEV2First with K1.
     let k1 = masters
         .card_key(CardKey::App(AppKey::Kuid), &[0; 7])

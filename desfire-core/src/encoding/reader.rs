@@ -30,8 +30,8 @@ use super::traffic::{Metered, Traffic};
 use super::{CCF_FILE_NO, CCF_FILE_SIZE, Credential, RealUid};
 use crate::crypto::originality::{self, OriginalityKey};
 use crate::pcd::commands::{
-    Chaining, KeyVersion, OriginalitySignature, ReadData, Uid, get_card_uid, get_key_version,
-    get_version, iso_select_df_name, read_sig, select_application,
+    Chaining, KeyVersion, OriginalitySignature, ReadData, Uid, get_card_uid, get_file_settings,
+    get_key_version, get_version, iso_select_df_name, read_sig, select_application,
 };
 use crate::pcd::{Desfire, Error, FrameSize, ProtocolError, Transport};
 use crate::wire::{Aid, CommMode, Error as WireError, KeyNo, Status, U24};
@@ -352,12 +352,13 @@ pub struct Framing<'a> {
     /// Step 9 asks for the whole file (length `00 00 00`) rather than exactly 160 bytes
     /// (`A0 00 00`): the same 160 bytes of a conforming card.
     pub read_whole_file: bool,
-    /// Step 1 (GetVersion) before step 2, GetKeyVersion of K2 in the K1 session even with one
-    /// generation, and step 12 (Read_Sig) whatever the originality policy (which alone
-    /// decides on its result): what many readers ask on the way. The answers to GetVersion and
-    /// GetKeyVersion are informational. (GetFileSettings is not among them: a GEN-PACS
-    /// application refuses directory commands without its master key, and the refusal ends
-    /// the session.)
+    /// Step 1 (GetVersion) before step 2, GetFileSettings of the credential file before
+    /// step 3, GetKeyVersion of K2 in the K1 session even with one generation, and step 12
+    /// (Read_Sig) whatever the originality policy (which alone decides on its result): what
+    /// many readers ask on the way. The answers to GetVersion, GetFileSettings and
+    /// GetKeyVersion are informational. (GetFileSettings comes before any authentication: a
+    /// GEN-PACS application refuses directory commands without its master key, and in a
+    /// session that refusal would end it.)
     pub inquisitive: bool,
 }
 
@@ -504,6 +505,12 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
         }) => DenyReason::NoApplication,
         e => common(e),
     })?;
+
+    // GetFileSettings of the credential file before authenticating: a GEN-PACS application
+    // refuses directory commands without its master key, so the answer (`AE`) decides nothing.
+    if config.framing.inquisitive {
+        let _ = d.execute(&get_file_settings(CCF_FILE_NO), &mut rx);
+    }
 
     // 3. AuthenticateEV2First with K1 (not diversified: the UID is not known yet).
     let k1_no = AppKey::Kuid.key_no();

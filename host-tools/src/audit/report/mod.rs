@@ -172,7 +172,9 @@ pub fn response_status(step: &ExchangeStep) -> Option<String> {
         return Some("no answer".to_owned());
     }
     let response = crate::hex_text::decode(&step.response).ok()?;
-    let command = crate::hex_text::decode(&step.command).ok().unwrap_or_default();
+    let command = crate::hex_text::decode(&step.command)
+        .ok()
+        .unwrap_or_default();
     if let Some(c) = crate::audit::behaviour::frame::command(&command)
         && c.framing == crate::audit::behaviour::frame::Framing::Native
     {
