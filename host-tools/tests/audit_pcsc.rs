@@ -205,8 +205,11 @@ fn an_independent_reader_that_frames_differently_passes_every_card() {
         return;
     };
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    // The Python with Debian's pyscard and cryptography (apt python3-pyscard
+    // python3-cryptography), as tests/pcsc_e2e.rs runs the independent client.
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "/usr/bin/python3".into());
     let reader = format!(
-        "python3 {root}/tests/peers/gen_pacs_reader.py --profile {root}/specs/profiles/lab.toml \
+        "{python} {root}/tests/peers/gen_pacs_reader.py --profile {root}/specs/profiles/lab.toml \
          --now {NOW} {{reader}}"
     );
     let (code, report, stderr) = audit(&reader, &[], "audit_pcsc_independent.json");

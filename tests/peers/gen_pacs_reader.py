@@ -67,7 +67,7 @@ class Card:
     def raw(self, frame):
         """The card's whole answer, however short (pyscard's transmit wants two bytes)."""
         hcard = self.conn.component.hcard
-        pci = scard.SCARD_PCI_T1 if self.conn.getProtocol() == scard.SCARD_T1_PROTOCOL \
+        pci = scard.SCARD_PCI_T1 if self.conn.getProtocol() == scard.SCARD_PROTOCOL_T1 \
             else scard.SCARD_PCI_T0
         rv, response = scard.SCardTransmit(hcard, pci, list(frame))
         if rv != scard.SCARD_S_SUCCESS:
@@ -110,9 +110,10 @@ class Card:
         if proof != ev2.rotl1(rnd_a):
             raise Deny("AUTH_FAILED")
         if ins == 0x71:
+            # EV2First starts a transaction: a new TI, CmdCtr 0. EV2NonFirst keeps both.
             self.ti = dec[:4]
+            self.ctr = 0
         _, _, self.enc, self.mac = ev2.session_keys(key, rnd_a, rnd_b)
-        self.ctr = 0
 
     def secured(self, ins, header, full, expect_len=None, on_len=None):
         """A command with a header (MACed) and the response MAC verified; Full decrypted."""
