@@ -415,6 +415,29 @@ impl<C: VirtualCard> Behaving<C> {
         &self.site
     }
 
+    /// What the reader did not do when the card's fault did not reach it (for an INCONCLUSIVE
+    /// verdict), in words.
+    pub fn unmet(&self) -> &'static str {
+        match (&self.site, &self.behaviour) {
+            (FaultSite::Behaviour, Behaviour::PlainDowngrade) => {
+                "the reader never received the credential file nor its settings"
+            }
+            (FaultSite::Behaviour, Behaviour::LegacyKeysOnly) => {
+                "the reader never tried to authenticate with the application"
+            }
+            (FaultSite::Behaviour, Behaviour::CorruptReadDataMac) => {
+                "the reader never received the whole tampered ReadData answer"
+            }
+            (FaultSite::Behaviour, Behaviour::Delay(_)) => {
+                "the reader never exchanged a frame with the relayed card"
+            }
+            (FaultSite::Behaviour, Behaviour::Replay(_)) => {
+                "the reader never completed an authentication against the replayed session"
+            }
+            (site, _) => site.unmet(),
+        }
+    }
+
     /// Whether the reader met the card's fault since the card was built, across activations
     /// (always for a control card).
     pub fn fault_committed(&self) -> bool {

@@ -140,7 +140,7 @@ pub struct Presentation {
     pub output: Option<String>,
     /// Whether the reader received what carries the card's fault.
     pub fault_committed: bool,
-    /// What the reader did not do when it did not ([`super::behaviour::FaultSite::unmet`]).
+    /// What the reader did not do when it did not ([`Behaving::unmet`]).
     pub unmet: &'static str,
 }
 
@@ -162,7 +162,7 @@ pub fn present(
         exchange,
         output: reader.take_output(),
         fault_committed,
-        unmet: card.site().unmet(),
+        unmet: card.unmet(),
     })
 }
 
