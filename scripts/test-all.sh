@@ -368,6 +368,11 @@ fi
 "$FIRMWARE_VENV/bin/python" firmware/tests/e2e_qemu.py --desfire "$desfire_bin" \
     --elf "${CARGO_TARGET_DIR:-firmware/target}/thumbv7em-none-eabihf/release/reader-qemu"
 
+# The ECDSA differential vectors through RustCrypto and p256-cm4 on QEMU's Cortex-M4, then one
+# GRANT's instruction count and stack high-water mark (printed, never asserted).
+step "firmware: ECDSA differential and GRANT figures in QEMU (measure.sh)"
+firmware/scripts/measure.sh "$desfire_bin"
+
 step "fuzz crate clippy"
 cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
 

@@ -6,6 +6,7 @@
 //! - [`frontend`]: the PN532 as the RF front end.
 //! - [`osdp`]: the OSDP peripheral device with the Secure Channel enforced (spec §14, R12).
 //! - [`wiegand`], [`output`]: the panel outputs.
+//! - [`ecdsa_vectors`]: the ECDSA P-256 differential vectors (host tests and the QEMU board).
 //! - [`lab`]: the lab profile of spec §16 (TEST keys, public; QEMU and lab builds only).
 //! - [`provisioned`]: the key record a real board reads from its flash (no keys in the image).
 #![no_std]
@@ -25,6 +26,7 @@ extern crate std;
 
 pub mod app;
 pub mod drbg;
+pub mod ecdsa_vectors;
 pub mod frontend;
 #[cfg(any(test, feature = "lab"))]
 pub mod lab;

@@ -153,6 +153,8 @@ fn main() -> ! {
     } = init();
     #[cfg(feature = "measure")]
     let ecdsa_ticks = ecdsa_ticks();
+    #[cfg(feature = "measure")]
+    ecdsa_differential();
     let mut next_poll = clock::millis();
     loop {
         service_osdp(pd, &mut osdp_line, &mut pd_rng);
@@ -296,6 +298,42 @@ fn ecdsa_ticks() -> u32 {
         fail()
     }
     dt
+}
+
+/// The ECDSA differential vectors through RustCrypto and p256-cm4 on this core
+/// (reader::ecdsa_vectors), and one valid verification by each on its own: a backend that
+/// disagrees with the other or with OpenSSL's verdict fails the run.
+#[cfg(feature = "measure")]
+#[inline(never)]
+fn ecdsa_differential() {
+    use cortex_m_semihosting::hprintln;
+    use desfire_core::crypto::ecdsa_p256::{CortexM4P256, RustCryptoP256};
+    use reader::ecdsa_vectors::{VECTORS, differential, verdict};
+    match differential::<RustCryptoP256, CortexM4P256>() {
+        Ok(n) => hprintln!("ecdsa_differential_vectors_agreed={}", n),
+        Err(name) => {
+            hprintln!("ecdsa_differential_mismatch={}", name);
+            fail()
+        }
+    }
+    let per_tick = u64::from(clock::CORE_HZ / 1_000_000);
+    let Some(v) = VECTORS.first() else { fail() };
+    for (name, run) in [
+        ("rustcrypto", verdict::<RustCryptoP256> as fn(&_) -> bool),
+        ("p256_cm4", verdict::<CortexM4P256>),
+    ] {
+        let t = clock::ticks();
+        let ok = run(core::hint::black_box(v));
+        let dt = clock::ticks().wrapping_sub(t);
+        if !ok {
+            fail()
+        }
+        hprintln!(
+            "ecdsa_{}_instructions={}",
+            name,
+            u64::from(dt) * 1000 / per_tick
+        );
+    }
 }
 
 /// The figures of one GRANT, as text over semihosting, then the end of the run.
