@@ -36,7 +36,9 @@ use subtle::ConstantTimeEq;
 /// The record's length.
 pub const RECORD_LEN: usize = 154;
 const MAGIC: &[u8; 4] = b"GPK1";
-const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+/// Bitwise (no 1 KiB table in flash): the record is checked once, at boot.
+const CRC32: crc::Crc<u32, crc::NoTable> =
+    crc::Crc::<u32, crc::NoTable>::new(&crc::CRC_32_ISO_HDLC);
 
 /// Why the record cannot be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
