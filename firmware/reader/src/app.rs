@@ -3,10 +3,8 @@
 //! independent: the RF front end, the LED/buzzer, the tamper input and the panel line come in
 //! through the traits below, so the whole decision runs on the host against mocks.
 
-#[cfg(not(feature = "originality"))]
-use desfire_core::encoding::OriginalityPolicy;
 use desfire_core::encoding::{
-    Credential, DenyReason, KeyProvider, ReaderConfig, Verdict, read_card,
+    Credential, DenyReason, KeyProvider, OriginalityPolicy, ReaderConfig, Verdict, read_card,
 };
 use desfire_core::pcd::Transport;
 use heapless::Vec;
@@ -75,6 +73,25 @@ pub enum Event {
     Granted(u64),
     /// A card was denied: the spec §13 reason (for the audit log; never card data).
     Denied(DenyReason),
+}
+
+/// Why a reader configuration cannot start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum StartError {
+    /// The profile asks for step 12 (originality `log` or `require`) and this image was built
+    /// without it (the `reader` feature `originality`).
+    OriginalityNotBuilt,
+}
+
+/// Whether this image can run `config` as the profile asks. A board calls it before it builds
+/// the [`Reader`] and refuses to start on an error: a policy this image cannot apply is never
+/// quietly weakened. (A reader built anyway denies every card, [`DenyReason::OriginalityFailed`].)
+pub fn check_config(config: &ReaderConfig<'_>) -> Result<(), StartError> {
+    if config.originality != OriginalityPolicy::Off && !cfg!(feature = "originality") {
+        return Err(StartError::OriginalityNotBuilt);
+    }
+    Ok(())
 }
 
 /// The reader: its configuration, key store and RNG, and whether the last card is still there.
@@ -186,6 +203,12 @@ impl<'a, F: FrontEnd, K: KeyProvider, R: rand_core::CryptoRng> Reader<'a, F, K, 
         uid: &[u8],
         now: u32,
     ) -> Result<u64, DenyReason> {
+        if check_config(&self.config).is_err() {
+            // Fail closed: the card stays unread, the policy is not applied by half.
+            let _ = self.front.release();
+            return Err(DenyReason::OriginalityFailed);
+        }
+        // Off already (checked above); spelled out so the linker drops step 12's P-224 code.
         #[cfg(not(feature = "originality"))]
         let config = ReaderConfig {
             originality: OriginalityPolicy::Off,

@@ -39,4 +39,7 @@ pub mod wiegand;
 #[cfg(test)]
 mod tests;
 
-pub use app::{Activation, Event, FrontEnd, Panel, Reader, Signal, Signals, TamperInput};
+pub use app::{
+    Activation, Event, FrontEnd, Panel, Reader, Signal, Signals, StartError, TamperInput,
+    check_config,
+};

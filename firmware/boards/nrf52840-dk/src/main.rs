@@ -226,6 +226,10 @@ fn main() -> ! {
         output: OutputFormat::LegacyWiegand,
         ..ReaderConfig::new(prov.aid, issuer_keys)
     };
+    if let Err(e) = reader::check_config(&config) {
+        defmt::error!("refusing to start: {}", e);
+        refuse(p.P0_14)
+    }
     type DkReader = Reader<
         'static,
         Pn532FrontEnd<I2c<twim::Twim<'static>>, RtcClock>,

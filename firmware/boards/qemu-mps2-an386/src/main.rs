@@ -244,9 +244,14 @@ fn init() -> Board {
         inner: Pn532FrontEnd::new(pn532),
         io_ticks: 0,
     };
+    let config = lab::reader_config(issuer_keys, revocation);
+    if let Err(e) = reader::check_config(&config) {
+        defmt::error!("refusing to start: {}", e);
+        fail()
+    }
     let Some(reader) = cortex_m::singleton!(: QemuReader = Reader::new(
         front,
-        lab::reader_config(issuer_keys, revocation),
+        config,
         lab::masters(),
         lab_rng(1),
     )) else {

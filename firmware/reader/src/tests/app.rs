@@ -446,3 +446,31 @@ fn the_pd_reports_in_the_configured_format() {
     assert_eq!(&raws[0][..4], &hex!("00 00 68 00"));
     assert_eq!(&raws[0][8..16], &hex!("1A2B3C4D5E6F7081"));
 }
+
+#[test]
+fn an_originality_policy_this_image_cannot_apply_is_refused_at_start_and_denies() {
+    use desfire_core::encoding::OriginalityPolicy;
+    let keys = lab::issuer_keys().unwrap();
+    for policy in [OriginalityPolicy::Log, OriginalityPolicy::Require] {
+        let config = desfire_core::encoding::ReaderConfig {
+            originality: policy,
+            ..lab::reader_config(&keys, &[])
+        };
+        // The host tests build without the feature `originality`.
+        assert_eq!(
+            crate::check_config(&config),
+            Err(crate::StartError::OriginalityNotBuilt)
+        );
+        // A reader built anyway never quietly skips the check: every card is denied.
+        let mut r = Rig {
+            reader: Reader::new(Field::default(), config, lab::masters(), TestRng(7)),
+            panel: PanelLog::default(),
+            signals: SignalLog::default(),
+            switch: Switch::default(),
+        };
+        r.present(Some(golden()));
+        assert_eq!(r.poll(), Event::Denied(DenyReason::OriginalityFailed));
+        assert!(r.panel.grants.is_empty());
+    }
+    assert_eq!(crate::check_config(&lab::reader_config(&keys, &[])), Ok(()));
+}
