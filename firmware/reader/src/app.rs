@@ -52,12 +52,29 @@ pub trait TamperInput {
     fn tampered(&mut self) -> bool;
 }
 
+/// What became of a granted read handed to the panel line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Delivery {
+    /// Still on its way (queued, or sent and not yet acknowledged).
+    Waiting,
+    /// The panel has it.
+    Taken,
+    /// It never reached the panel (too old, or the line's session ended).
+    Lost,
+}
+
 /// The line to the panel: OSDP, Wiegand, or both.
 pub trait Panel {
     /// Sends a granted credential in the installation's format. Called once per GRANT and
     /// never for a denied card. A format that cannot carry the credential is a deny reason
     /// (`NO_LEGACY_IMAGE` for Wiegand without tag 86), and then nothing was sent.
     fn grant(&mut self, credential: &Credential) -> Result<(), DenyReason>;
+    /// Whether the panel has taken the last granted read; the reader shows GRANT only then.
+    /// A line that sends synchronously (Wiegand) has delivered when `grant` returns.
+    fn delivery(&mut self) -> Delivery {
+        Delivery::Taken
+    }
     /// Reports the tamper input (OSDP local status).
     fn tamper(&mut self, active: bool);
 }
@@ -69,8 +86,15 @@ pub enum Event {
     Idle,
     /// The tamper input changed.
     Tamper(bool),
-    /// A card was granted and sent to the panel: its credential ID.
+    /// A card was granted and its read handed to the panel line, which has not taken it yet:
+    /// its credential ID. Nothing is shown to the holder yet.
+    Queued(u64),
+    /// The panel took the read of a granted card (and the holder was shown GRANT): its
+    /// credential ID.
     Granted(u64),
+    /// The read of a granted card never reached the panel (too old, or the session ended):
+    /// the holder was shown DENY, since the door will not open.
+    NotTaken(u64),
     /// A card was denied: the spec §13 reason (for the audit log; never card data).
     Denied(DenyReason),
 }
@@ -102,6 +126,8 @@ pub struct Reader<'a, F, K, R> {
     rng: R,
     card_present: bool,
     tampered: bool,
+    /// A granted read the panel has not taken yet: no other card is read meanwhile.
+    pending: Option<u64>,
 }
 
 impl<F, K, R> core::fmt::Debug for Reader<'_, F, K, R> {
@@ -133,6 +159,7 @@ impl<'a, F: FrontEnd, K: KeyProvider, R: rand_core::CryptoRng> Reader<'a, F, K, 
             rng,
             card_present: false,
             tampered: false,
+            pending: None,
         }
     }
 
@@ -163,6 +190,9 @@ impl<'a, F: FrontEnd, K: KeyProvider, R: rand_core::CryptoRng> Reader<'a, F, K, 
             // An opened reader reads no cards.
             return Event::Idle;
         }
+        if let Some(id) = self.pending {
+            return self.settle(panel, signals, id);
+        }
         let activation = match self.front.activate() {
             Ok(Some(a)) => a,
             Ok(None) => {
@@ -183,12 +213,33 @@ impl<'a, F: FrontEnd, K: KeyProvider, R: rand_core::CryptoRng> Reader<'a, F, K, 
         let verdict = self.transact(panel, &activation.uid, now);
         match verdict {
             Ok(id) => {
-                signals.indicate(Signal::Grant);
-                Event::Granted(id)
+                self.pending = Some(id);
+                match self.settle(panel, signals, id) {
+                    Event::Idle => Event::Queued(id),
+                    e => e,
+                }
             }
             Err(r) => {
                 signals.indicate(Signal::Deny);
                 Event::Denied(r)
+            }
+        }
+    }
+
+    /// Shows the holder what became of the pending read `id`: GRANT once the panel took it,
+    /// DENY if it was lost; nothing while it waits.
+    fn settle(&mut self, panel: &mut impl Panel, signals: &mut impl Signals, id: u64) -> Event {
+        match panel.delivery() {
+            Delivery::Waiting => Event::Idle,
+            Delivery::Taken => {
+                self.pending = None;
+                signals.indicate(Signal::Grant);
+                Event::Granted(id)
+            }
+            Delivery::Lost => {
+                self.pending = None;
+                signals.indicate(Signal::Deny);
+                Event::NotTaken(id)
             }
         }
     }

@@ -77,5 +77,6 @@ pub fn pd_config() -> PdConfig {
         serial: 1,
         firmware: [0, 1, 0],
         output: OutputFormat::Osdp,
+        read_max_age_ms: crate::osdp::pd::READ_MAX_AGE_MS,
     }
 }

@@ -40,6 +40,6 @@ pub mod wiegand;
 mod tests;
 
 pub use app::{
-    Activation, Event, FrontEnd, Panel, Reader, Signal, Signals, StartError, TamperInput,
+    Activation, Delivery, Event, FrontEnd, Panel, Reader, Signal, Signals, StartError, TamperInput,
     check_config,
 };

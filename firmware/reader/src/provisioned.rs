@@ -175,6 +175,7 @@ impl Provisioned {
             serial,
             firmware: [0, 1, 0],
             output: OutputFormat::Osdp,
+            read_max_age_ms: crate::osdp::pd::READ_MAX_AGE_MS,
         }
     }
 }

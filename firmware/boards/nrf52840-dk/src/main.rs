@@ -259,6 +259,8 @@ fn main() -> ! {
     let panel = &mut wiegand;
     loop {
         #[cfg(not(feature = "legacy-wiegand"))]
+        panel.set_time(Instant::now().as_millis() as u32);
+        #[cfg(not(feature = "legacy-wiegand"))]
         service_osdp(panel, &mut line, &mut pd_rng);
         if Instant::now() < next_poll {
             continue;
@@ -271,7 +273,9 @@ fn main() -> ! {
         match reader.poll(panel, &mut signals, &mut tamper, now) {
             Event::Idle => {}
             Event::Tamper(open) => defmt::warn!("tamper {}", open),
-            Event::Granted(id) => defmt::info!("GRANT credential {=u64:016X}", id),
+            Event::Queued(id) => defmt::info!("credential {=u64:016X} granted, queued", id),
+            Event::Granted(id) => defmt::info!("GRANT credential {=u64:016X}, taken", id),
+            Event::NotTaken(id) => defmt::warn!("credential {=u64:016X} never taken: DENY", id),
             Event::Denied(reason) => defmt::info!("DENY {=u8} {}", reason.id(), reason),
         }
     }

@@ -161,6 +161,7 @@ fn main() -> ! {
     stack::paint();
     let mut next_poll = clock::millis();
     loop {
+        pd.set_time(clock::millis());
         service_osdp(pd, &mut osdp_line, &mut pd_rng);
         let ms = clock::millis();
         if (ms.wrapping_sub(next_poll) as i32) < 0 {
@@ -176,7 +177,16 @@ fn main() -> ! {
             Event::Idle => {}
             Event::Tamper(open) => defmt::warn!("tamper {}", open),
             Event::Granted(id) => {
-                defmt::info!("GRANT credential {=u64:016X}", id);
+                defmt::info!("GRANT credential {=u64:016X}, taken by the panel", id)
+            }
+            Event::NotTaken(id) => {
+                defmt::warn!(
+                    "credential {=u64:016X} granted, never taken by the panel: DENY shown",
+                    id
+                )
+            }
+            Event::Queued(id) => {
+                defmt::info!("credential {=u64:016X} granted, queued for the panel", id);
                 defmt::info!(
                     "stack high-water mark {=usize} bytes",
                     stack::high_water_mark()

@@ -6,6 +6,12 @@
 //! tamper reports leave only inside an established session, encrypted (SCS_18). The PD has no
 //! install mode: it never accepts the default key SCBK-D, and never falls back to plaintext.
 //! A MAC failure, a plaintext packet or SQN 0 ends the session.
+//!
+//! A card read waits for the panel at most [`PdConfig::read_max_age_ms`] (2 s by default) and
+//! never outlives the session it was queued in: when that session ends, the queue is emptied,
+//! so a read cannot reach the panel later, at a moment someone on the bus chose. The reader
+//! learns each read's fate ([`ReadFate`]): taken (the panel moved on to its next sequence
+//! number after the reply that carried it, in the same session) or lost.
 
 use super::packet::{BROADCAST, MAC_LEN, MAX_PACKET, Packet, Receiver, emit};
 use super::secure::SessionKeys;
@@ -100,6 +106,28 @@ pub struct PdConfig {
     pub firmware: [u8; 3],
     /// What a GRANT is reported as (spec §14): the credential ID by default.
     pub output: OutputFormat,
+    /// How long a card read may wait for the panel's poll, in milliseconds
+    /// ([`READ_MAX_AGE_MS`] by default); older reads are dropped, never sent.
+    pub read_max_age_ms: u32,
+}
+
+/// The default age limit of a queued card read: 2 s, about as long as a holder waits at the
+/// door for the light.
+pub const READ_MAX_AGE_MS: u32 = 2_000;
+
+/// What became of the last card read handed to [`Pd::report_raw`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ReadFate {
+    /// No read was queued since the last time this was asked.
+    None,
+    /// Queued, or sent and not yet acknowledged by the panel's next sequence number.
+    Waiting,
+    /// The panel received it: it sent its next command (new SQN, valid MAC) in the same session
+    /// after the reply that carried the read.
+    Taken,
+    /// Dropped: too old, or the session it was queued in ended.
+    Lost,
 }
 
 /// A card read waiting for the control panel's next poll: an osdp_RAW payload.
@@ -107,6 +135,7 @@ pub struct PdConfig {
 pub struct RawRead {
     bytes: [u8; 20],
     len: usize,
+    queued_at_ms: u32,
 }
 
 impl RawRead {
@@ -117,6 +146,7 @@ impl RawRead {
         Some(Self {
             bytes,
             len: payload.len(),
+            queued_at_ms: 0,
         })
     }
 
@@ -147,6 +177,10 @@ pub struct Pd {
     rx: Receiver,
     channel: Channel,
     reads: Deque<RawRead, 4>,
+    /// The SQN of the reply that carried the last read, until the panel moves past it.
+    read_in_flight: Option<u8>,
+    fate: ReadFate,
+    now_ms: u32,
     tamper: bool,
     tamper_reported: bool,
     last_sqn: Option<u8>,
@@ -210,6 +244,9 @@ impl Pd {
             rx: Receiver::default(),
             channel: Channel::Clear,
             reads: Deque::new(),
+            read_in_flight: None,
+            fate: ReadFate::None,
+            now_ms: 0,
             tamper: false,
             // Nothing to report until the input changes.
             tamper_reported: true,
@@ -229,10 +266,48 @@ impl Pd {
         matches!(self.channel, Channel::Secure { .. })
     }
 
-    /// Queues a card read for the control panel (osdp_RAW payload, spec §14).
+    /// Queues a card read for the control panel (osdp_RAW payload, spec §14), stamped with the
+    /// time of the last [`Pd::set_time`].
     pub fn report_raw(&mut self, payload: &[u8]) -> Result<(), QueueFull> {
-        let read = RawRead::new(payload).ok_or(QueueFull)?;
-        self.reads.push_back(read).map_err(|_| QueueFull)
+        let mut read = RawRead::new(payload).ok_or(QueueFull)?;
+        read.queued_at_ms = self.now_ms;
+        self.reads.push_back(read).map_err(|_| QueueFull)?;
+        self.fate = ReadFate::Waiting;
+        Ok(())
+    }
+
+    /// The board's millisecond clock (any origin, wrapping); reads older than
+    /// [`PdConfig::read_max_age_ms`] are dropped.
+    pub fn set_time(&mut self, now_ms: u32) {
+        self.now_ms = now_ms;
+        let max = self.config.read_max_age_ms;
+        while let Some(r) = self.reads.front() {
+            if now_ms.wrapping_sub(r.queued_at_ms) <= max {
+                break;
+            }
+            self.reads.pop_front();
+            self.fate = ReadFate::Lost;
+        }
+    }
+
+    /// What became of the last queued read; a final answer (taken, lost) is given once.
+    pub fn read_fate(&mut self) -> ReadFate {
+        match self.fate {
+            f @ (ReadFate::Taken | ReadFate::Lost) => {
+                self.fate = ReadFate::None;
+                f
+            }
+            f => f,
+        }
+    }
+
+    /// The session ended: no read queued in it may leave in a later one.
+    fn session_lost(&mut self) {
+        if !self.reads.is_empty() || self.read_in_flight.is_some() {
+            self.reads.clear();
+            self.read_in_flight = None;
+            self.fate = ReadFate::Lost;
+        }
     }
 
     /// Sets the tamper input; a change is reported (osdp_LSTATR) at the next poll.
@@ -277,11 +352,16 @@ impl Pd {
             out.get_mut(..last.len())?.copy_from_slice(last);
             return Some(last.len());
         }
+        let was_secure = self.is_secure();
         if sqn == 0 {
             // SQN 0 starts a new conversation: any session ends.
             self.channel = Channel::Clear;
         }
-        let n = self.answer(&p, rng, out)?;
+        let n = self.answer(&p, rng, out);
+        if was_secure && !self.is_secure() {
+            self.session_lost();
+        }
+        let n = n?;
         self.last_sqn = Some(sqn);
         let reply = out.get(..n)?;
         self.last_len = match self.last_reply.get_mut(..n) {
@@ -398,6 +478,10 @@ impl Pd {
         if !bool::from(subtle::ConstantTimeEq::ct_eq(want, &got[..])) {
             return self.clear_reply(out, sqn, Answer::nak(nak::SC_CONDITIONS));
         }
+        // A new SQN with a valid MAC in the same session: the panel got the reply before.
+        if self.read_in_flight.take().is_some() {
+            self.fate = ReadFate::Taken;
+        }
         let mut data = [0u8; MAX_PACKET];
         let data_len = if p.scs() == Some(scs::CMD_ENC) {
             let ct = data.get_mut(..p.data.len())?;
@@ -411,6 +495,9 @@ impl Pd {
             p.data.len()
         };
         let a = self.command(p.code, data.get(..data_len)?);
+        if a.code == reply::RAW {
+            self.read_in_flight = Some(sqn);
+        }
         // The reply: data encrypted with IV = ~C-MAC, then the MAC chained on C-MAC.
         let mut body = [0u8; 48];
         body.get_mut(..a.len)?.copy_from_slice(a.data());
@@ -445,6 +532,7 @@ impl Pd {
     fn command(&mut self, code: u8, data: &[u8]) -> Answer {
         match code {
             cmd::POLL => {
+                self.set_time(self.now_ms);
                 if let Some(read) = self.reads.pop_front() {
                     Answer::new(reply::RAW, read.payload())
                 } else if !self.tamper_reported {

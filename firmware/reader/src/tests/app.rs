@@ -277,15 +277,50 @@ fn the_pd_queues_one_raw_record_per_grant_and_none_per_deny() {
     reader.front_end().card = None;
     reader.poll(&mut pd, &mut s, &mut t, NOW);
     reader.front_end().card = Some(golden());
-    assert!(matches!(
-        reader.poll(&mut pd, &mut s, &mut t, NOW),
-        Event::Granted(_)
-    ));
+    let id = 0x1A2B_3C4D_5E6F_7081;
+    assert_eq!(reader.poll(&mut pd, &mut s, &mut t, NOW), Event::Queued(id));
+    // Nothing shown to the holder while the read waits for the panel.
+    assert_eq!(s.0.last(), Some(&Signal::Deny));
+    assert_eq!(reader.poll(&mut pd, &mut s, &mut t, NOW), Event::Idle);
     let raws = super::pd::drain_raw_records(&mut pd);
     assert_eq!(
         raws,
         vec![hex!("00 00 40 00 1A 2B 3C 4D 5E 6F 70 81").to_vec()]
     );
+    // The panel moved past the reply that carried it: now GRANT.
+    assert_eq!(
+        reader.poll(&mut pd, &mut s, &mut t, NOW),
+        Event::Granted(id)
+    );
+    assert_eq!(s.0.last(), Some(&Signal::Grant));
+}
+
+/// A read that never reaches the panel (here: too old) is shown as DENY, never GRANT, and
+/// nothing reaches the panel afterwards.
+#[test]
+fn a_read_the_panel_never_took_is_shown_as_deny() {
+    let keys = lab::issuer_keys().unwrap();
+    let mut reader = Reader::new(
+        Field::default(),
+        lab::reader_config(&keys, &[]),
+        lab::masters(),
+        TestRng(7),
+    );
+    let mut pd = Pd::new(lab::pd_config());
+    pd.set_time(1_000);
+    let (mut s, mut t) = (SignalLog::default(), Switch::default());
+    reader.front_end().card = Some(golden());
+    let id = 0x1A2B_3C4D_5E6F_7081;
+    assert_eq!(reader.poll(&mut pd, &mut s, &mut t, NOW), Event::Queued(id));
+    pd.set_time(1_000 + crate::osdp::READ_MAX_AGE_MS);
+    assert_eq!(reader.poll(&mut pd, &mut s, &mut t, NOW), Event::Idle);
+    pd.set_time(1_001 + crate::osdp::READ_MAX_AGE_MS);
+    assert_eq!(
+        reader.poll(&mut pd, &mut s, &mut t, NOW),
+        Event::NotTaken(id)
+    );
+    assert_eq!(s.0, vec![Signal::Deny]);
+    assert!(super::pd::drain_raw_records(&mut pd).is_empty());
 }
 
 /// Records the Wiegand line as a bit string.
@@ -432,7 +467,7 @@ fn the_pd_reports_in_the_configured_format() {
         reader.front_end().card = Some(golden());
         assert!(matches!(
             reader.poll(&mut pd, &mut s, &mut t, NOW),
-            Event::Granted(_)
+            Event::Queued(_)
         ));
         assert_eq!(super::pd::drain_raw_records(&mut pd), vec![want]);
     }
