@@ -443,10 +443,12 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     if !random_id && !(config.allow_fixed_uid && (fixed_uid || anticollision_uid.is_empty())) {
         return Err(DenyReason::UidPolicy);
     }
-    let mut rx = [0u8; READ_RESPONSE_LEN];
+    // Holds the decrypted credential file and the real UID: wiped on every return.
+    let mut rx = zeroize::Zeroizing::new([0u8; READ_RESPONSE_LEN]);
+    let rx = &mut *rx;
 
     // 2. SelectApplication; absent → DENY, never a UID fallback.
-    d.execute(&select_application(config.aid), &mut rx)
+    d.execute(&select_application(config.aid), rx)
         .map_err(|e| match e {
             Error::Card(Status::APPLICATION_NOT_FOUND) => DenyReason::NoApplication,
             e => common(e),
@@ -464,7 +466,7 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     // answer's length decides first (24: 16 ciphertext + 8 MACt), then the MAC (§12 step 4).
     let uid: RealUid = {
         let before = d.transport_mut().traffic();
-        let result = d.execute(&get_card_uid(), &mut rx);
+        let result = d.execute(&get_card_uid(), rx);
         let answer_len = response_data_len(before, d.transport_mut().traffic());
         let resp = match result {
             Err(Error::Card(s)) => return Err(DenyReason::CardError(s)),
@@ -489,9 +491,7 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
         keys.card_key(CardKey::App(AppKey::Read), &uid)
             .map_err(|_| NO_KEY)?
     } else {
-        let resp = d
-            .execute(&get_key_version(k2_no), &mut rx)
-            .map_err(common)?;
+        let resp = d.execute(&get_key_version(k2_no), rx).map_err(common)?;
         let KeyVersion(version) =
             KeyVersion::parse(&resp).map_err(|_| DenyReason::MalformedResponse)?;
         if !config.read_key_generations.contains(&version) {
@@ -520,7 +520,7 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
         )
     };
     let before = d.transport_mut().traffic();
-    let result = d.execute(&read.command(), &mut rx);
+    let result = d.execute(&read.command(), rx);
     let answer_len = response_data_len(before, d.transport_mut().traffic());
     let file = match result {
         Err(Error::Card(s)) => return Err(DenyReason::CardError(s)),
@@ -551,7 +551,7 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
 
     // 12. Read_Sig in the session (Full mode), before any output (spec §12).
     if config.originality != OriginalityPolicy::Off {
-        *originality = read_originality(d, config.originality_keys, &uid, &mut rx);
+        *originality = read_originality(d, config.originality_keys, &uid, rx);
         if config.originality == OriginalityPolicy::Require && !originality.passed() {
             return Err(DenyReason::OriginalityFailed);
         }

@@ -18,6 +18,7 @@ use super::secure::SessionKeys;
 use desfire_core::crypto::AesKey;
 use desfire_core::encoding::OutputFormat;
 use heapless::Deque;
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// Command codes (OSDP v2.2 Annex A.1).
 pub mod cmd {
@@ -131,7 +132,7 @@ pub enum ReadFate {
 }
 
 /// A card read waiting for the control panel's next poll: an osdp_RAW payload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Zeroize)]
 pub struct RawRead {
     bytes: [u8; 20],
     len: usize,
@@ -206,7 +207,9 @@ impl core::fmt::Debug for Pd {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueFull;
 
-/// What the PD sends back for one command: a reply code and its (plain) data.
+/// What the PD sends back for one command: a reply code and its (plain) data, wiped on drop
+/// (an osdp_RAW answer holds the credential ID in clear).
+#[derive(Zeroize, ZeroizeOnDrop)]
 struct Answer {
     code: u8,
     data: [u8; 32],
@@ -285,7 +288,9 @@ impl Pd {
             if now_ms.wrapping_sub(r.queued_at_ms) <= max {
                 break;
             }
-            self.reads.pop_front();
+            if let Some(mut old) = self.pop_read() {
+                old.zeroize();
+            }
             self.fate = ReadFate::Lost;
         }
     }
@@ -301,10 +306,27 @@ impl Pd {
         }
     }
 
+    /// Takes the oldest read out of the queue and wipes its slot (a popped slot keeps its bytes).
+    fn pop_read(&mut self) -> Option<RawRead> {
+        let read = *self.reads.front()?;
+        if let Some(slot) = self.reads.front_mut() {
+            slot.zeroize();
+        }
+        self.reads.pop_front();
+        Some(read)
+    }
+
+    /// Empties the queue, wiping every slot.
+    fn clear_reads(&mut self) {
+        while let Some(mut r) = self.pop_read() {
+            r.zeroize();
+        }
+    }
+
     /// The session ended: no read queued in it may leave in a later one.
     fn session_lost(&mut self) {
         if !self.reads.is_empty() || self.read_in_flight.is_some() {
-            self.reads.clear();
+            self.clear_reads();
             self.read_in_flight = None;
             self.fate = ReadFate::Lost;
         }
@@ -495,16 +517,20 @@ impl Pd {
             p.data.len()
         };
         let a = self.command(p.code, data.get(..data_len)?);
+        data.zeroize();
         if a.code == reply::RAW {
             self.read_in_flight = Some(sqn);
         }
         // The reply: data encrypted with IV = ~C-MAC, then the MAC chained on C-MAC.
-        let mut body = [0u8; 48];
+        let mut body = zeroize::Zeroizing::new([0u8; 48]);
         body.get_mut(..a.len)?.copy_from_slice(a.data());
         let (ty, body_len) = if a.len == 0 {
             (scs::REPLY_MAC, 0)
         } else {
-            (scs::REPLY_ENC, keys.encrypt_data(&c_mac, &mut body, a.len)?)
+            (
+                scs::REPLY_ENC,
+                keys.encrypt_data(&c_mac, &mut *body, a.len)?,
+            )
         };
         let mut r_mac_new = [0u8; 16];
         let mut mac = |bytes: &[u8]| {
@@ -533,8 +559,10 @@ impl Pd {
         match code {
             cmd::POLL => {
                 self.set_time(self.now_ms);
-                if let Some(read) = self.reads.pop_front() {
-                    Answer::new(reply::RAW, read.payload())
+                if let Some(mut read) = self.pop_read() {
+                    let a = Answer::new(reply::RAW, read.payload());
+                    read.zeroize();
+                    a
                 } else if !self.tamper_reported {
                     self.tamper_reported = true;
                     self.lstatr()
