@@ -353,6 +353,8 @@ for board in firmware/boards/*/; do
 done
 # The nRF board's labelled legacy Wiegand build (spec §14, R13).
 (cd firmware/boards/nrf52840-dk && cargo clippy --release --features legacy-wiegand -- -D warnings)
+# The nRF board's development build (debug port open, never on a door).
+(cd firmware/boards/nrf52840-dk && cargo clippy --release --features debug-port -- -D warnings)
 
 step "firmware: board images and their sizes"
 firmware/scripts/build.sh

@@ -8,6 +8,7 @@
 //! - [`wiegand`], [`output`]: the panel outputs.
 //! - [`ecdsa_vectors`]: the ECDSA P-256 differential vectors (host tests and the QEMU board).
 //! - [`lab`]: the lab profile of spec §16 (TEST keys, public; QEMU and lab builds only).
+//! - [`debug_port`]: the nRF52840 debug port rule of a production build (APPROTECT).
 //! - [`provisioned`]: the key record a real board reads from its flash (no keys in the image).
 #![no_std]
 #![cfg_attr(
@@ -25,6 +26,7 @@
 extern crate std;
 
 pub mod app;
+pub mod debug_port;
 pub mod drbg;
 pub mod ecdsa_vectors;
 pub mod frontend;

@@ -128,9 +128,37 @@ fn refuse(deny: Peri<'static, peripherals::P0_14>) -> ! {
     }
 }
 
+/// UICR.APPROTECT = enabled, written when a production image is flashed (memory.x
+/// `UICR_APPROTECT`; scripts/check_debug_port.sh checks it is in the image).
+#[cfg(not(feature = "debug-port"))]
+#[unsafe(link_section = ".uicr_approtect")]
+#[used]
+static UICR_APPROTECT: u32 = reader::debug_port::APPROTECT_ENABLED;
+
 #[cortex_m_rt::entry]
 fn main() -> ! {
-    let p = embassy_nrf::init(Default::default());
+    let mut hal_config = embassy_nrf::config::Config::default();
+    // Production: embassy-nrf writes UICR.APPROTECT = enabled if it is not (and resets). Its
+    // default, `Allowed`, would write it open at every boot.
+    hal_config.debug = if cfg!(feature = "debug-port") {
+        embassy_nrf::config::Debug::Allowed
+    } else {
+        embassy_nrf::config::Debug::Disallowed
+    };
+    let p = embassy_nrf::init(hal_config);
+    // SAFETY: UICR.APPROTECT, a read-only view of the UICR flash word.
+    let approtect =
+        unsafe { core::ptr::read_volatile(reader::debug_port::UICR_APPROTECT as *const u32) };
+    if cfg!(feature = "debug-port") {
+        defmt::warn!("DEVELOPMENT BUILD: SWD debug port open, keys readable; never on a door");
+    } else if !reader::debug_port::approtect_enabled(approtect) {
+        // Before the key record is even read.
+        defmt::error!(
+            "UICR.APPROTECT {=u32:08X}: debug port not protected, refusing",
+            approtect
+        );
+        refuse(p.P0_14)
+    }
 
     let prov = match Provisioned::parse(key_record(), false) {
         Ok(prov) => prov,
