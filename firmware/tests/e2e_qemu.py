@@ -6,9 +6,17 @@
 The emulated PN532 (`desfire emulate --pn532`) presents a wrong-key card (K2 from a foreign
 master: spec section 17 T3) and then the lab golden card (credential ID 1A2B3C4D5E6F7081). The
 control panel is the reference C libosdp (PyPI `libosdp`), Secure Channel on with the lab SCBK
-and ENFORCE_SECURE (no plaintext fallback). Pass: the channel comes up secure, the panel gets
-exactly one card read, raw format, 64 bits, with the golden card's credential ID, and the
-wrong-key card was presented and left the field without output.
+and ENFORCE_SECURE (no plaintext fallback). The cards enter the field once the channel is up.
+Pass: the channel comes up secure, the panel gets exactly one card read, raw format, 64 bits,
+with the golden card's credential ID, and the wrong-key card was presented and left the field
+without output. Then:
+
+- session drop: the panel goes away, the golden card is read again (the read waits in the PD's
+  queue), a new panel connects (SQN 0 ends the old session): the read never reaches it;
+- tamper: the tamper contact is "pressed" through QEMU's gdbstub (QEMU does not model the
+  MPS2 buttons); the lab keys (K1, the K2 master, the SCBK), found in the reader's RAM before,
+  are gone from it after; the Secure Channel ends and cannot come back; the reader stops
+  polling the PN532.
 
     firmware/tests/e2e_qemu.py --desfire target/release/desfire --elf path/to/reader-qemu
 
@@ -90,6 +98,129 @@ def make_cards(desfire, work, lab_profile):
     return golden, wrong
 
 
+class Gdb:
+    """Just enough of the GDB remote serial protocol to read and write the target's memory
+    through QEMU's gdbstub. Connecting halts the emulated CPU; `detach` lets it run on."""
+
+    def __init__(self, path, timeout=10):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.buf = b""
+        self.request("?")
+
+    def _packet(self):
+        while True:
+            start = self.buf.find(b"$")
+            end = self.buf.find(b"#", start + 1) if start >= 0 else -1
+            if start >= 0 and end >= 0 and len(self.buf) >= end + 3:
+                body = self.buf[start + 1:end]
+                self.buf = self.buf[end + 3:]
+                self.sock.sendall(b"+")
+                return body.decode()
+            data = self.sock.recv(65536)
+            if not data:
+                raise RuntimeError("gdbstub closed the connection")
+            self.buf += data
+
+    def request(self, body):
+        checksum = sum(body.encode()) % 256
+        self.sock.sendall(f"${body}#{checksum:02x}".encode())
+        reply = self._packet()
+        # A stop notification (T05..., S05) may come before the answer: never hex, never OK.
+        while body != "?" and reply[:1] in ("T", "S"):
+            reply = self._packet()
+        return reply
+
+    def read(self, addr, length):
+        out = b""
+        while len(out) < length:
+            n = min(1024, length - len(out))
+            reply = self.request(f"m{addr + len(out):x},{n:x}")
+            if reply.startswith("E"):
+                raise RuntimeError(f"gdbstub: read {addr + len(out):#x}: {reply}")
+            out += bytes.fromhex(reply)
+        return out
+
+    def write(self, addr, data):
+        reply = self.request(f"M{addr:x},{len(data):x}:{data.hex()}")
+        if reply != "OK":
+            raise RuntimeError(f"gdbstub: write {addr:#x}: {reply}")
+
+    def detach(self):
+        self.request("D")
+        self.sock.close()
+
+
+def elf_symbols(elf, names):
+    """The addresses of `names` in the image (arm-none-eabi-nm)."""
+    out = subprocess.run(["arm-none-eabi-nm", elf], capture_output=True, text=True,
+                         check=True).stdout
+    found = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[2] in names:
+            found[parts[2]] = int(parts[0], 16)
+    missing = set(names) - set(found)
+    if missing:
+        raise RuntimeError(f"{elf}: no symbol {', '.join(sorted(missing))}")
+    return found
+
+
+# The lab keys the reader holds in RAM (public TEST values, firmware/reader/src/lab_values.rs).
+LAB_KEYS = {
+    "K1": bytes.fromhex("101112131415161718191A1B1C1D1E1F"),
+    "K2 master": bytes.fromhex("202122232425262728292A2B2C2D2E2F"),
+    "SCBK": bytes.fromhex("A0A1A2A3A4A5A6A7A8A9AAABACADAEAF"),
+}
+
+
+def keys_in_ram(gdb, symbols):
+    """Which lab keys are in the reader's static RAM (.data, .bss, .uninit: where the reader,
+    its key store and the PD live)."""
+    ram = gdb.read(symbols["__sdata"], symbols["__euninit"] - symbols["__sdata"])
+    return sorted(name for name, key in LAB_KEYS.items() if key in ram)
+
+
+def start_emulator(desfire, sock_path, cards, log_path):
+    """`desfire emulate --pn532` with `cards` in the field one after another; QEMU (its serial
+    with `reconnect`) connects to it within a second."""
+    if os.path.exists(sock_path):
+        os.unlink(sock_path)
+    argv = [desfire, "emulate", "--pn532", f"unix:{sock_path}", "--trace"]
+    for card in cards:
+        argv += ["--card", card]
+    emu = subprocess.Popen(argv, stdout=open(log_path, "w"), stderr=subprocess.STDOUT)
+    if not wait_for(lambda: os.path.exists(sock_path) or emu.poll() is not None, 20,
+                    "the PN532 emulator's socket"):
+        raise RuntimeError("emulator did not start")
+    if emu.poll() is not None:
+        raise RuntimeError(f"emulator exited: {open(log_path).read()}")
+    return emu
+
+
+def new_panel(conn):
+    """A libosdp control panel on the line, Secure Channel enforced with the lab SCBK."""
+    channel = libosdp_channel(conn)
+    pd_info = osdp.PDInfo(0, channel, scbk=LAB_SCBK, flags=[osdp.LibFlag.EnforceSecure])
+    cp = osdp.ControlPanel([pd_info], log_level=osdp.LogLevel.Warning)
+    cp.start()
+    return cp, channel
+
+
+def card_reads(cp, seconds):
+    """The card reads the panel reports within `seconds`."""
+    reads = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        event = cp.get_event(0, timeout=0.2)
+        if event is not None:
+            print(f"    panel event: {event}")
+            if event.get("event") == osdp.Event.CardRead:
+                reads.append(event)
+    return reads
+
+
 def stop(proc, sig=signal.SIGTERM):
     if proc is None or proc.poll() is not None:
         return
@@ -119,40 +250,31 @@ def main():
     emu = qemu = cp = server = None
     emu_log_path = os.path.join(work, "emulator.log")
     qemu_log_path = os.path.join(work, "qemu-semihosting.defmt")
+    gdb_sock = os.path.join(work, "gdb.sock")
     channel = None
     try:
         golden, wrong = make_cards(args.desfire, work, args.lab_profile)
         print(f"    cards: {wrong} (foreign K2), {golden} (golden, {GOLDEN_ID})")
-
-        emu_log = open(emu_log_path, "w")
-        emu = subprocess.Popen(
-            [args.desfire, "emulate", "--pn532", f"unix:{pn532_sock}", "--card", wrong,
-             "--card", golden, "--trace"],
-            stdout=emu_log, stderr=subprocess.STDOUT)
-        if not wait_for(lambda: os.path.exists(pn532_sock) or emu.poll() is not None, 20,
-                        "the PN532 emulator's socket"):
-            raise RuntimeError("emulator did not start")
-        if emu.poll() is not None:
-            raise RuntimeError(f"emulator exited: {open(emu_log_path).read()}")
+        symbols = elf_symbols(args.elf, ["__sdata", "__euninit", "TAMPER_CONTACT"])
 
         server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         server.bind(osdp_sock)
         server.listen(1)
         server.settimeout(20)
 
+        # The PN532 line reconnects: each emulator is a new one on the same path.
         qemu_log = open(qemu_log_path, "wb")
         qemu = subprocess.Popen(
             [args.qemu, "-M", "mps2-an386", "-display", "none", "-monitor", "none",
              "-semihosting-config", "enable=on,target=native",
-             "-serial", f"unix:{pn532_sock}", "-serial", f"unix:{osdp_sock}",
+             "-serial", f"unix:{pn532_sock},reconnect=1", "-serial", f"unix:{osdp_sock}",
+             "-chardev", f"socket,id=gdb0,path={gdb_sock},server=on,wait=off",
+             "-gdb", "chardev:gdb0",
              "-kernel", args.elf],
             stdout=qemu_log, stderr=subprocess.PIPE)
+        emu = start_emulator(args.desfire, pn532_sock, [wrong, golden], emu_log_path)
         conn, _ = server.accept()
-        channel = libosdp_channel(conn)
-
-        pd_info = osdp.PDInfo(0, channel, scbk=LAB_SCBK, flags=[osdp.LibFlag.EnforceSecure])
-        cp = osdp.ControlPanel([pd_info], log_level=osdp.LogLevel.Warning)
-        cp.start()
+        cp, channel = new_panel(conn)
 
         deadline = time.monotonic() + args.timeout
         run.check(cp.sc_wait(0, timeout=min(30, args.timeout)),
@@ -190,6 +312,58 @@ def main():
         # Every card-read reply crossed the line encrypted (SCS_18): the ID is not in clear.
         clear = any(bytes.fromhex(GOLDEN_ID) in p for who, p in channel.log if who == "pd")
         run.check(not clear, "no credential ID in clear on the OSDP line")
+
+        # Session drop: the panel goes away (the PD's session is still up as far as it knows),
+        # the golden card is read and queued, then a new panel starts over at SQN 0.
+        print("    -- a read queued before a session drop")
+        cp.stop()
+        cp = None
+        stop(emu, signal.SIGINT)
+        emu_log_path = os.path.join(work, "emulator-2.log")
+        emu = start_emulator(args.desfire, pn532_sock, [golden], emu_log_path)
+        read_again = wait_for(
+            lambda: "removed from the field" in open(emu_log_path).read(), 20,
+            "the golden card read with no panel polling")
+        run.check(read_again, "the golden card was read again while no panel polled")
+        cp, channel = new_panel(conn)
+        run.check(cp.sc_wait(0, timeout=20), "a new panel brings the Secure Channel up again")
+        late = card_reads(cp, 4)
+        run.check(not late,
+                  f"the read queued before the session drop never reaches the panel "
+                  f"(got {len(late)})")
+
+        # Tamper: the lab keys are in RAM before, not after; the reader goes quiet.
+        print("    -- tamper")
+        lines_before = open(emu_log_path).read().count("\n")
+        time.sleep(1)
+        polling = open(emu_log_path).read().count("\n") - lines_before
+        run.check(polling > 0, f"before tamper, the reader polls the PN532 ({polling} new "
+                  f"emulator log lines in 1 s)")
+        gdb = Gdb(gdb_sock)
+        before = keys_in_ram(gdb, symbols)
+        run.check(before == sorted(LAB_KEYS),
+                  f"before tamper, the lab keys are in the reader's RAM (found {before})")
+        gdb.write(symbols["TAMPER_CONTACT"], (1).to_bytes(4, "little"))
+        gdb.detach()
+        went_down = wait_for(lambda: not cp.is_sc_active(0), 10, "the Secure Channel to end")
+        run.check(went_down, "after tamper the Secure Channel ends")
+        time.sleep(1)
+        frames_at = open(emu_log_path).read().count("\n")
+        # A fresh panel (libosdp takes the first one offline for 300 s after the NAK).
+        cp.stop()
+        cp, channel = new_panel(conn)
+        stays_down = not cp.sc_wait(0, timeout=4)
+        run.check(stays_down, "and a new panel cannot bring it back (the PD no longer holds "
+                  "the SCBK)")
+        frames_after = open(emu_log_path).read().count("\n")
+        run.check(frames_after == frames_at,
+                  f"the reader stopped polling the PN532 ({frames_after - frames_at} new "
+                  f"emulator log lines in 4 s)")
+        gdb = Gdb(gdb_sock)
+        after = keys_in_ram(gdb, symbols)
+        gdb.detach()
+        run.check(not after, f"after tamper, no lab key is left in the reader's RAM "
+                  f"(found {after})")
     except Exception as e:  # noqa: BLE001 - any failure is a failed run, reported
         run.check(False, f"harness: {type(e).__name__}: {e}")
     finally:

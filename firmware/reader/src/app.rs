@@ -4,7 +4,8 @@
 //! through the traits below, so the whole decision runs on the host against mocks.
 
 use desfire_core::encoding::{
-    Credential, DenyReason, KeyProvider, OriginalityPolicy, ReaderConfig, Verdict, read_card,
+    Credential, DenyReason, KeyProvider, Masters, OriginalityPolicy, ReaderConfig, Verdict,
+    read_card,
 };
 use desfire_core::pcd::Transport;
 use heapless::Vec;
@@ -64,6 +65,32 @@ pub enum Delivery {
     Lost,
 }
 
+/// A key store the reader can wipe when its housing is opened (R17): every secret it holds is
+/// zeroized in RAM. Persistent copies (the key record in flash) are the board's to erase when
+/// [`Event::Tamper`]`(true)` comes out of [`Reader::poll`].
+pub trait Wipe {
+    /// Zeroizes every key; afterwards the store answers no key request.
+    fn wipe(&mut self);
+}
+
+impl Wipe for Masters {
+    fn wipe(&mut self) {
+        // Each `AesKey` is zeroized as it is dropped.
+        for key in [
+            &mut self.picc,
+            &mut self.amk,
+            &mut self.kuid,
+            &mut self.read,
+            &mut self.write,
+            &mut self.delegated_read,
+            &mut self.reserved,
+        ] {
+            *key = None;
+        }
+        self.read_next = None;
+    }
+}
+
 /// The line to the panel: OSDP, Wiegand, or both.
 pub trait Panel {
     /// Sends a granted credential in the installation's format. Called once per GRANT and
@@ -75,7 +102,8 @@ pub trait Panel {
     fn delivery(&mut self) -> Delivery {
         Delivery::Taken
     }
-    /// Reports the tamper input (OSDP local status).
+    /// Reports the tamper input (OSDP local status). On `true` the line also wipes its own
+    /// keys (the OSDP SCBK) once the report is out.
     fn tamper(&mut self, active: bool);
 }
 
@@ -84,7 +112,8 @@ pub trait Panel {
 pub enum Event {
     /// No new card.
     Idle,
-    /// The tamper input changed.
+    /// The tamper input changed. On `true` the keys in RAM were wiped (the board erases its
+    /// key record) and the reader reads no card again.
     Tamper(bool),
     /// A card was granted and its read handed to the panel line, which has not taken it yet:
     /// its credential ID. Nothing is shown to the holder yet.
@@ -128,6 +157,8 @@ pub struct Reader<'a, F, K, R> {
     tampered: bool,
     /// A granted read the panel has not taken yet: no other card is read meanwhile.
     pending: Option<u64>,
+    /// The keys were wiped (the housing was opened): no card is read again.
+    wiped: bool,
 }
 
 impl<F, K, R> core::fmt::Debug for Reader<'_, F, K, R> {
@@ -149,7 +180,7 @@ impl<F: FrontEnd> Transport for Link<'_, F> {
     }
 }
 
-impl<'a, F: FrontEnd, K: KeyProvider, R: rand_core::CryptoRng> Reader<'a, F, K, R> {
+impl<'a, F: FrontEnd, K: KeyProvider + Wipe, R: rand_core::CryptoRng> Reader<'a, F, K, R> {
     /// A reader over `front` with the profile's `config` and `keys`.
     pub fn new(front: F, config: ReaderConfig<'a>, keys: K, rng: R) -> Self {
         Self {
@@ -160,7 +191,13 @@ impl<'a, F: FrontEnd, K: KeyProvider, R: rand_core::CryptoRng> Reader<'a, F, K, 
             card_present: false,
             tampered: false,
             pending: None,
+            wiped: false,
         }
+    }
+
+    /// The key store (what is left of it after a wipe).
+    pub fn keys(&self) -> &K {
+        &self.keys
     }
 
     /// The front end (for the board's own use between polls).
@@ -182,12 +219,16 @@ impl<'a, F: FrontEnd, K: KeyProvider, R: rand_core::CryptoRng> Reader<'a, F, K, 
             self.tampered = t;
             panel.tamper(t);
             if t {
+                // R17: the keys go at once, in RAM here, in flash by the board; a pending read
+                // is left to the panel line's own rules.
+                self.keys.wipe();
+                self.wiped = true;
                 signals.indicate(Signal::Tamper);
             }
             return Event::Tamper(t);
         }
-        if t {
-            // An opened reader reads no cards.
+        if t || self.wiped {
+            // An opened reader reads no cards, and one whose keys were wiped never again.
             return Event::Idle;
         }
         if let Some(id) = self.pending {

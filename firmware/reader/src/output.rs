@@ -41,6 +41,9 @@ impl Panel for Pd {
 
     fn tamper(&mut self, active: bool) {
         self.set_tamper(active);
+        if active {
+            self.wipe_keys();
+        }
     }
 }
 

@@ -69,6 +69,7 @@ const POLL_EVERY: Duration = Duration::from_millis(50);
 
 unsafe extern "C" {
     static _keys_start: u8;
+    static _keys_len: u8;
 }
 
 /// The provisioned key record (flash page `KEYS`).
@@ -76,6 +77,19 @@ fn key_record() -> &'static [u8] {
     // SAFETY: `_keys_start` is the start of the 4 KiB KEYS region of memory.x, memory-mapped
     // flash that this firmware never writes; RECORD_LEN is within it.
     unsafe { core::slice::from_raw_parts(core::ptr::addr_of!(_keys_start), RECORD_LEN) }
+}
+
+/// Erases the KEYS flash page (tamper, R17): the key record is gone for good, and the next
+/// boot finds no record and refuses to run until the reader is provisioned again.
+fn erase_key_record(nvmc: &mut embassy_nrf::nvmc::Nvmc<'_>) {
+    use embedded_storage::nor_flash::NorFlash;
+    // Only the addresses of the linker symbols are taken (`_keys_len` is a length, not data).
+    let start = core::ptr::addr_of!(_keys_start) as u32;
+    let len = core::ptr::addr_of!(_keys_len) as u32;
+    match nvmc.erase(start, start.saturating_add(len)) {
+        Ok(()) => defmt::warn!("key record erased"),
+        Err(e) => defmt::error!("erasing the key record failed: {}", e),
+    }
 }
 
 /// Milliseconds from the RTC1 time driver.
@@ -280,6 +294,7 @@ fn main() -> ! {
         buzzer: Output::new(p.P1_04, Level::Low, OutputDrive::Standard),
     };
     let mut tamper = TamperContact(Input::new(p.P0_03, Pull::Up));
+    let mut nvmc = embassy_nrf::nvmc::Nvmc::new(p.NVMC);
     let mut next_poll = Instant::now();
     #[cfg(not(feature = "legacy-wiegand"))]
     let panel = pd;
@@ -300,7 +315,12 @@ fn main() -> ! {
         let now = BUILD_UNIX_TIME.saturating_add(Instant::now().as_secs() as u32);
         match reader.poll(panel, &mut signals, &mut tamper, now) {
             Event::Idle => {}
-            Event::Tamper(open) => defmt::warn!("tamper {}", open),
+            Event::Tamper(open) => {
+                defmt::warn!("tamper {}: keys wiped in RAM", open);
+                if open {
+                    erase_key_record(&mut nvmc);
+                }
+            }
             Event::Queued(id) => defmt::info!("credential {=u64:016X} granted, queued", id),
             Event::Granted(id) => defmt::info!("GRANT credential {=u64:016X}, taken", id),
             Event::NotTaken(id) => defmt::warn!("credential {=u64:016X} never taken: DENY", id),

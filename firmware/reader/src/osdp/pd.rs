@@ -178,12 +178,18 @@ pub struct Pd {
     rx: Receiver,
     channel: Channel,
     reads: Deque<RawRead, 4>,
-    /// The SQN of the reply that carried the last read, until the panel moves past it.
-    read_in_flight: Option<u8>,
+    /// The SQN of the reply that carried the last read and when that read was queued, until
+    /// the panel moves past it.
+    read_in_flight: Option<(u8, u32)>,
     fate: ReadFate,
+    /// When the read being answered now was queued.
+    in_flight_queued_at: u32,
     now_ms: u32,
     tamper: bool,
     tamper_reported: bool,
+    /// The SCBK was wiped (tamper): no new session; the one in progress ends once the tamper
+    /// report is out.
+    wiped: bool,
     last_sqn: Option<u8>,
     last_reply: [u8; MAX_REPLY],
     last_len: usize,
@@ -249,8 +255,10 @@ impl Pd {
             reads: Deque::new(),
             read_in_flight: None,
             fate: ReadFate::None,
+            in_flight_queued_at: 0,
             now_ms: 0,
             tamper: false,
+            wiped: false,
             // Nothing to report until the input changes.
             tamper_reported: true,
             last_sqn: None,
@@ -284,6 +292,14 @@ impl Pd {
     pub fn set_time(&mut self, now_ms: u32) {
         self.now_ms = now_ms;
         let max = self.config.read_max_age_ms;
+        // Sent but never acknowledged (the panel went quiet): lost once it is too old, so the
+        // reader is not left waiting for a panel that may never come back.
+        if let Some((_, queued_at)) = self.read_in_flight
+            && now_ms.wrapping_sub(queued_at) > max
+        {
+            self.read_in_flight = None;
+            self.fate = ReadFate::Lost;
+        }
         while let Some(r) = self.reads.front() {
             if now_ms.wrapping_sub(r.queued_at_ms) <= max {
                 break;
@@ -338,6 +354,24 @@ impl Pd {
             self.tamper = tamper;
             self.tamper_reported = false;
         }
+    }
+
+    /// Wipes the SCBK (tamper, R17). The session in progress carries the pending tamper report
+    /// and then ends, its keys zeroized; no session can be set up again, so the PD answers
+    /// nothing but NAKs and plaintext osdp_POLL ACKs from then on.
+    pub fn wipe_keys(&mut self) {
+        // The old key is zeroized as it is dropped.
+        self.config.scbk = AesKey::new([0; 16]);
+        self.wiped = true;
+        self.session_lost();
+        if !self.is_secure() {
+            self.channel = Channel::Clear;
+        }
+    }
+
+    /// Whether the keys were wiped.
+    pub fn is_wiped(&self) -> bool {
+        self.wiped
     }
 
     /// Takes one byte from the line; when it completes a command for this PD, writes the reply
@@ -411,8 +445,8 @@ impl Pd {
                 let Ok(rnd_a) = <[u8; 8]>::try_from(p.data) else {
                     return self.clear_reply(out, sqn, Answer::nak(nak::UNABLE));
                 };
-                if !key_is_scbk {
-                    // SCBK-D (install mode) is never accepted.
+                if !key_is_scbk || self.wiped {
+                    // SCBK-D (install mode) is never accepted, nor any session after a wipe.
                     return self.clear_reply(out, sqn, Answer::nak(nak::SC_UNSUPPORTED));
                 }
                 let mut rnd_b = [0u8; 8];
@@ -519,7 +553,7 @@ impl Pd {
         let a = self.command(p.code, data.get(..data_len)?);
         data.zeroize();
         if a.code == reply::RAW {
-            self.read_in_flight = Some(sqn);
+            self.read_in_flight = Some((sqn, self.in_flight_queued_at));
         }
         // The reply: data encrypted with IV = ~C-MAC, then the MAC chained on C-MAC.
         let mut body = zeroize::Zeroizing::new([0u8; 48]);
@@ -532,6 +566,8 @@ impl Pd {
                 keys.encrypt_data(&c_mac, &mut *body, a.len)?,
             )
         };
+        // After a wipe the session lasts until the tamper report is out, then its keys go.
+        let last_in_session = self.wiped && self.tamper_reported;
         let mut r_mac_new = [0u8; 16];
         let mut mac = |bytes: &[u8]| {
             r_mac_new = keys.mac(&c_mac, bytes);
@@ -547,10 +583,12 @@ impl Pd {
             Some(&mut mac),
         )
         .ok()?;
-        self.channel = Channel::Secure {
-            keys,
-            r_mac: r_mac_new,
-        };
+        if !last_in_session {
+            self.channel = Channel::Secure {
+                keys,
+                r_mac: r_mac_new,
+            };
+        }
         Some(n)
     }
 
@@ -561,6 +599,7 @@ impl Pd {
                 self.set_time(self.now_ms);
                 if let Some(mut read) = self.pop_read() {
                     let a = Answer::new(reply::RAW, read.payload());
+                    self.in_flight_queued_at = read.queued_at_ms;
                     read.zeroize();
                     a
                 } else if !self.tamper_reported {

@@ -240,21 +240,31 @@ fn a_card_lost_mid_transaction_is_denied_without_output() {
 }
 
 #[test]
-fn tamper_is_reported_and_stops_reading() {
+fn tamper_is_reported_wipes_the_keys_and_stops_reading_for_good() {
     let keys = lab::issuer_keys().unwrap();
     let mut r = rig(&keys);
+    assert!(r.reader.keys().kuid.is_some() && r.reader.keys().read.is_some());
     r.present(Some(golden()));
     r.switch.0 = true;
     assert_eq!(r.poll(), Event::Tamper(true));
     assert_eq!(r.panel.tamper, vec![true]);
     assert_eq!(r.signals.0, vec![Signal::Tamper]);
+    let m = r.reader.keys();
+    assert!(
+        m.kuid.is_none() && m.read.is_none() && m.read_next.is_none() && m.picc.is_none(),
+        "keys wiped in RAM"
+    );
     assert_eq!(r.poll(), Event::Idle);
     assert_eq!(r.reader.front_end().apdus, 0, "no card is read while open");
     r.switch.0 = false;
     assert_eq!(r.poll(), Event::Tamper(false));
     assert_eq!(r.panel.tamper, vec![true, false]);
-    assert_eq!(r.poll(), Event::Granted(0x1A2B_3C4D_5E6F_7081));
-    assert_eq!(r.panel.grants.len(), 1);
+    // Closing the housing brings nothing back: the reader stays quiet.
+    for _ in 0..3 {
+        assert_eq!(r.poll(), Event::Idle);
+    }
+    assert_eq!(r.reader.front_end().apdus, 0);
+    assert!(r.panel.grants.is_empty());
 }
 
 /// The OSDP PD as the panel: a GRANT queues exactly one `osdp_RAW`, a DENY queues nothing.
@@ -312,9 +322,10 @@ fn a_read_the_panel_never_took_is_shown_as_deny() {
     reader.front_end().card = Some(golden());
     let id = 0x1A2B_3C4D_5E6F_7081;
     assert_eq!(reader.poll(&mut pd, &mut s, &mut t, NOW), Event::Queued(id));
-    pd.set_time(1_000 + crate::osdp::READ_MAX_AGE_MS);
+    let max = lab::pd_config().read_max_age_ms;
+    pd.set_time(1_000 + max);
     assert_eq!(reader.poll(&mut pd, &mut s, &mut t, NOW), Event::Idle);
-    pd.set_time(1_001 + crate::osdp::READ_MAX_AGE_MS);
+    pd.set_time(1_001 + max);
     assert_eq!(
         reader.poll(&mut pd, &mut s, &mut t, NOW),
         Event::NotTaken(id)

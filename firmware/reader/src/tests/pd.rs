@@ -337,6 +337,24 @@ fn a_read_is_taken_only_when_the_panel_moves_past_its_reply() {
     assert_eq!(pd.read_fate(), ReadFate::None, "told once");
 }
 
+/// A read sent to a panel that then goes quiet (no next command, no new session) is lost
+/// once it is too old: the reader is never left waiting for good.
+#[test]
+fn a_read_sent_but_never_acknowledged_is_lost_when_too_old() {
+    let mut pd = Pd::new(lab::pd_config());
+    let mut cp = Cp::new();
+    cp.command(&mut pd, 0x60, &[]);
+    cp.handshake(&mut pd, &lab::LAB_SCBK);
+    pd.set_time(10);
+    pd.report_raw(&CARD).unwrap();
+    assert_eq!(cp.command(&mut pd, 0x60, &[]).code, 0x50);
+    let max = lab::pd_config().read_max_age_ms;
+    pd.set_time(10 + max);
+    assert_eq!(pd.read_fate(), ReadFate::Waiting);
+    pd.set_time(11 + max);
+    assert_eq!(pd.read_fate(), ReadFate::Lost);
+}
+
 #[test]
 fn reads_expire_after_the_configured_age() {
     for (max_age, waited, delivered) in [
@@ -393,6 +411,35 @@ fn tamper_is_reported_inside_the_session() {
     let r = cp.command(&mut pd, 0x60, &[]);
     assert_eq!((r.code, r.scs, r.data), (0x48, Some(0x18), vec![1, 0]));
     assert_eq!(cp.command(&mut pd, 0x60, &[]).code, 0x40);
+}
+
+/// Tamper: the SCBK goes, the tamper report still leaves in the running session, then the
+/// session ends and none can be set up again; the reads queued are dropped.
+#[test]
+fn a_wipe_reports_tamper_then_ends_the_session_for_good() {
+    let mut pd = Pd::new(lab::pd_config());
+    let mut cp = Cp::new();
+    cp.command(&mut pd, 0x60, &[]);
+    cp.handshake(&mut pd, &lab::LAB_SCBK);
+    pd.report_raw(&CARD).unwrap();
+    crate::Panel::tamper(&mut pd, true);
+    assert!(pd.is_wiped());
+    let r = cp.command(&mut pd, 0x60, &[]);
+    assert_eq!((r.code, r.scs, r.data), (0x48, Some(0x18), vec![1, 0]));
+    assert!(!pd.is_secure(), "the session ends with the tamper report");
+    assert_eq!(pd.read_fate(), ReadFate::Lost);
+    // A new handshake with the right key is refused: the PD no longer holds it.
+    let mut fresh = Cp::new();
+    assert_eq!(fresh.command(&mut pd, 0x60, &[]).code, 0x40);
+    let sqn = fresh.next_sqn();
+    let chlng = fresh.packet(sqn, Some(&[0x03, 0x11, 0x01]), 0x76, &RND_A);
+    let r = fresh.open(send(&mut pd, &chlng).unwrap());
+    assert_eq!((r.code, r.data.as_slice()), (0x41, &[0x05u8][..]));
+    assert!(!pd.is_secure());
+    for code in [0x64, 0x61] {
+        let r = fresh.command(&mut pd, code, &[0]);
+        assert_ne!(r.code, 0x50, "never a card read");
+    }
 }
 
 #[test]

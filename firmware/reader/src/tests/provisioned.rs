@@ -56,6 +56,8 @@ fn a_record_round_trips() {
     assert_eq!(p.address, 5);
     assert!(!p.allow_fixed_uid);
     assert_eq!(p.scbk.expose(), &SCBK);
+    // A real reader keeps a card read for the panel at most the default 2 s.
+    assert_eq!(p.pd_config(1).read_max_age_ms, crate::osdp::READ_MAX_AGE_MS);
     let mut m = p.masters.clone();
     assert_eq!(
         m.card_key(CardKey::App(AppKey::Kuid), &[0; 7])
