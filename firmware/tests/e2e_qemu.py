@@ -16,7 +16,10 @@ without output. Then:
 - tamper: the tamper contact is "pressed" through QEMU's gdbstub (QEMU does not model the
   MPS2 buttons); the lab keys (K1, the K2 master, the SCBK), found in the reader's RAM before,
   are gone from it after; the Secure Channel ends and cannot come back; the reader stops
-  polling the PN532.
+  polling the PN532;
+- the time floor survives a restart: two boots with the same floor file (semihosting); the
+  panel sets the time ten days ahead in the first, a card valid until tomorrow is granted in
+  the first and expired in the second.
 
     firmware/tests/e2e_qemu.py --desfire target/release/desfire --elf path/to/reader-qemu
 
@@ -221,6 +224,81 @@ def card_reads(cp, seconds):
     return reads
 
 
+def start_qemu(qemu_bin, elf, pn532_sock, osdp_sock, log_path, extra=()):
+    return subprocess.Popen(
+        [qemu_bin, "-M", "mps2-an386", "-display", "none", "-monitor", "none",
+         "-semihosting-config", "enable=on,target=native",
+         "-serial", f"unix:{pn532_sock},reconnect=1", "-serial", f"unix:{osdp_sock}",
+         *extra, "-kernel", elf],
+        stdout=open(log_path, "wb"), stderr=subprocess.PIPE)
+
+
+def time_floor(args, work, run):
+    """The time floor survives a restart: a card valid until tomorrow is granted (the runner's
+    time, the host clock); the panel then sets the time ten days ahead over the Secure Channel
+    (osdp_MFG FF FF FF 01); after a restart the reader refuses the runner's time as earlier than
+    the floor it kept, and the same card is expired."""
+    print("    -- the time floor across a restart")
+    floor_file = os.path.join(work, "time-floor.bin")
+    card_id = "1A2B3C4D5E6F7082"
+    card = os.path.join(work, "tomorrow.json")
+    host_now = int(time.time())
+    run_tool([args.desfire, "card", "encode", "--profile", "lab", "--credential-id", card_id,
+              "--valid-from", str(host_now - 86_400), "--valid-until", str(host_now + 86_400),
+              "--image", card])
+    outcomes = []
+    for boot in (1, 2):
+        pn532_sock = os.path.join(work, f"floor-pn532-{boot}.sock")
+        osdp_sock = os.path.join(work, f"floor-osdp-{boot}.sock")
+        emu_log = os.path.join(work, f"floor-emulator-{boot}.log")
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(osdp_sock)
+        server.listen(1)
+        server.settimeout(20)
+        emu = qemu = cp = None
+        try:
+            emu = start_emulator(args.desfire, pn532_sock, [card], emu_log)
+            qemu = start_qemu(args.qemu, args.elf, pn532_sock, osdp_sock,
+                              os.path.join(work, f"floor-qemu-{boot}.defmt"),
+                              ["-append", f"floor={floor_file}"])
+            conn, _ = server.accept()
+            cp, _ = new_panel(conn)
+            up = cp.sc_wait(0, timeout=20)
+            read_done = wait_for(lambda: "removed from the field" in open(emu_log).read(), 20,
+                                 "the card read")
+            reads = card_reads(cp, 3)
+            ids = [bytes(r.get("data", b"")).hex().upper() for r in reads]
+            if boot == 1:
+                run.check(up and read_done and ids == [card_id],
+                          f"boot 1: the card valid until tomorrow is granted (got {ids})")
+                ahead = host_now + 10 * 86_400
+                sent = cp.submit_command(0, {
+                    "command": osdp.Command.Manufacturer, "vendor_code": 0xFFFFFF,
+                    "data": bytes([0x01]) + ahead.to_bytes(4, "little")})
+                def kept():
+                    with open(floor_file, "rb") as f:
+                        return int.from_bytes(f.read()[:4], "little")
+                wait_for(lambda: kept() == ahead, 10, "the floor file to hold the panel's time")
+                floor = kept()
+                run.check(bool(sent) and floor == ahead,
+                          f"the panel sets the time ten days ahead (osdp_MFG); the reader keeps "
+                          f"it as its floor (stored {floor}, sent {ahead})")
+            else:
+                run.check(up and read_done and not ids,
+                          f"boot 2: the floor survived the restart: the same card is now "
+                          f"expired, nothing reaches the panel (got {ids})")
+            outcomes.append(ids)
+        finally:
+            if cp is not None:
+                try:
+                    cp.stop()
+                except Exception:  # noqa: BLE001
+                    pass
+            stop(qemu, signal.SIGKILL)
+            stop(emu, signal.SIGINT)
+            server.close()
+
+
 def stop(proc, sig=signal.SIGTERM):
     if proc is None or proc.poll() is not None:
         return
@@ -364,6 +442,10 @@ def main():
         gdb.detach()
         run.check(not after, f"after tamper, no lab key is left in the reader's RAM "
                   f"(found {after})")
+        stop(qemu, signal.SIGKILL)
+        stop(emu, signal.SIGINT)
+
+        time_floor(args, work, run)
     except Exception as e:  # noqa: BLE001 - any failure is a failed run, reported
         run.check(False, f"harness: {type(e).__name__}: {e}")
     finally:

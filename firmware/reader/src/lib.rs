@@ -9,6 +9,7 @@
 //! - [`ecdsa_vectors`]: the ECDSA P-256 differential vectors (host tests and the QEMU board).
 //! - [`lab`]: the lab profile of spec §16 (TEST keys, public; QEMU and lab builds only).
 //! - [`debug_port`]: the nRF52840 debug port rule of a production build (APPROTECT).
+//! - [`time`]: trusted time from the panel and the floor kept across reboots.
 //! - [`provisioned`]: the key record a real board reads from its flash (no keys in the image).
 #![no_std]
 #![cfg_attr(
@@ -36,6 +37,7 @@ pub mod lab_values;
 pub mod osdp;
 pub mod output;
 pub mod provisioned;
+pub mod time;
 pub mod wiegand;
 
 #[cfg(test)]

@@ -70,6 +70,43 @@ const POLL_EVERY: Duration = Duration::from_millis(50);
 unsafe extern "C" {
     static _keys_start: u8;
     static _keys_len: u8;
+    static _time_start: u8;
+}
+
+/// The trusted-time floor in the TIME flash page (memory.x): `floor[4 LE] || !floor[4 LE]`, so
+/// that erased flash and a torn write both read as "no floor".
+struct FlashFloor(embassy_nrf::nvmc::Nvmc<'static>);
+
+impl FlashFloor {
+    fn page() -> u32 {
+        core::ptr::addr_of!(_time_start) as u32
+    }
+}
+
+impl reader::time::FloorStore for FlashFloor {
+    fn load(&mut self) -> Option<u32> {
+        use embedded_storage::nor_flash::ReadNorFlash;
+        let mut words = [0u8; 8];
+        self.0.read(Self::page(), &mut words).ok()?;
+        let (a, b) = words.split_at(4);
+        let floor = u32::from_le_bytes(a.try_into().ok()?);
+        (u32::from_le_bytes(b.try_into().ok()?) == !floor).then_some(floor)
+    }
+
+    fn store(&mut self, floor: u32) {
+        use embedded_storage::nor_flash::NorFlash;
+        let mut words = [0u8; 8];
+        words[..4].copy_from_slice(&floor.to_le_bytes());
+        words[4..].copy_from_slice(&(!floor).to_le_bytes());
+        let page = Self::page();
+        let written = self
+            .0
+            .erase(page, page.saturating_add(4096))
+            .and_then(|()| self.0.write(page, &words));
+        if let Err(e) = written {
+            defmt::error!("writing the time floor failed: {}", e);
+        }
+    }
 }
 
 /// The provisioned key record (flash page `KEYS`).
@@ -294,7 +331,12 @@ fn main() -> ! {
         buzzer: Output::new(p.P1_04, Level::Low, OutputDrive::Standard),
     };
     let mut tamper = TamperContact(Input::new(p.P0_03, Pull::Up));
-    let mut nvmc = embassy_nrf::nvmc::Nvmc::new(p.NVMC);
+    // Time: the floor from flash (build time if none), trusted once the panel sets it.
+    let mut clock = reader::time::TrustedClock::new(
+        FlashFloor(embassy_nrf::nvmc::Nvmc::new(p.NVMC)),
+        BUILD_UNIX_TIME,
+        Instant::now().as_millis() as u32,
+    );
     let mut next_poll = Instant::now();
     #[cfg(not(feature = "legacy-wiegand"))]
     let panel = pd;
@@ -309,16 +351,30 @@ fn main() -> ! {
             continue;
         }
         next_poll = Instant::now() + POLL_EVERY;
-        // This board has no trusted clock (no backed-up RTC, no time from the panel): it uses
-        // the build time plus uptime as a lower bound and declares so (R9, firmware/README.md);
-        // the controller enforces the validity window.
-        let now = BUILD_UNIX_TIME.saturating_add(Instant::now().as_secs() as u32);
+        // Trusted time from the panel (osdp_MFG over the Secure Channel), never before the
+        // floor kept in flash; until then the floor plus uptime, a lower bound, and the reads go
+        // out in the extended format for the controller to decide (R9, firmware/README.md).
+        let ms = Instant::now().as_millis() as u32;
+        #[cfg(not(feature = "legacy-wiegand"))]
+        if let Some((unix, at)) = panel.take_panel_time() {
+            match clock.set(unix, at) {
+                Ok(()) => defmt::info!("trusted time from the panel: {=u32}", unix),
+                Err(e) => defmt::warn!("time {=u32} from the panel refused: {}", unix, e),
+            }
+        }
+        let now = clock.now(ms);
+        #[cfg(not(feature = "legacy-wiegand"))]
+        panel.set_output(match now {
+            reader::time::Now::Trusted(_) => desfire_core::encoding::OutputFormat::Osdp,
+            reader::time::Now::Untrusted(_) => desfire_core::encoding::OutputFormat::Extended,
+        });
+        let now = now.seconds();
         match reader.poll(panel, &mut signals, &mut tamper, now) {
             Event::Idle => {}
             Event::Tamper(open) => {
                 defmt::warn!("tamper {}: keys wiped in RAM", open);
                 if open {
-                    erase_key_record(&mut nvmc);
+                    erase_key_record(&mut clock.store_mut().0);
                 }
             }
             Event::Queued(id) => defmt::info!("credential {=u64:016X} granted, queued", id),

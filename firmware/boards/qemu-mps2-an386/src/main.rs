@@ -6,6 +6,7 @@
 #![no_main]
 
 mod clock;
+mod floor;
 mod rng;
 mod stack;
 mod uart;
@@ -26,9 +27,12 @@ use reader::osdp::Pd;
 use reader::{Event, FrontEnd, Reader, Signal, Signals, TamperInput, lab};
 
 use crate::clock::Millis;
+use crate::floor::SemihostFloor;
 use crate::rng::lab_rng;
 use crate::uart::{CmsdkUart, UART0, UART1};
+use desfire_core::encoding::OutputFormat;
 use reader::drbg::CtrDrbg;
+use reader::time::{Now, TrustedClock};
 
 defmt::timestamp!("{=u32:ms}", clock::millis());
 
@@ -144,8 +148,9 @@ struct Board {
     reader: &'static mut QemuReader,
     osdp_line: CmsdkUart,
     pd_rng: CtrDrbg,
-    /// Trusted time for the validity window at boot (see [`boot_time`]).
-    boot_time: u32,
+    /// Time for the validity window: the runner's at boot (see [`boot_time`]), the panel's
+    /// (osdp_MFG), never before the floor kept in the `floor=` file.
+    clock: TrustedClock<SemihostFloor>,
 }
 
 #[entry]
@@ -156,7 +161,7 @@ fn main() -> ! {
         reader,
         mut osdp_line,
         mut pd_rng,
-        boot_time,
+        mut clock,
     } = init();
     #[cfg(feature = "measure")]
     let ecdsa_ticks = ecdsa_ticks();
@@ -175,7 +180,19 @@ fn main() -> ! {
             continue;
         }
         next_poll = ms.wrapping_add(POLL_EVERY_MS);
-        let now = boot_time.wrapping_add(ms / 1000);
+        if let Some((unix, at)) = pd.take_panel_time() {
+            match clock.set(unix, at) {
+                Ok(()) => defmt::info!("trusted time from the panel: {=u32}", unix),
+                Err(e) => defmt::warn!("time {=u32} from the panel refused: {}", unix, e),
+            }
+        }
+        let now = clock.now(ms);
+        // Until trusted time, the reads go out in the extended format (R9).
+        pd.set_output(match now {
+            Now::Trusted(_) => OutputFormat::Osdp,
+            Now::Untrusted(_) => OutputFormat::Extended,
+        });
+        let now = now.seconds();
         reader.front_end().io_ticks = 0;
         let start = clock::ticks();
         let event = reader.poll(pd, &mut Leds, &mut TamperButton, now);
@@ -276,41 +293,47 @@ fn init() -> Board {
     )) else {
         fail()
     };
-    let boot_time = boot_time();
+    let (boot_time, floor) = boot_time();
+    let mut clock = TrustedClock::new(floor, 0, clock::millis());
+    if let Err(e) = clock.set(boot_time, clock::millis()) {
+        defmt::warn!("the runner's time {=u32} refused: {}", boot_time, e);
+    }
     Board {
         pd,
         reader,
         osdp_line,
         pd_rng,
-        boot_time,
+        clock,
     }
 }
 
 /// Trusted time at boot, Unix seconds: `now=SECONDS` on the semihosting command line when the
 /// runner gives one (`desfire audit --firmware` passes the audit's `now`, so the test cards'
 /// validity windows, which are relative to it, mean the same to the reader), otherwise the
-/// host's clock (semihosting SYS_TIME). Lab only: a real reader has no such channel.
-fn boot_time() -> u32 {
-    let mut line = [0u8; 96];
+/// host's clock (semihosting SYS_TIME). Lab only: a real reader has no such channel. And the
+/// floor file of `floor=PATH` (reader::time), if given.
+fn boot_time() -> (u32, SemihostFloor) {
+    let mut line = [0u8; 256];
     // SYS_GET_CMDLINE (0x15): the host writes the command line, NUL-terminated, into `line`.
     // SAFETY: the parameter block names a buffer of this length that lives across the call.
     let r = unsafe { cortex_m_semihosting::syscall!(GET_CMDLINE, line.as_mut_ptr(), line.len()) };
-    let given = (r == 0)
-        .then(|| {
-            let end = line.iter().position(|&b| b == 0).unwrap_or(line.len());
-            let text = core::str::from_utf8(line.get(..end)?).ok()?;
-            text.split(' ')
-                .find_map(|arg| arg.strip_prefix("now="))
-                .and_then(|s| s.parse::<u32>().ok())
-        })
-        .flatten();
-    match given {
+    let end = line.iter().position(|&b| b == 0).unwrap_or(line.len());
+    let text = (r == 0)
+        .then(|| core::str::from_utf8(line.get(..end)?).ok())
+        .flatten()
+        .unwrap_or("");
+    let arg = |name: &str| text.split(' ').find_map(|a| a.strip_prefix(name));
+    let floor = SemihostFloor::new(arg("floor="));
+    match arg("now=").and_then(|s| s.parse::<u32>().ok()) {
         Some(now) => {
             defmt::info!("trusted time from the runner: {=u32}", now);
-            now
+            (now, floor)
         }
         // SAFETY: a semihosting call without arguments.
-        None => unsafe { cortex_m_semihosting::syscall!(TIME) as u32 },
+        None => (
+            unsafe { cortex_m_semihosting::syscall!(TIME) as u32 },
+            floor,
+        ),
     }
 }
 

@@ -42,6 +42,9 @@ pub mod cmd {
     pub const ACURXSIZE: u8 = 0x7B;
     /// osdp_KEEPACTIVE.
     pub const KEEPACTIVE: u8 = 0xA7;
+    /// osdp_MFG, manufacturer specific: `vendor[3] || sub-command || data`. This PD knows one
+    /// sub-command, [`crate::time::MFG_SET_TIME`] (trusted time from the panel).
+    pub const MFG: u8 = 0x80;
 }
 
 /// Reply codes (OSDP v2.2 Annex A.2).
@@ -184,6 +187,8 @@ pub struct Pd {
     fate: ReadFate,
     /// When the read being answered now was queued.
     in_flight_queued_at: u32,
+    /// The last time the panel set (Unix seconds) and the millisecond clock when it came.
+    panel_time: Option<(u32, u32)>,
     now_ms: u32,
     tamper: bool,
     tamper_reported: bool,
@@ -256,6 +261,7 @@ impl Pd {
             read_in_flight: None,
             fate: ReadFate::None,
             in_flight_queued_at: 0,
+            panel_time: None,
             now_ms: 0,
             tamper: false,
             wiped: false,
@@ -270,6 +276,11 @@ impl Pd {
     /// What a GRANT is reported as.
     pub fn output(&self) -> OutputFormat {
         self.config.output
+    }
+
+    /// Changes what a GRANT is reported as (the board: extended until it has trusted time).
+    pub fn set_output(&mut self, output: OutputFormat) {
+        self.config.output = output;
     }
 
     /// Whether the Secure Channel is established.
@@ -367,6 +378,12 @@ impl Pd {
         if !self.is_secure() {
             self.channel = Channel::Clear;
         }
+    }
+
+    /// The time the panel set since the last call (Unix seconds, and the [`Pd::set_time`] clock
+    /// when it came): only ever inside the Secure Channel (osdp_MFG [`crate::time::MFG_SET_TIME`]).
+    pub fn take_panel_time(&mut self) -> Option<(u32, u32)> {
+        self.panel_time.take()
     }
 
     /// Whether the keys were wiped.
@@ -617,6 +634,27 @@ impl Pd {
             cmd::LED | cmd::BUZ | cmd::ACURXSIZE | cmd::KEEPACTIVE => {
                 let _ = data;
                 Answer::new(reply::ACK, &[])
+            }
+            cmd::MFG => self.mfg(data),
+            _ => Answer::nak(nak::UNKNOWN_COMMAND),
+        }
+    }
+
+    /// osdp_MFG: `vendor[3] || 01 || UnixSeconds[4, LE]` sets trusted time. Another vendor
+    /// code or sub-command is an unknown command; a wrong length is NAK `09`.
+    fn mfg(&mut self, data: &[u8]) -> Answer {
+        let Some((vendor, rest)) = data.split_first_chunk::<3>() else {
+            return Answer::nak(nak::UNABLE);
+        };
+        match rest.split_first() {
+            Some((&crate::time::MFG_SET_TIME, time)) if *vendor == self.config.vendor => {
+                match <[u8; 4]>::try_from(time) {
+                    Ok(t) => {
+                        self.panel_time = Some((u32::from_le_bytes(t), self.now_ms));
+                        Answer::new(reply::ACK, &[])
+                    }
+                    Err(_) => Answer::nak(nak::UNABLE),
+                }
             }
             _ => Answer::nak(nak::UNKNOWN_COMMAND),
         }

@@ -442,6 +442,39 @@ fn a_wipe_reports_tamper_then_ends_the_session_for_good() {
     }
 }
 
+/// Trusted time (firmware/README.md): osdp_MFG `FF FF FF 01 || seconds LE` inside the
+/// Secure Channel only.
+#[test]
+fn the_panel_sets_the_time_only_inside_the_secure_channel() {
+    let mut pd = Pd::new(lab::pd_config());
+    pd.set_time(700);
+    let mut cp = Cp::new();
+    let set = [0xFF, 0xFF, 0xFF, 0x01, 0x00, 0xE1, 0xF5, 0x6A];
+    // In clear: refused, nothing taken.
+    let r = cp.command(&mut pd, 0x80, &set);
+    assert_eq!((r.code, r.data.as_slice()), (0x41, &[0x06u8][..]));
+    assert_eq!(pd.take_panel_time(), None);
+    cp.handshake(&mut pd, &lab::LAB_SCBK);
+    let r = cp.command(&mut pd, 0x80, &set);
+    assert_eq!((r.code, r.scs), (0x40, Some(0x16)));
+    assert_eq!(pd.take_panel_time(), Some((0x6AF5_E100, 700)));
+    assert_eq!(pd.take_panel_time(), None, "taken once");
+    for (bad, nak) in [
+        (&[0xFF, 0xFF, 0xFF, 0x01, 0x00][..], 0x09),
+        (&[0xFF, 0xFF][..], 0x09),
+        (&[0x00, 0x11, 0x22, 0x01, 0, 0, 0, 0][..], 0x03),
+        (&[0xFF, 0xFF, 0xFF, 0x02, 0, 0, 0, 0][..], 0x03),
+    ] {
+        let r = cp.command(&mut pd, 0x80, bad);
+        assert_eq!(
+            (r.code, r.data.as_slice()),
+            (0x41, &[nak][..]),
+            "{bad:02X?}"
+        );
+    }
+    assert_eq!(pd.take_panel_time(), None);
+}
+
 #[test]
 fn other_addresses_are_ignored() {
     let mut pd = Pd::new(lab::pd_config());
