@@ -332,6 +332,10 @@ pub struct ReaderConfig<'a> {
     pub output: OutputFormat,
     /// The controller's revocation list (§10), checked last.
     pub revocation: &'a [Revocation],
+    /// Whether `now` is trusted time (R9, R18). `false`: `now` is only a lower bound (a floor
+    /// kept across restarts plus uptime), so only `EXPIRED` can be decided (a credential that
+    /// ended before the lower bound has ended); `NOT_YET_VALID` is left to the controller.
+    pub trusted_time: bool,
 }
 
 impl<'a> ReaderConfig<'a> {
@@ -349,6 +353,7 @@ impl<'a> ReaderConfig<'a> {
             originality_keys: &[],
             output: OutputFormat::Osdp,
             revocation: &[],
+            trusted_time: true,
         }
     }
 }
@@ -546,7 +551,11 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
         SignatureError::UnsupportedAlgorithm(a) => DenyReason::UnsupportedAlgorithm(a),
         SignatureError::BadSignature => DenyReason::BadSignature,
     })?;
-    check_validity(&ccf.credential, now)?;
+    if config.trusted_time {
+        check_validity(&ccf.credential, now)?;
+    } else if now >= ccf.credential.valid_until {
+        return Err(DenyReason::Expired);
+    }
     let credential = ccf.credential;
 
     // 12. Read_Sig in the session (Full mode), before any output (spec §12).

@@ -195,6 +195,12 @@ impl<'a, F: FrontEnd, K: KeyProvider + Wipe, R: rand_core::CryptoRng> Reader<'a,
         }
     }
 
+    /// Whether `now` given to [`Reader::poll`] is trusted time, or only a lower bound (spec
+    /// R18: then only `EXPIRED` is decided here, the rest by the controller).
+    pub fn set_trusted_time(&mut self, trusted: bool) {
+        self.config.trusted_time = trusted;
+    }
+
     /// The key store (what is left of it after a wipe).
     pub fn keys(&self) -> &K {
         &self.keys

@@ -368,6 +368,7 @@ fn main() -> ! {
             reader::time::Now::Trusted(_) => desfire_core::encoding::OutputFormat::Osdp,
             reader::time::Now::Untrusted(_) => desfire_core::encoding::OutputFormat::Extended,
         });
+        reader.set_trusted_time(matches!(now, reader::time::Now::Trusted(_)));
         let now = now.seconds();
         match reader.poll(panel, &mut signals, &mut tamper, now) {
             Event::Idle => {}

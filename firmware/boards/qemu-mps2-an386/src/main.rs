@@ -192,6 +192,7 @@ fn main() -> ! {
             Now::Trusted(_) => OutputFormat::Osdp,
             Now::Untrusted(_) => OutputFormat::Extended,
         });
+        reader.set_trusted_time(matches!(now, Now::Trusted(_)));
         let now = now.seconds();
         reader.front_end().io_ticks = 0;
         let start = clock::ticks();

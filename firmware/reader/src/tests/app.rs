@@ -520,3 +520,29 @@ fn an_originality_policy_this_image_cannot_apply_is_refused_at_start_and_denies(
     }
     assert_eq!(crate::check_config(&lab::reader_config(&keys, &[])), Ok(()));
 }
+
+/// R18: without trusted time `now` is a lower bound. A card whose validity starts after it is
+/// not denied here (the controller decides, with the validity in the read); one that ended
+/// before it has ended whatever the true time, and is `EXPIRED`.
+#[test]
+fn without_trusted_time_only_expired_is_decided() {
+    let keys = lab::issuer_keys().unwrap();
+    let c = credential(true);
+    for (trusted, now, want) in [
+        (true, c.valid_from - 1, Some(DenyReason::NotYetValid)),
+        (false, c.valid_from - 1, None),
+        (false, c.valid_until, Some(DenyReason::Expired)),
+        (true, c.valid_until, Some(DenyReason::Expired)),
+    ] {
+        let mut r = rig(&keys);
+        r.reader.set_trusted_time(trusted);
+        r.present(Some(golden()));
+        let e = r
+            .reader
+            .poll(&mut r.panel, &mut r.signals, &mut r.switch, now);
+        match want {
+            Some(reason) => assert_eq!(e, Event::Denied(reason), "{trusted} {now}"),
+            None => assert_eq!(e, Event::Granted(c.credential_id), "{trusted} {now}"),
+        }
+    }
+}
