@@ -22,7 +22,11 @@ group() {
         sum[crate] += size; total += size
     }
     END {
-        for (c in sum) printf "%8d  %5.1f %%  %s\n", sum[c], 100 * sum[c] / total, c
+        for (c in sum) {
+            if (sum[c] >= 100) printf "%8d  %5.1f %%  %s\n", sum[c], 100 * sum[c] / total, c
+            else { small += sum[c]; n++ }
+        }
+        printf "%8d  %5.1f %%  (%d groups under 100 B each)\n", small, 100 * small / total, n > "/dev/stderr"
         printf "%8d  100.0 %%  total (code and read-only data symbols)\n", total > "/dev/stderr"
     }' | sort -rn
 }
