@@ -2,7 +2,7 @@
 //! a faster implementation than the portable one without the engine knowing.
 //!
 //! - [`RustCryptoP256`]: RustCrypto `p256` (portable, every target; the host and the fuzzer).
-//! - [`CortexM4P256`]: `p256-cm4`, the Cortex-M4 assembly of P256-Cortex-M4 (feature
+//! - `CortexM4P256`: `p256-cm4`, the Cortex-M4 assembly of P256-Cortex-M4 (feature
 //!   `p256-cm4`, ARM targets only): about 9x fewer instructions per verification and a fraction
 //!   of the flash (firmware/README.md has the measured figures).
 //!
