@@ -333,6 +333,10 @@ pub struct ReaderConfig<'a> {
     pub output: OutputFormat,
     /// The controller's revocation list (§10), checked last.
     pub revocation: &'a [Revocation],
+    /// Whether `now` is trusted time (R9, R18). `false`: `now` is only a lower bound (a floor
+    /// kept across restarts plus uptime), so only `EXPIRED` can be decided (a credential that
+    /// ended before the lower bound has ended); `NOT_YET_VALID` is left to the controller.
+    pub trusted_time: bool,
     /// How the procedure's commands are framed.
     pub framing: Framing<'a>,
 }
@@ -387,6 +391,7 @@ impl<'a> ReaderConfig<'a> {
             originality_keys: &[],
             output: OutputFormat::Osdp,
             revocation: &[],
+            trusted_time: true,
             framing: Framing::REFERENCE,
         }
     }
@@ -482,20 +487,20 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     if !random_id && !(config.allow_fixed_uid && (fixed_uid || anticollision_uid.is_empty())) {
         return Err(DenyReason::UidPolicy);
     }
-    let mut rx = [0u8; READ_RESPONSE_LEN];
+    // Holds the decrypted credential file and the real UID: wiped on every return.
+    let mut rx = zeroize::Zeroizing::new([0u8; READ_RESPONSE_LEN]);
+    let rx = &mut *rx;
 
     // 1. GetVersion: informational, so its outcome decides nothing.
     if config.framing.inquisitive {
-        let _ = d.execute(&get_version(), &mut rx);
+        let _ = d.execute(&get_version(), rx);
     }
 
     // 2. SelectApplication (or ISOSelectFile by DF name); absent → DENY, never a UID
     // fallback.
     let selected = match config.framing.select_df_name {
         Some(name) => iso_select_df_name(d, name),
-        None => d
-            .execute(&select_application(config.aid), &mut rx)
-            .map(|_| ()),
+        None => d.execute(&select_application(config.aid), rx).map(|_| ()),
     };
     selected.map_err(|e| match e {
         Error::Card(Status::APPLICATION_NOT_FOUND)
@@ -509,7 +514,7 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     // GetFileSettings of the credential file before authenticating: a GEN-PACS application
     // refuses directory commands without its master key, so the answer (`AE`) decides nothing.
     if config.framing.inquisitive {
-        let _ = d.execute(&get_file_settings(CCF_FILE_NO), &mut rx);
+        let _ = d.execute(&get_file_settings(CCF_FILE_NO), rx);
     }
 
     // 3. AuthenticateEV2First with K1 (not diversified: the UID is not known yet).
@@ -524,7 +529,7 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     // answer's length decides first (24: 16 ciphertext + 8 MACt), then the MAC (§12 step 4).
     let uid: RealUid = {
         let before = d.transport_mut().traffic();
-        let result = d.execute(&get_card_uid(), &mut rx);
+        let result = d.execute(&get_card_uid(), rx);
         let answer_len = response_data_len(before, d.transport_mut().traffic());
         let resp = match result {
             Err(Error::Card(s)) => return Err(DenyReason::CardError(s)),
@@ -547,16 +552,13 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     let k2_no = AppKey::Read.key_no();
     if config.framing.inquisitive && config.read_key_generations.is_empty() {
         // Informational here: only the generations the reader holds decide (step 5).
-        d.execute(&get_key_version(k2_no), &mut rx)
-            .map_err(common)?;
+        d.execute(&get_key_version(k2_no), rx).map_err(common)?;
     }
     let k2 = if config.read_key_generations.is_empty() {
         keys.card_key(CardKey::App(AppKey::Read), &uid)
             .map_err(|_| NO_KEY)?
     } else {
-        let resp = d
-            .execute(&get_key_version(k2_no), &mut rx)
-            .map_err(common)?;
+        let resp = d.execute(&get_key_version(k2_no), rx).map_err(common)?;
         let KeyVersion(version) =
             KeyVersion::parse(&resp).map_err(|_| DenyReason::MalformedResponse)?;
         if !config.read_key_generations.contains(&version) {
@@ -590,7 +592,7 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
         )
     };
     let before = d.transport_mut().traffic();
-    let result = d.execute(&read.command(), &mut rx);
+    let result = d.execute(&read.command(), rx);
     let answer_len = response_data_len(before, d.transport_mut().traffic());
     let file = match result {
         Err(Error::Card(s)) => return Err(DenyReason::CardError(s)),
@@ -616,12 +618,16 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
         SignatureError::UnsupportedAlgorithm(a) => DenyReason::UnsupportedAlgorithm(a),
         SignatureError::BadSignature => DenyReason::BadSignature,
     })?;
-    check_validity(&ccf.credential, now)?;
+    if config.trusted_time {
+        check_validity(&ccf.credential, now)?;
+    } else if now >= ccf.credential.valid_until {
+        return Err(DenyReason::Expired);
+    }
     let credential = ccf.credential;
 
     // 12. Read_Sig in the session (Full mode), before any output (spec §12).
     if config.originality != OriginalityPolicy::Off || config.framing.inquisitive {
-        *originality = read_originality(d, config.originality_keys, &uid, &mut rx);
+        *originality = read_originality(d, config.originality_keys, &uid, rx);
         if config.originality == OriginalityPolicy::Require && !originality.passed() {
             return Err(DenyReason::OriginalityFailed);
         }
