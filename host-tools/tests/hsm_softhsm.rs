@@ -275,6 +275,27 @@ fn token_and_file_backends_make_the_same_card() {
             assert_eq!(stdout(&o), format!("{ID}\n"));
         }
     }
+    // The reader audit builds its cards through the token too (T3 needs the K2 master's value,
+    // which the token never gives: not played, and said so).
+    let o = hsm.ok(&[
+        "audit",
+        "--in-process",
+        "--profile",
+        s(&token),
+        "--now",
+        "2030-01-01",
+    ]);
+    assert!(stdout(&o).contains(" passed, 0 failed"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("T0 ") && stdout(&o).contains("T8 "),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stderr(&o).contains("T3 (Wrong key) not played: the K2 master is in a token"),
+        "{}",
+        stderr(&o)
+    );
     // Encoding again with the token finds the card done.
     let o = hsm.ok(&encode_args(&token, &by_token)[..14]);
     assert!(stdout(&o).contains("already holds"), "{}", stdout(&o));
