@@ -298,6 +298,15 @@ impl Profile {
         };
         let k = &raw.keys;
         let labels = key_labels(&raw);
+        // Both generations of K2 in one place: a reader derives either the same way.
+        if k.k2_next_label.is_some() != k.k2_label.is_some()
+            && (k.k2_next_label.is_some() || k.k2_next.is_some() || k.k2_next_file.is_some())
+        {
+            return Err(field(
+                "keys.k2_next_label",
+                "keys.k2 and keys.k2_next must both be in the token or both outside it".into(),
+            ));
+        }
         for (name, label, inline, file) in [
             (
                 "keys.picc_master",
@@ -516,9 +525,10 @@ impl Profile {
                 })?;
             issuer_keys.push(key);
         }
-        let read_key_generations = match &masters.read_next {
-            Some((next, _)) => vec![masters.read_version, *next],
-            None => Vec::new(),
+        let next_in_token = token_keys.as_ref().and_then(|t| t.read_next.as_ref());
+        let read_key_generations = match (&masters.read_next, next_in_token) {
+            (Some((next, _)), _) | (None, Some((next, _))) => vec![masters.read_version, *next],
+            (None, None) => Vec::new(),
         };
         let originality = match raw.policy.originality.as_deref() {
             None | Some("off") => OriginalityPolicy::Off,

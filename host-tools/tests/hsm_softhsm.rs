@@ -587,8 +587,9 @@ fn production_profiles_refuse_test_keys_in_the_token() {
     );
 }
 
-/// The tear-safety test of `card encode` (a power cut at every NVM write, then a second run
-/// completes the card) with the token backend, in a child process that has `SOFTHSM2_CONF`.
+/// In a child process that has `SOFTHSM2_CONF`: the tear-safety test of `card encode` (a power
+/// cut at every NVM write, then a second run completes the card) with the token backend, and
+/// AN10922's published vector diversified by the token.
 #[test]
 fn encoding_with_the_token_stays_tear_safe() {
     let Some(hsm) = SoftHsm::new("hsm-tear") else {
@@ -598,11 +599,13 @@ fn encoding_with_the_token_stays_tear_safe() {
     let o = Command::new(std::env::current_exe().unwrap())
         .args([
             "--ignored",
-            "--exact",
-            "torn_encodings_in_process",
+            "in_process",
             "--nocapture",
+            "--test-threads",
+            "1",
         ])
         .env("SOFTHSM2_CONF", &hsm.conf)
+        .env("GEN_PACS_TOKEN_PIN_FILE", hsm.dir.join("user.pin"))
         .env(
             "GEN_PACS_TEAR_PROFILES",
             format!("{}\n{}", s(&file), s(&token)),
@@ -610,7 +613,7 @@ fn encoding_with_the_token_stays_tear_safe() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
-    assert!(stdout(&o).contains("1 passed"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("2 passed"), "{}", stdout(&o));
     print!("{}", stdout(&o));
     let out = stdout(&o);
     let lines: Vec<&str> = out.lines().filter(|l| l.contains("cut points:")).collect();
@@ -620,11 +623,58 @@ fn encoding_with_the_token_stays_tear_safe() {
     assert_eq!(outcome(lines[0]), outcome(lines[1]), "{lines:?}");
 }
 
+/// Run by [`encoding_with_the_token_stays_tear_safe`] only: NXP AN10922 Rev. 2.2 §2.2.1 (the
+/// vector `desfire-core`'s software AN10922 checks too), with the master imported into the token
+/// and the diversification done there by `CKM_AES_CMAC`.
+#[test]
+#[ignore = "run by encoding_with_the_token_stays_tear_safe with SOFTHSM2_CONF set"]
+fn published_vector_in_process() {
+    use desfire_core::crypto::{AesKey, DiversificationInput};
+    use host_tools::hsm::{PinSource, Token, TokenConfig};
+    let pin = std::env::var("GEN_PACS_TOKEN_PIN_FILE").expect("run by the outer test");
+    let token = Token::open(
+        &TokenConfig {
+            module: MODULE.into(),
+            token: "acme".into(),
+            pin: PinSource::File(pin.into()),
+        },
+        true,
+    )
+    .unwrap();
+    let master: [u8; 16] = hex::decode("00112233445566778899AABBCCDDEEFF")
+        .unwrap()
+        .try_into()
+        .unwrap();
+    token
+        .import_master("an10922 vector", &AesKey::new(master))
+        .unwrap();
+    let handle = token.master("an10922 vector").unwrap();
+    let m = DiversificationInput::from_bytes(
+        &hex::decode("04782E21801D803042F54E585020416275").unwrap(),
+    )
+    .unwrap();
+    let key = token.diversify(handle, "an10922 vector", &m).unwrap();
+    assert_eq!(
+        hex::encode_upper(key.expose()),
+        "A8DD63A3B89D54B37CA802473FDA9175"
+    );
+    // An input AN10922 pads to two blocks is not a CMAC: refused, not a wrong key.
+    let short = DiversificationInput::from_bytes(&[0x04; 15]).unwrap();
+    let e = token
+        .diversify(handle, "an10922 vector", &short)
+        .unwrap_err();
+    assert!(e.to_string().contains("not a CMAC"), "{e}");
+    // The token refuses to show the master it was given.
+    let p = token.protection(handle, "an10922 vector").unwrap();
+    assert!(p.sensitive && !p.extractable && !p.value_readable, "{p:?}");
+}
+
 /// Run by [`encoding_with_the_token_stays_tear_safe`] only.
 #[test]
 #[ignore = "run by encoding_with_the_token_stays_tear_safe with SOFTHSM2_CONF set"]
 fn torn_encodings_in_process() {
-    use desfire_core::encoding::{Credential, Verdict};
+    use desfire_core::crypto::AesKey;
+    use desfire_core::encoding::{AppKey, CardKey, Credential, KeyProvider, Verdict, diversify};
     use desfire_core::pcd::{Desfire, FrameSize, Transport};
     use desfire_core::picc::{Card, CardConfig, NVM_LEN, RamNvm};
     use host_tools::gen_pacs::{Encoded, encode, read};
@@ -643,6 +693,26 @@ fn torn_encodings_in_process() {
     let uid: [u8; 7] = hex::decode(UID).unwrap().try_into().unwrap();
     for path in profiles.lines() {
         let profile = Profile::load(path).unwrap();
+        // Both K2 generations (R16), from either backend, equal the software AN10922 of the
+        // masters in MASTERS.
+        assert_eq!(profile.read_key_generations, [1, 2], "{path}");
+        let k2 = CardKey::App(AppKey::Read);
+        for (version, name) in [(1, "k2"), (2, "k2_next")] {
+            let master = MASTERS.iter().find(|(n, _)| *n == name).unwrap().1;
+            let master = AesKey::new(hex::decode(master).unwrap().try_into().unwrap());
+            let want = diversify(&master, &uid, profile.aid, k2, &profile.system).unwrap();
+            let got = profile
+                .card_keys()
+                .card_key_generation(k2, version, &uid)
+                .unwrap();
+            assert_eq!(got, want, "{path}: generation {version}");
+        }
+        assert!(
+            profile
+                .card_keys()
+                .card_key_generation(k2, 3, &uid)
+                .is_err()
+        );
         let credential = Credential {
             issuer: profile.issuer_id.clone(),
             valid_from: now,
