@@ -15,7 +15,7 @@ use crate::profile::{Profile, token_plan};
 #[derive(Debug, clap::Subcommand)]
 pub enum HsmCommand {
     /// Initialise the profile's token in the first free slot of its module and set its user
-    /// PIN (from the profile's [hsm] pin_file or pin_env).
+    /// PIN (from the profile's `[hsm]` pin_file or pin_env).
     Init(InitArgs),
     /// Generate, inside the token, every key the profile names by label: the AES masters
     /// (sensitive, never extractable, CMAC signing only), K1 (readable: it is the card key
@@ -33,7 +33,7 @@ pub enum HsmCommand {
 /// The profile naming the token and the labels.
 #[derive(Debug, clap::Args)]
 pub struct ProfileArg {
-    /// A profile file with an [hsm] table.
+    /// A profile file with an `[hsm]` table.
     #[arg(long, value_name = "FILE")]
     pub profile: String,
 }
@@ -42,7 +42,7 @@ pub struct ProfileArg {
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("so").required(true).args(["so_pin_file", "so_pin_env"])))]
 pub struct InitArgs {
-    /// A profile file with an [hsm] table.
+    /// A profile file with an `[hsm]` table.
     #[arg(long, value_name = "FILE")]
     pub profile: String,
     /// File holding the security officer's PIN (mode 600).
@@ -56,7 +56,7 @@ pub struct InitArgs {
 /// Arguments of `desfire keys hsm list`.
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
-    /// A profile file with an [hsm] table.
+    /// A profile file with an `[hsm]` table.
     #[arg(long, value_name = "FILE")]
     pub profile: String,
     /// One JSON array instead of a table.
@@ -67,7 +67,7 @@ pub struct ListArgs {
 /// Arguments of `desfire keys hsm import`.
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
-    /// A profile file with an [hsm] table and *_label keys: where the keys go.
+    /// A profile file with an `[hsm]` table and *_label keys: where the keys go.
     #[arg(long, value_name = "FILE")]
     pub profile: String,
     /// The profile holding the keys (`lab`, or a file with key files).
