@@ -90,7 +90,7 @@ pub fn read_as<T: Transport>(
             ..base
         },
     };
-    let mut keys = profile.masters.clone();
+    let mut keys = profile.card_keys();
     let mut rng = rand_core::UnwrapErr(rand_core::OsRng);
     read_card(
         transport,
@@ -361,8 +361,7 @@ where
     d.execute(&select_application(profile.aid), &mut rx)
         .map_err(card_err("SelectApplication"))?;
     let k1 = profile
-        .masters
-        .clone()
+        .card_keys()
         .card_key(CardKey::App(AppKey::Kuid), &[0; 7])
         .map_err(|_| EncodeError::Card {
             step: "AuthenticateEV2First K1".into(),
@@ -393,7 +392,7 @@ where
         iso: profile.iso.identity(),
         ccf: &ccf,
     };
-    let mut keys = profile.masters.clone();
+    let mut keys = profile.card_keys();
     plan.resume(d, &mut keys, rng).map_err(|(step, e)| match e {
         // Not a card this profile (partly) personalised: a refusal, nothing was written.
         desfire_core::encoding::ProvisionError::ForeignKey(k) => EncodeError::Unreadable {
@@ -442,7 +441,7 @@ fn signed_ccf(
     credential: &Credential,
     uid: &RealUid,
 ) -> Result<[u8; CCF_FILE_SIZE], EncodeError> {
-    let signer = profile.signing_key.as_ref().ok_or(EncodeError::Credential(
+    let signer = profile.signer().ok_or(EncodeError::Credential(
         desfire_core::encoding::CredentialError::InvalidField,
     ))?;
     let mut ccf = [0u8; CCF_FILE_SIZE];
@@ -469,7 +468,7 @@ where
         iso: profile.iso.identity(),
         ccf: &ccf,
     };
-    let mut keys = profile.masters.clone();
+    let mut keys = profile.card_keys();
     for step in PLAN {
         plan.execute(step, d, &mut keys, rng)
             .map_err(|e| step_error(step, e))?;
@@ -511,7 +510,7 @@ where
     let mut rx = [0u8; 64];
     d.execute(&select_application(profile.aid), &mut rx)
         .map_err(card_err("SelectApplication"))?;
-    let mut keys = profile.masters.clone();
+    let mut keys = profile.card_keys();
     let k1 = keys
         .card_key(CardKey::App(AppKey::Kuid), &[0; 7])
         .map_err(|_| EncodeError::Card {

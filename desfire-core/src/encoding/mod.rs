@@ -38,8 +38,8 @@ pub use self::reader::{
     osdp_raw_extended, osdp_raw_legacy, read_card,
 };
 pub use self::signature::{
-    IssuerKey, IssuerSigningKey, SIGNATURE_LEN, SignatureError, SignatureVerified, TBS_PREFIX,
-    TbsDigest, tbs_digest, verify_signature, verify_signature_at,
+    IssuerKey, IssuerSigner, IssuerSigningKey, SIGNATURE_LEN, SignatureError, SignatureVerified,
+    TBS_PREFIX, TbsDigest, normalise_signature, tbs_digest, verify_signature, verify_signature_at,
 };
 pub use self::traffic::{Metered, Traffic};
 

@@ -167,9 +167,13 @@ impl CardSpec {
     }
 
     /// Why this card cannot be played with `profile`: the revocation cards need the
-    /// controller's list (§10) to name them.
+    /// controller's list (§10) to name them; T3 puts the K2 master itself on the card, which a
+    /// token never gives out.
     pub fn unplayable(&self, profile: &Profile) -> Option<&'static str> {
         match self.id {
+            "T3" if profile.masters.read.is_none() => {
+                Some("the K2 master is in a token, which never gives its value out")
+            }
             "T10b" if deny_listed(profile).is_none() => {
                 Some("the profile's revocation list deny-lists no credential of its issuer")
             }
@@ -736,8 +740,7 @@ impl Fixture {
 /// grants whenever the audit runs).
 fn golden_credential(profile: &Profile, now: u32) -> Result<Credential, CardError> {
     let signer = profile
-        .signing_key
-        .as_ref()
+        .signer()
         .ok_or_else(|| build_err("T0")("the profile has no issuer signing key".into()))?;
     Ok(Credential {
         issuer: profile.issuer_id.clone(),
@@ -762,8 +765,7 @@ fn sign(
 ) -> Result<[u8; CCF_FILE_SIZE], CardError> {
     let e = build_err("credential");
     let signer = profile
-        .signing_key
-        .as_ref()
+        .signer()
         .ok_or_else(|| e("the profile has no issuer signing key".into()))?;
     let mut ccf = [0u8; CCF_FILE_SIZE];
     let n = credential
@@ -863,7 +865,7 @@ fn rewrite_ccf(
         iso: profile.iso.identity(),
         ccf,
     };
-    let mut keys = profile.masters.clone();
+    let mut keys = profile.card_keys();
     let mut rng = rand_core::UnwrapErr(rand_core::OsRng);
     for step in [
         Step::SelectApplication,

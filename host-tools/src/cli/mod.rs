@@ -6,6 +6,7 @@ pub mod card;
 pub mod demo;
 pub mod emulate;
 pub mod keys_diversify;
+pub mod keys_hsm;
 pub mod reader;
 pub mod trace_decode;
 
@@ -148,6 +149,10 @@ pub enum KeysCommand {
     /// M is given whole (--input) or built as UID || AID (LSB first, as sent on the wire) ||
     /// key number || system identifier (--uid, --aid, --key-no, --system-id).
     Diversify(keys_diversify::Args),
+    /// Keys in a PKCS#11 token (a hardware security module): initialise the token, generate
+    /// or import the keys a profile names by label, list them.
+    #[command(subcommand)]
+    Hsm(keys_hsm::HsmCommand),
 }
 
 /// `desfire trace …`
@@ -166,6 +171,7 @@ pub enum TraceCommand {
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit, CliError> {
     match cli.command {
         Command::Keys(KeysCommand::Diversify(args)) => keys_diversify::run(args, out),
+        Command::Keys(KeysCommand::Hsm(cmd)) => keys_hsm::run(cmd, out),
         Command::Trace(TraceCommand::Decode(args)) => trace_decode::run(args, out),
         Command::Emulate(args) => emulate::run(args, out),
         Command::Card(cmd) => card::run(cmd, out),

@@ -205,7 +205,7 @@ where
 {
     let mut rng = rand_core::UnwrapErr(rand_core::OsRng);
     let mut rx = [0u8; 128];
-    let mut keys = profile.masters.clone();
+    let mut keys = profile.card_keys();
     let selected = d.execute(&select_application(profile.aid), &mut rx);
     if !c.add(
         "application",
