@@ -88,12 +88,7 @@ impl IssuerKey {
 
     /// The point, SEC1 uncompressed (`04 || X || Y`), as profiles publish it.
     pub fn to_sec1_uncompressed(&self) -> [u8; 65] {
-        let point = self.key.to_encoded_point(false);
-        let mut out = [0u8; 65];
-        if let Some(bytes) = out.get_mut(..point.as_bytes().len()) {
-            bytes.copy_from_slice(point.as_bytes());
-        }
-        out
+        self.key.to_sec1_uncompressed()
     }
 
     /// Whether this key is (issuer, key ID) and, when `now` is given, inside its validity.
