@@ -33,4 +33,5 @@ group() {
 echo "==> flash per crate: $elf"
 echo "$syms" | group 2>&1
 echo "==> the $top largest symbols"
-echo "$syms" | sort -k2 -rn | head -n "$top" | awk '{ s = $2 + 0; $1 = ""; $2 = ""; $3 = ""; printf "%8d  %s\n", s, substr($0, 4) }'
+# awk reads all of sort's output (`head` would close the pipe early: SIGPIPE under pipefail).
+echo "$syms" | sort -k2 -rn | awk -v top="$top" 'NR <= top { s = $2 + 0; $1 = ""; $2 = ""; $3 = ""; printf "%8d  %s\n", s, substr($0, 4) }'

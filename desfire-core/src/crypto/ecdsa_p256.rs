@@ -117,6 +117,9 @@ impl EcdsaP256 for CortexM4P256 {
         Some(P256Point::from_verified(xy))
     }
 
+    /// Not inlined: p256-cm4's working points then take stack only while it runs, never on top
+    /// of the caller's buffers in one merged frame (the reader's stack high-water mark).
+    #[inline(never)]
     fn verify_prehash(key: &P256Point, digest: &[u8; 32], signature: &[u8; 64]) -> bool {
         let (x, y) = key.0.split_at(32);
         let (r, s) = signature.split_at(32);

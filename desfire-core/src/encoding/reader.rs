@@ -409,6 +409,17 @@ const PLAIN_RESPONSE_LEN: usize = READ_LEN;
 /// A MAC-mode answer to step 9 (`DOWNGRADE`).
 const MAC_RESPONSE_LEN: usize = READ_LEN + 8;
 
+/// Room for the largest sealed command body the procedure sends (the instruction byte travels
+/// apart): ReadData in Full mode (`AD` or `BD`) carries its 7-byte header (file number, offset,
+/// length) and no data, then the 8-byte MACt, 15 bytes. Every other command it sends is shorter
+/// (GetKeyVersion and Read_Sig 1 + 8, GetCardUID 8, SelectApplication 3).
+const PROCEDURE_BODY_LEN: usize = 32;
+
+/// The engine as the procedure runs it: a body buffer of [`PROCEDURE_BODY_LEN`], not the
+/// engine's default 512 bytes (the reader's stack). A longer command would be refused before
+/// anything is sent ([`crate::wire::Error::BufferTooSmall`]), never truncated.
+type ProcedureClient<T> = Desfire<Metered<T>, PROCEDURE_BODY_LEN>;
+
 /// Runs the procedure once against the card behind `transport`.
 ///
 /// `anticollision_uid` is the UID the card gave at activation: 4 bytes starting `08` for a
@@ -425,7 +436,7 @@ pub fn read_card<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng 
     anticollision_uid: &[u8],
     now: u32,
 ) -> Transaction {
-    let mut d: Desfire<Metered<&mut T>> = Desfire::new(Metered::new(transport), config.frame);
+    let mut d: ProcedureClient<&mut T> = Desfire::new(Metered::new(transport), config.frame);
     let mut originality = OriginalityCheck::NotRun;
     let verdict = match run(
         &mut d,
@@ -473,7 +484,7 @@ fn auth_failed<E>(key: KeyNo) -> impl FnOnce(Error<E>) -> DenyReason {
 const NO_KEY: DenyReason = DenyReason::Transport(TransportFault::KeyUnavailable);
 
 fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
-    d: &mut Desfire<Metered<T>>,
+    d: &mut ProcedureClient<T>,
     config: &ReaderConfig<'_>,
     keys: &mut K,
     rng: &mut R,
@@ -645,7 +656,7 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
 
 /// Step 12: Read_Sig (address 00) in the session, verified against `trusted`.
 fn read_originality<T: Transport>(
-    d: &mut Desfire<Metered<T>>,
+    d: &mut ProcedureClient<T>,
     trusted: &[OriginalityKey],
     uid: &RealUid,
     rx: &mut [u8],

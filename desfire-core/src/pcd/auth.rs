@@ -97,6 +97,12 @@ pub struct Ev2NonFirst {
 impl Ev2NonFirst {
     /// Starts a non-first authentication; `current` is consumed (the card ends it too).
     pub fn new(current: Session, key_no: KeyNo, key: AesKey) -> Self {
+        Self::continuing(&current, key_no, key)
+    }
+
+    /// [`Ev2NonFirst::new`] that leaves ending `current` to the caller (the driver drops its
+    /// session in place, without a copy of its expanded keys).
+    pub(crate) fn continuing(current: &Session, key_no: KeyNo, key: AesKey) -> Self {
         Self {
             key_no,
             key,
@@ -212,6 +218,33 @@ impl AwaitingConfirmation {
     ///
     /// First: `E(K, TI || RndA' || PDcap2 || PCDcap2) 9100`; NonFirst: `E(K, RndA') 9100`.
     pub fn on_confirmation(self, rapdu: &[u8]) -> Result<Session, Error> {
+        let (keys, ti, cmd_ctr, caps) = self.confirm(rapdu)?;
+        Ok(Session::new(
+            SecureChannel::new(&keys, ti, cmd_ctr),
+            self.key_no,
+            caps,
+        ))
+    }
+
+    /// [`AwaitingConfirmation::on_confirmation`] that builds the session in `slot` (the
+    /// driver's own): the expanded session keys are not copied through a return value.
+    /// `slot` is left as it was on an error.
+    pub(crate) fn confirm_into(
+        self,
+        rapdu: &[u8],
+        slot: &mut Option<Session>,
+    ) -> Result<(), Error> {
+        let (keys, ti, cmd_ctr, caps) = self.confirm(rapdu)?;
+        *slot = Some(Session::new(
+            SecureChannel::new(&keys, ti, cmd_ctr),
+            self.key_no,
+            caps,
+        ));
+        Ok(())
+    }
+
+    /// Checks the confirmation; the session keys and what the session carries on.
+    fn confirm(&self, rapdu: &[u8]) -> Result<(SessionKeys, Ti, CmdCtr, Capabilities), Error> {
         let r = RApdu::parse(rapdu)?;
         let status = r.status()?;
         if status != Status::OPERATION_OK {
@@ -273,11 +306,7 @@ impl AwaitingConfirmation {
             "EV2 authentication with key {} succeeded",
             self.key_no.value()
         );
-        Ok(Session::new(
-            SecureChannel::new(&keys, ti, cmd_ctr),
-            self.key_no,
-            caps,
-        ))
+        Ok((keys, ti, cmd_ctr, caps))
     }
 }
 

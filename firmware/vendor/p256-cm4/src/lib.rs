@@ -249,8 +249,9 @@ fn scalarmult_variable_base(
     table[0][1].copy_from_slice(output_mont_y);
     table[0][2].copy_from_slice(&ONE_MONTGOMERY);
     unsafe { P256_double_j(&raw mut table[7] as _, &raw const table[0] as _) };
+    let double = table[7];
     (1..8).for_each(|i| {
-        table.copy_within(7..8, i);
+        table[i] = double;
         unsafe {
             P256_add_sub_j(
                 &raw mut table[i] as _,
@@ -758,8 +759,9 @@ pub fn verify(
 
     // Create a table of P, 3P, 5P, ..., 15P, where P is the public key.
     unsafe { P256_double_j(&raw mut pk_table[7] as _, &raw const pk_table[0] as _) };
+    let double = pk_table[7];
     (1..8).for_each(|i| {
-        pk_table.copy_within(7..8, i);
+        pk_table[i] = double;
         unsafe {
             P256_add_sub_j(
                 &raw mut pk_table[i] as _,
