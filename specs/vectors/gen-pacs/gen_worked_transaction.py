@@ -492,8 +492,9 @@ def render(doc):
                 out.append("  - MAC input `%s` → CMAC `%s` → MACt `%s`"
                            % (s["mac_input"], s["cmac"], s["mact"]))
                 if "ivr" in s:
-                    out.append("  - response MAC input `%s…` (%d bytes) → MACt `%s`"
-                               % (s["resp_mac_input"][:64], len(s["resp_mac_input"]) // 2,
+                    rmi = s["resp_mac_input"]
+                    out.append("  - response MAC input `%s` (%d bytes) → MACt `%s`"
+                               % (rmi if len(rmi) <= 64 else rmi[:64] + "…", len(rmi) // 2,
                                   s["resp_mact"]))
                     out.append("  - IVr = E(SesAuthENCKey, `%s`) = `%s`"
                                % (s["ivr_input"], s["ivr"]))
