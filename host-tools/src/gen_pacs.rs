@@ -16,6 +16,7 @@ use desfire_core::pcd::{Desfire, Error, FrameSize, Transport};
 use desfire_core::wire::{Aid, KeyNo, Status};
 
 use crate::args::ArgError;
+use crate::audit::framing::Variant;
 use crate::cli::emulate::EmulatedCard;
 use crate::profile::Profile;
 use crate::vpcd::VirtualCard;
@@ -52,6 +53,7 @@ pub fn read<T: Transport>(
 ) -> Transaction {
     read_as(
         ReadPolicy::Reader,
+        Variant::Ad,
         transport,
         profile,
         allow_fixed_uid,
@@ -60,10 +62,11 @@ pub fn read<T: Transport>(
     )
 }
 
-/// Runs the reader procedure once with the profile's reader keys and `policy`: the one place
-/// the CLI builds a [`ReaderConfig`].
+/// Runs the reader procedure once with the profile's reader keys, `policy` and the framing
+/// `variant`: the one place the CLI builds a [`ReaderConfig`].
 pub fn read_as<T: Transport>(
     policy: ReadPolicy,
+    variant: Variant,
     transport: &mut T,
     profile: &Profile,
     allow_fixed_uid: bool,
@@ -72,6 +75,7 @@ pub fn read_as<T: Transport>(
 ) -> Transaction {
     let base = ReaderConfig {
         frame: FrameSize::SHORT_APDU,
+        framing: variant.framing(&profile.iso.df_name),
         allow_fixed_uid,
         read_key_generations: &profile.read_key_generations,
         ..ReaderConfig::new(profile.aid, &profile.issuer_keys)
@@ -273,6 +277,7 @@ where
     // authenticates with neither its delivery nor its final value stops it before any write.
     let t = read_as(
         ReadPolicy::Card,
+        Variant::Ad,
         d.transport_mut(),
         profile,
         true,
@@ -303,7 +308,15 @@ where
                 Err(e) => return Err(e),
             };
             // Resumed: the card must now read with this credential.
-            let after = read_as(ReadPolicy::Card, d.transport_mut(), profile, true, &[], now);
+            let after = read_as(
+                ReadPolicy::Card,
+                Variant::Ad,
+                d.transport_mut(),
+                profile,
+                true,
+                &[],
+                now,
+            );
             match after.verdict {
                 Verdict::Grant(c) if c.credential_id == credential.credential_id => {
                     Ok(Encoded::Resumed { steps })

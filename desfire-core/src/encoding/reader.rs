@@ -15,7 +15,8 @@
 //! 5 GetKeyVersion K2 (MAC) when [`ReaderConfig::read_key_generations`] names the generations
 //! held (R16), then step 6 derives the key of that generation; 12 Read_Sig in the session by
 //! [`ReaderConfig::originality`], run after step 10 and before step 11. Steps 1 (GetVersion)
-//! and 8 (ProximityCheck, spec open point 5) are not run. Then step 11: the output format of
+//! and 8 (ProximityCheck, spec open point 5) are not run unless [`ReaderConfig::framing`] asks
+//! for GetVersion. Then step 11: the output format of
 //! [`ReaderConfig::output`] (legacy Wiegand needs tag 86: `NO_LEGACY_IMAGE`), and last the
 //! controller's revocation check ([`ReaderConfig::revocation`], §10: `REVOKED`), which this
 //! reader runs because it plays the controller too. The bytes of step 11 are the caller's:
@@ -30,10 +31,10 @@ use super::{CCF_FILE_NO, CCF_FILE_SIZE, Credential, RealUid};
 use crate::crypto::originality::{self, OriginalityKey};
 use crate::pcd::commands::{
     Chaining, KeyVersion, OriginalitySignature, ReadData, Uid, get_card_uid, get_key_version,
-    read_sig, select_application,
+    get_version, iso_select_df_name, read_sig, select_application,
 };
 use crate::pcd::{Desfire, Error, FrameSize, ProtocolError, Transport};
-use crate::wire::{Aid, CommMode, KeyNo, Status, U24};
+use crate::wire::{Aid, CommMode, Error as WireError, KeyNo, Status, U24};
 
 /// What kind of `TRANSPORT` failure (§13 reason 8: "card lost, timeout, RF or reader error").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -333,6 +334,42 @@ pub struct ReaderConfig<'a> {
     pub output: OutputFormat,
     /// The controller's revocation list (§10), checked last.
     pub revocation: &'a [Revocation],
+    /// How the procedure's commands are framed.
+    pub framing: Framing<'a>,
+}
+
+/// How a reader frames the procedure's commands. Each choice is legal DESFire and leads to the
+/// same verdict on every card (spec §12); readers in the field differ in all of them, so the
+/// audit plays its test cards against each ([`Framing::REFERENCE`] is what this reader does
+/// unless told otherwise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Framing<'a> {
+    /// Step 2 by ISOSelectFile with this DF name (`00 A4 04 0C`) instead of
+    /// SelectApplication; `6A 82` is `NO_APPLICATION`.
+    pub select_df_name: Option<&'a [u8]>,
+    /// Step 9's command code: the ISO-chaining `AD` (one frame up to the ISO/IEC 14443-4
+    /// frame size) or the native `BD` (59-byte frames fetched with `AF`).
+    pub read_chaining: Chaining,
+    /// Step 9 asks for the whole file (length `00 00 00`) rather than exactly 160 bytes
+    /// (`A0 00 00`): the same 160 bytes of a conforming card.
+    pub read_whole_file: bool,
+    /// Step 1 (GetVersion) before step 2, GetKeyVersion of K2 in the K1 session even with one
+    /// generation, and step 12 (Read_Sig) whatever the originality policy (which alone
+    /// decides on its result): what many readers ask on the way. The answers to GetVersion and
+    /// GetKeyVersion are informational. (GetFileSettings is not among them: a GEN-PACS
+    /// application refuses directory commands without its master key, and the refusal ends
+    /// the session.)
+    pub inquisitive: bool,
+}
+
+impl Framing<'_> {
+    /// SelectApplication, `AD` for exactly 160 bytes, nothing else asked.
+    pub const REFERENCE: Framing<'static> = Framing {
+        select_df_name: None,
+        read_chaining: Chaining::Iso,
+        read_whole_file: false,
+        inquisitive: false,
+    };
 }
 
 impl<'a> ReaderConfig<'a> {
@@ -350,6 +387,7 @@ impl<'a> ReaderConfig<'a> {
             originality_keys: &[],
             output: OutputFormat::Osdp,
             revocation: &[],
+            framing: Framing::REFERENCE,
         }
     }
 }
@@ -448,12 +486,27 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     }
     let mut rx = [0u8; READ_RESPONSE_LEN];
 
-    // 2. SelectApplication; absent → DENY, never a UID fallback.
-    d.execute(&select_application(config.aid), &mut rx)
-        .map_err(|e| match e {
-            Error::Card(Status::APPLICATION_NOT_FOUND) => DenyReason::NoApplication,
-            e => common(e),
-        })?;
+    // 1. GetVersion: informational, so its outcome decides nothing.
+    if config.framing.inquisitive {
+        let _ = d.execute(&get_version(), &mut rx);
+    }
+
+    // 2. SelectApplication (or ISOSelectFile by DF name); absent → DENY, never a UID
+    // fallback.
+    let selected = match config.framing.select_df_name {
+        Some(name) => iso_select_df_name(d, name),
+        None => d
+            .execute(&select_application(config.aid), &mut rx)
+            .map(|_| ()),
+    };
+    selected.map_err(|e| match e {
+        Error::Card(Status::APPLICATION_NOT_FOUND)
+        | Error::Wire(WireError::NotDesfireStatus {
+            sw1: 0x6A,
+            sw2: 0x82,
+        }) => DenyReason::NoApplication,
+        e => common(e),
+    })?;
 
     // 3. AuthenticateEV2First with K1 (not diversified: the UID is not known yet).
     let k1_no = AppKey::Kuid.key_no();
@@ -488,6 +541,11 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     // an authentication failure would end the session, so the reader cannot try one
     // generation and then the other (decision 0004). 6. K2 of that generation.
     let k2_no = AppKey::Read.key_no();
+    if config.framing.inquisitive && config.read_key_generations.is_empty() {
+        // Informational here: only the generations the reader holds decide (step 5).
+        d.execute(&get_key_version(k2_no), &mut rx)
+            .map_err(common)?;
+    }
     let k2 = if config.read_key_generations.is_empty() {
         keys.card_key(CardKey::App(AppKey::Read), &uid)
             .map_err(|_| NO_KEY)?
@@ -513,12 +571,17 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     // The ISO-chaining code `AD` (spec section 12 allows it): the card may answer in one frame
     // up to the ISO/IEC 14443-4 frame size, where `BD` is answered in 59-byte native frames
     // fetched with `AF` (10 command/response pairs instead of the 7 the procedure needs).
+    let length = if config.framing.read_whole_file {
+        0
+    } else {
+        READ_LEN as u8
+    };
     let read = ReadData {
-        chaining: Chaining::Iso,
+        chaining: config.framing.read_chaining,
         ..ReadData::new(
             CCF_FILE_NO,
             U24::from_wire([0; 3]),
-            U24::from_wire([READ_LEN as u8, 0, 0]),
+            U24::from_wire([length, 0, 0]),
             CommMode::Full,
         )
     };
@@ -553,7 +616,7 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     let credential = ccf.credential;
 
     // 12. Read_Sig in the session (Full mode), before any output (spec §12).
-    if config.originality != OriginalityPolicy::Off {
+    if config.originality != OriginalityPolicy::Off || config.framing.inquisitive {
         *originality = read_originality(d, config.originality_keys, &uid, &mut rx);
         if config.originality == OriginalityPolicy::Require && !originality.passed() {
             return Err(DenyReason::OriginalityFailed);

@@ -18,7 +18,7 @@ use desfire_core::picc::State;
 use desfire_core::picc::state::{CONFIG_RANDOM_ID, Originality};
 use desfire_core::wire::{Access, CommMode};
 
-use super::behaviour::{Behaving, Behaviour, Recording};
+use super::behaviour::{Application, Behaving, Behaviour, FaultSite, Recording};
 use super::reader::{CardLink, Observation};
 use super::run::Recorder;
 use crate::card_image::CardImage;
@@ -494,16 +494,59 @@ impl Fixture {
                 t.verdict
             )));
         }
-        let responses = rec
+        let steps: Vec<(Vec<u8>, Vec<u8>)> = rec
             .into_steps()
             .into_iter()
-            .map(|s| hex::decode(s.response).unwrap_or_default())
+            .map(|s| {
+                (
+                    hex::decode(s.command).unwrap_or_default(),
+                    hex::decode(s.response).unwrap_or_default(),
+                )
+            })
             .collect();
-        Ok(Recording { uid, responses })
+        Ok(Recording::from_exchange(
+            &uid,
+            steps.iter().map(|(c, r)| (c.as_slice(), r.as_slice())),
+        ))
     }
 
-    /// Builds test card `spec`, powered off.
+    /// Builds test card `spec`, powered off, with its fault placed ([`FaultSite`]): what a
+    /// reader must receive before its verdict says anything about the fault.
     pub fn build(&self, spec: &CardSpec) -> Result<TestCard, CardError> {
+        let card = self.build_card(spec)?;
+        let site = match spec.id {
+            "T2" => FaultSite::Application,
+            "T3" => FaultSite::Authentication(AppKey::Read.key_no().value()),
+            "T14" => FaultSite::Activation,
+            "T15" => FaultSite::Originality,
+            "T8" => FaultSite::Credential(signature_bytes(&self.golden_ccf)),
+            "T7" | "T9" | "T10a" | "T10b" | "T10c" | "T11" | "S1" | "S2" | "S3" | "S4" => {
+                let ccf = credential_file(card.inner().state(), self.profile.aid)
+                    .ok_or_else(|| build_err(spec.id)("no credential file".into()))?;
+                let differ: Vec<usize> = ccf
+                    .iter()
+                    .zip(self.golden_ccf.iter())
+                    .enumerate()
+                    .filter(|(_, (a, b))| a != b)
+                    .map(|(i, _)| i)
+                    .collect();
+                if differ.is_empty() {
+                    return Err(build_err(spec.id)(
+                        "the credential does not differ from the golden card's".into(),
+                    ));
+                }
+                FaultSite::Credential(differ)
+            }
+            _ => card.site().clone(),
+        };
+        let app = Application {
+            aid: self.profile.aid,
+            df_name: self.profile.iso.df_name.clone(),
+        };
+        Ok(card.showing(site, app))
+    }
+
+    fn build_card(&self, spec: &CardSpec) -> Result<TestCard, CardError> {
         let id = spec.id;
         let e = build_err(id);
         let p = &self.profile;
@@ -721,6 +764,40 @@ fn sign(
     head.copy_from_slice(&[0x9E, 0x40]);
     body.copy_from_slice(&sig);
     Ok(ccf)
+}
+
+/// The credential file (file 01 of the GEN-PACS application `aid`) as `state` holds it: the
+/// committed region of the backup file.
+pub fn credential_file(state: &State, aid: desfire_core::wire::Aid) -> Option<[u8; CCF_FILE_SIZE]> {
+    let f = state.files.iter().find(|f| f.aid == aid && f.no == 1)?;
+    let desfire_core::picc::state::FileKind::Data {
+        backup,
+        size,
+        offset,
+        active,
+    } = f.kind
+    else {
+        return None;
+    };
+    let start = if backup {
+        offset.checked_add(size.checked_mul(u32::from(active))?)?
+    } else {
+        offset
+    };
+    state.region(start, size)?.try_into().ok()
+}
+
+/// The offsets of the issuer signature (`r‖s`, 64 bytes) in a credential file: what binds the
+/// credential to the card's real UID (T8).
+fn signature_bytes(ccf: &[u8; CCF_FILE_SIZE]) -> Vec<usize> {
+    let Ok(parsed) = ParsedCcf::parse(ccf) else {
+        return Vec::new();
+    };
+    let sig = parsed.signature;
+    ccf.windows(sig.len())
+        .position(|w| w == sig.as_slice())
+        .map(|at| (at..at + sig.len()).collect())
+        .unwrap_or_default()
 }
 
 /// A card holding `state`, powered off.

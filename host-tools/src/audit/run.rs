@@ -5,7 +5,7 @@ use desfire_core::wire::Ins;
 
 use super::behaviour::Behaving;
 use super::cards::{CardError, CardSpec, ENROLLED_CREDENTIAL_ID, Fixture};
-use super::model::{AuditReport, CardResult, ExchangeStep};
+use super::model::{AuditReport, CardResult, ExchangeStep, Outcome};
 use super::reader::{Observation, ReaderUnderTest};
 use crate::trace::commands::iso_command_name;
 use crate::vpcd::VirtualCard;
@@ -127,6 +127,10 @@ pub struct Presentation {
     pub exchange: Vec<ExchangeStep>,
     /// What the reader printed ([`ReaderUnderTest::take_output`]).
     pub output: Option<String>,
+    /// Whether the reader received what carries the card's fault.
+    pub fault_committed: bool,
+    /// What the reader did not do when it did not ([`super::behaviour::FaultSite::unmet`]).
+    pub unmet: &'static str,
 }
 
 /// Builds `spec`'s card, activates it and presents it to `reader` once.
@@ -140,16 +144,23 @@ pub fn present(
     let mut rec = Recorder::new(&mut card);
     let observation = reader.present(&mut rec);
     let exchange = rec.into_steps();
+    let fault_committed = card.fault_committed();
     card.power_off();
     Ok(Presentation {
         observation,
         exchange,
         output: reader.take_output(),
+        fault_committed,
+        unmet: card.site().unmet(),
     })
 }
 
-/// Judges one presentation: whether it conforms and the report's one-line detail.
-pub fn judge(spec: &CardSpec, fixture: &Fixture, p: &Presentation) -> (bool, String) {
+/// Judges one presentation: its verdict and the report's one-line detail.
+///
+/// A forbidden command (R2) fails whatever else happened. Otherwise a card whose fault never
+/// reached the reader is INCONCLUSIVE, unless its conforming verdict under the profile is the
+/// golden card's (a GRANT with no alternative): then it is a control card.
+pub fn judge(spec: &CardSpec, fixture: &Fixture, p: &Presentation) -> (Outcome, String) {
     let expected = spec.expected_for(&fixture.profile);
     if let Some((step, why)) = p.exchange.iter().find_map(|s| {
         hex::decode(&s.command)
@@ -158,10 +169,19 @@ pub fn judge(spec: &CardSpec, fixture: &Fixture, p: &Presentation) -> (bool, Str
             .map(|w| (s, w))
     }) {
         return (
-            false,
+            Outcome::Fail,
             format!(
                 "the reader sent {} ({why}); {}",
                 step.command_name, spec.failure_means
+            ),
+        );
+    }
+    if !p.fault_committed && !expected.deny.is_empty() {
+        return (
+            Outcome::Inconclusive,
+            format!(
+                "{} (observed {}): this presentation says nothing about {}",
+                p.unmet, p.observation, spec.requirement
             ),
         );
     }
@@ -174,18 +194,18 @@ pub fn judge(spec: &CardSpec, fixture: &Fixture, p: &Presentation) -> (bool, Str
             Observation::Deny(Some(r)) => format!("denied with {r} ({})", spec.differs),
             _ => format!("denied ({})", spec.differs),
         };
-        (true, why)
+        (Outcome::Pass, why)
     } else if let Observation::Error(e) = &p.observation {
-        (false, format!("the reader could not run: {e}"))
+        (Outcome::Fail, format!("the reader could not run: {e}"))
     } else if p.observation == Observation::Timeout {
         (
-            false,
+            Outcome::Fail,
             "the reader did not decide in time: it hangs on this card (a door that never \
              answers, or a reader that can be stalled on purpose)"
                 .to_owned(),
         )
     } else {
-        (false, spec.failure_means.to_owned())
+        (Outcome::Fail, spec.failure_means.to_owned())
     }
 }
 
@@ -202,20 +222,22 @@ pub fn audit(
     let mut results = Vec::with_capacity(cards.len());
     for spec in cards {
         progress(spec);
-        let mut verdict: Option<(bool, String, Presentation)> = None;
+        // The first failing presentation, else the first inconclusive one, else the last.
+        let mut verdict: Option<(Outcome, String, Presentation)> = None;
         for _ in 0..repeat.max(1) {
             let p = present(reader, fixture, spec)?;
-            let (pass, mut detail) = judge(spec, fixture, &p);
-            if let (false, Some(output)) = (pass, &p.output) {
+            let (outcome, mut detail) = judge(spec, fixture, &p);
+            if let (Outcome::Fail, Some(output)) = (outcome, &p.output) {
                 detail = format!("{detail}; the reader printed {output}");
             }
-            // Keep the first failing presentation (or the last passing one).
-            let keep_old = verdict.as_ref().is_some_and(|(ok, _, _)| !ok);
+            let keep_old = verdict.as_ref().is_some_and(|(old, _, _)| {
+                *old == Outcome::Fail || (*old == Outcome::Inconclusive && outcome != Outcome::Fail)
+            });
             if !keep_old {
-                verdict = Some((pass, detail, p));
+                verdict = Some((outcome, detail, p));
             }
         }
-        let Some((pass, detail, p)) = verdict else {
+        let Some((result, detail, p)) = verdict else {
             continue;
         };
         let expected = spec.expected_for(&fixture.profile);
@@ -225,13 +247,17 @@ pub fn audit(
             requirement: spec.requirement.to_owned(),
             expected: expected.describe(ENROLLED_CREDENTIAL_ID),
             observed: p.observation.to_string(),
-            pass,
+            pass: result == Outcome::Pass,
+            result,
+            fault_committed: p.fault_committed,
             detail,
             exchange: p.exchange,
         });
     }
+    let result = Outcome::combine(results.iter().map(|c| c.result));
     Ok(AuditReport {
-        pass: results.iter().all(|c| c.pass),
+        pass: result == Outcome::Pass,
+        result,
         reader: reader.name(),
         profile: fixture.profile_name.clone(),
         path: path.to_owned(),

@@ -23,8 +23,21 @@ pub enum Exit {
     Fail = 1,
     /// Bad arguments, unreadable input, or output failure.
     Usage = 2,
-    /// The reader or the card failed, or the card refused the command.
+    /// The reader or the card failed, or the card refused the command; `audit`: no card
+    /// failed, but some card's fault never reached the reader (INCONCLUSIVE).
     Card = 3,
+}
+
+impl Exit {
+    /// `desfire audit`'s exit for an audit's verdict: 0 every card PASS, 1 any FAIL, 3 no FAIL
+    /// but something INCONCLUSIVE.
+    pub fn of_audit(result: crate::audit::model::Outcome) -> Self {
+        match result {
+            crate::audit::model::Outcome::Pass => Exit::Success,
+            crate::audit::model::Outcome::Fail => Exit::Fail,
+            crate::audit::model::Outcome::Inconclusive => Exit::Card,
+        }
+    }
 }
 
 /// Errors that end a run with [`Exit::Usage`].

@@ -19,7 +19,7 @@ use std::borrow::Cow;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::model::{AuditReport, ExchangeStep};
+use super::model::{AuditReport, ExchangeStep, Outcome};
 
 pub use self::table::table;
 
@@ -185,14 +185,22 @@ pub fn response_status(step: &ExchangeStep) -> Option<String> {
     ))
 }
 
-/// `passed` and `failed` as the summary line every format ends with.
+/// `passed`, `failed` and `inconclusive` as the summary line every format ends with.
 pub fn summary(report: &AuditReport) -> String {
-    format!("{} passed, {} failed", report.passed(), report.failed())
+    let mut s = format!("{} passed, {} failed", report.passed(), report.failed());
+    if report.inconclusive() > 0 {
+        s.push_str(&format!(
+            ", {} inconclusive (the card's fault never reached the reader: no verdict on what \
+             it tests)",
+            report.inconclusive()
+        ));
+    }
+    s
 }
 
-/// PASS or FAIL: the word, so that a verdict never depends on colour alone.
-pub fn verdict(pass: bool) -> &'static str {
-    if pass { "PASS" } else { "FAIL" }
+/// PASS, FAIL or INCONCLUSIVE: the word, so that a verdict never depends on colour alone.
+pub fn verdict(outcome: Outcome) -> &'static str {
+    outcome.as_str()
 }
 
 #[cfg(test)]

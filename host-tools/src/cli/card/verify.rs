@@ -492,6 +492,7 @@ fn credential_checks<T: Transport>(
     // The reader procedure itself (§12), with the policy switch off: Random ID is its own row.
     let t = gen_pacs::read_as(
         gen_pacs::ReadPolicy::Card,
+        crate::audit::framing::Variant::Ad,
         d.transport_mut(),
         profile,
         true,
