@@ -841,7 +841,9 @@ impl<C: VirtualCard> VirtualCard for Behaving<C> {
         self.authenticating = None;
         self.replaying = false;
         self.used.clear();
-        self.committed = false;
+        // Not `committed`: a card is built for one presentation, and through PC/SC pcscd
+        // resets or powers the card again around the reader's exchange; what the reader
+        // received before that stays received.
         self.last_fault = None;
         self.card.power_on();
         if self.site == FaultSite::Activation {
