@@ -92,7 +92,10 @@ fn audit_in_process_writes_a_json_report() {
         .iter()
         .filter_map(|s| s["fault"].as_str())
         .collect();
-    assert_eq!(faults, ["last byte of the ReadData MACt flipped"]);
+    assert_eq!(
+        faults,
+        ["first byte of the ReadData MACt flipped; the whole answer delivered"]
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
