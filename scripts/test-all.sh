@@ -353,6 +353,8 @@ for board in firmware/boards/*/; do
 done
 # The nRF board's labelled legacy Wiegand build (spec §14, R13).
 (cd firmware/boards/nrf52840-dk && cargo clippy --release --features legacy-wiegand -- -D warnings)
+# The nRF board's development build (debug port open, never on a door).
+(cd firmware/boards/nrf52840-dk && cargo clippy --release --features debug-port -- -D warnings)
 
 step "firmware: board images and their sizes"
 firmware/scripts/build.sh
@@ -367,6 +369,11 @@ if [[ "$("$desfire_bin" emulate --help)" != *--pn532* ]]; then
 fi
 "$FIRMWARE_VENV/bin/python" firmware/tests/e2e_qemu.py --desfire "$desfire_bin" \
     --elf "${CARGO_TARGET_DIR:-firmware/target}/thumbv7em-none-eabihf/release/reader-qemu"
+
+# The ECDSA differential vectors through RustCrypto and p256-cm4 on QEMU's Cortex-M4, then one
+# GRANT's instruction count and stack high-water mark (printed, never asserted).
+step "firmware: ECDSA differential and GRANT figures in QEMU (measure.sh)"
+firmware/scripts/measure.sh "$desfire_bin"
 
 step "fuzz crate clippy"
 cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings

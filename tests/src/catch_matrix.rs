@@ -5,6 +5,7 @@
 use std::fmt;
 
 use host_tools::audit::cards::{CardSpec, Fixture, GOLDEN_UID};
+use host_tools::audit::framing::Variant;
 use host_tools::audit::model::{AuditReport, Outcome};
 use host_tools::audit::reader::UidOnlyReader;
 use host_tools::audit::run;
@@ -16,6 +17,7 @@ pub fn designed_for(flaw: Flaw) -> &'static str {
     match flaw {
         Flaw::UidOnly => "T1",
         Flaw::NoResponseMac => "T6",
+        Flaw::MacLengthOnly => "T6",
         Flaw::AcceptsDowngrade => "T4",
         Flaw::SkipsSignature => "T7",
         Flaw::SkipsExpiry => "T9",
@@ -40,14 +42,21 @@ impl CatchMatrix {
         }
     }
 
-    /// The in-process matrix: each model reads `cards` in this process, once each.
+    /// The in-process matrix: each model reads `cards` in this process, once each, framing
+    /// as [`Variant::Ad`].
     pub fn in_process(fixture: &Fixture, cards: &[&CardSpec]) -> Self {
+        Self::in_process_framed(fixture, cards, Variant::Ad)
+    }
+
+    /// The in-process matrix with the models framing as `framing` says.
+    pub fn in_process_framed(fixture: &Fixture, cards: &[&CardSpec], framing: Variant) -> Self {
         let setup = ModelSetup::from_profile(
             &fixture.profile,
             fixture.now,
             GOLDEN_UID,
             UidOnlyReader::new(fixture.uid_only_enrolment()),
-        );
+        )
+        .framed(framing);
         Self::compute(|flaw| {
             let mut reader = ModelReader {
                 flaw,

@@ -6,7 +6,7 @@
 
 use super::{AesKey, BLOCK};
 use crate::wire::{Aid, KeyNo};
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 /// Longest diversification input M: D = 01 || M fills two blocks.
 pub const MAX_DIVERSIFICATION_INPUT: usize = 31;
@@ -57,10 +57,11 @@ fn dbl(block: &[u8; BLOCK]) -> [u8; BLOCK] {
 /// Diversifies `master` for input `m` (AN10922 §2.2.1, AES-128).
 pub fn an10922_aes128(master: &AesKey, m: &DiversificationInput) -> AesKey {
     let cipher = super::aes(master);
-    let mut l = [0u8; BLOCK];
+    // L and the CMAC subkeys K1, K2 are secrets of the master: wiped on return.
+    let mut l = Zeroizing::new([0u8; BLOCK]);
     super::encrypt_block(&cipher, &mut l);
-    let k1 = dbl(&l);
-    let k2 = dbl(&k1);
+    let k1 = Zeroizing::new(dbl(&l));
+    let k2 = Zeroizing::new(dbl(&k1));
 
     let mut d = [0u8; 2 * BLOCK];
     let len = m.0.len().saturating_add(1); // at most 32 by construction
@@ -70,12 +71,12 @@ pub fn an10922_aes128(master: &AesKey, m: &DiversificationInput) -> AesKey {
         dst.copy_from_slice(&m.0);
         if let Some(marker) = d.get_mut(len) {
             *marker = 0x80;
-            k2
+            &k2
         } else {
-            k1
+            &k1
         }
     } else {
-        k1
+        &k1
     };
 
     let (b1, b2) = d.split_at_mut(BLOCK);
@@ -88,7 +89,6 @@ pub fn an10922_aes128(master: &AesKey, m: &DiversificationInput) -> AesKey {
     super::encrypt_block(&cipher, &mut state);
     let key = AesKey::new(state);
     state.zeroize();
-    l.zeroize();
     d.zeroize();
     key
 }

@@ -5,6 +5,7 @@
 mod cbc;
 mod cmac;
 mod crc32;
+pub mod ecdsa_p256;
 pub mod ev1;
 pub mod ev2;
 mod kdf;

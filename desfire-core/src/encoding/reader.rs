@@ -30,8 +30,8 @@ use super::traffic::{Metered, Traffic};
 use super::{CCF_FILE_NO, CCF_FILE_SIZE, Credential, RealUid};
 use crate::crypto::originality::{self, OriginalityKey};
 use crate::pcd::commands::{
-    Chaining, KeyVersion, OriginalitySignature, ReadData, Uid, get_card_uid, get_key_version,
-    get_version, iso_select_df_name, read_sig, select_application,
+    Chaining, KeyVersion, OriginalitySignature, ReadData, Uid, get_card_uid, get_file_settings,
+    get_key_version, get_version, iso_select_df_name, read_sig, select_application,
 };
 use crate::pcd::{Desfire, Error, FrameSize, ProtocolError, Transport};
 use crate::wire::{Aid, CommMode, Error as WireError, KeyNo, Status, U24};
@@ -334,6 +334,10 @@ pub struct ReaderConfig<'a> {
     pub output: OutputFormat,
     /// The controller's revocation list (§10), checked last.
     pub revocation: &'a [Revocation],
+    /// Whether `now` is trusted time (R9, R18). `false`: `now` is only a lower bound (a floor
+    /// kept across restarts plus uptime), so only `EXPIRED` can be decided (a credential that
+    /// ended before the lower bound has ended); `NOT_YET_VALID` is left to the controller.
+    pub trusted_time: bool,
     /// How the procedure's commands are framed.
     pub framing: Framing<'a>,
 }
@@ -353,12 +357,13 @@ pub struct Framing<'a> {
     /// Step 9 asks for the whole file (length `00 00 00`) rather than exactly 160 bytes
     /// (`A0 00 00`): the same 160 bytes of a conforming card.
     pub read_whole_file: bool,
-    /// Step 1 (GetVersion) before step 2, GetKeyVersion of K2 in the K1 session even with one
-    /// generation, and step 12 (Read_Sig) whatever the originality policy (which alone
-    /// decides on its result): what many readers ask on the way. The answers to GetVersion and
-    /// GetKeyVersion are informational. (GetFileSettings is not among them: a GEN-PACS
-    /// application refuses directory commands without its master key, and the refusal ends
-    /// the session.)
+    /// Step 1 (GetVersion) before step 2, GetFileSettings of the credential file before
+    /// step 3, GetKeyVersion of K2 in the K1 session even with one generation, and step 12
+    /// (Read_Sig) whatever the originality policy (which alone decides on its result): what
+    /// many readers ask on the way. The answers to GetVersion, GetFileSettings and
+    /// GetKeyVersion are informational. (GetFileSettings comes before any authentication: a
+    /// GEN-PACS application refuses directory commands without its master key, and in a
+    /// session that refusal would end it.)
     pub inquisitive: bool,
 }
 
@@ -387,6 +392,7 @@ impl<'a> ReaderConfig<'a> {
             originality_keys: &[],
             output: OutputFormat::Osdp,
             revocation: &[],
+            trusted_time: true,
             framing: Framing::REFERENCE,
         }
     }
@@ -484,20 +490,20 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     if !random_id && !(config.allow_fixed_uid && (fixed_uid || anticollision_uid.is_empty())) {
         return Err(DenyReason::UidPolicy);
     }
-    let mut rx = [0u8; READ_RESPONSE_LEN];
+    // Holds the decrypted credential file and the real UID: wiped on every return.
+    let mut rx = zeroize::Zeroizing::new([0u8; READ_RESPONSE_LEN]);
+    let rx = &mut *rx;
 
     // 1. GetVersion: informational, so its outcome decides nothing.
     if config.framing.inquisitive {
-        let _ = d.execute(&get_version(), &mut rx);
+        let _ = d.execute(&get_version(), rx);
     }
 
     // 2. SelectApplication (or ISOSelectFile by DF name); absent → DENY, never a UID
     // fallback.
     let selected = match config.framing.select_df_name {
         Some(name) => iso_select_df_name(d, name),
-        None => d
-            .execute(&select_application(config.aid), &mut rx)
-            .map(|_| ()),
+        None => d.execute(&select_application(config.aid), rx).map(|_| ()),
     };
     selected.map_err(|e| match e {
         Error::Card(Status::APPLICATION_NOT_FOUND)
@@ -507,6 +513,12 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
         }) => DenyReason::NoApplication,
         e => common(e),
     })?;
+
+    // GetFileSettings of the credential file before authenticating: a GEN-PACS application
+    // refuses directory commands without its master key, so the answer (`AE`) decides nothing.
+    if config.framing.inquisitive {
+        let _ = d.execute(&get_file_settings(CCF_FILE_NO), rx);
+    }
 
     // 3. AuthenticateEV2First with K1 (not diversified: the UID is not known yet).
     let k1_no = AppKey::Kuid.key_no();
@@ -520,7 +532,7 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     // answer's length decides first (24: 16 ciphertext + 8 MACt), then the MAC (§12 step 4).
     let uid: RealUid = {
         let before = d.transport_mut().traffic();
-        let result = d.execute(&get_card_uid(), &mut rx);
+        let result = d.execute(&get_card_uid(), rx);
         let answer_len = response_data_len(before, d.transport_mut().traffic());
         let resp = match result {
             Err(Error::Card(s)) => return Err(DenyReason::CardError(s)),
@@ -543,16 +555,13 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     let k2_no = AppKey::Read.key_no();
     if config.framing.inquisitive && config.read_key_generations.is_empty() {
         // Informational here: only the generations the reader holds decide (step 5).
-        d.execute(&get_key_version(k2_no), &mut rx)
-            .map_err(common)?;
+        d.execute(&get_key_version(k2_no), rx).map_err(common)?;
     }
     let k2 = if config.read_key_generations.is_empty() {
         keys.card_key(CardKey::App(AppKey::Read), &uid)
             .map_err(|_| NO_KEY)?
     } else {
-        let resp = d
-            .execute(&get_key_version(k2_no), &mut rx)
-            .map_err(common)?;
+        let resp = d.execute(&get_key_version(k2_no), rx).map_err(common)?;
         let KeyVersion(version) =
             KeyVersion::parse(&resp).map_err(|_| DenyReason::MalformedResponse)?;
         if !config.read_key_generations.contains(&version) {
@@ -586,7 +595,7 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
         )
     };
     let before = d.transport_mut().traffic();
-    let result = d.execute(&read.command(), &mut rx);
+    let result = d.execute(&read.command(), rx);
     let answer_len = response_data_len(before, d.transport_mut().traffic());
     let file = match result {
         Err(Error::Card(s)) => return Err(DenyReason::CardError(s)),
@@ -612,12 +621,16 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
         SignatureError::UnsupportedAlgorithm(a) => DenyReason::UnsupportedAlgorithm(a),
         SignatureError::BadSignature => DenyReason::BadSignature,
     })?;
-    check_validity(&ccf.credential, now)?;
+    if config.trusted_time {
+        check_validity(&ccf.credential, now)?;
+    } else if now >= ccf.credential.valid_until {
+        return Err(DenyReason::Expired);
+    }
     let credential = ccf.credential;
 
     // 12. Read_Sig in the session (Full mode), before any output (spec §12).
     if config.originality != OriginalityPolicy::Off || config.framing.inquisitive {
-        *originality = read_originality(d, config.originality_keys, &uid, &mut rx);
+        *originality = read_originality(d, config.originality_keys, &uid, rx);
         if config.originality == OriginalityPolicy::Require && !originality.passed() {
             return Err(DenyReason::OriginalityFailed);
         }

@@ -14,9 +14,10 @@
 
 use super::RealUid;
 use super::credential::{ExtraTlv, IssuerId, KeyId, ParsedCcf, SignatureAlgorithm};
+use crate::crypto::ecdsa_p256::{EcdsaP256, P256, P256Point};
 use crate::wire::Aid;
-use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
-use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
+use p256::ecdsa::signature::hazmat::PrehashSigner;
+use p256::ecdsa::{Signature, SigningKey};
 use sha2::{Digest, Sha256};
 
 /// Domain separation prefix of the TBS bytes.
@@ -57,14 +58,14 @@ pub struct IssuerKey {
     pub key_id: KeyId,
     issuer: IssuerId,
     validity: Option<(u32, u32)>,
-    key: VerifyingKey,
+    key: P256Point,
 }
 
 impl IssuerKey {
     /// From the issuer ID, the key ID and a SEC1 encoded point (65 bytes uncompressed or 33
     /// compressed). `None` if the point is not on the curve. No validity period.
     pub fn from_sec1(issuer: IssuerId, key_id: KeyId, sec1: &[u8]) -> Option<Self> {
-        VerifyingKey::from_sec1_bytes(sec1).ok().map(|key| Self {
+        P256::decode_point(sec1).map(|key| Self {
             key_id,
             issuer,
             validity: None,
@@ -94,11 +95,16 @@ impl IssuerKey {
         self.issuer == *issuer && self.key_id == key_id && in_window
     }
 
-    /// Whether `signature` is this key's signature of `digest`. `r` and `s` outside
+    /// Whether `signature` is this key's signature of `digest` ([`P256`]: the Cortex-M4
+    /// code with the feature `p256-cm4` on ARM, RustCrypto otherwise). `r` and `s` outside
     /// `[1, n-1]` do not verify.
     pub fn verifies(&self, digest: &TbsDigest, signature: &[u8; SIGNATURE_LEN]) -> bool {
-        Signature::from_slice(signature)
-            .is_ok_and(|sig| self.key.verify_prehash(digest, &sig).is_ok())
+        P256::verify_prehash(&self.key, digest, signature)
+    }
+
+    /// The public point.
+    pub fn point(&self) -> &P256Point {
+        &self.key
     }
 }
 
@@ -212,11 +218,19 @@ impl IssuerSigningKey {
 
     /// The matching public key.
     pub fn issuer_key(&self) -> IssuerKey {
+        let point = self.key.verifying_key().to_encoded_point(false);
+        // A signing key's public point is never the identity: its uncompressed encoding is
+        // `04 || x || y`. The zero fallback is unreachable and would verify nothing.
+        let xy: [u8; 64] = point
+            .as_bytes()
+            .get(1..)
+            .and_then(|xy| xy.try_into().ok())
+            .unwrap_or([0; 64]);
         IssuerKey {
             key_id: self.key_id,
             issuer: self.issuer.clone(),
             validity: None,
-            key: *self.key.verifying_key(),
+            key: P256Point::from_verified(xy),
         }
     }
 

@@ -39,6 +39,8 @@ const INS_READ_DATA: u8 = 0xBD;
 const INS_READ_DATA_ISO: u8 = 0xAD;
 const INS_GET_FILE_SETTINGS: u8 = 0xF5;
 const INS_READ_SIG: u8 = 0x3C;
+/// The most frames of one answer the card fetches ahead (T6): a 2 KiB answer in 1-byte frames.
+const MAX_ANSWER_FRAMES: usize = 4096;
 /// The credential file of the GEN-PACS application (§7).
 const CREDENTIAL_FILE: u8 = 0x01;
 /// Its size: a whole-file read (length 0) delivers bytes up to here.
@@ -306,9 +308,6 @@ pub enum FaultSite {
     Credential(Vec<usize>),
     /// The answer to Read_Sig (T15).
     Originality,
-    /// An error status to a ReadData of the credential file (T4b: a Plain file refuses the
-    /// MACed request with `91 7E`).
-    ReadRefused,
     /// Where the [`Behaviour`] acts: its manipulated answer delivered (T4, T5, T6, T12, T13).
     Behaviour,
 }
@@ -329,7 +328,6 @@ impl FaultSite {
                 "the reader never received the credential bytes that carry the fault"
             }
             FaultSite::Originality => "the reader never received the originality signature",
-            FaultSite::ReadRefused => "the reader never asked for the credential file",
             FaultSite::Behaviour => "the card never got to commit its fault",
         }
     }
@@ -417,7 +415,31 @@ impl<C: VirtualCard> Behaving<C> {
         &self.site
     }
 
-    /// Whether the reader met the card's fault in this activation (always for a control card).
+    /// What the reader did not do when the card's fault did not reach it (for an INCONCLUSIVE
+    /// verdict), in words.
+    pub fn unmet(&self) -> &'static str {
+        match (&self.site, &self.behaviour) {
+            (FaultSite::Behaviour, Behaviour::PlainDowngrade) => {
+                "the reader never received the credential file nor its settings"
+            }
+            (FaultSite::Behaviour, Behaviour::LegacyKeysOnly) => {
+                "the reader never tried to authenticate with the application"
+            }
+            (FaultSite::Behaviour, Behaviour::CorruptReadDataMac) => {
+                "the reader never received the whole tampered ReadData answer"
+            }
+            (FaultSite::Behaviour, Behaviour::Delay(_)) => {
+                "the reader never exchanged a frame with the relayed card"
+            }
+            (FaultSite::Behaviour, Behaviour::Replay(_)) => {
+                "the reader never completed an authentication against the replayed session"
+            }
+            (site, _) => site.unmet(),
+        }
+    }
+
+    /// Whether the reader met the card's fault since the card was built, across activations
+    /// (always for a control card).
     pub fn fault_committed(&self) -> bool {
         self.site == FaultSite::None || self.committed
     }
@@ -431,6 +453,14 @@ impl<C: VirtualCard> Behaving<C> {
     /// The card inside.
     pub fn inner(&self) -> &C {
         &self.card
+    }
+
+    /// The same behaviour and fault around the card `f` makes of the one inside.
+    pub fn map_card<E>(self, f: impl FnOnce(C) -> Result<C, E>) -> Result<Self, E> {
+        Ok(Self {
+            card: f(self.card)?,
+            ..self
+        })
     }
 
     fn note(&mut self, what: impl Into<String>) {
@@ -456,8 +486,9 @@ impl<C: VirtualCard> Behaving<C> {
     fn inner_answer(&mut self, c: &frame::Command<'_>) -> Vec<(Option<u8>, Vec<u8>)> {
         let mut frames = Vec::new();
         let mut capdu = frame::emit_command(c.framing, c.ins, c.data);
-        // A card answers a few KiB at most; the bound only stops a runaway.
-        for _ in 0..64 {
+        // A card answers a few KiB at most, in frames of one byte or more; the bound only
+        // stops a card that never ends its answer.
+        for _ in 0..MAX_ANSWER_FRAMES {
             let r = self.inner_transmit(&capdu);
             let Some(a) = frame::answer(c.framing, &r) else {
                 frames.push((None, r));
@@ -530,13 +561,6 @@ impl<C: VirtualCard> Behaving<C> {
                 if status == OPERATION_OK =>
             {
                 self.commit("the card's applications listed: no GEN-PACS application");
-            }
-            (FaultSite::ReadRefused, INS_READ_DATA | INS_READ_DATA_ISO)
-                if in_app && status != OPERATION_OK && p.data.first() == Some(&CREDENTIAL_FILE) =>
-            {
-                self.commit(format!(
-                    "ReadData of the Plain credential file refused with 91 {status:02X}"
-                ));
             }
             (FaultSite::Originality, INS_READ_SIG) if status == OPERATION_OK => {
                 self.commit("the card's originality signature delivered");
@@ -836,14 +860,13 @@ impl<C: VirtualCard> VirtualCard for Behaving<C> {
     }
 
     fn power_on(&mut self) {
+        // A card is built for one presentation, in which pcscd may power it up and reset it
+        // more than once: what the reader met stays met (`committed` is never cleared).
         self.in_app = false;
         self.pending = None;
         self.authenticating = None;
         self.replaying = false;
         self.used.clear();
-        // Not `committed`: a card is built for one presentation, and through PC/SC pcscd
-        // resets or powers the card again around the reader's exchange; what the reader
-        // received before that stays received.
         self.last_fault = None;
         self.card.power_on();
         if self.site == FaultSite::Activation {

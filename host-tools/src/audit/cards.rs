@@ -14,8 +14,8 @@ use desfire_core::encoding::{
     RealUid, Revocation, Step, tbs_digest,
 };
 use desfire_core::pcd::{Desfire, FrameSize};
-use desfire_core::picc::State;
 use desfire_core::picc::state::{CONFIG_RANDOM_ID, Originality};
+use desfire_core::picc::{CardConfig, State};
 use desfire_core::wire::{Access, CommMode};
 
 use super::behaviour::{Application, Behaving, Behaviour, FaultSite, Recording};
@@ -506,6 +506,8 @@ pub struct Fixture {
     golden: State,
     golden_ccf: [u8; CCF_FILE_SIZE],
     recording: Recording,
+    /// How the test cards frame their answers (59-byte native frames by default).
+    card_config: CardConfig,
 }
 
 impl Fixture {
@@ -524,6 +526,7 @@ impl Fixture {
             golden,
             golden_ccf,
             recording: Recording::default(),
+            card_config: CardConfig::default(),
         };
         f.recording = f.record_golden_session()?;
         Ok(f)
@@ -636,7 +639,22 @@ impl Fixture {
             aid: self.profile.aid,
             df_name: self.profile.iso.df_name.clone(),
         };
+        let card = if self.card_config == CardConfig::default() {
+            card
+        } else {
+            let config = self.card_config;
+            card.map_card(|c| {
+                EmulatedCard::from_image_with(CardImage::from_state(c.state()), config)
+                    .map_err(|x| build_err(spec.id)(x.to_string()))
+            })?
+        };
         Ok(card.showing(site, app))
+    }
+
+    /// The cards built from now on answer with `config`: another native frame size, as other
+    /// DESFire products and front ends use (the faults must land whatever it is).
+    pub fn set_card_config(&mut self, config: CardConfig) {
+        self.card_config = config;
     }
 
     fn build_card(&self, spec: &CardSpec) -> Result<TestCard, CardError> {

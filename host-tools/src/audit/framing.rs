@@ -19,8 +19,9 @@ pub enum Variant {
     WholeFile,
     /// ISOSelectFile by DF name, then ReadData `AD`.
     DfName,
-    /// ISOSelectFile by DF name, GetVersion before it, GetKeyVersion in the session, ReadData
-    /// `BD`, and Read_Sig after it: a reader that asks everything it may on the way.
+    /// ISOSelectFile by DF name, GetVersion before it, GetFileSettings before authenticating,
+    /// GetKeyVersion in the session, ReadData `BD`, and Read_Sig: a reader that asks
+    /// everything it may on the way.
     Inquisitive,
 }
 

@@ -3,7 +3,7 @@
 
 use desfire_core::wire::Ins;
 
-use super::behaviour::Behaving;
+use super::behaviour::{Behaving, frame};
 use super::cards::{CardError, CardSpec, ENROLLED_CREDENTIAL_ID, Fixture};
 use super::model::{AuditReport, CardResult, ExchangeStep, Outcome};
 use super::reader::{FORWARDED, Observation, ReaderUnderTest};
@@ -11,44 +11,55 @@ use crate::trace::commands::iso_command_name;
 use crate::vpcd::VirtualCard;
 
 /// A C-APDU a reader must never send to a GEN-PACS card (R2): a legacy or EV1 authentication
-/// (`0A`, `1A`, `AA`) or ISO READ BINARY.
+/// (`0A`, `1A`, `AA`), ISO-wrapped or native, or ISO READ BINARY.
 pub fn forbidden(capdu: &[u8]) -> Option<&'static str> {
-    match capdu {
-        [0x90, 0x0A | 0x1A | 0xAA, ..] => Some("legacy authentication (R2)"),
-        [0x00, 0xB0, ..] => Some("ISO READ BINARY of the credential (R2)"),
+    if let [0x00, 0xB0, ..] = capdu {
+        return Some("ISO READ BINARY of the credential (R2)");
+    }
+    match frame::command(capdu) {
+        Some(c) if matches!(c.ins, 0x0A | 0x1A | 0xAA) => Some("legacy authentication (R2)"),
         _ => None,
     }
 }
 
 /// The command of a C-APDU in NXP's terms, with its key or file number where it has one:
-/// `AuthenticateEV2First key 01`, `ReadData file 01`, `ISOSelectFile`.
+/// `AuthenticateEV2First key 01`, `ReadData file 01`, `ISOSelectFile`; a native frame is
+/// named the same, with `(native)`.
 pub fn command_name(capdu: &[u8]) -> String {
-    let data = capdu.get(5..).unwrap_or(&[]);
     match capdu {
-        [0x90, ins, ..] => {
-            let name = Ins(*ins)
-                .name()
-                .map_or_else(|| format!("INS {ins:02X}"), str::to_owned);
-            match (ins, data.first()) {
-                (0x71 | 0x77 | 0x0A | 0x1A | 0xAA | 0x64 | 0xC4, Some(k)) => {
-                    format!("{name} key {k:02X}")
-                }
-                (0xBD | 0xAD | 0x3D | 0x8D | 0xBB | 0xAB | 0xF5, Some(f)) => {
-                    format!("{name} file {f:02X}")
-                }
-                (0x5A, _) => match data.get(..3) {
-                    Some([a, b, c]) => format!("{name} {c:02X}{b:02X}{a:02X}"),
-                    _ => name,
-                },
-                _ => name,
-            }
-        }
         [0x00, ins, ..] => {
-            iso_command_name(*ins).map_or_else(|| format!("ISO INS {ins:02X}"), str::to_owned)
+            return iso_command_name(*ins)
+                .map_or_else(|| format!("ISO INS {ins:02X}"), str::to_owned);
         }
-        [0xFF, 0xCA, ..] => "GET DATA (PC/SC)".into(),
-        [cla, ins, ..] => format!("CLA {cla:02X} INS {ins:02X}"),
-        _ => "(short frame)".into(),
+        [0xFF, 0xCA, ..] => return "GET DATA (PC/SC)".into(),
+        _ => {}
+    }
+    // A malformed wrapped frame is still named by what it starts with.
+    let c = match (frame::command(capdu), capdu) {
+        (Some(c), _) => c,
+        (None, [0x90, ins, ..]) => frame::Command {
+            framing: frame::Framing::Wrapped,
+            ins: *ins,
+            data: capdu.get(5..).unwrap_or_default(),
+        },
+        (None, [cla, ins, ..]) => return format!("CLA {cla:02X} INS {ins:02X}"),
+        (None, _) => return "(short frame)".into(),
+    };
+    let name = Ins(c.ins)
+        .name()
+        .map_or_else(|| format!("INS {:02X}", c.ins), str::to_owned);
+    let name = match (c.ins, c.data.first()) {
+        (0x71 | 0x77 | 0x0A | 0x1A | 0xAA | 0x64 | 0xC4, Some(k)) => format!("{name} key {k:02X}"),
+        (0xBD | 0xAD | 0x3D | 0x8D | 0xBB | 0xAB | 0xF5, Some(f)) => format!("{name} file {f:02X}"),
+        (0x5A, _) => match c.data.get(..3) {
+            Some([a, b, c]) => format!("{name} {c:02X}{b:02X}{a:02X}"),
+            _ => name,
+        },
+        _ => name,
+    };
+    match c.framing {
+        frame::Framing::Wrapped => name,
+        frame::Framing::Native => format!("{name} (native)"),
     }
 }
 
@@ -129,7 +140,7 @@ pub struct Presentation {
     pub output: Option<String>,
     /// Whether the reader received what carries the card's fault.
     pub fault_committed: bool,
-    /// What the reader did not do when it did not ([`super::behaviour::FaultSite::unmet`]).
+    /// What the reader did not do when it did not ([`Behaving::unmet`]).
     pub unmet: &'static str,
 }
 
@@ -151,7 +162,7 @@ pub fn present(
         exchange,
         output: reader.take_output(),
         fault_committed,
-        unmet: card.site().unmet(),
+        unmet: card.unmet(),
     })
 }
 
@@ -264,7 +275,7 @@ pub fn audit(
         for _ in 0..repeat.max(1) {
             let p = present(reader, fixture, spec)?;
             let (outcome, mut detail) = judge(spec, fixture, &p);
-            if let (Outcome::Fail, Some(output)) = (outcome, &p.output) {
+            if let (Outcome::Fail | Outcome::Inconclusive, Some(output)) = (outcome, &p.output) {
                 detail = format!("{detail}; the reader printed {output}");
             }
             let keep_old = verdict.as_ref().is_some_and(|(old, _, _)| {
@@ -408,6 +419,15 @@ mod tests {
         assert!(command_name(&[0x90, 0xAD, 0, 0, 0x0F, 1]).ends_with(" file 01"));
         assert_eq!(command_name(&[0x00, 0xB0, 0, 0, 0]), "ISOReadBinary");
         assert_eq!(command_name(&[0x90]), "(short frame)");
+        assert_eq!(
+            command_name(&[0x71, 1, 0]),
+            "AuthenticateEV2First key 01 (native)"
+        );
+        assert_eq!(forbidden(&[0xAA, 0x00]), Some("legacy authentication (R2)"));
+        assert_eq!(
+            forbidden(&[0x00, 0xB0, 0, 0, 0]),
+            Some("ISO READ BINARY of the credential (R2)")
+        );
         assert_eq!(
             forbidden(&[0x90, 0xAA, 0, 0, 1, 0, 0]),
             Some("legacy authentication (R2)")

@@ -61,8 +61,8 @@ pub struct Args {
     /// How to frame the procedure's commands, all legal and all giving the same verdicts:
     /// `ad` (the default: SelectApplication, ReadData AD of 160 bytes), `bd` (ReadData BD in
     /// 59-byte AF frames), `whole-file` (BD of the whole file), `df-name` (ISOSelectFile by
-    /// DF name) or `inquisitive` (DF name, BD, and GetVersion, GetKeyVersion and Read_Sig on
-    /// the way).
+    /// DF name) or `inquisitive` (DF name, BD, and GetVersion, GetFileSettings, GetKeyVersion
+    /// and Read_Sig on the way).
     #[arg(long, value_name = "VARIANT", default_value = "ad", value_parser = parse_framing)]
     pub framing: Variant,
     /// The PC/SC reader (builds with `--features pcsc`).

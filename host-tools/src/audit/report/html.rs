@@ -248,7 +248,7 @@ h2 { font-size: 1.3rem; margin: 0 0 .6rem; }
 .badge.inconclusive { background: var(--inconclusive); }
 table.verdicts { width: 100%; border-collapse: collapse; margin-bottom: 2rem; font-size: .92rem; table-layout: fixed; }
 .verdicts col.id { width: 7%; } .verdicts col.name { width: 11%; } .verdicts col.req { width: 12%; }
-.verdicts col.expected, .verdicts col.observed { width: 18%; } .verdicts col.result { width: 9%; }
+.verdicts col.expected, .verdicts col.observed { width: 16%; } .verdicts col.result { width: 13%; }
 .verdicts caption { caption-side: top; text-align: left; color: var(--muted); padding-bottom: .4rem; }
 .verdicts th, .verdicts td { text-align: left; vertical-align: top; padding: .45rem .6rem; border-bottom: 1px solid var(--rule); overflow-wrap: anywhere; }
 .verdicts thead th { background: var(--tint); border-bottom: 2px solid var(--ink); font-size: .85em; text-transform: uppercase; letter-spacing: .03em; }
