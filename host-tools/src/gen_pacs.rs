@@ -8,8 +8,8 @@ use std::fmt::Display;
 use desfire_core::crypto::AesKey;
 use desfire_core::encoding::provision::KeyValue;
 use desfire_core::encoding::{
-    AppKey, CCF_FILE_SIZE, CardKey, Credential, DenyReason, KeyProvider, PLAN, Provisioning,
-    ReaderConfig, RealUid, Step, Transaction, TransportFault, Verdict, read_card,
+    AppKey, CCF_FILE_SIZE, CardKey, Credential, DenyReason, KeyProvider, OutputFormat, PLAN,
+    Provisioning, ReaderConfig, RealUid, Step, Transaction, TransportFault, Verdict, read_card,
 };
 use desfire_core::pcd::commands::{Uid, get_card_uid, select_application};
 use desfire_core::pcd::{Desfire, Error, FrameSize, Transport};
@@ -40,6 +40,10 @@ pub enum ReadPolicy {
     /// no Read_Sig, `osdp_RAW` output, no revocation list. `card encode` and `card verify`
     /// (a revoked credential or one without tag 86 is still a conforming card).
     Card,
+    /// A reader that is not its own controller (spec §17, "Reader role"): everything of
+    /// [`ReadPolicy::Reader`] but the revocation list, and the extended output (§14) that lets
+    /// its controller revoke by credential ID and issue number.
+    Forwarding,
 }
 
 /// Runs the reader procedure once with the profile's reader keys and its whole reader policy
@@ -87,6 +91,12 @@ pub fn read_as<T: Transport>(
             originality_keys: &profile.originality_keys,
             output: profile.policy.output,
             revocation: &profile.revocation,
+            ..base
+        },
+        ReadPolicy::Forwarding => ReaderConfig {
+            originality: profile.policy.originality,
+            originality_keys: &profile.originality_keys,
+            output: OutputFormat::Extended,
             ..base
         },
     };

@@ -44,6 +44,11 @@ pub const LAB_TOML: &str = include_str!("../../specs/profiles/lab.toml");
 /// The name `--profile` takes for the built-in lab profile.
 pub const LAB: &str = "lab";
 
+/// Settings that had another name once, and the one name the spec and the parser use
+/// (spec §16.3, decision 0005 E2). A profile with an old name is refused with a message naming
+/// the new one, never read silently as if the setting were absent.
+pub const RENAMED: &[(&str, &str)] = &[("policy.allow_non_random_uid", "policy.allow_fixed_uid")];
+
 /// Why a profile could not be used. Messages name the file and field, never a key's value.
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
@@ -246,6 +251,21 @@ impl Profile {
     /// Parses profile text; `path` names it in messages, key files are relative to `dir`
     /// (`None`: key files are not allowed, as in the built-in profile).
     pub fn parse(text: &str, path: &Path, dir: Option<&Path>) -> Result<Self, ProfileError> {
+        if let Ok(table) = toml::from_str::<toml::Table>(text) {
+            for (old, new) in RENAMED {
+                let present = old
+                    .split_once('.')
+                    .and_then(|(t, k)| table.get(t)?.as_table()?.get(k))
+                    .is_some();
+                if present {
+                    return Err(ProfileError::Field {
+                        path: path.to_owned(),
+                        field: (*old).to_owned(),
+                        message: format!("this setting is called {new} (spec section 16.3)"),
+                    });
+                }
+            }
+        }
         let raw: RawProfile = toml::from_str(text).map_err(|e| {
             let (line, column) = e.span().map_or((0, 0), |s| line_column(text, s.start));
             ProfileError::Syntax {
@@ -523,6 +543,31 @@ impl Profile {
                         "public_key must be a P-256 point in SEC1 form (hex)".into(),
                     )
                 })?;
+            // §8.5 rule 8: the key's published validity `valid_from <= t < valid_until`.
+            let date = |what: &str, text: &Option<String>| {
+                text.as_deref()
+                    .map(|t| {
+                        crate::gen_pacs::parse_date(what, t)
+                            .map_err(|e| field(&format!("{name}.{what}"), e.to_string()))
+                    })
+                    .transpose()
+            };
+            let key = match (
+                date("valid_from", &pk.valid_from)?,
+                date("valid_until", &pk.valid_until)?,
+            ) {
+                (None, None) => key,
+                (from, until) => {
+                    let (from, until) = (from.unwrap_or(0), until.unwrap_or(u32::MAX));
+                    if from >= until {
+                        return Err(field(
+                            &format!("{name}.valid_until"),
+                            "must be after valid_from".into(),
+                        ));
+                    }
+                    key.with_validity(from, until)
+                }
+            };
             issuer_keys.push(key);
         }
         let next_in_token = token_keys.as_ref().and_then(|t| t.read_next.as_ref());
@@ -1244,6 +1289,8 @@ struct RawIssuer {
 struct RawPublicKey {
     key_id: String,
     public_key: String,
+    valid_from: Option<String>,
+    valid_until: Option<String>,
 }
 
 #[derive(Default, Deserialize)]
@@ -1405,6 +1452,165 @@ mod tests {
         );
         let e = Profile::parse(&text, Path::new("p"), None).unwrap_err();
         assert_eq!(field_of(e), "keys.k2_next_version");
+    }
+
+    /// The spec's text, for the naming test.
+    const SPEC: &str = include_str!("../../specs/generic-encoding.md");
+
+    /// The setting names of spec §16.3's table (first column).
+    fn spec_table_settings() -> std::collections::BTreeSet<String> {
+        let start = SPEC.find("### 16.3 Profile settings").expect("spec §16.3");
+        let end = start + SPEC[start..].find("\n## ").expect("end of §16.3");
+        SPEC[start..end]
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .filter_map(|l| l.split_once('`'))
+            .map(|(name, _)| name.to_owned())
+            .collect()
+    }
+
+    /// The names the parser accepts in one table, from its own refusal of an unknown key
+    /// ("unknown field `x`, expected one of `a`, `b`, …"): the parser's list, not a copy.
+    fn parser_settings_of(section: &str, prefix: &str) -> Vec<String> {
+        let text = if section.is_empty() {
+            format!("zz_unknown = 1\n{LAB_TOML}")
+        } else {
+            let header = format!("{section}\n");
+            if LAB_TOML.contains(&header) {
+                LAB_TOML.replacen(&header, &format!("{header}zz_unknown = 1\n"), 1)
+            } else {
+                // A table the lab profile does not have ([hsm]): appended.
+                format!("{LAB_TOML}\n{header}zz_unknown = 1\n")
+            }
+        };
+        let message = match Profile::parse(&text, Path::new("p"), None) {
+            Err(ProfileError::Syntax { message, .. }) => message,
+            other => panic!("{section}: an unknown key must be refused: {other:?}"),
+        };
+        let expected = message
+            .split_once("expected")
+            .unwrap_or_else(|| panic!("{section}: {message}"))
+            .1;
+        expected
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(|name| format!("{prefix}{name}"))
+            .collect()
+    }
+
+    /// Spec §16.3: every setting the spec names exists in the parser under that name, and
+    /// every setting the parser accepts is in the spec's table; a former name is refused with
+    /// the current one in the message.
+    #[test]
+    fn the_spec_and_the_parser_name_the_same_settings() {
+        let mut parser = std::collections::BTreeSet::new();
+        for (section, prefix) in [
+            ("", ""),
+            ("[iso]", "iso."),
+            ("[keys]", "keys."),
+            ("[issuer]", "issuer."),
+            ("[[issuer.public_keys]]", "issuer.public_keys[]."),
+            ("[policy]", "policy."),
+            ("[revocation]", "revocation."),
+            ("[hsm]", "hsm."),
+        ] {
+            parser.extend(parser_settings_of(section, prefix));
+        }
+        let tables: std::collections::BTreeSet<String> =
+            ["iso", "keys", "issuer", "policy", "revocation", "hsm"]
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+        // The sub-tables are settings of their own only where they are lists or maps.
+        let parser: std::collections::BTreeSet<String> =
+            parser.difference(&tables).cloned().collect();
+        let spec = spec_table_settings();
+        assert!(spec.len() > 40, "{spec:?}");
+        assert_eq!(
+            spec.difference(&parser).collect::<Vec<_>>(),
+            Vec::<&String>::new(),
+            "named in spec §16.3 but unknown to the parser"
+        );
+        assert_eq!(
+            parser.difference(&spec).collect::<Vec<_>>(),
+            Vec::<&String>::new(),
+            "accepted by the parser but missing from spec §16.3"
+        );
+
+        // Every dotted setting name anywhere in the spec is one of them.
+        for token in SPEC.split('`').skip(1).step_by(2) {
+            let name = token.split([' ', '=']).next().unwrap_or("");
+            let dotted = ["iso.", "keys.", "issuer.", "policy.", "revocation."]
+                .iter()
+                .any(|p| name.starts_with(p));
+            let renamed = RENAMED.iter().any(|(old, _)| *old == name);
+            if dotted && !renamed {
+                assert!(spec.contains(name), "the spec names `{name}`, not in §16.3");
+            }
+        }
+
+        // A former name: refused, naming the current one, and never in the lab profile.
+        for (old, new) in RENAMED {
+            let (table, key) = old.split_once('.').unwrap();
+            let text = LAB_TOML.replacen(
+                &format!("[{table}]\n"),
+                &format!("[{table}]\n{key} = true\n"),
+                1,
+            );
+            let e = Profile::parse(&text, Path::new("p"), None).unwrap_err();
+            assert!(
+                matches!(&e, ProfileError::Field { field, message, .. }
+                    if field == old && message.contains(new)),
+                "{e}"
+            );
+            assert!(spec.contains(*new) && !spec.contains(*old));
+        }
+    }
+
+    /// §8.5 rule 8: an issuer key's published validity comes from the profile.
+    #[test]
+    fn issuer_key_validity_comes_from_the_profile() {
+        let with = |extra: &str| {
+            LAB_TOML.replacen(
+                "[[issuer.public_keys]]\n",
+                &format!("[[issuer.public_keys]]\n{extra}"),
+                1,
+            )
+        };
+        let p = Profile::parse(
+            &with("valid_from = \"2026-01-01\"\nvalid_until = \"2027-01-01\"\n"),
+            Path::new("p"),
+            None,
+        )
+        .unwrap();
+        let key = &p.issuer_keys[0];
+        let issuer = IssuerId::lab_test();
+        let id = KeyId::one(1);
+        assert!(!key.names(&issuer, id, Some(1_767_225_599)));
+        assert!(key.names(&issuer, id, Some(1_767_225_600)));
+        assert!(key.names(&issuer, id, Some(1_798_761_599)));
+        assert!(!key.names(&issuer, id, Some(1_798_761_600)));
+        // Without a period the key is valid at any time.
+        let p = Profile::load(LAB).unwrap();
+        assert!(p.issuer_keys[0].names(&issuer, id, Some(u32::MAX)));
+        let e = Profile::parse(
+            &with("valid_from = \"2027-01-01\"\nvalid_until = \"2026-01-01\"\n"),
+            Path::new("p"),
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&e, ProfileError::Field { field, .. }
+                if field == "issuer.public_keys[0].valid_until"),
+            "{e}"
+        );
+        let e = Profile::parse(&with("valid_from = \"soon\"\n"), Path::new("p"), None).unwrap_err();
+        assert!(
+            matches!(&e, ProfileError::Field { field, .. }
+                if field == "issuer.public_keys[0].valid_from"),
+            "{e}"
+        );
     }
 
     #[cfg(unix)]

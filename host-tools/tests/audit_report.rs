@@ -41,6 +41,7 @@ fn json_has_the_issue_shape_and_keeps_every_string() {
     let value: serde_json::Value = serde_json::from_str(&text).expect("JSON parses");
     assert_eq!(value["pass"], false);
     assert_eq!(value["reader"], report.reader.as_str());
+    assert_eq!(value["role"], "reader+controller");
     let cards = value["cards"].as_array().expect("cards array");
     assert_eq!(cards.len(), report.cards.len());
     for (json, card) in cards.iter().zip(&report.cards) {
@@ -277,12 +278,12 @@ fn terminal_table_rows_detail_lines_and_summary() {
     assert!(lines[5].starts_with("T6") && lines[5].ends_with("FAIL"));
     assert!(lines[5].contains("DENY MAC_MISMATCH") && lines[5].contains("GRANT 1A2B3C4D5E6F7081"));
     assert_eq!(
-        lines.last(),
-        Some(
-            &"2 passed, 3 failed, 1 inconclusive (the card's fault never reached the reader: no \
-              verdict on what it tests)"
-        )
+        lines[lines.len() - 2],
+        "2 passed, 3 failed, 1 inconclusive (the card's fault never reached the reader: no \
+         verdict on what it tests)"
     );
+    // The reader's role (spec §17) decides T10b and T10c: the table states it.
+    assert_eq!(lines.last(), Some(&"reader role: reader+controller"));
     assert!(
         lines
             .iter()

@@ -560,6 +560,27 @@ class Picc:
             self.session = None
             return h("91CA")
 
+        out, ends_session = self._execute(ins, header, data)
+        if out is None:
+            return self._respond(b"", h("91") + bytes([ends_session]))
+
+        s["ctr"] = ctr + 1
+        if ends_session:
+            # ChangeKey of the authenticated key: bare 9100, no MAC, authentication ends.
+            self.session = None
+            return h("9100")
+        if mode == PLAIN:
+            return self._respond(out, h("9100"))
+        if mode == FULL and out:
+            ivr = aes_ecb_encrypt(s["enc"], iv_input("response", s["ti"], s["ctr"]))
+            out = cbc_encrypt(s["enc"], ivr, pad_m2(out))
+        resp_in = b"\x00" + s["ctr"].to_bytes(2, "little") + s["ti"] + out
+        return self._respond(out + mac_t(cmac(s["mac"], resp_in)), h("9100"))
+
+    def _execute(self, ins, header, data):
+        """Runs one verified command. Returns (response data, ends_session), or (None, status)
+        for an error status (the session ends, no MAC)."""
+        s = self.session
         ends_session = False
         if ins == 0xF5:
             out = self.files[header[0]]["settings"]
@@ -589,24 +610,12 @@ class Picc:
                 new = xor(data[:16], old)
                 if data[17:21] != crc32_desfire(new):
                     self.session = None
-                    return h("911E")
+                    return None, 0x1E
                 self.keys[target], self.key_versions[target] = new, data[16]
             out = b""
         else:
             raise AssertionError(ins)
-
-        s["ctr"] = ctr + 1
-        if ends_session:
-            # ChangeKey of the authenticated key: bare 9100, no MAC, authentication ends.
-            self.session = None
-            return h("9100")
-        if mode == PLAIN:
-            return self._respond(out, h("9100"))
-        if mode == FULL and out:
-            ivr = aes_ecb_encrypt(s["enc"], iv_input("response", s["ti"], s["ctr"]))
-            out = cbc_encrypt(s["enc"], ivr, pad_m2(out))
-        resp_in = b"\x00" + s["ctr"].to_bytes(2, "little") + s["ti"] + out
-        return self._respond(out + mac_t(cmac(s["mac"], resp_in)), h("9100"))
+        return out, ends_session
 
 
 # ---------------------------------------------------------------------------------------------

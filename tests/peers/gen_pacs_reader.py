@@ -224,7 +224,8 @@ def read(card, args, profile, now):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--profile", required=True)
-    p.add_argument("--now", help="YYYY-MM-DD (UTC midnight); default: the host clock")
+    p.add_argument("--now", help="YYYY-MM-DD (UTC midnight) or Unix seconds (the audit's "
+                   "{now}); default: $DESFIRE_NOW, else the host clock")
     p.add_argument("--select", choices=["aid", "df-name"], default="df-name")
     p.add_argument("--read", choices=["bd", "ad"], default="bd")
     p.add_argument("--frames", choices=["wrapped", "native"], default="wrapped")
@@ -232,8 +233,13 @@ def main():
     args = p.parse_args()
     with open(args.profile, "rb") as f:
         profile = tomllib.load(f)
-    now = (calendar.timegm(time.strptime(args.now, "%Y-%m-%d")) if args.now
-           else int(time.time()))
+    when = args.now or os.environ.get("DESFIRE_NOW")
+    if not when:
+        now = int(time.time())
+    elif when.isdigit():
+        now = int(when)
+    else:
+        now = calendar.timegm(time.strptime(when, "%Y-%m-%d"))
     card = Card(args.reader, args.frames == "native")
     try:
         print(read(card, args, profile, now))

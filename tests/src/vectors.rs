@@ -9,6 +9,10 @@ use crate::{Frame, unhex};
 use desfire_core::pcd::CommandMode;
 use serde_json::Value;
 
+/// The worked transactions of spec §12.1 (`specs/vectors/gen-pacs/gen_worked_transaction.py`).
+pub const WORKED_TRANSACTION_JSON: &str =
+    include_str!("../../specs/vectors/gen-pacs/worked-transaction.json");
+
 /// The JSON file, as committed.
 pub const EV2_NONZERO_JSON: &str = include_str!("../../specs/vectors/ev2-nonzero.json");
 
@@ -326,5 +330,140 @@ impl CommandStep {
         }
         cmd.ends_session = self.ends_session;
         cmd
+    }
+}
+
+/// One worked transaction of spec §12.1: the reader procedure against the §9 test card.
+#[derive(Debug, Clone)]
+pub struct WorkedTransaction {
+    /// `GEN-PACS-WT-n`.
+    pub id: String,
+    /// Trusted time, Unix seconds.
+    pub now: u32,
+    /// The anticollision UID (a random ID).
+    pub anticollision_uid: Vec<u8>,
+    /// The card's real UID.
+    pub real_uid: [u8; 7],
+    /// K1, the key itself.
+    pub k1: [u8; 16],
+    /// The K2 master.
+    pub k2_master: [u8; 16],
+    /// The diversification input of K2.
+    pub k2_div_input: Vec<u8>,
+    /// The card's K2.
+    pub k2: [u8; 16],
+    /// The K2 generations the reader holds (step 5 runs when not empty).
+    pub read_key_generations: Vec<u8>,
+    /// Step 12 runs (policy `require`) when set.
+    pub originality: bool,
+    /// The trusted originality keys (SEC1).
+    pub originality_keys: Vec<Vec<u8>>,
+    /// Output `extended` (else `osdp`).
+    pub extended_output: bool,
+    /// The credential file.
+    pub credential_file: Vec<u8>,
+    /// The steps, in order.
+    pub steps: Vec<WorkedStep>,
+    /// Every frame, in order.
+    pub frames: Vec<Frame>,
+    /// The output bytes of step 11.
+    pub output_bytes: Vec<u8>,
+}
+
+/// A step of a [`WorkedTransaction`] with the spec's step number.
+#[derive(Debug, Clone)]
+pub struct WorkedStep {
+    /// Spec §12 step number.
+    pub spec_step: String,
+    /// What was exchanged.
+    pub kind: WorkedKind,
+}
+
+/// What a [`WorkedStep`] is.
+#[derive(Debug, Clone)]
+pub enum WorkedKind {
+    /// A command outside any session (SelectApplication).
+    Plain(Vec<Frame>),
+    /// An authentication or a command in the session.
+    Ev2(Box<Step>),
+}
+
+/// The worked transactions of `worked-transaction.json`.
+pub fn worked_transactions() -> Vec<WorkedTransaction> {
+    let doc: Value =
+        serde_json::from_str(WORKED_TRANSACTION_JSON).expect("worked-transaction.json parses");
+    assert_eq!(text(&doc, "format"), "gen-pacs-worked-transaction/1");
+    field(&doc, "transactions")
+        .as_array()
+        .expect("transactions is a list")
+        .iter()
+        .map(|t| {
+            let config = field(t, "config");
+            let card = field(t, "card");
+            let keys = field(t, "keys");
+            let gens = field(config, "read_key_generations")
+                .as_array()
+                .expect("list")
+                .iter()
+                .map(|g| unhex(g.as_str().expect("hex"))[0])
+                .collect();
+            WorkedTransaction {
+                id: text(t, "id").to_owned(),
+                now: number(t, "now") as u32,
+                anticollision_uid: bytes(card, "anticollision_uid"),
+                real_uid: array(card, "real_uid"),
+                k1: array(keys, "K1"),
+                k2_master: array(keys, "K2_master"),
+                k2_div_input: bytes(keys, "K2_div_input"),
+                k2: array(keys, "K2"),
+                read_key_generations: gens,
+                originality: text(config, "originality") == "require",
+                originality_keys: field(config, "originality_keys")
+                    .as_array()
+                    .expect("list")
+                    .iter()
+                    .map(|k| unhex(k.as_str().expect("hex")))
+                    .collect(),
+                extended_output: text(config, "output") == "extended",
+                credential_file: bytes(card, "credential_file"),
+                steps: field(t, "steps")
+                    .as_array()
+                    .expect("steps is a list")
+                    .iter()
+                    .map(|s| WorkedStep {
+                        spec_step: text(s, "spec_step").to_owned(),
+                        kind: match text(s, "step") {
+                            "plain" => WorkedKind::Plain(frames(s)),
+                            "authenticate_ev2_first" => {
+                                WorkedKind::Ev2(Box::new(Step::Auth(auth_step(s, true))))
+                            }
+                            "authenticate_ev2_nonfirst" => {
+                                WorkedKind::Ev2(Box::new(Step::Auth(auth_step(s, false))))
+                            }
+                            "command" => WorkedKind::Ev2(Box::new(Step::Command(command_step(s)))),
+                            other => panic!("unknown step {other:?}"),
+                        },
+                    })
+                    .collect(),
+                frames: frames(t),
+                output_bytes: bytes(t, "output_bytes"),
+            }
+        })
+        .collect()
+}
+
+impl WorkedTransaction {
+    /// The RndA values the reader draws, in order.
+    pub fn rnd_as(&self) -> Vec<[u8; 16]> {
+        self.steps
+            .iter()
+            .filter_map(|s| match &s.kind {
+                WorkedKind::Ev2(step) => match step.as_ref() {
+                    Step::Auth(a) => Some(a.rnd_a),
+                    Step::Command(_) => None,
+                },
+                _ => None,
+            })
+            .collect()
     }
 }

@@ -97,6 +97,8 @@ pub enum CredentialError {
     BadAreaLength,
     /// Valid-from is not before valid-until (§8.5 rule 6).
     BadValidity,
+    /// The credential ID (tag 81) is all-zero (§8.5 rule 6).
+    ZeroCredentialId,
     /// Format major version other than 1 (§6.8: readers MUST reject it).
     UnsupportedVersion(u8),
     /// A known tag with a length outside its range, or a length byte of 128 or more.
@@ -127,6 +129,7 @@ impl core::fmt::Display for CredentialError {
             Self::WrongFileSize => f.write_str("credential file is not 160 bytes"),
             Self::BadAreaLength => f.write_str("TLV area length outside 2..=156"),
             Self::BadValidity => f.write_str("valid-from not before valid-until"),
+            Self::ZeroCredentialId => f.write_str("all-zero credential ID"),
             Self::UnsupportedVersion(v) => write!(f, "unsupported format major version {v}"),
             Self::BadLength(t) => write!(f, "bad length of tag {t:02X}"),
             Self::DuplicateTag(t) => write!(f, "duplicate tag {t:02X}"),
@@ -423,7 +426,8 @@ impl<'a> ParsedCcf<'a> {
     /// in that order: file size, major (any minor is accepted), `L` in 2..=156, the TLV walk
     /// (malformed TLV, duplicate tag, defined tag with a length outside its range, unknown
     /// critical tag, in the order the TLVs come; unknown ignorable tags are skipped), mandatory
-    /// tags present and `9E` last, then the legacy image and the validity window. The bytes
+    /// tags present and `9E` last, then the legacy image, the validity window and a non-zero
+    /// credential ID. The bytes
     /// after the TLV area are not interpreted (§8.1).
     pub fn parse(file: &'a [u8]) -> Result<Self, CredentialError> {
         // Rule 1.
@@ -521,6 +525,9 @@ impl<'a> ParsedCcf<'a> {
         };
         if valid_from >= valid_until {
             return Err(CredentialError::BadValidity);
+        }
+        if credential_id == 0 {
+            return Err(CredentialError::ZeroCredentialId);
         }
         let (Some(issuer), Some(key_id)) = (issuer, key_id) else {
             return Err(CredentialError::MissingTag(tag::ISSUER_ID));
@@ -1062,6 +1069,62 @@ pub(crate) mod tests {
             } else {
                 assert_eq!(got, Err(CredentialError::UnknownCriticalTag(t)));
             }
+        }
+    }
+
+    /// §8.5 rule 4: the walk stops at the first TLV that fails, in byte order; a critical tag
+    /// and a duplicate in different TLVs are told apart by which comes first.
+    #[test]
+    fn the_first_faulty_tlv_in_byte_order_decides() {
+        // `90 01 00` first, then a second tag 80: UNKNOWN_CRITICAL_TAG.
+        let mut area = std::vec![0x90, 1, 0];
+        area.extend_from_slice(&area_before_signature());
+        area.extend_from_slice(&[0x80, 1, 0x41]);
+        area.extend_from_slice(&sig_tlv());
+        assert_eq!(
+            parse(&with_area(&area)),
+            Err(CredentialError::UnknownCriticalTag(0x90))
+        );
+        // The other way round: the duplicate tag 80 comes first.
+        let mut area = area_before_signature();
+        area.extend_from_slice(&[0x80, 1, 0x41]);
+        area.extend_from_slice(&[0x90, 1, 0]);
+        area.extend_from_slice(&sig_tlv());
+        assert_eq!(
+            parse(&with_area(&area)),
+            Err(CredentialError::DuplicateTag(0x80))
+        );
+        // A TLV running past L after a critical tag: the critical tag comes first.
+        let mut area = std::vec![0x90, 0];
+        area.extend_from_slice(&area_before_signature());
+        area.extend_from_slice(&sig_tlv());
+        area.extend_from_slice(&[0xA0, 5]);
+        assert_eq!(
+            parse(&with_area(&area)),
+            Err(CredentialError::UnknownCriticalTag(0x90))
+        );
+    }
+
+    /// §8.5 rule 6: an all-zero credential ID is malformed, after the validity rule.
+    #[test]
+    fn an_all_zero_credential_id_is_malformed() {
+        let mut file = CCF;
+        // Tag 81 of the §9 card: `81 08` at offset 18, the ID at 20..28.
+        assert_eq!(file[18..20], [0x81, 0x08]);
+        file[20..28].fill(0);
+        assert_eq!(parse(&file), Err(CredentialError::ZeroCredentialId));
+        file[20 + 7] = 1;
+        assert_eq!(parse(&file).unwrap().credential_id, 1);
+    }
+
+    /// §8.3: reserved credential classes (`03`-`FF`) are accepted by readers.
+    #[test]
+    fn reserved_credential_classes_are_accepted() {
+        for class in [0x00u8, 0x02, 0x03, 0x7F, 0xFF] {
+            let mut area = area_before_signature();
+            area.extend_from_slice(&[0x87, 1, class]);
+            area.extend_from_slice(&sig_tlv());
+            assert_eq!(parse(&with_area(&area)).unwrap().class, Some(class));
         }
     }
 

@@ -316,8 +316,9 @@ pub struct ReaderConfig<'a> {
     pub issuer_keys: &'a [IssuerKey],
     /// Frame size of the front end.
     pub frame: FrameSize,
-    /// The spec's `allow_non_random_uid` (§11, default false): accept cards whose
-    /// anticollision UID is a fixed 7-byte UID (Random ID off); otherwise `UID_POLICY`.
+    /// The profile's `policy.allow_fixed_uid` (§11, default false): accept cards whose
+    /// anticollision UID is a fixed 7-byte UID (Random ID off), or that the front end reports
+    /// no UID for; otherwise `UID_POLICY`. Other UIDs are `UID_POLICY` either way.
     pub allow_fixed_uid: bool,
     /// The generations (key version bytes) of K2 the reader holds (§5, R16). Empty: step 5 is
     /// skipped and K2 comes from [`KeyProvider::card_key`]. Otherwise step 5 asks the card
@@ -424,9 +425,9 @@ type ProcedureClient<T> = Desfire<Metered<T>, PROCEDURE_BODY_LEN>;
 ///
 /// `anticollision_uid` is the UID the card gave at activation: 4 bytes starting `08` for a
 /// Random ID; anything else is a fixed UID, accepted only when
-/// [`ReaderConfig::allow_fixed_uid`] is set (the spec's `allow_non_random_uid`) and it is 7
-/// bytes, which the real UID must then equal (step 4). An empty slice means the front end
-/// does not tell: it is treated as a fixed UID that cannot be compared (spec open point).
+/// [`ReaderConfig::allow_fixed_uid`] is set (the profile's `policy.allow_fixed_uid`) and it is
+/// 7 bytes, which the real UID must then equal (step 4). An empty slice means the front end
+/// does not tell: a fixed UID that cannot be compared (§12 "Step 0 in detail").
 /// `now` is trusted time in Unix seconds.
 pub fn read_card<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     transport: &mut T,
@@ -492,7 +493,9 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     now: u32,
     originality: &mut OriginalityCheck,
 ) -> Result<Credential, DenyReason> {
-    // 0. UID policy (§11).
+    // 0. UID policy (§11, §12 "Step 0 in detail"): a random ID (4 bytes, `08` first) always;
+    // a 7-byte UID or no UID only under the policy; anything else (a 4-byte NUID, 10 bytes)
+    // never. The SAK is the front end's ([`check_sak`]).
     let random_id = matches!(anticollision_uid, [0x08, _, _, _]);
     let fixed_uid = anticollision_uid.len() == 7;
     if !random_id && !(config.allow_fixed_uid && (fixed_uid || anticollision_uid.is_empty())) {
@@ -675,6 +678,17 @@ fn read_originality<T: Transport>(
         .map_or(OriginalityCheck::Wrong, OriginalityCheck::Verified)
 }
 
+/// Spec §12 step 0, for a front end that reports the SAK: bit 6 (`20`) says the card speaks
+/// ISO/IEC 14443-4. Without it the card cannot hold a DESFire application: `NO_APPLICATION`,
+/// and the reader sends nothing more. A front end that does not report the SAK (PC/SC) skips
+/// this check.
+pub const fn check_sak(sak: u8) -> Result<(), DenyReason> {
+    if sak & 0x20 == 0 {
+        return Err(DenyReason::NoApplication);
+    }
+    Ok(())
+}
+
 /// Spec §10: `valid_from <= now < valid_until`.
 pub fn check_validity(c: &Credential, now: u32) -> Result<(), DenyReason> {
     if now < c.valid_from {
@@ -742,4 +756,19 @@ pub fn osdp_raw_legacy(
         .map_err(|_| DenyReason::MalformedCredential(CredentialError::BadLegacyImage))?;
     let n = img.left_justified(body);
     Ok(4usize.saturating_add(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// §12 step 0: SAK bit 6 (`20`); a DESFire answers `20`, a MIFARE Classic clone `08`.
+    #[test]
+    fn sak_without_iso_14443_4_is_no_application() {
+        assert_eq!(check_sak(0x20), Ok(()));
+        assert_eq!(check_sak(0x28), Ok(()));
+        assert_eq!(check_sak(0x08), Err(DenyReason::NoApplication));
+        assert_eq!(check_sak(0x00), Err(DenyReason::NoApplication));
+        assert_eq!(check_sak(0x18), Err(DenyReason::NoApplication));
+    }
 }

@@ -16,7 +16,7 @@
 //!  67  65  issuer public key, SEC1 uncompressed
 //! 132  16  OSDP SCBK
 //! 148   1  OSDP address (0..=0x7E)
-//! 149   1  flags: bit 0 allow_non_random_uid (spec §11)
+//! 149   1  flags: bit 0 policy.allow_fixed_uid (spec §11)
 //! 150   4  CRC-32 (ISO-HDLC) of bytes 0..150, little-endian
 //! ```
 //!
@@ -78,7 +78,7 @@ pub struct Provisioned {
     pub scbk: AesKey,
     /// The OSDP address.
     pub address: u8,
-    /// The spec's `allow_non_random_uid`.
+    /// The spec's `policy.allow_fixed_uid`.
     pub allow_fixed_uid: bool,
 }
 

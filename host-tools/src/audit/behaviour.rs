@@ -308,6 +308,9 @@ pub enum FaultSite {
     Credential(Vec<usize>),
     /// The answer to Read_Sig (T15).
     Originality,
+    /// An error status to a ReadData of the credential file (T4b: a Plain file refuses the
+    /// MACed request with `91 7E`).
+    ReadRefused,
     /// Where the [`Behaviour`] acts: its manipulated answer delivered (T4, T5, T6, T12, T13).
     Behaviour,
 }
@@ -328,6 +331,7 @@ impl FaultSite {
                 "the reader never received the credential bytes that carry the fault"
             }
             FaultSite::Originality => "the reader never received the originality signature",
+            FaultSite::ReadRefused => "the reader never asked for the credential file",
             FaultSite::Behaviour => "the card never got to commit its fault",
         }
     }
@@ -561,6 +565,13 @@ impl<C: VirtualCard> Behaving<C> {
                 if status == OPERATION_OK =>
             {
                 self.commit("the card's applications listed: no GEN-PACS application");
+            }
+            (FaultSite::ReadRefused, INS_READ_DATA | INS_READ_DATA_ISO)
+                if in_app && status != OPERATION_OK && p.data.first() == Some(&CREDENTIAL_FILE) =>
+            {
+                self.commit(format!(
+                    "ReadData of the Plain credential file refused with 91 {status:02X}"
+                ));
             }
             (FaultSite::Originality, INS_READ_SIG) if status == OPERATION_OK => {
                 self.commit("the card's originality signature delivered");

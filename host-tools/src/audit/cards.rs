@@ -31,6 +31,41 @@ use crate::vpcd::VirtualCard;
 pub const ENROLLED_CREDENTIAL_ID: u64 = desfire_core::encoding::lab::CREDENTIAL_ID;
 /// The golden card's real UID (the §9 test card).
 pub const GOLDEN_UID: RealUid = [0x04, 0x78, 0x2E, 0x21, 0x80, 0x1D, 0x80];
+
+/// The random-looking 4-byte anticollision UID of T1b (`08` first, as a Random-ID card shows).
+pub const RANDOM_LOOKING_UID: [u8; 4] = [0x08, 0x5C, 0x1E, 0x93];
+
+/// Who decides revocation (spec §17, "Reader role"): the audited reader itself, or the
+/// controller it forwards the extended output (§14) to. It decides T10b and T10c.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReaderRole {
+    /// A reader that is its own controller (a standalone reader, the reference reader): T10b
+    /// and T10c are `REVOKED`.
+    #[default]
+    ReaderAndController,
+    /// A reader that forwards the extended output for its controller to revoke: T10b and T10c
+    /// are judged on what it forwards.
+    ReaderOnly,
+}
+
+impl ReaderRole {
+    /// As `--role` takes it and the report states it: `reader+controller`, `reader`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::ReaderAndController => "reader+controller",
+            Self::ReaderOnly => "reader",
+        }
+    }
+
+    /// Parses `--role`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "reader+controller" => Some(Self::ReaderAndController),
+            "reader" | "reader-only" => Some(Self::ReaderOnly),
+            _ => None,
+        }
+    }
+}
 /// Genuine card B of the transplant (T8): same key scheme, another UID.
 pub const CARD_B_UID: RealUid = [0x04, 0x5A, 0x3C, 0x11, 0x92, 0x6B, 0x80];
 /// A credential ID nobody issued (T7).
@@ -207,6 +242,17 @@ pub const CARDS: &[CardSpec] = &[
         failure_means: "critical: the reader trusts the UID; any cloner opens the door",
     },
     CardSpec {
+        id: "T1b",
+        name: "Random-looking clone",
+        requirement: "R1, R10",
+        differs: "anticollision only, a 4-byte 08 UID as a Random-ID card shows, no DESFire \
+                  behind it",
+        // Under every policy: the UID passes step 0, and nothing answers step 2.
+        expected: Expected::deny(&["NO_APPLICATION", "CARD_ERROR", "TRANSPORT"]),
+        failure_means: "the reader grants on the anticollision UID, or falls back to it when \
+                        the card has no application",
+    },
+    CardSpec {
         id: "T2",
         name: "Blank genuine EV3",
         requirement: "R10",
@@ -229,6 +275,16 @@ pub const CARDS: &[CardSpec] = &[
         differs: "file 01 in Plain comm mode with free read; answers ReadData in Plain",
         expected: Expected::deny(&["DOWNGRADE"]),
         failure_means: "critical: the reader accepts unprotected data; anyone can write a card",
+    },
+    CardSpec {
+        id: "T4b",
+        name: "Plain file, MACed read refused",
+        requirement: "R3, §12 step 9",
+        differs: "file 01 in Plain comm mode with free read; the card refuses the MACed \
+                  ReadData with 91 7E",
+        // Step 9 checks the status first (decision 0005, E3, E5).
+        expected: Expected::deny(&["CARD_ERROR"]),
+        failure_means: "the reader takes an error for data, or retries the read in Plain",
     },
     CardSpec {
         id: "T5",
@@ -449,6 +505,8 @@ pub struct Fixture {
     pub profile_name: String,
     /// Trusted time of the audit (Unix seconds); validity windows are relative to it.
     pub now: u32,
+    /// Who decides revocation (T10b, T10c): set it before the audit; the report states it.
+    pub role: ReaderRole,
     golden: State,
     golden_ccf: [u8; CCF_FILE_SIZE],
     recording: Recording,
@@ -468,6 +526,7 @@ impl Fixture {
             profile,
             profile_name: profile_name.to_owned(),
             now,
+            role: ReaderRole::default(),
             golden,
             golden_ccf,
             recording: Recording::default(),
@@ -517,6 +576,39 @@ impl Fixture {
         ))
     }
 
+    /// The conforming verdict of `spec` under the profile's policy and the reader's role
+    /// (spec §17, "Reader role"): a reader only forwards T10b and T10c for its controller.
+    pub fn expected(&self, spec: &CardSpec) -> Expected {
+        match (spec.id, self.role) {
+            ("T10b" | "T10c", ReaderRole::ReaderOnly) => Expected {
+                grant: true,
+                deny: &[],
+                grant_note: "reader only: forwarded for the controller to revoke",
+            },
+            _ => spec.expected_for(&self.profile),
+        }
+    }
+
+    /// The credential ID a conforming GRANT of `spec` carries: the deny-listed one for a
+    /// reader only's T10b, the enrolled one otherwise.
+    pub fn granted_id(&self, spec: &CardSpec) -> u64 {
+        match (spec.id, self.role) {
+            ("T10b", ReaderRole::ReaderOnly) => {
+                deny_listed(&self.profile).unwrap_or(ENROLLED_CREDENTIAL_ID)
+            }
+            _ => ENROLLED_CREDENTIAL_ID,
+        }
+    }
+
+    /// What a reader only must forward for `spec` besides the credential ID: T10c's issue
+    /// number (below the current one), which only the extended output (§14) carries.
+    pub fn forwarded_issue(&self, spec: &CardSpec) -> Option<u8> {
+        match (spec.id, self.role) {
+            ("T10c", ReaderRole::ReaderOnly) => current_issue(&self.profile)?.checked_sub(1),
+            _ => None,
+        }
+    }
+
     /// Builds test card `spec`, powered off, with its fault placed ([`FaultSite`]): what a
     /// reader must receive before its verdict says anything about the fault.
     pub fn build(&self, spec: &CardSpec) -> Result<TestCard, CardError> {
@@ -526,6 +618,7 @@ impl Fixture {
             "T3" => FaultSite::Authentication(AppKey::Read.key_no().value()),
             "T14" => FaultSite::Activation,
             "T15" => FaultSite::Originality,
+            "T4b" => FaultSite::ReadRefused,
             "T8" => FaultSite::Credential(signature_bytes(&self.golden_ccf)),
             "T7" | "T9" | "T10a" | "T10b" | "T10c" | "T11" | "S1" | "S2" | "S3" | "S4" => {
                 let ccf = credential_file(card.inner().state(), self.profile.aid)
@@ -609,6 +702,24 @@ impl Fixture {
                 f.comm = CommMode::Plain;
                 f.rights.read = Access::Free;
                 Ok(Behaving::new(emulated(&s, id)?, Behaviour::PlainDowngrade))
+            }
+            "T1b" => Ok(Behaving::new(
+                emulated(&State::factory(GOLDEN_UID), id)?,
+                Behaviour::AnticollisionOnly {
+                    uid: RANDOM_LOOKING_UID.to_vec(),
+                },
+            )),
+            "T4b" => {
+                let mut s = self.golden.clone();
+                let f = s
+                    .files
+                    .iter_mut()
+                    .find(|f| f.aid == p.aid && f.no == 1)
+                    .ok_or_else(|| e("no file 01".into()))?;
+                f.comm = CommMode::Plain;
+                f.rights.read = Access::Free;
+                // The card as it is: a Plain file refuses a command that carries a MACt.
+                genuine(&s)
             }
             "T5" => Ok(Behaving::new(
                 emulated(&self.golden, id)?,

@@ -6,6 +6,10 @@
 //! `DENY <IDENTIFIER>` (spec §13) on standard error when the reader tells why. Any other exit is
 //! an ERROR, and a command still running after the timeout is killed with its whole process
 //! group and observed as TIMEOUT, a failure of its own.
+//!
+//! The audit's trusted time reaches the command as `{now}` (Unix seconds) in the command line
+//! and as `DESFIRE_NOW` in its environment: a reader with its own clock judges the validity
+//! cards (T0, T9, T10a) at the audit's time, not its own.
 
 use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -24,6 +28,10 @@ use super::reader::Observation;
 pub const READER_ENV: &str = "DESFIRE_READER";
 /// The placeholder in the command line replaced by the shell-quoted reader name.
 pub const READER_PLACEHOLDER: &str = "{reader}";
+/// The environment variable that holds the audit's trusted time (Unix seconds).
+pub const NOW_ENV: &str = "DESFIRE_NOW";
+/// The placeholder in the command line replaced by the audit's trusted time (Unix seconds).
+pub const NOW_PLACEHOLDER: &str = "{now}";
 /// The most of each output stream kept for the report; the rest is read and dropped, so a
 /// chatty reader cannot block on a full pipe nor fill the audit's memory.
 pub const OUTPUT_KEPT: usize = 4096;
@@ -35,6 +43,8 @@ pub struct ReaderCommand {
     pub template: String,
     /// How long one presentation may take before the command is killed.
     pub timeout: Duration,
+    /// The audit's trusted time (Unix seconds), for `{now}` and `DESFIRE_NOW`.
+    pub now: Option<u32>,
     running: RunningGroup,
 }
 
@@ -95,7 +105,17 @@ impl ReaderCommand {
         Self {
             template: template.into(),
             timeout,
+            now: None,
             running: RunningGroup::default(),
+        }
+    }
+
+    /// The same command told the audit's trusted time `now` (Unix seconds).
+    #[must_use]
+    pub fn with_now(self, now: u32) -> Self {
+        Self {
+            now: Some(now),
+            ..self
         }
     }
 
@@ -104,17 +124,26 @@ impl ReaderCommand {
         self.running.clone()
     }
 
-    /// The command line with `{reader}` replaced by `reader`, quoted for `sh`.
+    /// The command line with `{reader}` replaced by `reader`, quoted for `sh`, and `{now}`
+    /// by the trusted time in Unix seconds (digits only: nothing to quote).
     pub fn command_line(&self, reader: &str) -> Result<String, CommandError> {
         let quoted = shlex::try_quote(reader).map_err(|_| CommandError::Quote(reader.into()))?;
-        Ok(self.template.replace(READER_PLACEHOLDER, &quoted))
+        let line = self.template.replace(READER_PLACEHOLDER, &quoted);
+        Ok(match self.now {
+            Some(now) => line.replace(NOW_PLACEHOLDER, &now.to_string()),
+            None => line,
+        })
     }
 
     /// Runs the command once for a card in `reader` and reads its decision.
     pub fn run(&self, reader: &str) -> Result<CommandRun, CommandError> {
         let line = self.command_line(reader)?;
         let started = Instant::now();
-        let mut child = Command::new("sh")
+        let mut command = Command::new("sh");
+        if let Some(now) = self.now {
+            command.env(NOW_ENV, now.to_string());
+        }
+        let mut child = command
             .arg("-c")
             .arg(&line)
             .env(READER_ENV, reader)
@@ -301,6 +330,23 @@ mod tests {
             .unwrap();
         assert_eq!(run.observation, Observation::Grant(0x1A2B_3C4D_5E6F_7081));
         assert_eq!(run.stderr, "DENY NO\n");
+    }
+
+    /// The audit's trusted time reaches the command as `{now}` and `DESFIRE_NOW`; without it
+    /// neither is set and `{now}` stays as written.
+    #[test]
+    fn the_audit_time_is_in_the_command_line_and_the_environment() {
+        let c = cmd("echo {now} \"$DESFIRE_NOW\"", 5000).with_now(1_830_297_600);
+        assert_eq!(
+            c.command_line("r").unwrap(),
+            "echo 1830297600 \"$DESFIRE_NOW\""
+        );
+        let run = c.run("r").unwrap();
+        assert_eq!(run.stdout, "1830297600 1830297600\n");
+        let run = cmd("echo {now} \"${DESFIRE_NOW-unset}\"", 5000)
+            .run("r")
+            .unwrap();
+        assert_eq!(run.stdout, "{now} unset\n");
     }
 
     #[test]

@@ -61,6 +61,9 @@ pub struct AuditReport {
     pub profile: String,
     /// The path the cards took: `in-process`, `pcsc` or `firmware`.
     pub path: String,
+    /// The reader's role (spec §17): `reader+controller` (it revokes itself: T10b and T10c
+    /// are REVOKED) or `reader` (it forwards the extended output to its controller).
+    pub role: String,
     /// One entry per card played, in the order played.
     pub cards: Vec<CardResult>,
 }

@@ -7,9 +7,10 @@
 use std::convert::Infallible;
 use std::fmt;
 
-use desfire_core::encoding::Verdict;
+use desfire_core::encoding::{Verdict, osdp_raw_extended};
 use desfire_core::pcd::Transport;
 
+use super::cards::ReaderRole;
 use super::framing::Variant;
 use crate::gen_pacs::{self, spec_reason};
 use crate::profile::Profile;
@@ -41,6 +42,11 @@ impl fmt::Display for Observation {
     }
 }
 
+/// How a reader's forwarded output appears in what it prints: `osdp_RAW` and the payload in
+/// hex, as `desfire reader --print-payload` prints it. A reader only (spec §17, "Reader role")
+/// prints it so that the audit can judge T10b and T10c on what the controller would receive.
+pub const FORWARDED: &str = "osdp_RAW";
+
 /// A reader the audit can present test cards to. The card is already activated
 /// ([`VirtualCard::power_on`]): [`VirtualCard::anticollision_uid`] is what anticollision gave.
 pub trait ReaderUnderTest {
@@ -68,13 +74,16 @@ impl<C: VirtualCard + ?Sized> Transport for CardLink<'_, C> {
 }
 
 /// The reference reader: the GEN-PACS procedure with the profile's keys and policy
-/// (`allow_non_random_uid` from the profile), trusted time `now`, framed as its
-/// [`Variant`] says.
+/// (`policy.allow_fixed_uid` from the profile), trusted time `now`, framed as its
+/// [`Variant`] says. As a reader+controller it revokes itself; as a reader only it forwards
+/// the extended output (§14) and says so in [`ReaderUnderTest::take_output`].
 #[derive(Debug)]
 pub struct ReferenceReader<'a> {
     profile: &'a Profile,
     now: u32,
     framing: Variant,
+    role: ReaderRole,
+    output: Option<String>,
 }
 
 impl<'a> ReferenceReader<'a> {
@@ -85,7 +94,14 @@ impl<'a> ReferenceReader<'a> {
             profile,
             now,
             framing: Variant::Ad,
+            role: ReaderRole::ReaderAndController,
+            output: None,
         }
+    }
+
+    /// The same reader in `role`.
+    pub fn in_role(self, role: ReaderRole) -> Self {
+        Self { role, ..self }
     }
 
     /// The same reader framing its commands as `framing` says.
@@ -104,8 +120,12 @@ impl ReaderUnderTest for ReferenceReader<'_> {
 
     fn present(&mut self, card: &mut dyn VirtualCard) -> Observation {
         let ac = card.anticollision_uid().to_vec();
+        let policy = match self.role {
+            ReaderRole::ReaderAndController => gen_pacs::ReadPolicy::Reader,
+            ReaderRole::ReaderOnly => gen_pacs::ReadPolicy::Forwarding,
+        };
         let t = gen_pacs::read_as(
-            gen_pacs::ReadPolicy::Reader,
+            policy,
             self.framing,
             &mut CardLink(card),
             self.profile,
@@ -113,13 +133,27 @@ impl ReaderUnderTest for ReferenceReader<'_> {
             &ac,
             self.now,
         );
+        self.output = None;
         match t.verdict {
-            Verdict::Grant(c) => Observation::Grant(c.credential_id),
+            Verdict::Grant(c) => {
+                if self.role == ReaderRole::ReaderOnly {
+                    // What it forwards to its controller (§14 extended output).
+                    self.output = Some(format!(
+                        "{FORWARDED} {}",
+                        hex::encode_upper(osdp_raw_extended(&c, 0))
+                    ));
+                }
+                Observation::Grant(c.credential_id)
+            }
             Verdict::Deny(r) => match spec_reason(&r) {
                 Some((name, _)) => Observation::Deny(Some(name.to_owned())),
                 None => Observation::Error(r.to_string()),
             },
         }
+    }
+
+    fn take_output(&mut self) -> Option<String> {
+        self.output.take()
     }
 }
 

@@ -6,7 +6,7 @@ use desfire_core::wire::Ins;
 use super::behaviour::{Behaving, frame};
 use super::cards::{CardError, CardSpec, ENROLLED_CREDENTIAL_ID, Fixture};
 use super::model::{AuditReport, CardResult, ExchangeStep, Outcome};
-use super::reader::{Observation, ReaderUnderTest};
+use super::reader::{FORWARDED, Observation, ReaderUnderTest};
 use crate::trace::commands::iso_command_name;
 use crate::vpcd::VirtualCard;
 
@@ -172,7 +172,8 @@ pub fn present(
 /// reached the reader is INCONCLUSIVE, unless its conforming verdict under the profile is the
 /// golden card's (a GRANT with no alternative): then it is a control card.
 pub fn judge(spec: &CardSpec, fixture: &Fixture, p: &Presentation) -> (Outcome, String) {
-    let expected = spec.expected_for(&fixture.profile);
+    let expected = fixture.expected(spec);
+    let granted_id = fixture.granted_id(spec);
     if let Some((step, why)) = p.exchange.iter().find_map(|s| {
         hex::decode(&s.command)
             .ok()
@@ -196,7 +197,36 @@ pub fn judge(spec: &CardSpec, fixture: &Fixture, p: &Presentation) -> (Outcome, 
             ),
         );
     }
-    if expected.accepts(&p.observation, ENROLLED_CREDENTIAL_ID) {
+    if let (Some(issue), Observation::Grant(id)) = (fixture.forwarded_issue(spec), &p.observation)
+        && *id == granted_id
+    {
+        // A reader only: its controller revokes by issue number only if it receives it.
+        return match p.output.as_deref().and_then(forwarded_extended) {
+            Some((fid, fissue)) if fid == granted_id && fissue == issue => (
+                Outcome::Pass,
+                format!(
+                    "granted and forwarded the extended output with issue number {issue:02X}: \
+                     the controller can revoke it"
+                ),
+            ),
+            Some((fid, fissue)) => (
+                Outcome::Fail,
+                format!(
+                    "forwarded credential {fid:016X} issue {fissue:02X}, not {granted_id:016X} \
+                     issue {issue:02X}: {}",
+                    spec.failure_means
+                ),
+            ),
+            None => (
+                Outcome::Fail,
+                "granted without forwarding the extended output (§14: no `osdp_RAW` payload \
+                 with the issue number in what the reader printed): its controller cannot \
+                 revoke a superseded card"
+                    .to_owned(),
+            ),
+        };
+    }
+    if expected.accepts(&p.observation, granted_id) {
         let why = match &p.observation {
             Observation::Grant(_) if !expected.grant_note.is_empty() => {
                 format!("granted: {}", expected.grant_note)
@@ -213,6 +243,13 @@ pub fn judge(spec: &CardSpec, fixture: &Fixture, p: &Presentation) -> (Outcome, 
             Outcome::Fail,
             "the reader did not decide in time: it hangs on this card (a door that never \
              answers, or a reader that can be stalled on purpose)"
+                .to_owned(),
+        )
+    } else if fixture.forwarded_issue(spec).is_some() || granted_id != ENROLLED_CREDENTIAL_ID {
+        (
+            Outcome::Fail,
+            "a reader only must forward this card to its controller, which holds the \
+             revocation lists (§17, Reader role)"
                 .to_owned(),
         )
     } else {
@@ -251,12 +288,16 @@ pub fn audit(
         let Some((result, detail, p)) = verdict else {
             continue;
         };
-        let expected = spec.expected_for(&fixture.profile);
+        let expected = fixture.expected(spec);
+        let mut described = expected.describe(fixture.granted_id(spec));
+        if let Some(issue) = fixture.forwarded_issue(spec) {
+            described.push_str(&format!(", extended output with issue {issue:02X}"));
+        }
         results.push(CardResult {
             id: spec.id.to_owned(),
             name: spec.name.to_owned(),
             requirement: spec.requirement.to_owned(),
-            expected: expected.describe(ENROLLED_CREDENTIAL_ID),
+            expected: described,
             observed: p.observation.to_string(),
             pass: result == Outcome::Pass,
             result,
@@ -272,14 +313,98 @@ pub fn audit(
         reader: reader.name(),
         profile: fixture.profile_name.clone(),
         path: path.to_owned(),
+        role: fixture.role.as_str().to_owned(),
         cards: results,
     })
+}
+
+/// The credential ID and issue number of an extended `osdp_RAW` payload (§14:
+/// `RR 00 68 00 ‖ SHA-256(IssuerID)[0..4] ‖ CredentialID[8] ‖ IssueNumber`) in what a reader
+/// printed after `osdp_RAW `.
+pub fn forwarded_extended(output: &str) -> Option<(u64, u8)> {
+    let at = output.find(FORWARDED)?;
+    let rest = output.get(at + FORWARDED.len()..)?.trim_start();
+    let digits: String = rest.chars().take_while(char::is_ascii_hexdigit).collect();
+    let bytes = hex::decode(digits).ok()?;
+    let [_, 0x00, 0x68, 0x00, _, _, _, _, id @ .., issue] = bytes.as_slice() else {
+        return None;
+    };
+    let id: [u8; 8] = id.try_into().ok()?;
+    Some((u64::from_be_bytes(id), *issue))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::cards::{CARDS, Expected};
+    use crate::audit::cards::{CARDS, Expected, ReaderRole};
+
+    /// Spec §17, Reader role: a reader only's T10c passes only with the superseded issue
+    /// number in the extended output it forwards; T10b with the deny-listed ID granted.
+    #[test]
+    fn a_reader_only_is_judged_on_what_it_forwards() {
+        let lab = crate::profile::Profile::load(crate::profile::LAB).unwrap();
+        let mut f = Fixture::new(lab, "lab", 1_830_297_600).unwrap();
+        let card = |id: &str| *CARDS.iter().find(|c| c.id == id).unwrap();
+        let (t10b, t10c) = (card("T10b"), card("T10c"));
+        let p = |o: Observation, output: Option<&str>| Presentation {
+            observation: o,
+            exchange: Vec::new(),
+            output: output.map(str::to_owned),
+            fault_committed: true,
+            unmet: "",
+        };
+        let id = ENROLLED_CREDENTIAL_ID;
+        let revoked = || p(Observation::Deny(Some("REVOKED".into())), None);
+        // Reader and controller: REVOKED.
+        assert_eq!(judge(&t10c, &f, &revoked()).0, Outcome::Pass);
+        assert_eq!(
+            judge(&t10c, &f, &p(Observation::Grant(id), None)).0,
+            Outcome::Fail
+        );
+        // Reader only.
+        f.role = ReaderRole::ReaderOnly;
+        assert_eq!(judge(&t10c, &f, &revoked()).0, Outcome::Fail);
+        let extended = |issue: u8| {
+            format!(
+                "stdout \"1A2B3C4D5E6F7081\\nosdp_RAW 00006800F30D93491A2B3C4D5E6F7081{issue:02X}\""
+            )
+        };
+        assert_eq!(forwarded_extended(&extended(0)), Some((id, 0)));
+        assert_eq!(
+            judge(&t10c, &f, &p(Observation::Grant(id), Some(&extended(0)))).0,
+            Outcome::Pass
+        );
+        // The current issue forwarded, or only the 64-bit output: the controller cannot
+        // revoke.
+        assert_eq!(
+            judge(&t10c, &f, &p(Observation::Grant(id), Some(&extended(1)))).0,
+            Outcome::Fail
+        );
+        let short = "osdp_RAW 000040001A2B3C4D5E6F7081";
+        assert_eq!(forwarded_extended(short), None);
+        assert_eq!(
+            judge(&t10c, &f, &p(Observation::Grant(id), Some(short))).0,
+            Outcome::Fail
+        );
+        assert_eq!(
+            judge(&t10c, &f, &p(Observation::Grant(id), None)).0,
+            Outcome::Fail
+        );
+        // T10b: the deny-listed credential granted, for the controller to revoke.
+        let listed = 0x1A2B_3C4D_5E6F_70FF;
+        assert_eq!(f.granted_id(&t10b), listed);
+        assert_eq!(
+            judge(&t10b, &f, &p(Observation::Grant(listed), None)).0,
+            Outcome::Pass
+        );
+        assert_eq!(
+            judge(&t10b, &f, &p(Observation::Grant(id), None)).0,
+            Outcome::Fail
+        );
+        assert_eq!(judge(&t10b, &f, &revoked()).0, Outcome::Fail);
+        // Other cards do not depend on the role.
+        assert_eq!(f.expected(&card("T6")), card("T6").expected);
+    }
 
     #[test]
     fn commands_are_named_in_nxp_terms() {

@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::audit::cards::{self, CardSpec, Fixture};
+use crate::audit::cards::{self, CardSpec, Fixture, ReaderRole};
 use crate::audit::command::ReaderCommand;
 use crate::audit::firmware::{FirmwareOptions, FirmwareReader, RunTiming};
 use crate::audit::framing::Variant;
@@ -18,22 +18,32 @@ use crate::profile::Profile;
 use super::{CliError, Exit};
 
 const AFTER_HELP: &str = "\
-Cards (spec section 17): T0 golden, T1 UID clone, T2 blank EV3, T3 wrong key, T4 Plain downgrade,
-T5 legacy authentication only, T6 tampered MAC, T7 forged, T8 transplanted, T9 expired, T10a not
-yet valid, T10b deny-listed, T10c superseded issue, T11 unknown major, T12 relay, T13 replay, T14
-fixed-UID golden, T15 originality fail, S1..S4 supplementary. T10b and T10c are played when the
-profile's revocation list names them (the lab profile does); T15's conforming verdict follows the
-profile's originality policy.
+Cards (spec section 17): T0 golden, T1 UID clone, T1b random-looking clone (a 4-byte 08 UID,
+no DESFire behind it), T2 blank EV3, T3 wrong key, T4 Plain downgrade, T4b Plain file refusing
+the MACed read, T5 legacy authentication only, T6 tampered MAC, T7 forged, T8 transplanted, T9
+expired, T10a not yet valid, T10b deny-listed, T10c superseded issue, T11 unknown major, T12
+relay, T13 replay, T14 fixed-UID golden, T15 originality fail, S1..S4 supplementary. T10b and
+T10c are played when the profile's revocation list names them (the lab profile does); T15's
+conforming verdict follows the profile's originality policy.
+
+--role states who revokes (spec section 17, Reader role). reader+controller (the default): the
+reader holds the revocation lists, and T10b and T10c must be DENY REVOKED. reader: it forwards
+the extended output (section 14) to its controller; T10b must be a GRANT of the deny-listed
+credential ID, and T10c a GRANT whose forwarded payload, printed as `osdp_RAW <hex>` (as
+`desfire reader --print-payload` does), carries the enrolled ID and the superseded issue number.
+The report states the role.
 
 --reader-cmd CMD audits reader software through PC/SC (builds with --features pcsc): each card
 is put behind pcscd's vpcd reader (pcscd is started for the audit if it is not running), then
 `sh -c CMD` runs with {reader} replaced by the shell-quoted reader name (write {reader}, not
-'{reader}'), which is also in the environment as DESFIRE_READER. Exit 0 is a GRANT, the first
-line of standard output the 16-hex-digit credential ID; exit 1 a DENY (`DENY <IDENTIFIER>` on standard error gives the
+'{reader}'), which is also in the environment as DESFIRE_READER, and {now} by the audit's
+trusted time in Unix seconds (--now; also in DESFIRE_NOW): a reader with its own clock must
+judge the validity cards at that time. Exit 0 is a GRANT, the first line of standard output the
+16-hex-digit credential ID; exit 1 a DENY (`DENY <IDENTIFIER>` on standard error gives the
 reason); any other exit an ERROR; a command still running after --timeout is killed with its
-process group (TIMEOUT, a failure). `desfire reader --profile lab --reader {reader}` is the
-reference and passes every card:
-  desfire audit --reader-cmd 'desfire reader --profile lab --reader {reader}'
+process group (TIMEOUT, a failure). `desfire reader --profile lab --reader {reader} --now {now}`
+is the reference and passes every card:
+  desfire audit --reader-cmd 'desfire reader --profile lab --reader {reader} --now {now}'
 
 --report FILE writes the report by the file's extension: .json (the stable machine interface),
 .md, .html (a self-contained page to hand to a vendor) or .xml (JUnit).
@@ -136,14 +146,25 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub repeat: u32,
     /// Trusted time of the audit, DATE (YYYY-MM-DD or Unix seconds). Default: the host clock.
+    /// It reaches a --reader-cmd reader as {now} and DESFIRE_NOW, the firmware on its
+    /// semihosting command line.
     #[arg(long, value_name = "DATE")]
     pub now: Option<String>,
+    /// The reader's role (spec section 17): `reader+controller` revokes itself (T10b and T10c
+    /// are REVOKED); `reader` forwards the extended output to its controller, and T10b and
+    /// T10c are judged on what it forwards.
+    #[arg(long, value_name = "ROLE", default_value = "reader+controller", value_parser = parse_role)]
+    pub role: ReaderRole,
     /// Also write the report to FILE.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// Print how long building the cards and auditing took (standard error).
     #[arg(long)]
     pub timing: bool,
+}
+
+fn parse_role(text: &str) -> Result<ReaderRole, String> {
+    ReaderRole::parse(text).ok_or_else(|| "expected reader+controller or reader".to_owned())
 }
 
 fn parse_framing(text: &str) -> Result<Variant, String> {
@@ -183,12 +204,13 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
         None => gen_pacs::now(),
     };
     let started = Instant::now();
-    let fixture = Fixture::new(profile, &args.profile, now).map_err(audit_err)?;
+    let mut fixture = Fixture::new(profile, &args.profile, now).map_err(audit_err)?;
+    fixture.role = args.role;
     let built = started.elapsed();
     let mut per_card = None;
     let report = match (&args.reader_cmd, &args.firmware, args.model.as_str()) {
         (Some(template), _, _) => {
-            let command = ReaderCommand::new(template.clone(), timeout);
+            let command = ReaderCommand::new(template.clone(), timeout).with_now(now);
             let (report, timing) = audit_reader_command(&args, command, &fixture, &chosen)?;
             per_card = timing;
             report
@@ -210,7 +232,9 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
             report
         }
         (None, None, "reference") => {
-            let mut reader = ReferenceReader::new(&fixture.profile, now).framed(args.framing);
+            let mut reader = ReferenceReader::new(&fixture.profile, now)
+                .framed(args.framing)
+                .in_role(args.role);
             audit_with_progress(&mut reader, &fixture, &chosen, args.repeat)?
         }
         (None, None, "uid-only") => {

@@ -60,7 +60,8 @@ pub struct Args {
     pub print_payload: bool,
     /// How to frame the procedure's commands, all legal and all giving the same verdicts:
     /// `ad` (the default: SelectApplication, ReadData AD of 160 bytes), `bd` (ReadData BD in
-    /// 59-byte AF frames), `whole-file` (BD of the whole file), `df-name` (ISOSelectFile by
+    /// 59-byte AF frames), `whole-file` (BD of the whole file: outside spec §12 step 9, which
+    /// asks for exactly 160 bytes; for checking the audit), `df-name` (ISOSelectFile by
     /// DF name) or `inquisitive` (DF name, BD, and GetVersion, GetFileSettings, GetKeyVersion
     /// and Read_Sig on the way).
     #[arg(long, value_name = "VARIANT", default_value = "ad", value_parser = parse_framing)]

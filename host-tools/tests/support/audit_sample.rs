@@ -169,6 +169,7 @@ pub fn sample() -> AuditReport {
         reader: format!("reference-reader --port /dev/ttyUSB0 --label '{HOSTILE_SCRIPT}'"),
         profile: "lab".to_owned(),
         path: "in-process".to_owned(),
+        role: "reader+controller".to_owned(),
         cards,
     }
 }

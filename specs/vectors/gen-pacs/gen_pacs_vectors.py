@@ -324,6 +324,8 @@ def evaluate(ccf: bytes, uid: bytes, aid: int, trusted: dict, now: int):
     vuntil = int.from_bytes(seen[0x84][1], "big")
     if vfrom >= vuntil:
         return "DENY", "MALFORMED_CREDENTIAL"
+    if seen[0x81][1] == bytes(8):
+        return "DENY", "MALFORMED_CREDENTIAL"
     if seen[0x8F][1] != b"\x01":
         return "DENY", "UNSUPPORTED_ALGORITHM"
     pub = trusted.get((seen[0x80][1], seen[0x8E][1]))
@@ -528,6 +530,8 @@ def build(log):
     assert evaluate(ccf0, uid0, LAB_AID, trusted, utc("2025-12-31T23:59:59Z")) == ("DENY", "NOT_YET_VALID")
     assert evaluate(ccf0, uid0, LAB_AID, trusted, utc("2031-01-01T00:00:00Z")) == ("DENY", "EXPIRED")
     assert evaluate(ccf0[:3] + b"\x9D" + ccf0[4:], uid0, LAB_AID, trusted, now) == ("DENY", "MALFORMED_CREDENTIAL")
+    zero_id = ccf0[:20] + bytes(8) + ccf0[28:]                    # rule 6, before the signature
+    assert evaluate(zero_id, uid0, LAB_AID, trusted, now) == ("DENY", "MALFORMED_CREDENTIAL")
     log("negative checks (forged ID, transplanted UID, other AID, major 2, unknown key, "
         "not yet valid, expired at the boundary, L too long): ok")
 

@@ -364,3 +364,55 @@ fn anticollision_only_and_legacy_keys() {
         assert!(des.take_fault().unwrap().contains("legacy"));
     }
 }
+
+/// A card that selects any application and refuses everything else with `91 7E`.
+struct Refuser;
+
+impl VirtualCard for Refuser {
+    fn atr(&self) -> &[u8] {
+        &crate::vpcd::ATR_T1
+    }
+    fn power_on(&mut self) {}
+    fn power_off(&mut self) {}
+    fn reset(&mut self) {}
+    fn anticollision_uid(&self) -> &[u8] {
+        &[0x08, 1, 2, 3]
+    }
+    fn transmit(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> usize {
+        let status = match frame::command(capdu) {
+            Some(c) if c.ins == INS_SELECT_APPLICATION => 0x00,
+            Some(_) => 0x7E,
+            None => return put(rapdu, &[0x6D, 0x00]),
+        };
+        let framing = frame::command(capdu).map_or(Framing::Wrapped, |c| c.framing);
+        put(rapdu, &frame::emit_answer(framing, status, &[]))
+    }
+}
+
+/// T4b: the fault is met when the reader's ReadData of the credential file is refused; and
+/// what the reader met stays met when pcscd resets or powers the card again afterwards.
+#[test]
+fn a_refused_read_is_met_and_stays_met_across_a_reset() {
+    for framing in [Framing::Wrapped, Framing::Native] {
+        let mut c =
+            Behaving::new(Refuser, Behaviour::Genuine).showing(FaultSite::ReadRefused, app());
+        c.power_on();
+        let read = if framing == Framing::Wrapped {
+            wrapped_read()
+        } else {
+            native_read()
+        };
+        // Outside the application: not the credential file of the GEN-PACS application.
+        send(&mut c, &read);
+        assert!(!c.fault_committed(), "{framing:?}");
+        select(&mut c, framing);
+        assert!(!c.fault_committed(), "{framing:?}");
+        let r = send(&mut c, &read);
+        assert!(r.ends_with(&[0x7E]), "{framing:?}: {r:02X?}");
+        assert!(c.fault_committed(), "{framing:?}");
+        c.reset();
+        c.power_off();
+        c.power_on();
+        assert!(c.fault_committed(), "{framing:?}: lost at a reset");
+    }
+}

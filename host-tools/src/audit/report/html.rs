@@ -92,6 +92,7 @@ fn header(report: &AuditReport) -> Markup {
                 div { dt { "Reader under test" } dd { code { (printable(&report.reader)) } } }
                 div { dt { "Profile" } dd { (printable(&report.profile)) } }
                 div { dt { "Path" } dd { (printable(&report.path)) } }
+                div { dt { "Role" } dd { (printable(&report.role)) } }
                 div { dt { "Cards played" } dd { (report.cards.len()) } }
             }
         }

@@ -26,6 +26,7 @@ pub fn render(report: &AuditReport) -> String {
         ("reader", &report.reader),
         ("profile", &report.profile),
         ("path", &report.path),
+        ("role", &report.role),
     ] {
         let _ = writeln!(
             out,

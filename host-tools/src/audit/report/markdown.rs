@@ -16,6 +16,7 @@ pub fn render(report: &AuditReport) -> String {
         ("Reader", &report.reader),
         ("Profile", &report.profile),
         ("Path", &report.path),
+        ("Role", &report.role),
     ] {
         let _ = writeln!(out, "| {label} | {} |", text(value));
     }

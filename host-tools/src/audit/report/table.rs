@@ -47,6 +47,7 @@ pub fn table(report: &AuditReport, color: bool) -> String {
         }
     }
     let _ = writeln!(out, "{}", summary(report));
+    let _ = writeln!(out, "reader role: {}", printable(&report.role));
     out
 }
 
