@@ -1,0 +1,563 @@
+//! Writes the seed inputs of every fuzz target from what the repository has: the published and
+//! own vectors (specs/vectors), the traces (specs/traces), the golden card of spec §9 and its
+//! recorded sessions with the host reader and with the firmware reader behind an emulated
+//! PN532, the card images of the credential variants, OSDP sessions of a control panel that
+//! holds the lab SCBK, PN532 host-link frames both ways, and key records.
+//!
+//! `cargo run --manifest-path fuzz/Cargo.toml --example seeds -- DIR` writes `DIR/<target>/…`;
+//! scripts/fuzz-seeds.sh minimises them into fuzz/corpus/ with `cargo fuzz cmin`. It also
+//! writes the recorded golden sessions the hostile targets check themselves against
+//! (fuzz/recorded/), and checks on each that the property its target asserts can fail: with
+//! the recorded randomness the card is granted (the PD opens a session), with one byte of it
+//! changed it is denied (no session).
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+
+use desfire_core::encoding::credential::{IssuerId, KeyId};
+use desfire_core::encoding::provision::IsoIdentity;
+use desfire_core::encoding::signature::IssuerSigningKey;
+use desfire_core::encoding::{
+    CCF_FILE_SIZE, Credential, DenyReason, LAB_AID, Masters, Provisioning, ReaderConfig, Verdict,
+    lab, read_card,
+};
+use desfire_core::pcd::{Desfire, FrameSize, Transport};
+use desfire_core::picc::{Activation, Card, CardConfig, NVM_LEN, RamNvm, State};
+use desfire_fuzz::hostile::{self, GOLDEN_READER_RNG, Input, NOW};
+use desfire_fuzz::osdp_cp::{CARD, Cp, GOLDEN_PD_RNG};
+use desfire_fuzz::rng::{Nudged, TestRng};
+use desfire_fuzz::{fw, osdp_cp};
+use host_tools::pn532::FieldCard;
+use pn532::{Hsu, Pn532};
+use reader::osdp::Pd;
+
+const UID: [u8; 7] = [0x04, 0x78, 0x2E, 0x21, 0x80, 0x1D, 0x80];
+
+type VCard = Card<RamNvm<NVM_LEN>, TestRng>;
+
+/// Exchanges as recorded: (C-APDU, R-APDU).
+type Log = Vec<(Vec<u8>, Vec<u8>)>;
+
+fn hex(s: &str) -> Vec<u8> {
+    let s: String = s.chars().filter(|c| c.is_ascii_hexdigit()).collect();
+    (0..s.len() / 2)
+        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).expect("hex"))
+        .collect()
+}
+
+/// A transport that hands every frame to the card and keeps both.
+struct Rec {
+    card: Box<VCard>,
+    log: Log,
+}
+
+impl Transport for Rec {
+    type Error = std::convert::Infallible;
+    fn transceive(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> Result<usize, Self::Error> {
+        let n = self.card.process(capdu, rapdu);
+        self.log.push((capdu.to_vec(), rapdu[..n].to_vec()));
+        Ok(n)
+    }
+}
+
+fn signer() -> IssuerSigningKey {
+    IssuerSigningKey::from_bytes(
+        IssuerId::new(lab::ISSUER_ID).unwrap(),
+        KeyId::one(lab::ISSUER_KEY_ID),
+        &lab::ISSUER_SECRET,
+    )
+    .unwrap()
+}
+
+fn ccf_of(c: &Credential) -> [u8; CCF_FILE_SIZE] {
+    let mut out = [0u8; CCF_FILE_SIZE];
+    c.encode_signed(&UID, LAB_AID, &signer(), &mut out).unwrap();
+    out
+}
+
+/// The golden card of spec §9, personalised by the plan; and the APDUs that did it.
+fn golden() -> (Box<VCard>, Log) {
+    let card = Box::new(
+        Card::create(
+            RamNvm::<NVM_LEN>::new(),
+            TestRng(0x1234_5678),
+            CardConfig::default(),
+            State::factory(UID),
+        )
+        .unwrap(),
+    );
+    let ccf = ccf_of(&Credential::lab_test());
+    let mut d: Desfire<Rec> = Desfire::new(
+        Rec {
+            card,
+            log: Vec::new(),
+        },
+        FrameSize::SHORT_APDU,
+    );
+    let plan = Provisioning {
+        aid: LAB_AID,
+        uid: UID,
+        iso: IsoIdentity::LAB,
+        ccf: &ccf,
+    };
+    plan.execute_all(&mut d, &mut Masters::lab_test(), &mut TestRng(0xC0FFEE))
+        .unwrap_or_else(|(step, e)| panic!("{step:?}: {e:?}"));
+    let rec = d.into_transport();
+    (rec.card, rec.log)
+}
+
+struct Seeds {
+    root: PathBuf,
+    count: usize,
+}
+
+impl Seeds {
+    fn put(&mut self, target: &str, name: &str, bytes: &[u8]) {
+        let dir = self.root.join(target);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(name), bytes).unwrap();
+        self.count += 1;
+    }
+}
+
+fn framed(frames: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for f in frames {
+        if let Ok(n) = u8::try_from(f.len()) {
+            out.push(n);
+            out.extend_from_slice(f);
+        }
+    }
+    out
+}
+
+/// The golden card read by the host reader with the hostile harness's `flags`, recorded.
+fn record_host_read(flags: u8) -> (Vec<u8>, Log) {
+    let (mut card, _) = golden();
+    let ac = card.activate().uid.to_vec();
+    let mut rec = Rec {
+        card,
+        log: Vec::new(),
+    };
+    let config: ReaderConfig<'_> = hostile::config(flags);
+    let t = read_card(
+        &mut rec,
+        &config,
+        &mut hostile::reader_keys(),
+        &mut TestRng(GOLDEN_READER_RNG),
+        &ac,
+        NOW,
+    );
+    assert!(
+        matches!(t.verdict, Verdict::Grant(_)),
+        "flags {flags:02X}: {:?}",
+        t.verdict
+    );
+    let answers: Vec<Vec<u8>> = rec.log.iter().map(|(_, r)| r.clone()).collect();
+    (Input::encode(flags, &ac, &answers), rec.log)
+}
+
+/// The golden card as the emulated PN532's card.
+struct InField(Box<VCard>);
+
+impl FieldCard for InField {
+    fn activate(&mut self) -> Activation {
+        self.0.activate()
+    }
+    fn deactivate(&mut self) {
+        self.0.deactivate();
+    }
+    fn transmit(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> usize {
+        self.0.process(capdu, rapdu)
+    }
+}
+
+/// The firmware driver's UART wired to the emulated PN532: both directions recorded.
+struct Wire {
+    chip: host_tools::pn532::Pn532<InField>,
+    rx: VecDeque<u8>,
+    from_chip: Vec<u8>,
+    to_chip: Vec<u8>,
+}
+
+impl Wire {
+    fn new() -> Self {
+        Self {
+            chip: host_tools::pn532::Pn532::new(vec![InField(golden().0)], false),
+            rx: VecDeque::new(),
+            from_chip: Vec::new(),
+            to_chip: Vec::new(),
+        }
+    }
+}
+
+impl embedded_io::ErrorType for Wire {
+    type Error = core::convert::Infallible;
+}
+
+impl embedded_io::Read for Wire {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        let mut n = 0;
+        while n < buf.len() {
+            match self.rx.pop_front() {
+                Some(b) => {
+                    buf[n] = b;
+                    n += 1;
+                }
+                None => break,
+            }
+        }
+        Ok(n)
+    }
+}
+
+impl embedded_io::ReadReady for Wire {
+    fn read_ready(&mut self) -> Result<bool, Self::Error> {
+        Ok(!self.rx.is_empty())
+    }
+}
+
+impl embedded_io::Write for Wire {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        self.to_chip.extend_from_slice(buf);
+        let mut out = Vec::new();
+        self.chip.receive(buf, &mut out);
+        self.from_chip.extend_from_slice(&out);
+        self.rx.extend(out);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+fn main() {
+    let root = std::env::args()
+        .nth(1)
+        .expect("usage: seeds DIR (the seed inputs go to DIR/<target>/)");
+    let mut s = Seeds {
+        root: PathBuf::from(root),
+        count: 0,
+    };
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let recorded = repo.join("fuzz/recorded");
+    std::fs::create_dir_all(&recorded).unwrap();
+
+    // The golden card: its personalisation, and the host reader's read of it with every
+    // optional step, recorded. With the recorded randomness each grants; with one byte of it
+    // changed, each is denied at AuthenticateEV2First (RndA' does not match).
+    let (_, personalisation) = golden();
+    let mut read_log = Vec::new();
+    for flags in [0x00u8, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x7E] {
+        let (seed, log) = record_host_read(flags);
+        let input = Input::parse(&seed).unwrap();
+        assert!(matches!(
+            hostile::read(input, &mut TestRng(GOLDEN_READER_RNG)).verdict,
+            Verdict::Grant(_)
+        ));
+        assert_eq!(
+            hostile::read(input, &mut Nudged::new(TestRng(GOLDEN_READER_RNG))).verdict,
+            Verdict::Deny(DenyReason::AuthFailed(
+                desfire_core::encoding::AppKey::Kuid.key_no()
+            ))
+        );
+        if flags == 0 {
+            std::fs::write(recorded.join("hostile_card.bin"), &seed).unwrap();
+            read_log = log;
+        }
+        s.put("hostile_card", &format!("golden-{flags:02x}"), &seed);
+        let mut replay = seed.clone();
+        replay[0] |= 0x80;
+        s.put(
+            "hostile_card",
+            &format!("golden-replay-{flags:02x}"),
+            &replay,
+        );
+    }
+
+    // The firmware reader behind the emulated PN532, reading the golden card.
+    let mut wire = Wire::new();
+    let out = fw::run(&mut wire, TestRng(GOLDEN_READER_RNG));
+    assert_eq!(out.grants, 1, "{:?}", out.events);
+    let mut fw_seed = vec![0x00];
+    fw_seed.extend_from_slice(&wire.from_chip);
+    std::fs::write(recorded.join("fw_hostile_card.bin"), &fw_seed).unwrap();
+    let replayed = fw::run(
+        fw::Line {
+            rx: &wire.from_chip,
+        },
+        TestRng(GOLDEN_READER_RNG),
+    );
+    assert_eq!(replayed.grants, 1, "{:?}", replayed.events);
+    let nudged = fw::run(
+        fw::Line {
+            rx: &wire.from_chip,
+        },
+        Nudged::new(TestRng(GOLDEN_READER_RNG)),
+    );
+    assert_eq!(nudged.grants, 0, "{:?}", nudged.events);
+    s.put("fw_hostile_card", "golden", &fw_seed);
+    fw_seed[0] = 0x01;
+    s.put("fw_hostile_card", "golden-replay", &fw_seed);
+    // What the driver sent the PN532: the emulated chip's input.
+    for split in [0x00u8, 0x3F, 0xC8] {
+        let mut v = vec![split];
+        v.extend_from_slice(&wire.to_chip);
+        s.put("pn532_chip", &format!("reader-session-{split:02x}"), &v);
+    }
+    s.put("fw_pn532_driver", "reader-session", &wire.from_chip);
+
+    // The driver's own sequence (init, poll, one exchange, release), both directions.
+    let mut wire = Wire::new();
+    {
+        let mut p = Pn532::new(Hsu::new(&mut wire), fw::Tick(0));
+        p.init().unwrap();
+        let target = p.list_passive_target().unwrap().unwrap();
+        let mut rx = [0u8; 64];
+        p.data_exchange(target.tg, &[0x90, 0x60, 0x00, 0x00, 0x00], &mut rx)
+            .unwrap();
+        p.release(target.tg).unwrap();
+    }
+    s.put("fw_pn532_driver", "driver-sequence", &wire.from_chip);
+    let mut v = vec![0x01];
+    v.extend_from_slice(&wire.to_chip);
+    s.put("pn532_chip", "driver-sequence", &v);
+
+    // The golden card's exchanges as C-APDU sequences for the virtual card.
+    let capdus = |log: &[(Vec<u8>, Vec<u8>)]| -> Vec<Vec<u8>> {
+        log.iter().map(|(c, _)| c.clone()).collect()
+    };
+    s.put(
+        "picc_apdus",
+        "personalisation",
+        &framed(&capdus(&personalisation)),
+    );
+    s.put("picc_apdus", "reader-session", &framed(&capdus(&read_log)));
+    // One exchange per recorded pair: INS, chunk 59, body, a 256-byte buffer, the answer.
+    for (i, (c, r)) in personalisation.iter().chain(read_log.iter()).enumerate() {
+        let body = c.get(5..c.len().saturating_sub(1)).unwrap_or_default();
+        let Ok(body_len) = u8::try_from(body.len()) else {
+            continue;
+        };
+        let mut v = vec![c[1], 59, body_len, 64];
+        v.extend_from_slice(body);
+        v.extend_from_slice(&framed(std::slice::from_ref(r)));
+        s.put("exchange", &format!("golden-{i:02}"), &v);
+    }
+
+    // Plain responses of the golden card to every parser of response_parsers (selector first).
+    let (mut card, _) = golden();
+    card.activate();
+    let mut ask = |capdus: &[&str]| -> (Vec<u8>, Vec<Vec<u8>>) {
+        let mut data = Vec::new();
+        let mut frames = Vec::new();
+        for c in capdus {
+            let mut r = [0u8; 300];
+            let n = card.process(&hex(c), &mut r);
+            data.extend_from_slice(&r[..n - 2]);
+            frames.push(r[..n].to_vec());
+        }
+        (data, frames)
+    };
+    let plain: [(u8, &[&str]); 12] = [
+        (0, &["9060000000", "90AF000000", "90AF000000"]),
+        (2, &["906E000000"]),
+        (3, &["906A000000"]),
+        (4, &["906D000000", "90AF000000"]),
+        (5, &["9045000000"]),
+        (6, &["906400000100"]),
+        (14, &["903C0000010000"]),
+        (7, &["905A00000301C50A00", "906F000000"]),
+        (8, &["9061000000"]),
+        (9, &["90F500000101 00"]),
+        (15, &["00A4040007D276000085010100"]),
+        (12, &["90BB0000070100000000000000"]),
+    ];
+    for (sel, apdus) in plain {
+        let (data, frames) = ask(apdus);
+        let mut v = vec![sel];
+        v.extend_from_slice(&data);
+        s.put("response_parsers", &format!("golden-{sel:02}-data"), &v);
+        let mut v = vec![sel];
+        v.extend_from_slice(&framed(&frames));
+        s.put("response_parsers", &format!("golden-{sel:02}-frames"), &v);
+    }
+    for (sel, data) in [
+        (1u8, UID.to_vec()),
+        (10, vec![0x64, 0, 0, 0]),
+        (11, vec![0x11; 32]),
+        (
+            13,
+            vec![1, 0, 0, 0, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF, 0x11, 0x22],
+        ),
+        (16, vec![0x0F]),
+    ] {
+        let mut v = vec![sel];
+        v.extend_from_slice(&data);
+        s.put("response_parsers", &format!("value-{sel:02}"), &v);
+    }
+
+    // Published (AN12196) and own (ev2-nonzero.json) authentications, and the responses of
+    // the sessions they open.
+    let mut an = vec![0x00];
+    an.extend_from_slice(&[0; 16]);
+    an.extend_from_slice(&hex("13C5DB8A5930439FC3DEF9A4C675360F"));
+    an.extend_from_slice(&framed(&[
+        hex("A04C124213C186F22399D33AC2A3021591AF"),
+        hex("3FA64DB5446D1F34CD6EA311167F5E4985B89690C04A05F17FA7AB2F081206639100"),
+    ]));
+    s.put("auth_handshake", "an12196-t14", &an);
+    let nonzero: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo.join("specs/vectors/ev2-nonzero.json")).unwrap(),
+    )
+    .unwrap();
+    for v in nonzero["vectors"].as_array().unwrap() {
+        let name = v["name"].as_str().unwrap();
+        let steps = v["steps"].as_array().unwrap();
+        let mut apdus = Vec::new();
+        for (i, step) in steps.iter().enumerate() {
+            let frames = step["frames"].as_array().unwrap();
+            for f in frames {
+                apdus.push(hex(f["capdu"].as_str().unwrap()));
+            }
+            if step["step"] == "authenticate_ev2_first"
+                || step["step"] == "authenticate_ev2_non_first"
+            {
+                let non_first = step["step"] == "authenticate_ev2_non_first";
+                let mut seed =
+                    vec![step["key_no"].as_u64().unwrap() as u8 | if non_first { 0x80 } else { 0 }];
+                seed.extend_from_slice(&hex(step["key"].as_str().unwrap()));
+                seed.extend_from_slice(&hex(step["rnd_a"].as_str().unwrap()));
+                let mut rapdus = Vec::new();
+                for later in &steps[i..] {
+                    for f in later["frames"].as_array().unwrap() {
+                        rapdus.push(hex(f["rapdu"].as_str().unwrap()));
+                    }
+                }
+                seed.extend_from_slice(&framed(&rapdus));
+                s.put("auth_handshake", &format!("{name}-{i}"), &seed);
+            }
+        }
+        s.put("picc_apdus", name, &framed(&apdus));
+    }
+
+    // Credential files: the four vectors of test-card.json, and the golden credential with
+    // and without its optional parts.
+    let cards: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo.join("specs/vectors/gen-pacs/test-card.json")).unwrap(),
+    )
+    .unwrap();
+    for v in cards["vectors"].as_array().unwrap() {
+        let ccf = hex(v["credential"]["ccf"].as_str().unwrap());
+        s.put("credential_parser", v["id"].as_str().unwrap(), &ccf);
+    }
+    let golden_credential = Credential::lab_test();
+    s.put("credential_parser", "golden", &ccf_of(&golden_credential));
+    let bare = Credential {
+        legacy_image: None,
+        ..Credential::lab_test()
+    };
+    s.put("credential_parser", "no-legacy-image", &ccf_of(&bare));
+
+    // Traces.
+    for entry in std::fs::read_dir(repo.join("specs/traces")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "trace") {
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            s.put("trace_decode", &name, &std::fs::read(&path).unwrap());
+        }
+    }
+
+    // vpcd's socket: ATR request, power on, reset, APDUs of the reader session, the GET DATA
+    // pseudo-APDU, power off.
+    let mut stream = Vec::new();
+    let mut msg = |m: &[u8]| {
+        stream.extend_from_slice(&(m.len() as u16).to_be_bytes());
+        stream.extend_from_slice(m);
+    };
+    msg(&[0x04]);
+    msg(&[0x01]);
+    msg(&[0x02]);
+    msg(&hex("FFCA000000"));
+    for c in capdus(&read_log).iter().take(4) {
+        msg(c);
+    }
+    msg(&[0x00]);
+    s.put("vpcd_stream", "session", &stream);
+
+    // OSDP: a control panel with the lab SCBK against the PD (one card read queued).
+    let mut pd = Pd::new(reader::lab::pd_config());
+    pd.report_raw(&CARD).unwrap();
+    let mut cp = Cp::new(reader::lab::LAB_SCBK);
+    let raws = cp.serve(&mut pd, &mut TestRng(GOLDEN_PD_RNG)).unwrap();
+    assert_eq!(raws, vec![CARD.to_vec()]);
+    let session = cp.sent.clone();
+    // Replayed with the recorded randomness the session opens and the read leaves; with one
+    // byte of it changed, neither.
+    for (nudge, want) in [(false, true), (true, false)] {
+        let mut pd = Pd::new(reader::lab::pd_config());
+        pd.report_raw(&CARD).unwrap();
+        let mut out = [0u8; 300];
+        let mut rng: Box<dyn rand_core::CryptoRng> = if nudge {
+            Box::new(Nudged::new(TestRng(GOLDEN_PD_RNG)))
+        } else {
+            Box::new(TestRng(GOLDEN_PD_RNG))
+        };
+        let mut raw_sent = false;
+        for b in &session {
+            if let Some(n) = pd.on_byte(*b, &mut *rng, &mut out) {
+                raw_sent |= reader::osdp::packet::Packet::parse(&out[..n]).unwrap().code == 0x50;
+            }
+        }
+        assert_eq!((pd.is_secure(), raw_sent), (want, want));
+    }
+    std::fs::write(recorded.join("fw_osdp_attacker.bin"), &session).unwrap();
+    for target in ["fw_osdp_attacker", "fw_osdp_pd"] {
+        s.put(target, "lab-panel-session", &session);
+    }
+    // The same panel with the default key SCBK-D and with a wrong SCBK.
+    for (name, scbk) in [("wrong-scbk", [0x5Au8; 16])] {
+        let mut pd = Pd::new(reader::lab::pd_config());
+        let mut cp = Cp::new(scbk);
+        let r = cp.serve(&mut pd, &mut TestRng(GOLDEN_PD_RNG));
+        assert_eq!(r, Err(osdp_cp::CpError::Crypto));
+        for target in ["fw_osdp_attacker", "fw_osdp_pd"] {
+            s.put(target, name, &cp.sent);
+        }
+    }
+
+    // Key records: lab and production layouts, and erased flash.
+    use desfire_core::encoding::SystemId;
+    use reader::lab_values::{LAB_SCBK, TEST_ISSUER_PUBLIC, TEST_K1, TEST_K2_MASTER};
+    let lab_record = reader::provisioned::emit(
+        LAB_AID,
+        &SystemId::GEN_PACS,
+        &TEST_K1,
+        Some(&TEST_K2_MASTER),
+        lab::ISSUER_ID,
+        &[lab::ISSUER_KEY_ID],
+        &TEST_ISSUER_PUBLIC,
+        &LAB_SCBK,
+        0,
+        false,
+    )
+    .unwrap();
+    s.put("fw_key_record", "lab", &lab_record);
+    let prod = reader::provisioned::emit(
+        desfire_core::wire::Aid::new(0xF4_8A21).unwrap(),
+        &SystemId(*b"SITE0001"),
+        &[0x71; 16],
+        None,
+        b"SE0000000001",
+        &[0x02],
+        &TEST_ISSUER_PUBLIC,
+        &[0x73; 16],
+        5,
+        true,
+    )
+    .unwrap();
+    s.put("fw_key_record", "production-no-k2", &prod);
+    s.put("fw_key_record", "erased", &vec![0xFF; prod.len()]);
+
+    eprintln!("{} seed inputs under {}", s.count, s.root.display());
+}
