@@ -23,7 +23,7 @@ use desfire_core::encoding::{
 };
 use desfire_core::pcd::{Desfire, FrameSize, Transport};
 use desfire_core::picc::{Activation, Card, CardConfig, NVM_LEN, RamNvm, State};
-use desfire_fuzz::hostile::{self, GOLDEN_READER_RNG, Input, NOW};
+use desfire_fuzz::hostile::{self, GOLDEN_READER_RNG, Input};
 use desfire_fuzz::osdp_cp::{CARD, Cp, GOLDEN_PD_RNG};
 use desfire_fuzz::rng::{Nudged, TestRng};
 use desfire_fuzz::{fw, osdp_cp};
@@ -77,6 +77,11 @@ fn ccf_of(c: &Credential) -> [u8; CCF_FILE_SIZE] {
 
 /// The golden card of spec §9, personalised by the plan; and the APDUs that did it.
 fn golden() -> (Box<VCard>, Log) {
+    genuine(&Credential::lab_test())
+}
+
+/// A genuine card holding `credential`, signed by the TEST issuer key.
+fn genuine(credential: &Credential) -> (Box<VCard>, Log) {
     let card = Box::new(
         Card::create(
             RamNvm::<NVM_LEN>::new(),
@@ -86,7 +91,7 @@ fn golden() -> (Box<VCard>, Log) {
         )
         .unwrap(),
     );
-    let ccf = ccf_of(&Credential::lab_test());
+    let ccf = ccf_of(credential);
     let mut d: Desfire<Rec> = Desfire::new(
         Rec {
             card,
@@ -133,7 +138,12 @@ fn framed(frames: &[Vec<u8>]) -> Vec<u8> {
 
 /// The golden card read by the host reader with the hostile harness's `flags`, recorded.
 fn record_host_read(flags: u8) -> (Vec<u8>, Log) {
-    let (mut card, _) = golden();
+    record_genuine_read(&Credential::lab_test(), flags)
+}
+
+/// A genuine card with `credential` read by the host reader with `flags`, recorded; it grants.
+fn record_genuine_read(credential: &Credential, flags: u8) -> (Vec<u8>, Log) {
+    let (mut card, _) = genuine(credential);
     let ac = card.activate().uid.to_vec();
     let mut rec = Rec {
         card,
@@ -146,7 +156,7 @@ fn record_host_read(flags: u8) -> (Vec<u8>, Log) {
         &mut hostile::reader_keys(),
         &mut TestRng(GOLDEN_READER_RNG),
         &ac,
-        NOW,
+        hostile::now(flags),
     );
     assert!(
         matches!(t.verdict, Verdict::Grant(_)),
@@ -248,7 +258,7 @@ fn main() {
     // changed, each is denied at AuthenticateEV2First (RndA' does not match).
     let (_, personalisation) = golden();
     let mut read_log = Vec::new();
-    for flags in [0x00u8, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x7E] {
+    for flags in [0x00u8, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x6C] {
         let (seed, log) = record_host_read(flags);
         let input = Input::parse(&seed).unwrap();
         assert!(matches!(
@@ -275,9 +285,54 @@ fn main() {
         );
     }
 
+    // Other genuine cards (spec §17 T10b, a card without tag 86) and the golden card out of
+    // its window, replayed: the DENY reasons that come after the signature.
+    let no_legacy = Credential {
+        legacy_image: None,
+        ..Credential::lab_test()
+    };
+    let deny_listed = Credential {
+        credential_id: 0x1A2B_3C4D_5E6F_70FF,
+        ..Credential::lab_test()
+    };
+    let golden_seed = record_host_read(0).0;
+    for (name, credential, flags, want) in [
+        ("no-legacy", &no_legacy, 0xA0u8, DenyReason::NoLegacyImage),
+        ("deny-listed", &deny_listed, 0xC0, DenyReason::Revoked),
+        (
+            "before-window",
+            &Credential::lab_test(),
+            0x86,
+            DenyReason::NotYetValid,
+        ),
+        (
+            "after-window",
+            &Credential::lab_test(),
+            0xB0,
+            DenyReason::Expired,
+        ),
+    ] {
+        let mut seed = if name.ends_with("window") {
+            golden_seed.clone()
+        } else {
+            record_genuine_read(credential, 0).0
+        };
+        if !name.ends_with("window") {
+            std::fs::write(recorded.join(format!("hostile_card_{name}.bin")), &seed).unwrap();
+        }
+        seed[0] = flags;
+        let input = Input::parse(&seed).unwrap();
+        assert_eq!(
+            hostile::read(input, &mut TestRng(GOLDEN_READER_RNG)).verdict,
+            Verdict::Deny(want),
+            "{name}"
+        );
+        s.put("hostile_card", &format!("replay-{name}"), &seed);
+    }
+
     // The firmware reader behind the emulated PN532, reading the golden card.
     let mut wire = Wire::new();
-    let out = fw::run(&mut wire, TestRng(GOLDEN_READER_RNG));
+    let out = fw::run(&mut wire, TestRng(GOLDEN_READER_RNG), false, false);
     assert_eq!(out.grants, 1, "{:?}", out.events);
     let mut fw_seed = vec![0x00];
     fw_seed.extend_from_slice(&wire.from_chip);
@@ -287,6 +342,8 @@ fn main() {
             rx: &wire.from_chip,
         },
         TestRng(GOLDEN_READER_RNG),
+        false,
+        false,
     );
     assert_eq!(replayed.grants, 1, "{:?}", replayed.events);
     let nudged = fw::run(
@@ -294,11 +351,15 @@ fn main() {
             rx: &wire.from_chip,
         },
         Nudged::new(TestRng(GOLDEN_READER_RNG)),
+        false,
+        false,
     );
     assert_eq!(nudged.grants, 0, "{:?}", nudged.events);
     s.put("fw_hostile_card", "golden", &fw_seed);
     fw_seed[0] = 0x01;
     s.put("fw_hostile_card", "golden-replay", &fw_seed);
+    fw_seed[0] = 0x05;
+    s.put("fw_hostile_card", "golden-replay-wiegand-panel", &fw_seed);
     // What the driver sent the PN532: the emulated chip's input.
     for split in [0x00u8, 0x3F, 0xC8] {
         let mut v = vec![split];

@@ -6,9 +6,10 @@
 //! poll is idle (no card activated) or a typed DENY, nothing reaches the panel, the GRANT
 //! signal is never shown.
 //!
-//! Input: a mode byte, then the PN532's bytes. With bit 0 of the mode the reader draws the
-//! recorded randomness itself (the replay world, see hostile_card.rs): then one GRANT of the
-//! golden card's credential ID is allowed, nothing else.
+//! Input: a mode byte, then the PN532's bytes. Mode bit 0: the reader draws the recorded
+//! randomness itself (the replay world, see hostile_card.rs): then one GRANT of the golden
+//! card's credential ID is allowed, nothing else. Bit 1: the housing is open at the first poll
+//! (tamper reported, no read). Bit 2: the panel is Wiegand only.
 #![no_main]
 
 use desfire_core::encoding::lab::CREDENTIAL_ID;
@@ -23,7 +24,7 @@ const GOLDEN: &[u8] = include_bytes!("../recorded/fw_hostile_card.bin");
 
 fuzz_target!(
     init: {
-        let out = fw::run(Line { rx: &GOLDEN[1..] }, TestRng(GOLDEN_READER_RNG));
+        let out = fw::run(Line { rx: &GOLDEN[1..] }, TestRng(GOLDEN_READER_RNG), false, false);
         assert_eq!(out.grants, 1, "the recorded golden session no longer grants: {out:?}");
     },
     |data: &[u8]| {
@@ -31,12 +32,15 @@ fuzz_target!(
             return;
         };
         let replay = mode & 0x01 != 0;
+        let open_first = mode & 0x02 != 0;
+        let wiegand_only = mode & 0x04 != 0;
+        let line = Line { rx: stream };
         let out = if replay {
-            fw::run(Line { rx: stream }, TestRng(GOLDEN_READER_RNG))
+            fw::run(line, TestRng(GOLDEN_READER_RNG), open_first, wiegand_only)
         } else {
-            fw::run(Line { rx: stream }, Nudged::new(TestRng(GOLDEN_READER_RNG)))
+            fw::run(line, Nudged::new(TestRng(GOLDEN_READER_RNG)), open_first, wiegand_only)
         };
-        for e in &out.events {
+        for (i, e) in out.events.iter().enumerate() {
             match e {
                 Event::Idle => {}
                 Event::Denied(r) => assert!((1..=21).contains(&r.id()), "{r:?}"),
@@ -44,9 +48,13 @@ fuzz_target!(
                     assert!(replay, "GRANT without the keys: {id:016X}");
                     assert_eq!(*id, CREDENTIAL_ID, "GRANT of a forged credential");
                 }
-                Event::Tamper(_) => panic!("tamper event from a closed housing"),
+                Event::Tamper(open) => {
+                    assert!(open_first && i < 2, "tamper event from a closed housing");
+                    assert_eq!(*open, i == 0);
+                }
             }
         }
+        assert_eq!(out.tamper_reports, if open_first { 2 } else { 0 });
         if !replay {
             assert_eq!(out.grants, 0, "the panel got a credential: {out:?}");
             assert!(!out.signals.contains(&Signal::Grant));

@@ -65,54 +65,72 @@ impl Clock for Tick {
     }
 }
 
-/// The panel: counts what it was sent.
+/// The panel: counts what it was sent; a Wiegand-only panel refuses a credential without
+/// tag 86 (`NO_LEGACY_IMAGE`).
 #[derive(Debug, Default)]
 pub struct CountingPanel {
     /// Credentials sent (GRANTs).
     pub grants: usize,
+    /// Tamper reports.
+    pub tamper_reports: usize,
+    /// Whether the panel is Wiegand only.
+    pub wiegand_only: bool,
 }
 
 impl Panel for CountingPanel {
-    fn grant(&mut self, _credential: &Credential) -> Result<(), DenyReason> {
+    fn grant(&mut self, credential: &Credential) -> Result<(), DenyReason> {
+        if self.wiegand_only && credential.legacy_image.is_none() {
+            return Err(DenyReason::NoLegacyImage);
+        }
         self.grants += 1;
         Ok(())
     }
-    fn tamper(&mut self, _active: bool) {}
+    fn tamper(&mut self, _active: bool) {
+        self.tamper_reports += 1;
+    }
 }
 
-/// LED, buzzer and tamper switch (closed).
+/// LED and buzzer: what they showed.
 #[derive(Debug, Default)]
-pub struct Housing {
+pub struct Lights {
     /// Signals shown.
     pub signals: Vec<Signal>,
 }
 
-impl Signals for Housing {
+impl Signals for Lights {
     fn indicate(&mut self, signal: Signal) {
         self.signals.push(signal);
     }
 }
 
-impl TamperInput for Housing {
+/// The tamper switch: open or closed at each poll.
+#[derive(Debug)]
+pub struct Switch(pub bool);
+
+impl TamperInput for Switch {
     fn tampered(&mut self) -> bool {
-        false
+        self.0
     }
 }
 
-/// What two polls of the reader did.
+/// What the polls of the reader did.
 #[derive(Debug)]
 pub struct Outcome {
     /// The events of the polls.
-    pub events: [Event; 2],
+    pub events: [Event; 4],
     /// Credentials the panel was sent.
     pub grants: usize,
+    /// Tamper reports the panel got.
+    pub tamper_reports: usize,
     /// Signals shown.
     pub signals: Vec<Signal>,
 }
 
-/// Two polls of the lab reader over `uart` (the PN532's line) at [`crate::hostile::NOW`]: the
-/// first reads the card the PN532 reports, the second sees whether it is still there.
-pub fn run<U, R>(uart: U, rng: R) -> Outcome
+/// Four polls of the lab reader over `uart` (the PN532's line) at [`crate::hostile::NOW`]:
+/// with `open_first` the housing is open at the first poll (no read) and closed again at the
+/// second; then the reader reads the card the PN532 reports and sees whether it is still
+/// there. `wiegand_only`: the panel refuses a credential without tag 86.
+pub fn run<U, R>(uart: U, rng: R, open_first: bool, wiegand_only: bool) -> Outcome
 where
     U: embedded_io::Read + embedded_io::Write + embedded_io::ReadReady,
     R: rand_core::CryptoRng,
@@ -120,14 +138,24 @@ where
     let front = Pn532FrontEnd::new(Pn532::new(Hsu::new(uart), Tick(0)));
     let config = reader::lab::reader_config(&*ISSUER_KEYS, &*REVOCATION);
     let mut reader = Reader::new(front, config, reader::lab::masters(), rng);
-    let mut panel = CountingPanel::default();
-    let mut housing = Housing::default();
+    let mut panel = CountingPanel {
+        wiegand_only,
+        ..CountingPanel::default()
+    };
+    let mut lights = Lights::default();
     let now = crate::hostile::NOW;
-    let first = reader.poll(&mut panel, &mut housing, &mut Housing::default(), now);
-    let second = reader.poll(&mut panel, &mut housing, &mut Housing::default(), now);
+    let events = core::array::from_fn(|i| {
+        reader.poll(
+            &mut panel,
+            &mut lights,
+            &mut Switch(open_first && i == 0),
+            now,
+        )
+    });
     Outcome {
-        events: [first, second],
+        events,
         grants: panel.grants,
-        signals: housing.signals,
+        tamper_reports: panel.tamper_reports,
+        signals: lights.signals,
     }
 }

@@ -58,10 +58,28 @@ static ORIGINALITY_KEYS: LazyLock<Vec<OriginalityKey>> = LazyLock::new(|| {
 /// The key generations step 5 accepts when the flags ask for it.
 const GENERATIONS: [u8; 2] = [desfire_core::encoding::keys::KEY_VERSION, NEXT_K2_VERSION];
 
+/// The lab credential's validity window (spec §9: `valid_from`, `valid_until`).
+pub const VALID_FROM: u32 = 0x6955_B900;
+/// See [`VALID_FROM`].
+pub const VALID_UNTIL: u32 = 0x72BD_0C00;
+
+/// Trusted time from the flags byte: [`NOW`], or with Read_Sig bits `3` one second before the
+/// window, or with output bits `3` its end (`valid_until`, already expired).
+pub fn now(flags: u8) -> u32 {
+    if (flags >> 1) & 3 == 3 {
+        VALID_FROM - 1
+    } else if (flags >> 4) & 3 == 3 {
+        VALID_UNTIL
+    } else {
+        NOW
+    }
+}
+
 /// The reader's configuration from the flags byte: bit 0 `allow_fixed_uid`; bits 1-2 Read_Sig
-/// (0 off, 1 log, 2 require, 3 off); bit 3 step 5 (two generations of K2); bits 4-5 output
-/// (0 osdp_RAW, 1 extended, 2 legacy Wiegand, 3 osdp_RAW); bit 6 the lab revocation list.
-/// Flags `00` is the minimum procedure the golden session was recorded with.
+/// (0 off, 1 log, 2 require, 3 off and a clock before the window, see [`now`]); bit 3 step 5
+/// (two generations of K2); bits 4-5 output (0 osdp_RAW, 1 extended, 2 legacy Wiegand,
+/// 3 osdp_RAW and a clock at the window's end); bit 6 the lab revocation list. Flags `00` is
+/// the minimum procedure the golden session was recorded with.
 pub fn config(flags: u8) -> ReaderConfig<'static> {
     ReaderConfig {
         allow_fixed_uid: flags & 0x01 != 0,
@@ -177,6 +195,6 @@ pub fn read<R: rand_core::CryptoRng>(input: Input<'_>, rng: &mut R) -> Transacti
         &mut reader_keys(),
         rng,
         input.uid,
-        NOW,
+        now(input.flags),
     )
 }
