@@ -576,7 +576,35 @@ fn main() {
     for target in ["fw_osdp_attacker", "fw_osdp_pd"] {
         s.put(target, "lab-panel-session", &session);
     }
-    // The same panel with the default key SCBK-D and with a wrong SCBK.
+    // Every command in the session (osdp_ID, CAP, LSTAT, LED, BUZ, ACURXSIZE, KEEPACTIVE, an
+    // unknown one), and a packet with a broken MAC, which ends the session.
+    let mut pd = Pd::new(reader::lab::pd_config());
+    pd.report_raw(&CARD).unwrap();
+    let mut rng = TestRng(GOLDEN_PD_RNG);
+    let mut cp = Cp::new(reader::lab::LAB_SCBK);
+    cp.serve(&mut pd, &mut rng).unwrap();
+    for (code, data) in [
+        (0x60u8, &[][..]),
+        (0x61, &[0x00][..]),
+        (0x62, &[0x00][..]),
+        (0x64, &[][..]),
+        (0x6A, &[0x00, 0x02, 0x05, 0x05, 0x03][..]),
+        (0x7B, &[0x00, 0x01][..]),
+        (0xA7, &[0xE8, 0x03][..]),
+        (0x6B, &[][..]),
+    ] {
+        cp.command(&mut pd, &mut rng, code, data, 1).unwrap();
+    }
+    let mut all = cp.sent.clone();
+    // The last packet again with one byte of its MAC changed.
+    let mut broken = cp.sent[cp.sent.len() - 14..].to_vec();
+    broken[8] ^= 0x01;
+    all.extend_from_slice(&broken);
+    for target in ["fw_osdp_attacker", "fw_osdp_pd"] {
+        s.put(target, "lab-panel-every-command", &all);
+    }
+
+    // The same panel with a wrong SCBK.
     for (name, scbk) in [("wrong-scbk", [0x5Au8; 16])] {
         let mut pd = Pd::new(reader::lab::pd_config());
         let mut cp = Cp::new(scbk);
@@ -618,6 +646,33 @@ fn main() {
     )
     .unwrap();
     s.put("fw_key_record", "production-no-k2", &prod);
+    // A two-byte key ID, and a production record that holds the lab SCBK only (refused). Its
+    // issuer key is the P-256 base point G (SEC 2), a valid point that is no TEST key.
+    let g: [u8; 65] = hex(
+        "04 6B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C296
+            4FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5",
+    )
+    .try_into()
+    .unwrap();
+    for (name, key_id, scbk) in [
+        ("production-key-id-2", &[0x02u8, 0x07][..], [0x73u8; 16]),
+        ("production-lab-scbk", &[0x02][..], LAB_SCBK),
+    ] {
+        let record = reader::provisioned::emit(
+            desfire_core::wire::Aid::new(0xF4_8A21).unwrap(),
+            &SystemId(*b"SITE0001"),
+            &[0x71; 16],
+            Some(&[0x72; 16]),
+            b"SE0000000001",
+            key_id,
+            &g,
+            &scbk,
+            5,
+            false,
+        )
+        .unwrap();
+        s.put("fw_key_record", name, &record);
+    }
     s.put("fw_key_record", "erased", &vec![0xFF; prod.len()]);
 
     eprintln!("{} seed inputs under {}", s.count, s.root.display());
