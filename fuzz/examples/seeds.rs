@@ -241,6 +241,120 @@ impl embedded_io::Write for Wire {
     }
 }
 
+/// A transport to the picc_apdus card that keeps the C-APDUs.
+struct PiccRec {
+    card: Box<desfire_fuzz::picc::FuzzCard>,
+    capdus: Vec<Vec<u8>>,
+}
+
+impl Transport for PiccRec {
+    type Error = std::convert::Infallible;
+    fn transceive(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> Result<usize, Self::Error> {
+        self.capdus.push(capdu.to_vec());
+        Ok(self.card.process(capdu, rapdu))
+    }
+}
+
+/// The C-APDUs of a long session with the picc_apdus card (errors are part of it).
+fn picc_session() -> Vec<Vec<u8>> {
+    use desfire_core::crypto::AesKey;
+    use desfire_core::pcd::Command;
+    use desfire_core::pcd::commands::*;
+    use desfire_core::wire::{Aid, CommMode, FileNo, KeyNo, U24};
+
+    let mut d: Desfire<PiccRec> = Desfire::new(
+        PiccRec {
+            card: desfire_fuzz::picc::card(),
+            capdus: Vec::new(),
+        },
+        FrameSize::SHORT_APDU,
+    );
+    let f = |n| FileNo::new(n).unwrap();
+    let u = |n| U24::new(n).unwrap();
+    let zero = AesKey::zero();
+    let one = AesKey::new([0x11; 16]);
+    let mut rx = [0u8; 1024];
+    let file_ops = |mode: CommMode| -> Vec<Command<'static>> {
+        vec![
+            ReadData::new(f(0), u(0), u(0), mode).command(),
+            WriteData {
+                file: f(0),
+                offset: u(2),
+                data: &[0x5A; 40],
+                comm_mode: mode,
+                chaining: Chaining::Native,
+            }
+            .command()
+            .unwrap(),
+            ReadData::new(f(0), u(2), u(40), mode).command(),
+            ReadData::new(f(1), u(0), u(8), mode).command(),
+            get_value(f(2), mode),
+            credit(f(2), 10, mode).unwrap(),
+            debit(f(2), 3, mode).unwrap(),
+            limited_credit(f(2), 1, mode).unwrap(),
+            commit_transaction(),
+            get_value(f(2), mode),
+            WriteRecord::new(f(3), u(0), &[1, 2, 3, 4], mode)
+                .command()
+                .unwrap(),
+            commit_transaction(),
+            ReadRecords::new(f(3), u(0), u(0), mode).command(),
+            clear_record_file(f(3)),
+            abort_transaction(),
+            get_file_settings(f(0)),
+            get_file_settings(f(2)),
+            get_file_settings(f(3)),
+            get_file_ids(),
+            get_iso_file_ids(),
+            get_key_settings(),
+            get_key_version(KeyNo::new(1).unwrap()),
+            get_card_uid(),
+            read_sig(),
+            get_free_memory(),
+        ]
+    };
+    let app = Aid::new(0x00_0001).unwrap();
+    for cmd in [get_version(), get_application_ids(), get_df_names()] {
+        let _ = d.execute(&cmd, &mut rx);
+    }
+    let _ = d.execute(&select_application(app), &mut rx);
+    for cmd in file_ops(CommMode::Plain) {
+        let _ = d.execute(&cmd, &mut rx);
+    }
+    for mode in [CommMode::Plain, CommMode::Mac, CommMode::Full] {
+        let _ = d.execute(&select_application(app), &mut rx);
+        let _ = d.authenticate_ev2_first(KeyNo::MASTER, &zero, &mut TestRng(7));
+        for cmd in file_ops(mode) {
+            let _ = d.execute(&cmd, &mut rx);
+        }
+    }
+    let _ = d.authenticate_ev2_first(KeyNo::MASTER, &zero, &mut TestRng(8));
+    let change = ChangeKey {
+        target: ChangeKeyTarget::Application(KeyNo::new(1).unwrap()),
+        old_key: &zero,
+        new_key: &one,
+        new_version: 1,
+    };
+    let _ = d.execute(&change.command(KeyNo::MASTER), &mut rx);
+    let _ = d.authenticate_ev2_non_first(KeyNo::new(1).unwrap(), &one, &mut TestRng(9));
+    let _ = d.execute(&get_key_version(KeyNo::new(1).unwrap()), &mut rx);
+    let _ = d.authenticate_ev2_first(KeyNo::MASTER, &zero, &mut TestRng(10));
+    let _ = d.execute(&delete_file(f(1)), &mut rx);
+    let _ = d.execute(&select_application(Aid::new(0).unwrap()), &mut rx);
+    let _ = d.authenticate_ev2_first(KeyNo::MASTER, &zero, &mut TestRng(11));
+    for cmd in [
+        get_card_uid(),
+        get_free_memory(),
+        read_sig(),
+        get_key_settings(),
+    ] {
+        let _ = d.execute(&cmd, &mut rx);
+    }
+    let _ = d.execute(&delete_application(app).unwrap(), &mut rx);
+    let _ = d.execute(&format_picc(), &mut rx);
+    d.into_transport().capdus
+}
+
 fn main() {
     let root = std::env::args()
         .nth(1)
@@ -383,6 +497,11 @@ fn main() {
     let mut v = vec![0x01];
     v.extend_from_slice(&wire.to_chip);
     s.put("pn532_chip", "driver-sequence", &v);
+
+    // Sessions with the picc_apdus target's own card, recorded through the reader engine:
+    // every file and value command in the clear, then AuthenticateEV2First with the zero key
+    // and the same in the session, key and settings changes, and the PICC level.
+    s.put("picc_apdus", "engine-session", &framed(&picc_session()));
 
     // The golden card's exchanges as C-APDU sequences for the virtual card.
     let capdus = |log: &[(Vec<u8>, Vec<u8>)]| -> Vec<Vec<u8>> {

@@ -7,4 +7,5 @@
 pub mod fw;
 pub mod hostile;
 pub mod osdp_cp;
+pub mod picc;
 pub mod rng;
