@@ -482,6 +482,51 @@ fn main() {
     }
     s.put("fw_pn532_driver", "reader-session", &wire.from_chip);
 
+    // Every command the emulated PN532 knows, as libnfc sends them, with and without a card
+    // activated, and an InDataExchange chained with the MI bit; split three ways.
+    let mut host = Vec::new();
+    let mut frame = |data: &[u8]| {
+        host_tools::pn532::frame::information(0xD4, data, &mut host).unwrap();
+    };
+    for cmd in [
+        &[0x00, 0x00, 0x01, 0x02][..],
+        &[0x00, 0x06],
+        &[0x02],
+        &[0x04],
+        &[0x06, 0x63, 0x05, 0x63, 0x3D],
+        &[0x08, 0x63, 0x05, 0x40, 0x63, 0x3D, 0x00],
+        &[0x08, 0x63],
+        &[0x12, 0x14],
+        &[0x12],
+        &[0x14, 0x01, 0x14, 0x01],
+        &[0x14],
+        &[0x32, 0x01, 0x01],
+        &[0x32, 0x05, 0xFF, 0x01, 0x02],
+        &[0x40, 0x01, 0x90, 0x60, 0x00, 0x00, 0x00],
+        &[0x4A, 0x01, 0x00],
+        &[0x04],
+        &[0x00, 0x06],
+        &[0x40, 0x41, 0x90, 0x5A, 0x00, 0x00, 0x03],
+        &[0x40, 0x01, 0x00, 0x00, 0x01, 0x00],
+        &[0x40, 0x01, 0x90, 0xAF, 0x00, 0x00, 0x00],
+        &[0x40, 0x02, 0x90, 0x60, 0x00, 0x00, 0x00],
+        &[0x42, 0x26],
+        &[0x44, 0x01],
+        &[0x54, 0x01],
+        &[0x52, 0x00],
+        &[0x44, 0x01],
+        &[0x16, 0x20],
+        &[0x7F],
+    ] {
+        frame(cmd);
+    }
+    host.extend_from_slice(&[0x00, 0x00, 0xFF, 0x00, 0xFF, 0x00]);
+    for split in [0x00u8, 0x05, 0xC3] {
+        let mut v = vec![split];
+        v.extend_from_slice(&host);
+        s.put("pn532_chip", &format!("every-command-{split:02x}"), &v);
+    }
+
     // The driver's own sequence (init, poll, one exchange, release), both directions.
     let mut wire = Wire::new();
     {
@@ -664,6 +709,20 @@ fn main() {
     }
     msg(&[0x00]);
     s.put("vpcd_stream", "session", &stream);
+    // An APDU and GET DATA before power on, an empty and an overlong message.
+    let mut cold = Vec::new();
+    for m in [
+        &hex("9060000000")[..],
+        &hex("FFCA000000"),
+        &[],
+        &[0x09],
+        &[0x01],
+    ] {
+        cold.extend_from_slice(&(m.len() as u16).to_be_bytes());
+        cold.extend_from_slice(m);
+    }
+    cold.extend_from_slice(&[0xFF, 0xFF, 0x00]);
+    s.put("vpcd_stream", "cold", &cold);
 
     // OSDP: a control panel with the lab SCBK against the PD (one card read queued).
     let mut pd = Pd::new(reader::lab::pd_config());
