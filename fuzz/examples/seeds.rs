@@ -646,18 +646,35 @@ fn main() {
                 apdus.push(hex(f["capdu"].as_str().unwrap()));
             }
             if step["step"] == "authenticate_ev2_first"
-                || step["step"] == "authenticate_ev2_non_first"
+                || step["step"] == "authenticate_ev2_nonfirst"
             {
-                let non_first = step["step"] == "authenticate_ev2_non_first";
+                let non_first = step["step"] == "authenticate_ev2_nonfirst";
                 let mut seed =
                     vec![step["key_no"].as_u64().unwrap() as u8 | if non_first { 0x80 } else { 0 }];
                 seed.extend_from_slice(&hex(step["key"].as_str().unwrap()));
                 seed.extend_from_slice(&hex(step["rnd_a"].as_str().unwrap()));
-                let mut rapdus = Vec::new();
-                for later in &steps[i..] {
-                    for f in later["frames"].as_array().unwrap() {
-                        rapdus.push(hex(f["rapdu"].as_str().unwrap()));
+                // The handshake's two answers, then each single-frame answer of the session
+                // it opens (until the next authentication), with the selector of its mode.
+                let mut rapdus: Vec<Vec<u8>> = step["frames"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| hex(f["rapdu"].as_str().unwrap()))
+                    .collect();
+                for later in steps[i + 1..].iter().take_while(|l| l["step"] == "command") {
+                    let frames = later["frames"].as_array().unwrap();
+                    if frames.len() != 1 {
+                        break;
                     }
+                    let mode = match later["mode"].as_str().unwrap() {
+                        "plain" => 0u8,
+                        "mac" => 1,
+                        _ => 2,
+                    };
+                    let data = later["data"].as_str().is_some_and(|d| !d.is_empty());
+                    let mut r = vec![mode | if data { 0x04 } else { 0 }];
+                    r.extend_from_slice(&hex(frames[0]["rapdu"].as_str().unwrap()));
+                    rapdus.push(r);
                 }
                 seed.extend_from_slice(&framed(&rapdus));
                 s.put("auth_handshake", &format!("{name}-{i}"), &seed);
