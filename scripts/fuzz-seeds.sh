@@ -7,7 +7,9 @@
 # card's recorded sessions, OSDP panel sessions, PN532 frames and key records) and the recorded
 # golden sessions the hostile targets check themselves against (fuzz/recorded/). Each target's
 # corpus is then the seeds plus what it already holds (everything, with --fresh only the
-# seeds), minimised with `cargo fuzz cmin`. Needs nightly and cargo-fuzz.
+# seeds), minimised with `cargo fuzz cmin`, and the seeds themselves (cmin may keep smaller
+# inputs that reach the same edges; the seeds are the readable starting points, and a campaign's
+# cmin may drop them: run this again after one). Needs nightly and cargo-fuzz.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../fuzz"
@@ -39,5 +41,11 @@ for target in "${targets[@]}"; do
     fi
     before="$(find "corpus/$target" -type f | wc -l)"
     cargo +nightly fuzz cmin "$target" "corpus/$target" >/dev/null 2>&1
-    echo "$target: $before inputs, $(find "corpus/$target" -type f | wc -l) after cmin"
+    # The seeds stay, whatever cmin kept instead (named by content, as libFuzzer names inputs).
+    if [[ -d "$seeds/$target" ]]; then
+        for seed in "$seeds/$target"/*; do
+            cp "$seed" "corpus/$target/$(sha1sum "$seed" | cut -c1-40)"
+        done
+    fi
+    echo "$target: $before inputs, $(find "corpus/$target" -type f | wc -l) after cmin and the seeds"
 done

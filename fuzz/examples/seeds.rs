@@ -799,6 +799,16 @@ fn main() {
         s.put(target, "lab-panel-every-command", &all);
     }
 
+    // osdp_CHLNG asking for the default key SCBK-D (install mode), which the PD refuses.
+    let mut chlng = vec![0x53, 0x00, 0x13, 0x00, 0x0C, 0x03, 0x11, 0x00, 0x76];
+    chlng.extend_from_slice(&osdp_cp::RND_A);
+    let crc = reader::osdp::packet::crc16(&chlng);
+    chlng.extend_from_slice(&crc.to_le_bytes());
+    assert_eq!(chlng.len(), 0x13);
+    for target in ["fw_osdp_attacker", "fw_osdp_pd"] {
+        s.put(target, "scbk-d-challenge", &chlng);
+    }
+
     // The same panel with a wrong SCBK.
     for (name, scbk) in [("wrong-scbk", [0x5Au8; 16])] {
         let mut pd = Pd::new(reader::lab::pd_config());
