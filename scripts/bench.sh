@@ -29,6 +29,9 @@
 #     golden card and its recorded session; then, when pcscd and vsmartcard-vpcd are installed,
 #     the time of one card through pcscd + vpcd (`desfire audit --reader-cmd` with `desfire
 #     reader` as the reader; goal < 1.5 s a card; pcscd is started for it if it is not running).
+#  7. personalisation throughput (host-tools/benches/encode_throughput.rs): GEN-PACS cards
+#     encoded per minute in process, with the keys in key files and in a SoftHSM2 token (a
+#     temporary token directory of its own); 1000 cards per backend (200 with --quick).
 #
 # Installs what it needs when missing (valgrind, binutils-arm-none-eabi, qemu-system-arm, the
 # thumbv7em target), quietly.
@@ -39,7 +42,7 @@ readonly ROOT="$PWD"
 readonly THUMB_TARGET=thumbv7em-none-eabihf
 readonly THUMB_DIR=perf/thumb-transaction
 readonly THUMB_ELF="$THUMB_DIR/target/$THUMB_TARGET/release/thumb-transaction"
-readonly APT_PACKAGES=(valgrind binutils binutils-arm-none-eabi qemu-system-arm)
+readonly APT_PACKAGES=(valgrind binutils binutils-arm-none-eabi qemu-system-arm softhsm2)
 # shellcheck disable=SC2054 # the commas are inside one argument
 readonly QEMU=(qemu-system-arm -M mps2-an386 -display none -monitor none -serial null
     -semihosting-config enable=on,target=native)
@@ -317,6 +320,20 @@ run_gen_pacs() {
 # ---------------------------------------------------------------------------
 # 6. Reader audit: the full in-process audit of one reader
 # ---------------------------------------------------------------------------
+run_encode_throughput() {
+    local cards=1000
+    [[ $quick -eq 1 ]] && cards=200
+    echo "==> personalisation: cargo bench -p host-tools --bench encode_throughput -- $cards"
+    cargo bench -q -p host-tools --bench encode_throughput -- "$cards" >"$work/encode.log" 2>&1 || {
+        echo "encode throughput bench failed:" >&2
+        tail -n 30 "$work/encode.log" >&2
+        return 1
+    }
+    sed -n '/^cards encoded/,$p' "$work/encode.log" | sed 's/^/    /'
+    encode_files="$(sed -n 's/^  key files *\(.*\)$/\1/p' "$work/encode.log")"
+    encode_token="$(sed -n 's/^  SoftHSM2 token *\(.*\)$/\1/p' "$work/encode.log")"
+}
+
 run_audit() {
     local args=()
     [[ $quick -eq 1 ]] && args=(--warm-up-time 1 --measurement-time 2)
@@ -373,6 +390,8 @@ run_thumb
 run_loopback
 run_gen_pacs
 run_audit
+encode_files="" encode_token=""
+run_encode_throughput
 
 full_ns="$(field full_mean_ns "$bench_summary")"
 floor_ns="$(field aes_floor_mean_ns "$bench_summary")"
@@ -399,5 +418,7 @@ ECDSA P-256 verify (thumbv7em)   ${p256_icount:-?}; .text ${p256_text:-?}
 reader audit, in process         ${audit_full:-?} for ${audit_cards:-?} cards (goal < 1 s; T12 sleeps 5 ms per answer)
   golden card + recording        ${audit_fixture:-?}
 reader audit, pcscd + vpcd       ${audit_pcsc:-?} (goal < 1.5 s a card)
+encoding, keys in key files      ${encode_files:-?}
+encoding, keys in SoftHSM2       ${encode_token:-?}
 ============================================================================
 EOF

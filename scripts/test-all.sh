@@ -24,11 +24,13 @@ readonly THUMB_TARGET=thumbv7em-none-eabihf
 # libnfc-bin, libnfc-examples (nfc-list, nfc-scan-device), socat: real libnfc against
 # `desfire emulate --pn532` (host-tools/tests/pn532_libnfc.rs); chromium: renders the HTML audit
 # report headless (host-tools/tests/audit_report_browser.rs; ~9 s to install with apt-get update
-# on the 2-core machine, 2026-11-28).
+# on the 2-core machine, 2026-11-28); softhsm2: the PKCS#11 token of the key-custody tests, each
+# in its own temporary token directory (host-tools/tests/hsm_softhsm.rs), and opensc: its
+# pkcs11-tool, an independent PKCS#11 client those tests inspect the token with (~5 s to install).
 readonly APT_PACKAGES=(valgrind python3-cryptography qemu-system-arm
     pcscd libpcsclite-dev pkg-config vsmartcard-vpcd python3-pyscard
     libnfc-bin libnfc-examples socat chromium
-    binutils-arm-none-eabi python3-venv)
+    binutils-arm-none-eabi python3-venv softhsm2 opensc)
 # binutils-arm-none-eabi: arm-none-eabi-size of the firmware images; python3-venv: the venv
 # that holds PyPI libosdp, the OSDP control panel of the firmware end-to-end test
 # (firmware/tests/e2e_qemu.py). The reference C libosdp as a Python package (a wheel: ~1 s),
@@ -375,6 +377,8 @@ for board in firmware/boards/*/; do
 done
 # The nRF board's labelled legacy Wiegand build (spec §14, R13).
 (cd firmware/boards/nrf52840-dk && cargo clippy --release --features legacy-wiegand -- -D warnings)
+# The nRF board's development build (debug port open, never on a door).
+(cd firmware/boards/nrf52840-dk && cargo clippy --release --features debug-port -- -D warnings)
 
 step "firmware: board images and their sizes"
 firmware/scripts/build.sh
@@ -389,6 +393,11 @@ if [[ "$("$desfire_bin" emulate --help)" != *--pn532* ]]; then
 fi
 "$FIRMWARE_VENV/bin/python" firmware/tests/e2e_qemu.py --desfire "$desfire_bin" \
     --elf "${CARGO_TARGET_DIR:-firmware/target}/thumbv7em-none-eabihf/release/reader-qemu"
+
+# The ECDSA differential vectors through RustCrypto and p256-cm4 on QEMU's Cortex-M4, then one
+# GRANT's instruction count and stack high-water mark (printed, never asserted).
+step "firmware: ECDSA differential and GRANT figures in QEMU (measure.sh)"
+firmware/scripts/measure.sh "$desfire_bin"
 
 step "fuzz crate clippy"
 cargo clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings

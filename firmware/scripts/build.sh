@@ -21,3 +21,7 @@ cp "$elf_dir/reader-nrf52840-dk" "$elf_dir/reader-nrf52840-dk-legacy-wiegand"
 echo "==> arm-none-eabi-size (text = flash code and constants, data + bss = static RAM)"
 arm-none-eabi-size "$elf_dir/reader-qemu" "$elf_dir/reader-nrf52840-dk" \
     "$elf_dir/reader-nrf52840-dk-legacy-wiegand"
+scripts/flash_table.sh "$elf_dir/reader-nrf52840-dk" 20
+echo "==> the nRF images' debug-port configuration"
+scripts/check_debug_port.sh "$elf_dir/reader-nrf52840-dk" production
+scripts/check_debug_port.sh "$elf_dir/reader-nrf52840-dk-legacy-wiegand" production

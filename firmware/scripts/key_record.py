@@ -40,6 +40,14 @@ def record(aid, system_id, k1, k2_master, issuer_id, key_id, issuer_public, scbk
         raise ValueError("issuer public key: 65 bytes, SEC1 uncompressed")
     if not 0 <= address <= 0x7E:
         raise ValueError("OSDP address 0..0x7E")
+    # The reader refuses these too (reader/src/provisioned.rs, RecordError::WeakKey).
+    known = (bytes(16), bytes(range(0x30, 0x40)))  # all zero (factory), SCBK-D
+    keys = [("K1", k1), ("SCBK", scbk)] + ([("K2 master", k2_master)] if k2_master else [])
+    for name, key in keys:
+        if key in known:
+            raise ValueError(f"{name}: all zero or SCBK-D, a key anyone knows")
+    if len({key for _, key in keys}) != len(keys):
+        raise ValueError("one key in two roles (K1, K2 master, SCBK must differ)")
     body = (b"GPK1" + aid + system_id + k1 + (k2_master or bytes(16))
             + bytes([len(issuer_id)]) + issuer_id.ljust(16, b"\0")
             + bytes([len(key_id)]) + key_id.ljust(2, b"\0")

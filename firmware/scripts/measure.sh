@@ -2,7 +2,10 @@
 # Measures one GRANT on the QEMU board under `-icount shift=0` (one instruction = 1 ns of
 # virtual time, SysTick at 25 MHz = 40 instructions a tick): the instructions the reader spends
 # in the reader procedure (crypto, parsing, ECDSA; the time inside the PN532 front end is taken
-# out), one ECDSA P-256 verification on its own, and the stack high-water mark (painted stack).
+# out), one ECDSA P-256 verification on its own (the engine's, p256-cm4), the same verification
+# by RustCrypto and by p256-cm4 side by side, and the stack high-water mark (painted stack).
+# Before the card, the image runs the ECDSA differential vectors (reader/src/ecdsa_vectors.rs)
+# through RustCrypto and p256-cm4 on the emulated Cortex-M4: a disagreement fails the run.
 # The card is the lab golden card behind the PN532 emulator.
 #
 #     firmware/scripts/measure.sh path/to/desfire

@@ -265,16 +265,37 @@ pub fn load_keys(
     }
     if let Some(path) = key_file {
         let shown = path.display().to_string();
-        let text =
-            Zeroizing::new(
-                std::fs::read_to_string(path).map_err(|source| KeyLoadError::Read {
-                    path: shown.clone(),
-                    source,
-                })?,
-            );
+        let text = read_secret_file(path)?;
         specs.extend(parse_key_file(&shown, &text).map_err(KeyLoadError::Arg)?);
     }
     Ok(specs)
+}
+
+/// Reads a file that holds keys (`--key-file`, `--master-file`, `--new-key-file`, an SCBK
+/// file) as the profile reads its key files ([`crate::profile::read_key_file`]): not through a
+/// symbolic link, a regular file of the user running the tool, no access for group or others,
+/// all checked on the open descriptor. An unsafe file is a usage error that says why.
+pub fn read_secret_file(path: &std::path::Path) -> Result<Zeroizing<String>, KeyLoadError> {
+    crate::profile::read_key_file(path).map_err(|e| match e {
+        crate::profile::ProfileError::Io { source, .. } => KeyLoadError::Read {
+            path: path.display().to_string(),
+            source,
+        },
+        other => KeyLoadError::Arg(ArgError::Invalid {
+            what: path.display().to_string(),
+            message: other.to_string(),
+        }),
+    })
+}
+
+impl KeyLoadError {
+    /// As the CLI reports it: a read failure or a usage error.
+    pub fn into_cli(self) -> crate::cli::CliError {
+        match self {
+            KeyLoadError::Arg(e) => crate::cli::CliError::Arg(e),
+            KeyLoadError::Read { path, source } => crate::cli::CliError::Read { path, source },
+        }
+    }
 }
 
 /// Parses a key file: one `HEX` or `N=HEX` per line; blank lines and `#` comments are ignored.

@@ -565,8 +565,17 @@ impl CardImage {
         self,
         rng: R,
     ) -> Result<Card<RamNvm<NVM_LEN>, R>, ImageError> {
+        self.into_card_with(rng, CardConfig::default())
+    }
+
+    /// The same with `config` (frame size, GetVersion production data).
+    pub fn into_card_with<R: rand_core::CryptoRng>(
+        self,
+        rng: R,
+        config: CardConfig,
+    ) -> Result<Card<RamNvm<NVM_LEN>, R>, ImageError> {
         let state = self.to_state()?;
-        Card::create(RamNvm::new(), rng, CardConfig::default(), state)
+        Card::create(RamNvm::new(), rng, config, state)
             .map_err(|e| err("", Problem::Refused(status_of(e))))
     }
 

@@ -16,6 +16,7 @@ use desfire_core::pcd::{Desfire, Error, FrameSize, Transport};
 use desfire_core::wire::{Aid, KeyNo, Status};
 
 use crate::args::ArgError;
+use crate::audit::framing::Variant;
 use crate::cli::emulate::EmulatedCard;
 use crate::profile::Profile;
 use crate::vpcd::VirtualCard;
@@ -52,6 +53,7 @@ pub fn read<T: Transport>(
 ) -> Transaction {
     read_as(
         ReadPolicy::Reader,
+        Variant::Ad,
         transport,
         profile,
         allow_fixed_uid,
@@ -60,10 +62,11 @@ pub fn read<T: Transport>(
     )
 }
 
-/// Runs the reader procedure once with the profile's reader keys and `policy`: the one place
-/// the CLI builds a [`ReaderConfig`].
+/// Runs the reader procedure once with the profile's reader keys, `policy` and the framing
+/// `variant`: the one place the CLI builds a [`ReaderConfig`].
 pub fn read_as<T: Transport>(
     policy: ReadPolicy,
+    variant: Variant,
     transport: &mut T,
     profile: &Profile,
     allow_fixed_uid: bool,
@@ -72,6 +75,7 @@ pub fn read_as<T: Transport>(
 ) -> Transaction {
     let base = ReaderConfig {
         frame: FrameSize::SHORT_APDU,
+        framing: variant.framing(&profile.iso.df_name),
         allow_fixed_uid,
         read_key_generations: &profile.read_key_generations,
         ..ReaderConfig::new(profile.aid, &profile.issuer_keys)
@@ -86,7 +90,7 @@ pub fn read_as<T: Transport>(
             ..base
         },
     };
-    let mut keys = profile.masters.clone();
+    let mut keys = profile.card_keys();
     let mut rng = rand_core::UnwrapErr(rand_core::OsRng);
     read_card(
         transport,
@@ -273,6 +277,7 @@ where
     // authenticates with neither its delivery nor its final value stops it before any write.
     let t = read_as(
         ReadPolicy::Card,
+        Variant::Ad,
         d.transport_mut(),
         profile,
         true,
@@ -303,7 +308,15 @@ where
                 Err(e) => return Err(e),
             };
             // Resumed: the card must now read with this credential.
-            let after = read_as(ReadPolicy::Card, d.transport_mut(), profile, true, &[], now);
+            let after = read_as(
+                ReadPolicy::Card,
+                Variant::Ad,
+                d.transport_mut(),
+                profile,
+                true,
+                &[],
+                now,
+            );
             match after.verdict {
                 Verdict::Grant(c) if c.credential_id == credential.credential_id => {
                     Ok(Encoded::Resumed { steps })
@@ -348,8 +361,7 @@ where
     d.execute(&select_application(profile.aid), &mut rx)
         .map_err(card_err("SelectApplication"))?;
     let k1 = profile
-        .masters
-        .clone()
+        .card_keys()
         .card_key(CardKey::App(AppKey::Kuid), &[0; 7])
         .map_err(|_| EncodeError::Card {
             step: "AuthenticateEV2First K1".into(),
@@ -380,7 +392,7 @@ where
         iso: profile.iso.identity(),
         ccf: &ccf,
     };
-    let mut keys = profile.masters.clone();
+    let mut keys = profile.card_keys();
     plan.resume(d, &mut keys, rng).map_err(|(step, e)| match e {
         // Not a card this profile (partly) personalised: a refusal, nothing was written.
         desfire_core::encoding::ProvisionError::ForeignKey(k) => EncodeError::Unreadable {
@@ -429,7 +441,7 @@ fn signed_ccf(
     credential: &Credential,
     uid: &RealUid,
 ) -> Result<[u8; CCF_FILE_SIZE], EncodeError> {
-    let signer = profile.signing_key.as_ref().ok_or(EncodeError::Credential(
+    let signer = profile.signer().ok_or(EncodeError::Credential(
         desfire_core::encoding::CredentialError::InvalidField,
     ))?;
     let mut ccf = [0u8; CCF_FILE_SIZE];
@@ -456,7 +468,7 @@ where
         iso: profile.iso.identity(),
         ccf: &ccf,
     };
-    let mut keys = profile.masters.clone();
+    let mut keys = profile.card_keys();
     for step in PLAN {
         plan.execute(step, d, &mut keys, rng)
             .map_err(|e| step_error(step, e))?;
@@ -498,7 +510,7 @@ where
     let mut rx = [0u8; 64];
     d.execute(&select_application(profile.aid), &mut rx)
         .map_err(card_err("SelectApplication"))?;
-    let mut keys = profile.masters.clone();
+    let mut keys = profile.card_keys();
     let k1 = keys
         .card_key(CardKey::App(AppKey::Kuid), &[0; 7])
         .map_err(|_| EncodeError::Card {

@@ -35,6 +35,7 @@ pub mod card_image;
 pub mod cli;
 pub mod gen_pacs;
 pub mod hex_text;
+pub mod hsm;
 #[cfg(feature = "pcsc")]
 pub mod pcsc_reader;
 pub mod pn532;

@@ -3,22 +3,30 @@
 //! keys (readers) and the validity policy.
 //!
 //! Keys are given inline as hex only in a profile marked `test = true`; any other profile names
-//! key files (`k2_file = "path"`, relative to the profile's directory), which are refused when
-//! their mode gives group or others any access. No key is ever printed: keys live in
-//! [`AesKey`] and [`IssuerSigningKey`], which redact themselves and zeroize on drop, and no
-//! error message quotes a key field's value.
+//! key files (`k2_file = "path"`, relative to the profile's directory), which are refused unless
+//! they are regular files, not symbolic links, owned by the user running the tool and of a mode
+//! that gives group and others no access; or keys in a PKCS#11 token (`k2_label = "label"` with
+//! an `[hsm]` table naming the module, the token and where its PIN comes from: see
+//! [`crate::hsm`]). No key is ever printed: keys live in [`AesKey`] and [`IssuerSigningKey`],
+//! which redact themselves and zeroize on drop, and no error message quotes a key field's value.
+//!
+//! A profile that is not marked `test = true` refuses the TEST values of spec §16 (R15): the
+//! lab AID, the TEST masters and K1 (from files, or in the token, found by diversifying a probe
+//! input there), and the TEST issuer key (as a trusted public key, a signing key file, or in the
+//! token, found by verifying a probe signature with the TEST public key).
 //!
 //! `--profile lab` names the lab profile `specs/profiles/lab.toml`, built into the binary.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use desfire_core::crypto::AesKey;
 use desfire_core::crypto::originality::{self, OriginalityKey};
+use desfire_core::crypto::{AesKey, an10922_aes128};
 use desfire_core::encoding::credential::{IssuerId, KeyId};
 use desfire_core::encoding::provision::IsoIdentity;
 use desfire_core::encoding::{
-    IssuerKey, IssuerSigningKey, KEY_VERSION, Masters, OriginalityPolicy, OutputFormat, Revocation,
-    SystemId,
+    AppKey, CardKey, IssuerKey, IssuerSigner, IssuerSigningKey, KEY_VERSION, Masters,
+    OriginalityPolicy, OutputFormat, Revocation, SystemId, TbsDigest, lab,
 };
 use desfire_core::wire::Aid;
 use serde::Deserialize;
@@ -26,6 +34,9 @@ use zeroize::Zeroizing;
 
 use crate::args::{parse_aes_key, parse_aid, parse_hex};
 use crate::card_image::SecretHex;
+use crate::hsm::{
+    CardKeys, HsmError, Kind, PinSource, Token, TokenConfig, TokenKeys, TokenObject, TokenSigner,
+};
 
 /// The lab profile's text (TEST keys, §16.1).
 pub const LAB_TOML: &str = include_str!("../../specs/profiles/lab.toml");
@@ -96,6 +107,36 @@ pub enum ProfileError {
         /// Its permission bits.
         mode: u32,
     },
+    /// A key file that is a symbolic link, not a regular file, or owned by another user, or
+    /// one whose owner and mode cannot be checked on this platform.
+    #[error("{path}: {problem}")]
+    KeyFileUnsafe {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The PKCS#11 token could not be used.
+    #[error("{path}: {source}")]
+    Token {
+        /// The profile.
+        path: PathBuf,
+        /// Why.
+        source: HsmError,
+    },
+    /// A TEST value of spec §16 in a profile not marked `test = true` (R15).
+    #[error(
+        "{path}: {field}: {what} is a public TEST value of spec section 16; a profile without \
+         `test = true` refuses it (R15)"
+    )]
+    TestValue {
+        /// The profile.
+        path: PathBuf,
+        /// The field.
+        field: String,
+        /// Which TEST value.
+        what: &'static str,
+    },
     /// The profile lacks a key this command needs.
     #[error("{profile}: this command needs {what}, which the profile does not give")]
     MissingKey {
@@ -155,8 +196,14 @@ pub struct Profile {
     pub system: SystemId,
     /// ISO identity of the application and file.
     pub iso: Iso,
-    /// PICC master and K0-K5 masters, K1 itself: whatever this party holds.
+    /// PICC master and K0-K5 masters, K1 itself: whatever this party holds in memory (inline
+    /// or in key files). Keys in a token are in [`Profile::token`]; [`Profile::card_keys`]
+    /// gives both.
     pub masters: Masters,
+    /// The masters held in a PKCS#11 token (`*_label` keys and `[hsm]`).
+    pub token: Option<TokenKeys>,
+    /// The issuer signing key in a PKCS#11 token (`issuer.signing_key_label`).
+    pub token_signer: Option<TokenSigner>,
     /// Tag 80.
     pub issuer_id: IssuerId,
     /// The issuer signing key (encoders).
@@ -250,7 +297,50 @@ impl Profile {
             test: raw.test,
         };
         let k = &raw.keys;
-        let masters = Masters {
+        let labels = key_labels(&raw);
+        // Both generations of K2 in one place: a reader derives either the same way.
+        if k.k2_next_label.is_some() != k.k2_label.is_some()
+            && (k.k2_next_label.is_some() || k.k2_next.is_some() || k.k2_next_file.is_some())
+        {
+            return Err(field(
+                "keys.k2_next_label",
+                "keys.k2 and keys.k2_next must both be in the token or both outside it".into(),
+            ));
+        }
+        for (name, label, inline, file) in [
+            (
+                "keys.picc_master",
+                &k.picc_master_label,
+                &k.picc_master,
+                &k.picc_master_file,
+            ),
+            ("keys.k0", &k.k0_label, &k.k0, &k.k0_file),
+            ("keys.k1", &k.k1_label, &k.k1, &k.k1_file),
+            ("keys.k2", &k.k2_label, &k.k2, &k.k2_file),
+            (
+                "keys.k2_next",
+                &k.k2_next_label,
+                &k.k2_next,
+                &k.k2_next_file,
+            ),
+            ("keys.k3", &k.k3_label, &k.k3, &k.k3_file),
+            ("keys.k4", &k.k4_label, &k.k4, &k.k4_file),
+            ("keys.k5", &k.k5_label, &k.k5, &k.k5_file),
+            (
+                "issuer.signing_key",
+                &raw.issuer.signing_key_label,
+                &raw.issuer.signing_key,
+                &raw.issuer.signing_key_file,
+            ),
+        ] {
+            if label.is_some() && (inline.is_some() || file.is_some()) {
+                return Err(field(
+                    &format!("{name}_label"),
+                    format!("give one of {name}, {name}_file and {name}_label"),
+                ));
+            }
+        }
+        let mut masters = Masters {
             picc: keys.aes("keys.picc_master", &k.picc_master, &k.picc_master_file)?,
             amk: keys.aes("keys.k0", &k.k0, &k.k0_file)?,
             kuid: keys.aes("keys.k1", &k.k1, &k.k1_file)?,
@@ -290,6 +380,80 @@ impl Profile {
                 "give issuer.id (ASCII) or issuer.id_hex, 1 to 16 bytes".into(),
             )
         })?;
+        let token_config = token_config(&raw, path, dir)?;
+        if token_config.is_none() && (!labels.is_empty() || raw.issuer.signing_key_label.is_some())
+        {
+            return Err(field(
+                "hsm",
+                "keys named by *_label need an [hsm] table (module, token, pin_file or pin_env)"
+                    .into(),
+            ));
+        }
+        let token = match &token_config {
+            Some(config) => Some(Arc::new(Token::open(config, false).map_err(|source| {
+                ProfileError::Token {
+                    path: path.to_owned(),
+                    source,
+                }
+            })?)),
+            None => None,
+        };
+        let token_err = |source| ProfileError::Token {
+            path: path.to_owned(),
+            source,
+        };
+        let token_keys = match &token {
+            None => None,
+            Some(t) => {
+                let mut held = Vec::new();
+                let mut read_next = None;
+                for (key, label) in &labels {
+                    match key {
+                        LabelledKey::Card(CardKey::App(AppKey::Kuid)) => {
+                            masters.kuid = Some(t.readable_aes(label).map_err(token_err)?);
+                        }
+                        LabelledKey::Card(card_key) => held.push((
+                            *card_key,
+                            TokenObject {
+                                label: label.clone(),
+                                handle: t.master(label).map_err(token_err)?,
+                            },
+                        )),
+                        LabelledKey::ReadNext => {
+                            read_next = Some(TokenObject {
+                                label: label.clone(),
+                                handle: t.master(label).map_err(token_err)?,
+                            });
+                        }
+                    }
+                }
+                let read_version = k.k2_version.unwrap_or(KEY_VERSION);
+                let read_next = match read_next {
+                    None => None,
+                    Some(o) => {
+                        let version = k
+                            .k2_next_version
+                            .or_else(|| read_version.checked_add(1))
+                            .filter(|v| *v != read_version)
+                            .ok_or_else(|| {
+                                field(
+                                    "keys.k2_next_version",
+                                    "must be given and differ from keys.k2_version".into(),
+                                )
+                            })?;
+                        Some((version, o))
+                    }
+                };
+                Some(TokenKeys {
+                    token: Arc::clone(t),
+                    aid,
+                    system: SystemId(system),
+                    masters: held,
+                    read_next,
+                    read_version,
+                })
+            }
+        };
         let signing_key = match &raw.issuer.signing_key_id {
             None => None,
             Some(id) => {
@@ -324,6 +488,28 @@ impl Profile {
                 }
             }
         };
+        let token_signer = match (&raw.issuer.signing_key_label, &token) {
+            (Some(label), Some(t)) => {
+                let id = raw.issuer.signing_key_id.as_ref().ok_or_else(|| {
+                    field(
+                        "issuer.signing_key_id",
+                        "must be given with issuer.signing_key_label".into(),
+                    )
+                })?;
+                let key_id =
+                    key_id(id).ok_or_else(|| field("issuer.signing_key_id", KEY_ID.into()))?;
+                Some(TokenSigner {
+                    token: Arc::clone(t),
+                    key: TokenObject {
+                        label: label.clone(),
+                        handle: t.find(Kind::EcPrivate, label).map_err(token_err)?,
+                    },
+                    issuer: issuer_id.clone(),
+                    key_id,
+                })
+            }
+            _ => None,
+        };
         let mut issuer_keys = Vec::new();
         for (i, pk) in raw.issuer.public_keys.iter().enumerate() {
             let name = format!("issuer.public_keys[{i}]");
@@ -339,9 +525,10 @@ impl Profile {
                 })?;
             issuer_keys.push(key);
         }
-        let read_key_generations = match &masters.read_next {
-            Some((next, _)) => vec![masters.read_version, *next],
-            None => Vec::new(),
+        let next_in_token = token_keys.as_ref().and_then(|t| t.read_next.as_ref());
+        let read_key_generations = match (&masters.read_next, next_in_token) {
+            (Some((next, _)), _) | (None, Some((next, _))) => vec![masters.read_version, *next],
+            (None, None) => Vec::new(),
         };
         let originality = match raw.policy.originality.as_deref() {
             None | Some("off") => OriginalityPolicy::Off,
@@ -397,13 +584,15 @@ impl Profile {
                 issue_number: *issue_number,
             });
         }
-        Ok(Self {
+        let profile = Self {
             name: path.display().to_string(),
             test: raw.test,
             aid,
             system: SystemId(system),
             iso,
             masters,
+            token: token_keys,
+            token_signer,
             issuer_id,
             signing_key,
             issuer_keys,
@@ -416,22 +605,133 @@ impl Profile {
             read_key_generations,
             originality_keys,
             revocation,
-        })
+        };
+        if !profile.test {
+            profile.refuse_test_values(path)?;
+        }
+        Ok(profile)
+    }
+
+    /// R15 for a profile not marked `test = true`: no lab AID, no TEST master or K1 in memory
+    /// or in the token, no TEST issuer key trusted, in a key file or in the token.
+    fn refuse_test_values(&self, path: &Path) -> Result<(), ProfileError> {
+        let refuse = |field: &str, what: &'static str| ProfileError::TestValue {
+            path: path.to_owned(),
+            field: field.to_owned(),
+            what,
+        };
+        if self.aid == desfire_core::encoding::LAB_AID {
+            return Err(refuse("aid", "the lab AID 0AC501"));
+        }
+        let m = &self.masters;
+        for (field, key) in [
+            ("keys.picc_master", &m.picc),
+            ("keys.k0", &m.amk),
+            ("keys.k1", &m.kuid),
+            ("keys.k2", &m.read),
+            (
+                "keys.k2_next",
+                &m.read_next.as_ref().map(|(_, k)| k.clone()),
+            ),
+            ("keys.k3", &m.write),
+            ("keys.k4", &m.delegated_read),
+            ("keys.k5", &m.reserved),
+        ] {
+            if key.as_ref().is_some_and(lab::is_test_key) {
+                return Err(refuse(field, "a TEST key"));
+            }
+        }
+        if let Some(t) = &self.token {
+            let objects = t
+                .masters
+                .iter()
+                .map(|(_, o)| o)
+                .chain(t.read_next.as_ref().map(|(_, o)| o));
+            for o in objects {
+                if token_holds_a_test_master(&t.token, o).map_err(|source| ProfileError::Token {
+                    path: path.to_owned(),
+                    source,
+                })? {
+                    return Err(refuse(&format!("label {:?}", o.label), "a TEST master"));
+                }
+            }
+        }
+        let test_key = |issuer: &IssuerId, id: KeyId| {
+            IssuerKey::from_sec1(issuer.clone(), id, &lab::ISSUER_PUBLIC)
+        };
+        for (i, k) in self.issuer_keys.iter().enumerate() {
+            if test_key(k.issuer(), k.key_id).is_some_and(|t| t == *k) {
+                return Err(refuse(
+                    &format!("issuer.public_keys[{i}]"),
+                    "the TEST issuer public key",
+                ));
+            }
+        }
+        if let Some(s) = &self.signing_key
+            && test_key(s.issuer(), s.key_id()).is_some_and(|t| t == s.issuer_key())
+        {
+            return Err(refuse("issuer.signing_key", "the TEST issuer key"));
+        }
+        if let Some(s) = &self.token_signer {
+            // A probe signature that the TEST public key verifies: the token holds the TEST
+            // private key, whatever public key object sits next to it.
+            let probe: TbsDigest = sha256(b"GEN-PACS R15 probe");
+            let test = test_key(&s.issuer, s.key_id);
+            let sig = s
+                .token
+                .sign_digest(s.key.handle, &s.key.label, &probe)
+                .map_err(|source| ProfileError::Token {
+                    path: path.to_owned(),
+                    source,
+                })?;
+            if test.is_some_and(|t| t.verifies(&probe, &sig)) {
+                return Err(refuse("issuer.signing_key_label", "the TEST issuer key"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The card keys this profile holds, in memory and in its token, as one key provider.
+    pub fn card_keys(&self) -> CardKeys<'_> {
+        CardKeys {
+            memory: self.masters.clone(),
+            token: self.token.as_ref(),
+        }
+    }
+
+    /// The issuer signing key, in the token or in memory.
+    pub fn signer(&self) -> Option<&dyn IssuerSigner> {
+        match (&self.token_signer, &self.signing_key) {
+            (Some(t), _) => Some(t),
+            (None, Some(k)) => Some(k),
+            (None, None) => None,
+        }
     }
 
     /// Fails unless the profile holds every key `keys` names.
     pub fn require(&self, keys: &[Needed]) -> Result<(), ProfileError> {
         let m = &self.masters;
+        let t = |key: AppKey| {
+            self.token
+                .as_ref()
+                .is_some_and(|t| t.holds(CardKey::App(key)))
+        };
         for need in keys {
             let present = match need {
-                Needed::PiccMaster => m.picc.is_some(),
-                Needed::K0 => m.amk.is_some(),
+                Needed::PiccMaster => {
+                    m.picc.is_some()
+                        || self
+                            .token
+                            .as_ref()
+                            .is_some_and(|t| t.holds(CardKey::PiccMaster))
+                }
+                Needed::K0 => m.amk.is_some() || t(AppKey::Amk),
                 Needed::K1 => m.kuid.is_some(),
-                Needed::K2 => m.read.is_some(),
-                Needed::K3 => m.write.is_some(),
-                Needed::K4 => m.delegated_read.is_some(),
-                Needed::K5 => m.reserved.is_some(),
-                Needed::SigningKey => self.signing_key.is_some(),
+                Needed::K2 => m.read.is_some() || t(AppKey::Read),
+                Needed::K3 => m.write.is_some() || t(AppKey::Write),
+                Needed::K4 => m.delegated_read.is_some() || t(AppKey::DelegatedRead),
+                Needed::K5 => m.reserved.is_some() || t(AppKey::Reserved),
+                Needed::SigningKey => self.signer().is_some(),
                 Needed::IssuerKeys => !self.issuer_keys.is_empty(),
             };
             if !present {
@@ -617,35 +917,234 @@ impl KeySource<'_> {
     }
 }
 
-/// Reads a key file after checking that only its owner may access it.
+/// Reads a key file after checking, on the open descriptor (so the file checked is the file
+/// read), that it is a regular file owned by the user running the tool and that group and
+/// others have no access. The last path component must not be a symbolic link
+/// (`O_NOFOLLOW`); directories above it are the administrator's to protect.
+#[cfg(unix)]
 pub fn read_key_file(path: &Path) -> Result<Zeroizing<String>, ProfileError> {
+    use std::io::Read;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     let io = |source| ProfileError::Io {
         path: path.to_owned(),
         source,
     };
-    let meta = std::fs::metadata(path).map_err(io)?;
-    check_mode(path, &meta)?;
-    std::fs::read_to_string(path)
-        .map(Zeroizing::new)
-        .map_err(io)
-}
-
-#[cfg(unix)]
-fn check_mode(path: &Path, meta: &std::fs::Metadata) -> Result<(), ProfileError> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = meta.permissions().mode() & 0o777;
+    let unsafe_file = |problem: String| ProfileError::KeyFileUnsafe {
+        path: path.to_owned(),
+        problem,
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(nix::libc::ELOOP) {
+                unsafe_file(
+                    "key file is a symbolic link; name the file itself (links are not followed)"
+                        .into(),
+                )
+            } else {
+                io(e)
+            }
+        })?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.file_type().is_file() {
+        return Err(unsafe_file("key file is not a regular file".into()));
+    }
+    let me = nix::unistd::geteuid().as_raw();
+    if meta.uid() != me {
+        return Err(unsafe_file(format!(
+            "key file is owned by user {}, not by the user running desfire ({me}); `chown` it",
+            meta.uid()
+        )));
+    }
+    let mode = meta.mode() & 0o777;
     if mode & 0o077 != 0 {
         return Err(ProfileError::KeyFilePermissions {
             path: path.to_owned(),
             mode,
         });
     }
-    Ok(())
+    let mut text = Zeroizing::new(String::new());
+    file.read_to_string(&mut text).map_err(io)?;
+    Ok(text)
 }
 
+/// Key files cannot be checked here (owner and mode of an open file): refused.
 #[cfg(not(unix))]
-fn check_mode(_: &Path, _: &std::fs::Metadata) -> Result<(), ProfileError> {
-    Ok(())
+pub fn read_key_file(path: &Path) -> Result<Zeroizing<String>, ProfileError> {
+    Err(ProfileError::KeyFileUnsafe {
+        path: path.to_owned(),
+        problem: "this platform gives no owner and mode to check a key file by; keep the keys \
+                  in a PKCS#11 token (`*_label`) instead"
+            .into(),
+    })
+}
+
+/// A key a profile names by token label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LabelledKey {
+    Card(CardKey),
+    ReadNext,
+}
+
+/// The `*_label` keys of a profile, in the order of the key map.
+fn key_labels(raw: &RawProfile) -> Vec<(LabelledKey, String)> {
+    let k = &raw.keys;
+    [
+        (LabelledKey::Card(CardKey::PiccMaster), &k.picc_master_label),
+        (LabelledKey::Card(CardKey::App(AppKey::Amk)), &k.k0_label),
+        (LabelledKey::Card(CardKey::App(AppKey::Kuid)), &k.k1_label),
+        (LabelledKey::Card(CardKey::App(AppKey::Read)), &k.k2_label),
+        (LabelledKey::ReadNext, &k.k2_next_label),
+        (LabelledKey::Card(CardKey::App(AppKey::Write)), &k.k3_label),
+        (
+            LabelledKey::Card(CardKey::App(AppKey::DelegatedRead)),
+            &k.k4_label,
+        ),
+        (
+            LabelledKey::Card(CardKey::App(AppKey::Reserved)),
+            &k.k5_label,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(key, label)| label.clone().map(|l| (key, l)))
+    .collect()
+}
+
+/// The `[hsm]` table: module, token and PIN source. PIN files are relative to the profile.
+fn token_config(
+    raw: &RawProfile,
+    path: &Path,
+    dir: Option<&Path>,
+) -> Result<Option<TokenConfig>, ProfileError> {
+    let Some(h) = &raw.hsm else {
+        return Ok(None);
+    };
+    let field = |field: &str, message: &str| ProfileError::Field {
+        path: path.to_owned(),
+        field: field.to_owned(),
+        message: message.to_owned(),
+    };
+    let pin = match (&h.pin_file, &h.pin_env) {
+        (Some(f), None) => {
+            let dir = dir.ok_or_else(|| {
+                field(
+                    "hsm.pin_file",
+                    "the built-in profile cannot name a PIN file",
+                )
+            })?;
+            PinSource::File(dir.join(f))
+        }
+        (None, Some(var)) => PinSource::Env(var.clone()),
+        _ => {
+            return Err(field(
+                "hsm.pin_file",
+                "give the PIN's source: pin_file = \"path\" (mode 600) or pin_env = \"VAR\" \
+                 (never the PIN itself)",
+            ));
+        }
+    };
+    Ok(Some(TokenConfig {
+        module: h.module.clone(),
+        token: h.token.clone(),
+        pin,
+    }))
+}
+
+/// The token and the key labels a profile file names ([`token_plan`]).
+#[derive(Debug, Clone)]
+pub struct TokenPlan {
+    /// The token.
+    pub config: TokenConfig,
+    /// The AES keys by field (`keys.k0`, …) and label.
+    pub labels: Vec<(String, String)>,
+    /// The issuer signing key's label.
+    pub signing_label: Option<String>,
+}
+
+/// The token and the key labels a profile file names, without opening the token: what
+/// `desfire keys hsm` works from.
+pub fn token_plan(arg: &str) -> Result<TokenPlan, ProfileError> {
+    let path = Path::new(arg);
+    let text =
+        Zeroizing::new(
+            std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
+                path: path.to_owned(),
+                source,
+            })?,
+        );
+    let raw: RawProfile = toml::from_str(&text).map_err(|e| {
+        let (line, column) = e.span().map_or((0, 0), |s| line_column(&text, s.start));
+        ProfileError::Syntax {
+            path: path.to_owned(),
+            line,
+            column,
+            message: e.message().trim().to_owned(),
+        }
+    })?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let config = token_config(&raw, path, Some(&dir))?.ok_or_else(|| ProfileError::Field {
+        path: path.to_owned(),
+        field: "hsm".into(),
+        message: "the profile has no [hsm] table".into(),
+    })?;
+    let labels = key_labels(&raw)
+        .into_iter()
+        .map(|(key, label)| (labelled_field(key).to_owned(), label))
+        .collect();
+    Ok(TokenPlan {
+        config,
+        labels,
+        signing_label: raw.issuer.signing_key_label.clone(),
+    })
+}
+
+fn labelled_field(key: LabelledKey) -> &'static str {
+    match key {
+        LabelledKey::Card(CardKey::PiccMaster) => "keys.picc_master",
+        LabelledKey::Card(CardKey::App(AppKey::Amk)) => "keys.k0",
+        LabelledKey::Card(CardKey::App(AppKey::Kuid)) => "keys.k1",
+        LabelledKey::Card(CardKey::App(AppKey::Read)) => "keys.k2",
+        LabelledKey::ReadNext => "keys.k2_next",
+        LabelledKey::Card(CardKey::App(AppKey::Write)) => "keys.k3",
+        LabelledKey::Card(CardKey::App(AppKey::DelegatedRead)) => "keys.k4",
+        LabelledKey::Card(CardKey::App(AppKey::Reserved)) => "keys.k5",
+    }
+}
+
+/// Whether the master `o` in `token` is one of the TEST masters: its AN10922 of a probe input,
+/// computed in the token, equals the software AN10922 of some TEST master.
+fn token_holds_a_test_master(token: &Token, o: &TokenObject) -> Result<bool, HsmError> {
+    let lab = Masters::lab_test();
+    let probe = desfire_core::crypto::DiversificationInput::for_application_key(
+        &[0x52, 0x31, 0x35, 0x50, 0x52, 0x4F, 0x42],
+        desfire_core::encoding::LAB_AID,
+        desfire_core::wire::KeyNo::MASTER,
+        &SystemId::GEN_PACS.0,
+    )
+    .ok_or_else(|| HsmError::Pin("probe input".into()))?;
+    let in_token = token.diversify(o.handle, &o.label, &probe)?;
+    Ok([
+        &lab.picc,
+        &lab.amk,
+        &lab.kuid,
+        &lab.read,
+        &lab.write,
+        &lab.delegated_read,
+        &lab.reserved,
+    ]
+    .into_iter()
+    .flatten()
+    .any(|test| an10922_aes128(test, &probe) == in_token))
+}
+
+fn sha256(data: &[u8]) -> TbsDigest {
+    use sha2::Digest;
+    sha2::Sha256::digest(data).into()
 }
 
 #[derive(Deserialize)]
@@ -667,6 +1166,16 @@ struct RawProfile {
     policy: RawPolicy,
     #[serde(default)]
     revocation: RawRevocation,
+    hsm: Option<RawHsm>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHsm {
+    module: PathBuf,
+    token: String,
+    pin_file: Option<PathBuf>,
+    pin_env: Option<String>,
 }
 
 #[derive(Default, Deserialize)]
@@ -691,22 +1200,30 @@ struct RawIso {
 struct RawKeys {
     picc_master: Option<SecretHex>,
     picc_master_file: Option<PathBuf>,
+    picc_master_label: Option<String>,
     k0: Option<SecretHex>,
     k0_file: Option<PathBuf>,
+    k0_label: Option<String>,
     k1: Option<SecretHex>,
     k1_file: Option<PathBuf>,
+    k1_label: Option<String>,
     k2: Option<SecretHex>,
     k2_file: Option<PathBuf>,
+    k2_label: Option<String>,
     k2_version: Option<u8>,
     k2_next: Option<SecretHex>,
     k2_next_file: Option<PathBuf>,
+    k2_next_label: Option<String>,
     k2_next_version: Option<u8>,
     k3: Option<SecretHex>,
     k3_file: Option<PathBuf>,
+    k3_label: Option<String>,
     k4: Option<SecretHex>,
     k4_file: Option<PathBuf>,
+    k4_label: Option<String>,
     k5: Option<SecretHex>,
     k5_file: Option<PathBuf>,
+    k5_label: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -717,6 +1234,7 @@ struct RawIssuer {
     signing_key_id: Option<String>,
     signing_key: Option<SecretHex>,
     signing_key_file: Option<PathBuf>,
+    signing_key_label: Option<String>,
     #[serde(default)]
     public_keys: Vec<RawPublicKey>,
 }
@@ -836,7 +1354,7 @@ mod tests {
         assert_eq!(p.originality_keys.len(), 2);
         assert_eq!(p.originality_keys[1], originality::TEST_KEY);
 
-        let base = "aid = \"0AC501\"\n[issuer]\nid = \"SE\"\n";
+        let base = "aid = \"F48EE1\"\n[issuer]\nid = \"SE\"\n";
         let parse = |extra: &str| Profile::parse(&format!("{base}{extra}"), Path::new("p"), None);
         let field_of = |e: ProfileError| match e {
             ProfileError::Field { field, .. } => field,
@@ -896,8 +1414,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("profile-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let key = dir.join("k2.key");
-        std::fs::write(&key, "# K2 master\n202122232425262728292A2B2C2D2E2F\n").unwrap();
-        let text = "aid = \"0AC501\"\n[keys]\nk2_file = \"k2.key\"\n[issuer]\nid = \"SE\"\n";
+        std::fs::write(&key, "# K2 master\n5A5B5C5D5E5F606162636465666768A9\n").unwrap();
+        let text = "aid = \"F48EE1\"\n[keys]\nk2_file = \"k2.key\"\n[issuer]\nid = \"SE\"\n";
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
         let e = Profile::parse(text, Path::new("p.toml"), Some(&dir)).unwrap_err();
         assert!(
@@ -906,7 +1424,135 @@ mod tests {
         );
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
         let p = Profile::parse(text, Path::new("p.toml"), Some(&dir)).unwrap();
-        assert_eq!(p.masters.read.as_ref().unwrap().expose()[0], 0x20);
+        assert_eq!(p.masters.read.as_ref().unwrap().expose()[0], 0x5A);
+
+        // A symbolic link to a good key file is refused: links are not followed.
+        std::os::unix::fs::symlink(&key, dir.join("link.key")).unwrap();
+        let linked = text.replace("k2.key", "link.key");
+        let e = Profile::parse(&linked, Path::new("p.toml"), Some(&dir)).unwrap_err();
+        assert!(
+            matches!(&e, ProfileError::KeyFileUnsafe { problem, .. } if problem.contains("symbolic link")),
+            "{e}"
+        );
+        // Not a regular file.
+        std::fs::create_dir(dir.join("dir.key")).unwrap();
+        let e = Profile::parse(
+            &text.replace("k2.key", "dir.key"),
+            Path::new("p"),
+            Some(&dir),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&e, ProfileError::KeyFileUnsafe { problem, .. } if problem.contains("regular")),
+            "{e}"
+        );
+        // Owned by another user (needs root to give the file away).
+        if nix::unistd::geteuid().is_root() {
+            std::os::unix::fs::chown(&key, Some(65534), None).unwrap();
+            let e = Profile::parse(text, Path::new("p.toml"), Some(&dir)).unwrap_err();
+            assert!(
+                matches!(&e, ProfileError::KeyFileUnsafe { problem, .. } if problem.contains("owned by user 65534")),
+                "{e}"
+            );
+        } else {
+            eprintln!("SKIPPED: the key-file owner check needs root to chown a file away");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn production_profiles_refuse_the_test_values() {
+        let dir = std::env::temp_dir().join(format!("profile-r15-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let write = |name: &str, text: &str| {
+            use std::os::unix::fs::PermissionsExt;
+            let p = dir.join(name);
+            std::fs::write(&p, text).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        };
+        let field_of = |e: ProfileError| match e {
+            ProfileError::TestValue { field, .. } => field,
+            e => panic!("{e}"),
+        };
+        let parse = |text: &str| Profile::parse(text, Path::new("p.toml"), Some(&dir));
+        // The lab AID.
+        let e = parse("aid = \"0AC501\"\n[issuer]\nid = \"SE\"\n").unwrap_err();
+        assert_eq!(field_of(e), "aid");
+        // A TEST master from a key file, in any slot (the TEST K0 as K3 here).
+        write("k3.key", "000102030405060708090A0B0C0D0E0F\n");
+        let e = parse("aid = \"F48EE1\"\n[keys]\nk3_file = \"k3.key\"\n[issuer]\nid = \"SE\"\n")
+            .unwrap_err();
+        assert_eq!(field_of(e), "keys.k3");
+        // The TEST K1.
+        write("k1.key", "101112131415161718191A1B1C1D1E1F\n");
+        let e = parse("aid = \"F48EE1\"\n[keys]\nk1_file = \"k1.key\"\n[issuer]\nid = \"SE\"\n")
+            .unwrap_err();
+        assert_eq!(field_of(e), "keys.k1");
+        // The TEST issuer key: trusted as a public key, or as a signing key file.
+        let public = crate::hex_text::upper(&lab::ISSUER_PUBLIC);
+        let e = parse(&format!(
+            "aid = \"F48EE1\"\n[issuer]\nid = \"SE\"\n[[issuer.public_keys]]\nkey_id = \"01\"\n\
+             public_key = \"{public}\"\n"
+        ))
+        .unwrap_err();
+        assert_eq!(field_of(e), "issuer.public_keys[0]");
+        write("issuer.key", &crate::hex_text::upper(&lab::ISSUER_SECRET));
+        let e = parse(
+            "aid = \"F48EE1\"\n[issuer]\nid = \"SE\"\nsigning_key_id = \"01\"\n\
+             signing_key_file = \"issuer.key\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(field_of(e), "issuer.signing_key");
+        // The same values with test = true are the lab's business.
+        let p = parse(
+            "test = true\naid = \"0AC501\"\n[keys]\nk3_file = \"k3.key\"\n[issuer]\nid = \"SE\"\n\
+             signing_key_id = \"01\"\nsigning_key_file = \"issuer.key\"\n",
+        )
+        .unwrap();
+        assert!(p.signer().is_some());
+        // Non-TEST values pass.
+        write("k3.key", "F00102030405060708090A0B0C0D0E0F\n");
+        parse("aid = \"F48EE1\"\n[keys]\nk3_file = \"k3.key\"\n[issuer]\nid = \"SE\"\n").unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn labels_need_an_hsm_table_and_exclude_files() {
+        let e = Profile::parse(
+            "aid = \"F48EE1\"\n[keys]\nk2_label = \"k2\"\n[issuer]\nid = \"SE\"\n",
+            Path::new("p"),
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&e, ProfileError::Field { field, .. } if field == "hsm"),
+            "{e}"
+        );
+        let e = Profile::parse(
+            "aid = \"F48EE1\"\n[keys]\nk2_label = \"k2\"\nk2_file = \"k2.key\"\n[issuer]\nid = \"SE\"\n",
+            Path::new("p"),
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&e, ProfileError::Field { field, .. } if field == "keys.k2_label"),
+            "{e}"
+        );
+        // The PIN itself is not a profile field.
+        let e = Profile::parse(
+            "aid = \"F48EE1\"\n[hsm]\nmodule = \"m.so\"\ntoken = \"t\"\npin = \"1234\"\n\
+             [issuer]\nid = \"SE\"\n",
+            Path::new("p"),
+            None,
+        )
+        .unwrap_err();
+        assert!(matches!(e, ProfileError::Syntax { .. }), "{e}");
+        let e = Profile::parse(
+            "aid = \"F48EE1\"\n[hsm]\nmodule = \"m.so\"\ntoken = \"t\"\n[issuer]\nid = \"SE\"\n",
+            Path::new("p"),
+            None,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("pin_env"), "{e}");
     }
 }

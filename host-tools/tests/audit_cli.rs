@@ -92,7 +92,13 @@ fn audit_in_process_writes_a_json_report() {
         .iter()
         .filter_map(|s| s["fault"].as_str())
         .collect();
-    assert_eq!(faults, ["last byte of the ReadData MACt flipped"]);
+    // The reference reader reads with AD: one frame, the MACt in it, the fault committed.
+    assert_eq!(
+        faults,
+        ["first byte of the ReadData MACt flipped; the whole answer delivered"]
+    );
+    assert_eq!(report["result"], "PASS");
+    assert_eq!(cards[1]["fault_committed"], true);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

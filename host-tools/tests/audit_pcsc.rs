@@ -139,6 +139,10 @@ fn a_hanging_reader_times_out_and_garbage_fails() {
         assert_eq!(c["observed"], "TIMEOUT", "{c:#}");
         assert_eq!(c["pass"], false);
     }
+    // The golden card fails; T9's fault (its validity) never reached a reader that read
+    // nothing, so it proves nothing.
+    assert_eq!(cards[0]["result"], "FAIL");
+    assert_eq!(cards[1]["result"], "INCONCLUSIVE");
 
     // Exit 0 without a credential ID on the first line: a failure, with what it printed.
     let (code, report, stderr) = audit(
@@ -160,8 +164,9 @@ fn a_hanging_reader_times_out_and_garbage_fails() {
         "{detail}"
     );
 
-    // A plain DENY (exit 1, no reason) conforms where any DENY does and fails the golden card;
-    // the reader name is in the environment too. --repeat presents each card again.
+    // A plain DENY (exit 1, no reason) fails the golden card, and says nothing about T9 whose
+    // credential it never read; the reader name is in the environment too. --repeat presents
+    // each card again.
     let (code, report, stderr) = audit(
         "test \"$DESFIRE_READER\" = {reader} || exit 3; exit 1",
         &["--cards", "T0,T9", "--repeat", "2"],
@@ -172,5 +177,90 @@ fn a_hanging_reader_times_out_and_garbage_fails() {
     assert_eq!(report["cards"][0]["observed"], "DENY");
     assert_eq!(report["cards"][0]["pass"], false);
     assert_eq!(report["cards"][1]["observed"], "DENY");
-    assert_eq!(report["cards"][1]["pass"], true, "{:#}", report["cards"][1]);
+    assert_eq!(
+        report["cards"][1]["result"], "INCONCLUSIVE",
+        "{:#}",
+        report["cards"][1]
+    );
+    assert_eq!(report["cards"][1]["fault_committed"], false);
+
+    // Nothing failed, something untested: exit 3, INCONCLUSIVE overall.
+    let (code, report, stderr) = audit("exit 1", &["--cards", "T9"], "audit_pcsc_untested.json");
+    assert_eq!(code, 3, "{stderr}");
+    assert_eq!(report["result"], "INCONCLUSIVE");
+    assert_eq!(report["pass"], false);
+}
+
+/// A reader we did not write, framed as our reference reader is not: the GEN-PACS procedure
+/// in Python (tests/peers/gen_pacs_reader.py: pyscard, and the EV2 and credential code of the
+/// independent vector generators), selecting by DF name and reading with the native `BD` in
+/// the card's 59-byte frames, every response MAC verified. It passes every card, each card's
+/// fault committed; with SelectApplication and `BD` (the framing that once made T6 fail a
+/// conforming reader) it passes T6 too.
+#[test]
+fn an_independent_reader_that_frames_differently_passes_every_card() {
+    let Some((_guard, field)) =
+        setup("an_independent_reader_that_frames_differently_passes_every_card")
+    else {
+        return;
+    };
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    // The Python with Debian's pyscard and cryptography (apt python3-pyscard
+    // python3-cryptography), as tests/pcsc_e2e.rs runs the independent client.
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "/usr/bin/python3".into());
+    let reader = format!(
+        "{python} {root}/tests/peers/gen_pacs_reader.py --profile {root}/specs/profiles/lab.toml \
+         --now {NOW} {{reader}}"
+    );
+    let (code, report, stderr) = audit(&reader, &[], "audit_pcsc_independent.json");
+    show_timing("independent reader", &stderr);
+    let cards = report["cards"].as_array().unwrap();
+    for c in cards {
+        assert_eq!(c["result"], "PASS", "{c:#}\n{stderr}");
+    }
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(cards.len(), 22);
+    // T6's answer came in four frames, the tampered MACt split across the last two, and the
+    // reader had all of it.
+    let t6 = cards.iter().find(|c| c["id"] == "T6").unwrap();
+    assert_eq!(t6["observed"], "DENY MAC_MISMATCH");
+    assert_eq!(t6["fault_committed"], true);
+    let frames: Vec<&str> = t6["exchange"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["command_name"].as_str().unwrap())
+        .collect();
+    assert!(
+        frames.iter().any(|n| n.starts_with("ReadData")),
+        "{frames:?}"
+    );
+    assert!(frames.ends_with(&["AdditionalFrame"; 3]), "{frames:?}");
+
+    let by_aid = format!("{reader} --select aid --read bd");
+    let (code, report, stderr) = audit(&by_aid, &["--cards", "T0,T6"], "audit_pcsc_indep_aid.json");
+    assert_eq!(code, 0, "{stderr}\n{report:#}");
+
+    // Native frames through PC/SC (`INS data`, answered `status data`), as EV1-era software
+    // sends them: the card answers them and every active fault lands on them.
+    let native = format!("{reader} --frames native");
+    let (code, report, stderr) = audit(
+        &native,
+        &["--cards", "T0,T2,T3,T4,T5,T6,T13"],
+        "audit_pcsc_indep_native.json",
+    );
+    assert_eq!(code, 0, "{stderr}\n{report:#}");
+    let t6 = &report["cards"][5];
+    assert_eq!(t6["id"], "T6");
+    let read = t6["exchange"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["command"].as_str().unwrap().starts_with("BD"))
+        .expect("a native ReadData");
+    assert!(
+        read["response"].as_str().unwrap().starts_with("AF"),
+        "{read:#}"
+    );
+    drop(field);
 }

@@ -7,7 +7,7 @@ mod audit_sample;
 use std::path::Path;
 
 use audit_sample::{HOSTILE_SCRIPT, sample};
-use host_tools::audit::model::AuditReport;
+use host_tools::audit::model::{AuditReport, Outcome};
 use host_tools::audit::report::{self, Format, ReportError, printable};
 
 const ALL: [Format; 4] = [Format::Json, Format::Markdown, Format::Html, Format::JUnit];
@@ -15,8 +15,14 @@ const ALL: [Format; 4] = [Format::Json, Format::Markdown, Format::Html, Format::
 #[test]
 fn sample_is_what_the_tests_assume() {
     let report = sample();
-    assert_eq!((report.passed(), report.failed()), (2, 3));
+    assert_eq!(
+        (report.passed(), report.failed(), report.inconclusive()),
+        (2, 3, 1)
+    );
     assert!(!report.pass);
+    assert_eq!(report.result, Outcome::Fail);
+    let t7 = &report.cards[3];
+    assert_eq!((t7.id.as_str(), t7.result), ("T7", Outcome::Inconclusive));
 }
 
 #[test]
@@ -53,6 +59,8 @@ fn json_has_the_issue_shape_and_keeps_every_string() {
         assert_eq!(json["name"], card.name.as_str());
         assert_eq!(json["observed"], card.observed.as_str());
         assert_eq!(json["pass"], card.pass);
+        assert_eq!(json["result"], card.result.as_str());
+        assert_eq!(json["fault_committed"], card.fault_committed);
         assert_eq!(
             json["exchange"].as_array().map(Vec::len),
             Some(card.exchange.len())
@@ -88,7 +96,12 @@ fn markdown_table_rows_and_sections_survive_hostile_fields() {
     let report = sample();
     let md = report::render(Format::Markdown, &report);
     assert!(md.starts_with("# DESFire reader audit: FAIL\n"));
-    assert!(md.contains("| Verdict | **FAIL**: 2 passed, 3 failed |"));
+    assert!(md.contains(
+        "| Verdict | **FAIL**: 2 passed, 3 failed, 1 inconclusive (the card's fault never \
+         reached the reader: no verdict on what it tests) |"
+    ));
+    assert!(md.contains("## T7 Forged credential: INCONCLUSIVE\n"));
+    assert!(md.contains("- Fault reached the reader: no\n"));
 
     let verdicts = md
         .split("## Verdicts\n\n")
@@ -192,8 +205,9 @@ fn junit_is_well_formed_with_one_testcase_per_card() {
     let doc = roxmltree::Document::parse(&xml).expect("JUnit XML is well-formed");
     let suite = doc.root_element();
     assert_eq!(suite.tag_name().name(), "testsuite");
-    assert_eq!(suite.attribute("tests"), Some("5"));
+    assert_eq!(suite.attribute("tests"), Some("6"));
     assert_eq!(suite.attribute("failures"), Some("3"));
+    assert_eq!(suite.attribute("skipped"), Some("1"));
     assert_eq!(
         suite.attribute("name"),
         Some(format!("desfire audit: {}", report.reader).as_str())
@@ -207,7 +221,23 @@ fn junit_is_well_formed_with_one_testcase_per_card() {
         let name = format!("{} {} ({})", card.id, card.name, card.requirement);
         assert_eq!(case.attribute("name"), Some(printable(&name).as_ref()));
         let failure = case.children().find(|n| n.has_tag_name("failure"));
-        assert_eq!(failure.is_none(), card.pass, "{}", card.id);
+        assert_eq!(
+            failure.is_some(),
+            card.result == Outcome::Fail,
+            "{}",
+            card.id
+        );
+        let skipped = case.children().find(|n| n.has_tag_name("skipped"));
+        assert_eq!(
+            skipped.is_some(),
+            card.result == Outcome::Inconclusive,
+            "{}",
+            card.id
+        );
+        if let Some(skipped) = skipped {
+            let message = skipped.attribute("message").expect("skipped message");
+            assert!(message.starts_with("INCONCLUSIVE: the reader never received"));
+        }
         if let Some(failure) = failure {
             let message = failure.attribute("message").expect("failure message");
             assert!(message.contains(printable(&card.expected).as_ref()));
@@ -224,7 +254,7 @@ fn junit_is_well_formed_with_one_testcase_per_card() {
     assert!(out.contains("ReadData file 01, 160 bytes, Full"));
     assert!(out.contains("FAULT injected by the card: byte 3 of the ReadData MACt"));
     // The hostile card: its strings come back as text, control characters made visible.
-    let hostile = cases[4];
+    let hostile = cases[5];
     assert!(
         hostile
             .attribute("name")
@@ -246,7 +276,18 @@ fn terminal_table_rows_detail_lines_and_summary() {
     );
     assert!(lines[5].starts_with("T6") && lines[5].ends_with("FAIL"));
     assert!(lines[5].contains("DENY MAC_MISMATCH") && lines[5].contains("GRANT 1A2B3C4D5E6F7081"));
-    assert_eq!(lines.last(), Some(&"2 passed, 3 failed"));
+    assert_eq!(
+        lines.last(),
+        Some(
+            &"2 passed, 3 failed, 1 inconclusive (the card's fault never reached the reader: no \
+              verdict on what it tests)"
+        )
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("T7") && l.ends_with("INCONCLUSIVE"))
+    );
     // Columns line up: RESULT and every verdict word start in the same column.
     let column = lines[0].chars().count() - "RESULT".len();
     for line in lines
@@ -254,7 +295,7 @@ fn terminal_table_rows_detail_lines_and_summary() {
         .filter(|l| !l.starts_with(' ') && l.contains("  "))
     {
         if let Some(word) = line.chars().skip(column).collect::<String>().get(..4) {
-            assert!(["RESU", "PASS", "FAIL"].contains(&word), "{line}");
+            assert!(["RESU", "PASS", "FAIL", "INCO"].contains(&word), "{line}");
         }
     }
     // A hostile field cannot drive the terminal.

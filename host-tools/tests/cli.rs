@@ -38,10 +38,13 @@ fn json(o: &Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).expect("stdout is JSON")
 }
 
+/// A file of the test, readable by its owner only (key files must be, as `chmod 600`).
 fn temp_file(name: &str, content: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     let path = dir.join(format!("{}-{name}", std::process::id()));
     std::fs::write(&path, content).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     path
 }
 
@@ -97,6 +100,33 @@ fn diversify_uid_aid_key_no_equals_the_explicit_input() {
     // Computed independently: AES-CMAC(master, 01 || M) with Python `cryptography` (|D| > 16, so
     // AN10922 equals plain CMAC).
     assert_eq!(stdout(&built), "1C194A65179CC117AC8AE4D9306BD412\n");
+}
+
+/// A key file that group or others can read, or a symbolic link to one, is refused before
+/// it is read, as the profile's key files are.
+#[test]
+fn key_files_readable_by_others_or_linked_are_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let path = temp_file("open.key", "00112233445566778899AABBCCDDEEFF\n");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let o = desfire(&[
+        "keys",
+        "diversify",
+        "--master-file",
+        path.to_str().unwrap(),
+        "--input",
+        "04782E21801D803042F54E585020416275",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("chmod 600"), "{}", stderr(&o));
+    assert!(stdout(&o).is_empty());
+    let target = temp_file("target.key", "00112233445566778899AABBCCDDEEFF\n");
+    let link = target.with_extension("link");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let o = desfire(&["trace", "decode", "--key-file", link.to_str().unwrap(), "-"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("symbolic link"), "{}", stderr(&o));
 }
 
 #[test]

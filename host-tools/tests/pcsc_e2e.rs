@@ -362,6 +362,7 @@ fn emulated_card_every_comm_mode() {
     let image = lab_image(&dir, false);
     let keys = dir.join("keys.txt");
     std::fs::write(&keys, LAB_KEYS).unwrap();
+    std::fs::set_permissions(&keys, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let keys = keys.to_str().unwrap().to_owned();
     let emulator = Emulator::start(&pcsc, &reader, &image);
     let card = |args: &[&str]| {
@@ -479,6 +480,7 @@ fn emulated_random_uid_card_gives_its_uid_after_authentication() {
     let image = lab_image(&dir, true);
     let keys = dir.join("keys.txt");
     std::fs::write(&keys, LAB_KEYS).unwrap();
+    std::fs::set_permissions(&keys, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let emulator = Emulator::start(&pcsc, &reader, &image);
     let info = |with_key: bool| {
         let mut args = vec![

@@ -20,9 +20,13 @@ use desfire_core::encoding::{
     KeyProvider, Masters, ParsedCcf, RealUid, Revocation, SignatureError, check_revocation,
     check_validity, verify_signature_at,
 };
-use desfire_core::pcd::commands::{Chaining, ReadData, Uid, get_card_uid, select_application};
+use desfire_core::pcd::commands::{
+    ReadData, Uid, get_card_uid, get_file_settings, get_key_version, get_version,
+    iso_select_df_name, read_sig, select_application,
+};
 use desfire_core::pcd::{Desfire, Error, FrameSize, ProtocolError, Transport};
-use desfire_core::wire::{Aid, CommMode, Status, U24};
+use desfire_core::wire::{Aid, CommMode, Error as WireError, Status, U24};
+use host_tools::audit::framing::Variant;
 use host_tools::audit::reader::{CardLink, Observation, ReaderUnderTest, UidOnlyReader};
 use host_tools::profile::Profile;
 use host_tools::vpcd::VirtualCard;
@@ -32,8 +36,12 @@ use host_tools::vpcd::VirtualCard;
 pub enum Flaw {
     /// Grants on the anticollision UID alone (§11, T1).
     UidOnly,
-    /// Does not verify the ReadData response MAC (R4).
+    /// Takes the ReadData answer as it comes (R4, R3): never verifies its MAC, and takes a
+    /// Plain or MAC-mode answer as the credential.
     NoResponseMac,
+    /// Checks the ReadData answer's length (a Plain or MAC-mode answer is `DOWNGRADE`) but
+    /// never verifies the MAC value (R4).
+    MacLengthOnly,
     /// Accepts the credential file answered in Plain or MAC mode (R3).
     AcceptsDowngrade,
     /// Does not verify the issuer signature (R8).
@@ -51,9 +59,10 @@ pub enum Flaw {
 
 impl Flaw {
     /// Every flaw.
-    pub const ALL: [Flaw; 8] = [
+    pub const ALL: [Flaw; 9] = [
         Flaw::UidOnly,
         Flaw::NoResponseMac,
+        Flaw::MacLengthOnly,
         Flaw::AcceptsDowngrade,
         Flaw::SkipsSignature,
         Flaw::SkipsExpiry,
@@ -67,6 +76,7 @@ impl Flaw {
         match self {
             Flaw::UidOnly => "uid-only",
             Flaw::NoResponseMac => "no-response-mac",
+            Flaw::MacLengthOnly => "mac-length-only",
             Flaw::AcceptsDowngrade => "accepts-downgrade",
             Flaw::SkipsSignature => "skips-signature",
             Flaw::SkipsExpiry => "skips-expiry",
@@ -99,6 +109,10 @@ pub struct ModelSetup {
     pub enrolled_uid: RealUid,
     /// The UID-only model with its enrolment.
     pub uid_only: UidOnlyReader,
+    /// The GEN-PACS application's DF name (selection by name).
+    pub df_name: Vec<u8>,
+    /// How the model frames its commands.
+    pub framing: Variant,
 }
 
 impl ModelSetup {
@@ -117,7 +131,14 @@ impl ModelSetup {
             now,
             enrolled_uid,
             uid_only,
+            df_name: profile.iso.df_name.clone(),
+            framing: Variant::Ad,
         }
+    }
+
+    /// The same setup with the models framing as `framing` says.
+    pub fn framed(self, framing: Variant) -> Self {
+        Self { framing, ..self }
     }
 }
 
@@ -132,7 +153,10 @@ pub struct ModelReader {
 
 impl ReaderUnderTest for ModelReader {
     fn name(&self) -> String {
-        format!("model {}", self.flaw.name())
+        match self.setup.framing {
+            Variant::Ad => format!("model {}", self.flaw.name()),
+            f => format!("model {} (framing {f})", self.flaw.name()),
+        }
     }
 
     fn present(&mut self, card: &mut dyn VirtualCard) -> Observation {
@@ -232,12 +256,30 @@ fn procedure<T: Transport>(
     let mut masters = setup.masters.clone();
     let mut rng = Remember { last: [0; 16] };
 
-    // 2. SelectApplication.
-    d.execute(&select_application(setup.aid), &mut rx)
-        .map_err(|e| match e {
-            Error::Card(Status::APPLICATION_NOT_FOUND) => DenyReason::NoApplication,
-            e => common(e),
-        })?;
+    let framing = setup.framing.framing(&setup.df_name);
+    // 1. GetVersion, informational.
+    if framing.inquisitive {
+        let _ = d.execute(&get_version(), &mut rx);
+    }
+    // 2. SelectApplication, or ISOSelectFile by DF name.
+    let selected = match framing.select_df_name {
+        Some(name) => iso_select_df_name(&mut d, name),
+        None => d
+            .execute(&select_application(setup.aid), &mut rx)
+            .map(|_| ()),
+    };
+    selected.map_err(|e| match e {
+        Error::Card(Status::APPLICATION_NOT_FOUND)
+        | Error::Wire(WireError::NotDesfireStatus {
+            sw1: 0x6A,
+            sw2: 0x82,
+        }) => DenyReason::NoApplication,
+        e => common(e),
+    })?;
+    // GetFileSettings before authenticating: refused without the master key, decides nothing.
+    if framing.inquisitive {
+        let _ = d.execute(&get_file_settings(CCF_FILE_NO), &mut rx);
+    }
     // 3. AuthenticateEV2First with K1.
     let k1 = masters
         .card_key(CardKey::App(AppKey::Kuid), &[0; 7])
@@ -252,6 +294,10 @@ fn procedure<T: Transport>(
             .try_into()
             .map_err(|_| DenyReason::MalformedResponse)?
     };
+    if framing.inquisitive {
+        d.execute(&get_key_version(AppKey::Read.key_no()), &mut rx)
+            .map_err(common)?;
+    }
     // 6-7. K2 and AuthenticateEV2NonFirst.
     let k2: AesKey = if flaw == Flaw::UndiversifiedKey {
         masters.read.clone().ok_or(DenyReason::MalformedResponse)?
@@ -268,6 +314,11 @@ fn procedure<T: Transport>(
             }
             e => common(e),
         })?;
+    // Read_Sig in the session, asked and not judged (the lab's originality policy is off);
+    // an inquisitive reader asks it before its ReadData.
+    if framing.inquisitive {
+        let _ = d.execute(&read_sig(), &mut rx);
+    }
     let session = d.session().ok_or(DenyReason::MalformedResponse)?.clone();
     let rnd_a = Random16::new(rng.last);
     let rnd_b = {
@@ -292,12 +343,17 @@ fn procedure<T: Transport>(
     );
 
     // 9. ReadData of 160 bytes, Full, ISO chaining; the answer opened by hand.
+    let length = if framing.read_whole_file {
+        0
+    } else {
+        CCF_FILE_SIZE as u8
+    };
     let read = ReadData {
-        chaining: Chaining::Iso,
+        chaining: framing.read_chaining,
         ..ReadData::new(
             CCF_FILE_NO,
             U24::from_wire([0; 3]),
-            U24::from_wire([CCF_FILE_SIZE as u8, 0, 0]),
+            U24::from_wire([length, 0, 0]),
             CommMode::Full,
         )
     };
@@ -332,13 +388,15 @@ fn procedure<T: Transport>(
     if status != 0 {
         return Err(DenyReason::CardError(Status(status)));
     }
+    let takes_any = matches!(flaw, Flaw::AcceptsDowngrade | Flaw::NoResponseMac);
     let file: Vec<u8> = match data.len() {
-        CCF_FILE_SIZE if flaw == Flaw::AcceptsDowngrade => data,
-        168 if flaw == Flaw::AcceptsDowngrade => data.get(..CCF_FILE_SIZE).unwrap_or(&[]).to_vec(),
+        CCF_FILE_SIZE if takes_any => data,
+        168 if takes_any => data.get(..CCF_FILE_SIZE).unwrap_or(&[]).to_vec(),
         CCF_FILE_SIZE | 168 => return Err(DenyReason::Downgrade),
         184 => {
             let (ct, mac) = data.split_at(176);
-            if flaw != Flaw::NoResponseMac && !channel.response_mac_matches(0x00, ct, mac) {
+            let checks_mac = !matches!(flaw, Flaw::NoResponseMac | Flaw::MacLengthOnly);
+            if checks_mac && !channel.response_mac_matches(0x00, ct, mac) {
                 return Err(DenyReason::MacMismatch);
             }
             let mut ct = ct.to_vec();

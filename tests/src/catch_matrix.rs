@@ -5,7 +5,8 @@
 use std::fmt;
 
 use host_tools::audit::cards::{CardSpec, Fixture, GOLDEN_UID};
-use host_tools::audit::model::AuditReport;
+use host_tools::audit::framing::Variant;
+use host_tools::audit::model::{AuditReport, Outcome};
 use host_tools::audit::reader::UidOnlyReader;
 use host_tools::audit::run;
 
@@ -16,6 +17,7 @@ pub fn designed_for(flaw: Flaw) -> &'static str {
     match flaw {
         Flaw::UidOnly => "T1",
         Flaw::NoResponseMac => "T6",
+        Flaw::MacLengthOnly => "T6",
         Flaw::AcceptsDowngrade => "T4",
         Flaw::SkipsSignature => "T7",
         Flaw::SkipsExpiry => "T9",
@@ -40,14 +42,21 @@ impl CatchMatrix {
         }
     }
 
-    /// The in-process matrix: each model reads `cards` in this process, once each.
+    /// The in-process matrix: each model reads `cards` in this process, once each, framing
+    /// as [`Variant::Ad`].
     pub fn in_process(fixture: &Fixture, cards: &[&CardSpec]) -> Self {
+        Self::in_process_framed(fixture, cards, Variant::Ad)
+    }
+
+    /// The in-process matrix with the models framing as `framing` says.
+    pub fn in_process_framed(fixture: &Fixture, cards: &[&CardSpec], framing: Variant) -> Self {
         let setup = ModelSetup::from_profile(
             &fixture.profile,
             fixture.now,
             GOLDEN_UID,
             UidOnlyReader::new(fixture.uid_only_enrolment()),
-        );
+        )
+        .framed(framing);
         Self::compute(|flaw| {
             let mut reader = ModelReader {
                 flaw,
@@ -63,7 +72,12 @@ impl CatchMatrix {
         self.rows
             .iter()
             .filter(|(f, _)| *f == flaw)
-            .flat_map(|(_, r)| r.cards.iter().filter(|c| !c.pass).map(|c| c.id.as_str()))
+            .flat_map(|(_, r)| {
+                r.cards
+                    .iter()
+                    .filter(|c| c.result == Outcome::Fail)
+                    .map(|c| c.id.as_str())
+            })
             .collect()
     }
 
@@ -76,16 +90,26 @@ impl CatchMatrix {
             .collect()
     }
 
-    /// Every cell as (flaw, card, caught), for comparing two paths.
-    pub fn cells(&self) -> Vec<(Flaw, String, bool)> {
+    /// Every cell as (flaw, card, verdict), for comparing two paths or two framings.
+    pub fn cells(&self) -> Vec<(Flaw, String, Outcome)> {
         self.rows
             .iter()
-            .flat_map(|(f, r)| r.cards.iter().map(move |c| (*f, c.id.clone(), !c.pass)))
+            .flat_map(|(f, r)| r.cards.iter().map(move |c| (*f, c.id.clone(), c.result)))
+            .collect()
+    }
+
+    /// The cells where the card's fault never reached the model.
+    pub fn inconclusive(&self) -> Vec<(Flaw, String)> {
+        self.cells()
+            .into_iter()
+            .filter(|(_, _, o)| *o == Outcome::Inconclusive)
+            .map(|(f, c, _)| (f, c))
             .collect()
     }
 }
 
-/// The matrix as a table: `X` where the card caught the flaw, `.` where the model passed.
+/// The matrix as a table: `X` where the card caught the flaw, `.` where the model passed, `?`
+/// where the card's fault never reached the model (INCONCLUSIVE).
 impl fmt::Display for CatchMatrix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:<18}", "flaw \\ card")?;
@@ -98,7 +122,12 @@ impl fmt::Display for CatchMatrix {
         for (flaw, report) in &self.rows {
             write!(f, "{:<18}", flaw.name())?;
             for c in &report.cards {
-                write!(f, "{:>5}", if c.pass { "." } else { "X" })?;
+                let mark = match c.result {
+                    Outcome::Pass => ".",
+                    Outcome::Fail => "X",
+                    Outcome::Inconclusive => "?",
+                };
+                write!(f, "{mark:>5}")?;
             }
             writeln!(f, "  {}", self.caught_by(*flaw).join(","))?;
         }

@@ -6,7 +6,9 @@
 use desfire_tests::bad_readers::Flaw;
 use desfire_tests::catch_matrix::{CatchMatrix, designed_for};
 use host_tools::audit::cards::{self, Fixture};
+use host_tools::audit::framing::Variant;
 use host_tools::audit::model::AuditReport;
+use host_tools::audit::model::Outcome;
 use host_tools::audit::reader::ReferenceReader;
 use host_tools::audit::run;
 use host_tools::profile::{LAB, Profile};
@@ -53,6 +55,107 @@ fn the_reference_reader_passes_every_card() {
         );
     }
     assert!(report.pass);
+}
+
+/// A card whose conforming verdict under the profile is the golden card's GRANT (T15 with the
+/// originality policy off): a control card, whose fault need not be met.
+fn is_control(f: &Fixture, id: &str) -> bool {
+    cards::select(id).unwrap()[0]
+        .expected_for(&f.profile)
+        .deny
+        .is_empty()
+}
+
+/// Every framing a reader may choose: the reference reader passes every card, and every card
+/// with a fault committed it (the reader received what carries the fault).
+#[test]
+fn the_reference_reader_passes_every_card_in_every_framing() {
+    let f = fixture();
+    for framing in Variant::ALL {
+        let mut reader = ReferenceReader::new(&f.profile, f.now).framed(framing);
+        let report = audit(&mut reader, &f);
+        for c in &report.cards {
+            assert_eq!(
+                c.result,
+                Outcome::Pass,
+                "{framing}: {} {}: expected {}, observed {} ({})",
+                c.id,
+                c.name,
+                c.expected,
+                c.observed,
+                c.detail
+            );
+            assert!(
+                c.fault_committed || is_control(&f, &c.id),
+                "{framing}: {} fault not committed",
+                c.id
+            );
+        }
+        assert_eq!(report.result, Outcome::Pass, "{framing}");
+    }
+}
+
+/// Whatever frame size the card answers native commands in (1 to 59 data bytes), the faults
+/// that act on the answers land (T6's tampered MACt split anywhere, T13's replay re-chunked,
+/// T4's Plain answer, a forged credential read in pieces), and the reference reader, in every
+/// framing, meets each and gives the conforming verdict.
+#[test]
+fn faults_land_at_every_card_frame_size() {
+    let mut f = fixture();
+    let chosen = cards::select("T4,T6,T7,T13").unwrap();
+    for frame_size in 1..=59 {
+        f.set_card_config(desfire_core::picc::CardConfig {
+            frame_size,
+            ..Default::default()
+        });
+        for framing in [Variant::Bd, Variant::WholeFile, Variant::Inquisitive] {
+            let mut reader = ReferenceReader::new(&f.profile, f.now).framed(framing);
+            let report =
+                run::audit(&mut reader, &f, &chosen, 1, "in-process", &mut |_| {}).unwrap();
+            for c in &report.cards {
+                assert_eq!(
+                    (c.result, c.fault_committed),
+                    (Outcome::Pass, true),
+                    "frame size {frame_size}, {framing}: {} observed {} ({})",
+                    c.id,
+                    c.observed,
+                    c.detail
+                );
+            }
+        }
+    }
+}
+
+/// The catch matrix does not depend on how the models frame: every variant catches every flaw
+/// with the same cards, and the card that only checks the MAC's length is caught by T6 alone.
+#[test]
+fn the_catch_matrix_is_the_same_in_every_framing() {
+    let f = fixture();
+    let cards = cards::default_set(&f.profile);
+    let reference = CatchMatrix::in_process(&f, &cards);
+    for framing in Variant::ALL {
+        let matrix = CatchMatrix::in_process_framed(&f, &cards, framing);
+        println!("framing {framing}:\n{matrix}");
+        assert_eq!(matrix.cells(), reference.cells(), "framing {framing}");
+        assert_eq!(
+            matrix.caught_by(Flaw::MacLengthOnly),
+            ["T6"],
+            "framing {framing}"
+        );
+        for (flaw, report) in &matrix.rows {
+            // Only the UID-only model (which reads nothing) and the undiversified key (which
+            // never gets past K2) leave cards untested.
+            if !matches!(flaw, Flaw::UidOnly | Flaw::UndiversifiedKey) {
+                let untested: Vec<&str> = report
+                    .cards
+                    .iter()
+                    .filter(|c| !c.fault_committed && !is_control(&f, &c.id))
+                    .map(|c| c.id.as_str())
+                    .collect();
+                assert!(untested.is_empty(), "{framing} {flaw:?}: {untested:?}");
+            }
+        }
+    }
 }
 
 #[test]

@@ -6,7 +6,7 @@
 //! UID-only model through PC/SC's GET DATA as it does in process.
 //!
 //! Test time: a presentation through pcscd costs about a second (pcscd polls vpcd), so the
-//! models read T0 and the card §17 designs for each flaw (8 cards x 7 models), not the whole
+//! models read T0 and the card §17 designs for each flaw (9 cards x 9 models), not the whole
 //! default set; tests/audit_catch.rs plays the whole set in process, and
 //! host-tools/tests/audit_pcsc.rs plays it through PC/SC against the reference reader.
 //!
@@ -22,6 +22,7 @@ use desfire_tests::bad_readers::Flaw;
 use desfire_tests::catch_matrix::{CatchMatrix, designed_for};
 use host_tools::audit::cards::{self, CardSpec, Fixture};
 use host_tools::audit::command::ReaderCommand;
+use host_tools::audit::framing::Variant;
 use host_tools::audit::pcsc::{PcscCommandReader, PcscField};
 use host_tools::audit::run;
 use host_tools::profile::{LAB, Profile};
@@ -48,7 +49,11 @@ fn every_flaw_is_caught_through_pcsc_as_in_process() {
     let now = host_tools::gen_pacs::parse_date("now", NOW).unwrap();
     let fixture = Fixture::new(Profile::load(LAB).unwrap(), LAB, now).unwrap();
     let mut ids = vec!["T0"];
-    ids.extend(Flaw::ALL.map(designed_for));
+    for id in Flaw::ALL.map(designed_for) {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
     let chosen: Vec<&CardSpec> = cards::default_set(&fixture.profile)
         .into_iter()
         .filter(|c| ids.contains(&c.id))
@@ -126,4 +131,116 @@ fn every_flaw_is_caught_through_pcsc_as_in_process() {
         "{:?}",
         t1.exchange
     );
+}
+
+/// The models in every other framing through PC/SC (the `ad` framing is the test above): the
+/// catch matrix on T0 and the card designed for each flaw equals the in-process one, cell by
+/// cell, in each framing. The framings share the two readers vpcd offers (`Virtual PCD 00 00`
+/// and `00 01`), two at a time.
+#[test]
+fn the_catch_matrix_through_pcsc_is_the_same_in_every_framing() {
+    let addrs = [vpcd::DEFAULT_ADDR, "127.0.0.1:35964"];
+    let fields: Vec<PcscField> = match addrs
+        .iter()
+        .map(|a| PcscField::open(a, None))
+        .collect::<Result<_, _>>()
+    {
+        Ok(f) => f,
+        Err(e) if std::env::var_os("CI").is_some() => {
+            panic!("pcscd with both vpcd readers is required in CI: {e}")
+        }
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED the_catch_matrix_through_pcsc_is_the_same_in_every_framing: no pcscd \
+                 with vpcd's two readers ({e})."
+            );
+            return;
+        }
+    };
+    let now = host_tools::gen_pacs::parse_date("now", NOW).unwrap();
+    let fixture = Fixture::new(Profile::load(LAB).unwrap(), LAB, now).unwrap();
+    let mut ids = vec!["T0"];
+    for id in Flaw::ALL.map(designed_for) {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    let chosen: Vec<&CardSpec> = cards::default_set(&fixture.profile)
+        .into_iter()
+        .filter(|c| ids.contains(&c.id))
+        .collect();
+    let framings = [
+        Variant::Bd,
+        Variant::WholeFile,
+        Variant::DfName,
+        Variant::Inquisitive,
+    ];
+    let matrices: Vec<(Variant, CatchMatrix)> = std::thread::scope(|s| {
+        let handles: Vec<_> = fields
+            .iter()
+            .enumerate()
+            .map(|(lane, field)| {
+                let (fixture, chosen) = (&fixture, &chosen);
+                s.spawn(move || {
+                    framings
+                        .iter()
+                        .skip(lane)
+                        .step_by(2)
+                        .map(|&framing| {
+                            let m = CatchMatrix::compute(|flaw| {
+                                let command = ReaderCommand::new(
+                                    format!(
+                                        "{} --flaw {} --framing {framing} --now {NOW} --reader \
+                                         {{reader}}",
+                                        env!("CARGO_BIN_EXE_bad-reader"),
+                                        flaw.name()
+                                    ),
+                                    Duration::from_secs(10),
+                                );
+                                let mut reader = PcscCommandReader::new(field, command);
+                                run::audit(&mut reader, fixture, chosen, 1, "pcsc", &mut |_| {})
+                                    .unwrap()
+                            });
+                            (framing, m)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert_eq!(matrices.len(), framings.len());
+    for (framing, through_pcsc) in &matrices {
+        let in_process = CatchMatrix::in_process_framed(&fixture, &chosen, *framing);
+        let _ = writeln!(
+            std::io::stderr(),
+            "framing {framing} through pcscd + vpcd:\n{through_pcsc}"
+        );
+        for (flaw, report) in &through_pcsc.rows {
+            for c in &report.cards {
+                assert!(
+                    !c.observed.starts_with("ERROR") && c.observed != "TIMEOUT",
+                    "{framing} {flaw:?} on {}: {} ({})",
+                    c.id,
+                    c.observed,
+                    c.detail
+                );
+            }
+        }
+        assert_eq!(
+            through_pcsc.cells(),
+            in_process.cells(),
+            "framing {framing}"
+        );
+        assert_eq!(
+            through_pcsc.caught_by(Flaw::MacLengthOnly),
+            ["T6"],
+            "framing {framing}"
+        );
+        assert_eq!(through_pcsc.uncaught(), Vec::<Flaw>::new());
+    }
 }

@@ -53,16 +53,61 @@ fn rights(read: u8, write: u8, rw: u8, change: u8) -> AccessRights {
     }
 }
 
-struct Rig {
-    d: Desfire<Loop>,
+struct Rig<T = Loop> {
+    d: Desfire<T>,
     rng: TestRng,
     rx: Vec<u8>,
 }
 
 impl Rig {
     fn new(frame: FrameSize) -> Self {
+        Self::over(Loop { card: new_card() }, frame)
+    }
+
+    /// Provisioned as [`Rig::provisioned_over`] says, over [`Loop`].
+    fn provisioned(frame: FrameSize) -> Self {
+        Self::provisioned_over(Loop { card: new_card() }, frame)
+    }
+
+    fn card(&mut self) -> &mut VCard {
+        &mut self.d.transport_mut().card
+    }
+}
+
+/// The card reached with native frames: the reader's ISO-wrapped `90 INS 00 00 Lc data 00`
+/// sent as `INS data`, the card's `status data` handed back as `data 91 status` (ISO/IEC
+/// 7816-4 commands, CLA `00`, pass as they are).
+struct NativeLoop {
+    card: Box<VCard>,
+}
+
+impl Transport for NativeLoop {
+    type Error = std::convert::Infallible;
+    fn transceive(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> Result<usize, Self::Error> {
+        let native: Vec<u8> = match capdu {
+            [0x90, ins, 0, 0] | [0x90, ins, 0, 0, _] => vec![*ins],
+            [0x90, ins, 0, 0, lc, rest @ ..] => {
+                let mut n = vec![*ins];
+                n.extend_from_slice(&rest[..usize::from(*lc)]);
+                n
+            }
+            _ => return Ok(self.card.process(capdu, rapdu)),
+        };
+        let mut answer = vec![0u8; rapdu.len()];
+        let n = self.card.process(&native, &mut answer);
+        let (status, data) = answer[..n]
+            .split_first()
+            .expect("a native answer has a status");
+        rapdu[..data.len()].copy_from_slice(data);
+        rapdu[data.len()..data.len() + 2].copy_from_slice(&[0x91, *status]);
+        Ok(data.len() + 2)
+    }
+}
+
+impl<T: Transport<Error = std::convert::Infallible>> Rig<T> {
+    fn over(transport: T, frame: FrameSize) -> Self {
         Self {
-            d: Desfire::new(Loop { card: new_card() }, frame),
+            d: Desfire::new(transport, frame),
             rng: TestRng(0xDEAD_BEEF),
             rx: vec![0; 4096],
         }
@@ -92,8 +137,8 @@ impl Rig {
     }
 
     /// PICC master key changed to non-zero, one application with 4 non-zero keys.
-    fn provisioned(frame: FrameSize) -> Self {
-        let mut r = Self::new(frame);
+    fn provisioned_over(transport: T, frame: FrameSize) -> Self {
+        let mut r = Self::over(transport, frame);
         r.auth(0, &AesKey::zero());
         let ck = ChangeKey {
             target: ChangeKeyTarget::PiccMasterKey,
@@ -130,10 +175,6 @@ impl Rig {
         r.ok(&ck.command(KeyNo::MASTER));
         r.auth(0, &key(0));
         r
-    }
-
-    fn card(&mut self) -> &mut VCard {
-        &mut self.d.transport_mut().card
     }
 }
 
@@ -238,7 +279,11 @@ fn picc_level_commands() {
 
 /// Creates the five file types in `mode` with read key 1, write key 2, read-write key 3,
 /// change key 0; numbers `base..base+5`.
-fn create_files(r: &mut Rig, base: u8, mode: CommMode) {
+fn create_files<T: Transport<Error = std::convert::Infallible>>(
+    r: &mut Rig<T>,
+    base: u8,
+    mode: CommMode,
+) {
     let ar = rights(1, 2, 3, 0);
     let data = CreateDataFile {
         file: f(base),
@@ -283,7 +328,11 @@ fn create_files(r: &mut Rig, base: u8, mode: CommMode) {
     .unwrap());
 }
 
-fn exercise_files(r: &mut Rig, base: u8, mode: CommMode) {
+fn exercise_files<T: Transport<Error = std::convert::Infallible>>(
+    r: &mut Rig<T>,
+    base: u8,
+    mode: CommMode,
+) {
     let m = mode;
     // Standard file: write 200 bytes (chained on small frames), read back.
     let payload: Vec<u8> = (0..200u32)
@@ -346,7 +395,8 @@ fn exercise_files(r: &mut Rig, base: u8, mode: CommMode) {
 
     // Value file.
     let vf = f(base + 2);
-    let value = |r: &mut Rig| i32::from_le_bytes(r.ok(&get_value(vf, m))[..].try_into().unwrap());
+    let value =
+        |r: &mut Rig<T>| i32::from_le_bytes(r.ok(&get_value(vf, m))[..].try_into().unwrap());
     assert_eq!(value(r), 10);
     r.ok(&credit(vf, 90, m).unwrap());
     r.ok(&commit_transaction());
@@ -465,7 +515,47 @@ fn exercise_files(r: &mut Rig, base: u8, mode: CommMode) {
 #[test]
 fn every_file_command_in_every_comm_mode() {
     for frame in [FrameSize::SHORT_APDU, FrameSize::SMALL_FRAMES] {
-        let mut r = Rig::provisioned(frame);
+        every_file_command(Rig::provisioned(frame));
+    }
+}
+
+/// The same with native frames (`INS data`, answered `status data`), as EV1-era readers and
+/// libraries send them: the card takes both framings.
+#[test]
+fn every_file_command_in_every_comm_mode_with_native_frames() {
+    for frame in [FrameSize::SHORT_APDU, FrameSize::SMALL_FRAMES] {
+        every_file_command(Rig::provisioned_over(
+            NativeLoop { card: new_card() },
+            frame,
+        ));
+    }
+    // GetVersion, natively: three frames, `AF` then `AF` then `00`.
+    let mut card = new_card();
+    let mut r = [0u8; 64];
+    let n = card.process(&[0x60], &mut r);
+    assert_eq!((n, r[0]), (8, 0xAF));
+    let n = card.process(&[0xAF], &mut r);
+    assert_eq!((n, r[0]), (8, 0xAF));
+    let n = card.process(&[0xAF], &mut r);
+    assert_eq!((n, r[0]), (15, 0x00));
+    // SelectApplication of the PICC level, natively and wrapped.
+    assert_eq!(card.process(&[0x5A, 0, 0, 0], &mut r), 1);
+    assert_eq!(r[0], 0x00);
+    assert_eq!(card.process(&[0x90, 0x5A, 0, 0, 3, 0, 0, 0, 0], &mut r), 2);
+    assert_eq!(r[..2], [0x91, 0x00]);
+    // A native command the card does not know, and one with a bad length.
+    assert_eq!(card.process(&[0x42], &mut r), 1);
+    assert_eq!(r[0], Status::ILLEGAL_COMMAND_CODE.0);
+    assert_eq!(card.process(&[0x5A, 0], &mut r), 1);
+    assert_eq!(r[0], Status::LENGTH_ERROR.0);
+    // A reader buffer too small for the answer: a length error, natively.
+    let mut tiny = [0u8; 1];
+    assert_eq!(card.process(&[0x60], &mut tiny), 1);
+    assert_eq!(tiny[0], Status::LENGTH_ERROR.0);
+}
+
+fn every_file_command<T: Transport<Error = std::convert::Infallible>>(mut r: Rig<T>) {
+    {
         for (i, mode) in [CommMode::Plain, CommMode::Mac, CommMode::Full]
             .into_iter()
             .enumerate()
@@ -1054,7 +1144,11 @@ mod random_apdus {
             let mut r = [0u8; 300];
             for a in &seq {
                 let n = card.process(a, &mut r);
-                prop_assert!(n >= 2);
+                // A native frame (first byte neither `90` nor `00`) is answered with a status
+                // byte first; a wrapped one ends in a status word.
+                let native = !matches!(a.first(), Some(0x90 | 0x00));
+                let least = if native { 1 } else { 2 };
+                prop_assert!(n >= least);
                 prop_assert!(card.image_matches());
             }
         }

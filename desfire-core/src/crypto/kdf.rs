@@ -6,10 +6,16 @@
 
 use super::{AesKey, BLOCK};
 use crate::wire::{Aid, KeyNo};
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 /// Longest diversification input M: D = 01 || M fills two blocks.
 pub const MAX_DIVERSIFICATION_INPUT: usize = 31;
+
+/// The diversification constant that starts D for an AES-128 key (AN10922 §2.2.1).
+const DIV_CONSTANT_AES128: u8 = 0x01;
+
+/// The AES-CMAC message `D = 01 || M` whose CMAC is the diversified key ([`DiversificationInput::cmac_message`]).
+pub type CmacMessage = heapless::Vec<u8, { 2 * BLOCK }>;
 
 /// The diversification input M, at most 31 bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -44,6 +50,20 @@ impl DiversificationInput {
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
+
+    /// `D = 01 || M` when AN10922 of it equals plain AES-CMAC of it, that is when
+    /// `16 < |D| ≤ 32` (M of 16 to 31 bytes; the GEN-PACS input is 19): then a key store that
+    /// offers only CMAC signing (a PKCS#11 token's `CKM_AES_CMAC`) diversifies inside itself.
+    /// `None` for a shorter M, which AN10922 pads to two blocks where CMAC would not.
+    pub fn cmac_message(&self) -> Option<CmacMessage> {
+        if self.0.len() < BLOCK {
+            return None;
+        }
+        let mut d = CmacMessage::new();
+        d.push(DIV_CONSTANT_AES128).ok()?;
+        d.extend_from_slice(&self.0).ok()?;
+        Some(d)
+    }
 }
 
 /// Left shift by one bit of a 128-bit value, XOR `0x87` on carry (NIST SP 800-38B subkeys).
@@ -57,25 +77,26 @@ fn dbl(block: &[u8; BLOCK]) -> [u8; BLOCK] {
 /// Diversifies `master` for input `m` (AN10922 §2.2.1, AES-128).
 pub fn an10922_aes128(master: &AesKey, m: &DiversificationInput) -> AesKey {
     let cipher = super::aes(master);
-    let mut l = [0u8; BLOCK];
+    // L and the CMAC subkeys K1, K2 are secrets of the master: wiped on return.
+    let mut l = Zeroizing::new([0u8; BLOCK]);
     super::encrypt_block(&cipher, &mut l);
-    let k1 = dbl(&l);
-    let k2 = dbl(&k1);
+    let k1 = Zeroizing::new(dbl(&l));
+    let k2 = Zeroizing::new(dbl(&k1));
 
     let mut d = [0u8; 2 * BLOCK];
     let len = m.0.len().saturating_add(1); // at most 32 by construction
     let (d_first, d_rest) = d.split_at_mut(1);
-    d_first.fill(0x01);
+    d_first.fill(DIV_CONSTANT_AES128);
     let subkey = if let Some(dst) = d_rest.get_mut(..m.0.len()) {
         dst.copy_from_slice(&m.0);
         if let Some(marker) = d.get_mut(len) {
             *marker = 0x80;
-            k2
+            &k2
         } else {
-            k1
+            &k1
         }
     } else {
-        k1
+        &k1
     };
 
     let (b1, b2) = d.split_at_mut(BLOCK);
@@ -88,7 +109,6 @@ pub fn an10922_aes128(master: &AesKey, m: &DiversificationInput) -> AesKey {
     super::encrypt_block(&cipher, &mut state);
     let key = AesKey::new(state);
     state.zeroize();
-    l.zeroize();
     d.zeroize();
     key
 }
@@ -132,8 +152,13 @@ mod tests {
             let plain_cmac = cmac(&c, &[&[0x01], &m_bytes[..len]]);
             if len + 1 > 16 {
                 assert_eq!(key.expose(), &plain_cmac, "len {len}");
+                let d = m.cmac_message().unwrap();
+                assert_eq!(d.first(), Some(&0x01));
+                assert_eq!(&d[1..], &m_bytes[..len]);
+                assert_eq!(cmac(&c, &[&d]), plain_cmac, "len {len}");
             } else {
                 assert_ne!(key.expose(), &plain_cmac, "len {len}");
+                assert!(m.cmac_message().is_none(), "len {len}");
             }
         }
     }

@@ -5,6 +5,7 @@
 mod cbc;
 mod cmac;
 mod crc32;
+pub mod ecdsa_p256;
 pub mod ev1;
 pub mod ev2;
 mod kdf;
@@ -16,7 +17,7 @@ mod padding;
 pub use self::cbc::{cbc_decrypt, cbc_encrypt};
 pub use self::cmac::{Mact, cmac, mac_t};
 pub use self::crc32::crc32;
-pub use self::kdf::{DiversificationInput, an10922_aes128};
+pub use self::kdf::{CmacMessage, DiversificationInput, an10922_aes128};
 pub use self::key::{AesKey, Random16};
 pub use self::padding::{pad_iso9797_m2, padded_len, unpad_iso9797_m2};
 

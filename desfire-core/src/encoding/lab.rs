@@ -7,7 +7,9 @@
 
 use hex_literal::hex;
 
-use super::{Credential, IssuerId, KeyId, LegacyImage, SignatureAlgorithm};
+use super::{Credential, IssuerId, KeyId, LegacyImage, Masters, SignatureAlgorithm};
+use crate::crypto::AesKey;
+use subtle::ConstantTimeEq;
 
 /// The TEST issuer ID, tag 80 (draft §9).
 pub const ISSUER_ID: &[u8] = b"SE0000000000";
@@ -23,6 +25,26 @@ pub const ISSUER_PUBLIC: [u8; 65] = hex!(
 );
 /// The test credential's ID, tag 81: what a reader outputs for the §9 card.
 pub const CREDENTIAL_ID: u64 = 0x1A2B_3C4D_5E6F_7081;
+
+/// Whether `key` is one of the TEST masters or the TEST K1 of §16.1 ([`Masters::lab_test`]),
+/// in whatever slot: a production profile refuses it (R15). Compared in constant time.
+pub fn is_test_key(key: &AesKey) -> bool {
+    let lab = Masters::lab_test();
+    [
+        &lab.picc,
+        &lab.amk,
+        &lab.kuid,
+        &lab.read,
+        &lab.write,
+        &lab.delegated_read,
+        &lab.reserved,
+    ]
+    .into_iter()
+    .flatten()
+    .fold(false, |found, test| {
+        found | bool::from(test.expose().ct_eq(key.expose()))
+    })
+}
 
 impl Credential {
     /// The draft §9 test credential: issuer "SE0000000000", credential ID `1A2B3C4D5E6F7081`,
@@ -49,6 +71,18 @@ impl Credential {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_keys_are_recognised_in_any_slot() {
+        let lab = Masters::lab_test();
+        for k in [&lab.picc, &lab.amk, &lab.kuid, &lab.read, &lab.reserved] {
+            assert!(is_test_key(k.as_ref().unwrap()));
+        }
+        let mut near = *lab.read.as_ref().unwrap().expose();
+        near[15] ^= 1;
+        assert!(!is_test_key(&AesKey::new(near)));
+        assert!(!is_test_key(&AesKey::zero()));
+    }
 
     #[test]
     fn the_test_values_are_well_formed() {

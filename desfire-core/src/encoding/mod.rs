@@ -33,13 +33,13 @@ pub use self::keys::{
 };
 pub use self::provision::{PLAN, ProvisionError, Provisioning, Step};
 pub use self::reader::{
-    DenyReason, OriginalityCheck, OriginalityPolicy, OutputFormat, ReaderConfig, Revocation,
-    Transaction, TransportFault, Verdict, check_revocation, check_validity, osdp_raw,
+    DenyReason, Framing, OriginalityCheck, OriginalityPolicy, OutputFormat, ReaderConfig,
+    Revocation, Transaction, TransportFault, Verdict, check_revocation, check_validity, osdp_raw,
     osdp_raw_extended, osdp_raw_legacy, read_card,
 };
 pub use self::signature::{
-    IssuerKey, IssuerSigningKey, SIGNATURE_LEN, SignatureError, SignatureVerified, TBS_PREFIX,
-    TbsDigest, tbs_digest, verify_signature, verify_signature_at,
+    IssuerKey, IssuerSigner, IssuerSigningKey, SIGNATURE_LEN, SignatureError, SignatureVerified,
+    TBS_PREFIX, TbsDigest, normalise_signature, tbs_digest, verify_signature, verify_signature_at,
 };
 pub use self::traffic::{Metered, Traffic};
 

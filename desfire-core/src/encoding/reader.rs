@@ -15,7 +15,8 @@
 //! 5 GetKeyVersion K2 (MAC) when [`ReaderConfig::read_key_generations`] names the generations
 //! held (R16), then step 6 derives the key of that generation; 12 Read_Sig in the session by
 //! [`ReaderConfig::originality`], run after step 10 and before step 11. Steps 1 (GetVersion)
-//! and 8 (ProximityCheck, spec open point 5) are not run. Then step 11: the output format of
+//! and 8 (ProximityCheck, spec open point 5) are not run unless [`ReaderConfig::framing`] asks
+//! for GetVersion. Then step 11: the output format of
 //! [`ReaderConfig::output`] (legacy Wiegand needs tag 86: `NO_LEGACY_IMAGE`), and last the
 //! controller's revocation check ([`ReaderConfig::revocation`], §10: `REVOKED`), which this
 //! reader runs because it plays the controller too. The bytes of step 11 are the caller's:
@@ -29,11 +30,11 @@ use super::traffic::{Metered, Traffic};
 use super::{CCF_FILE_NO, CCF_FILE_SIZE, Credential, RealUid};
 use crate::crypto::originality::{self, OriginalityKey};
 use crate::pcd::commands::{
-    Chaining, KeyVersion, OriginalitySignature, ReadData, Uid, get_card_uid, get_key_version,
-    read_sig, select_application,
+    Chaining, KeyVersion, OriginalitySignature, ReadData, Uid, get_card_uid, get_file_settings,
+    get_key_version, get_version, iso_select_df_name, read_sig, select_application,
 };
 use crate::pcd::{Desfire, Error, FrameSize, ProtocolError, Transport};
-use crate::wire::{Aid, CommMode, KeyNo, Status, U24};
+use crate::wire::{Aid, CommMode, Error as WireError, KeyNo, Status, U24};
 
 /// What kind of `TRANSPORT` failure (§13 reason 8: "card lost, timeout, RF or reader error").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -332,6 +333,47 @@ pub struct ReaderConfig<'a> {
     pub output: OutputFormat,
     /// The controller's revocation list (§10), checked last.
     pub revocation: &'a [Revocation],
+    /// Whether `now` is trusted time (R9, R18). `false`: `now` is only a lower bound (a floor
+    /// kept across restarts plus uptime), so only `EXPIRED` can be decided (a credential that
+    /// ended before the lower bound has ended); `NOT_YET_VALID` is left to the controller.
+    pub trusted_time: bool,
+    /// How the procedure's commands are framed.
+    pub framing: Framing<'a>,
+}
+
+/// How a reader frames the procedure's commands. Each choice is legal DESFire and leads to the
+/// same verdict on every card (spec §12); readers in the field differ in all of them, so the
+/// audit plays its test cards against each ([`Framing::REFERENCE`] is what this reader does
+/// unless told otherwise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Framing<'a> {
+    /// Step 2 by ISOSelectFile with this DF name (`00 A4 04 0C`) instead of
+    /// SelectApplication; `6A 82` is `NO_APPLICATION`.
+    pub select_df_name: Option<&'a [u8]>,
+    /// Step 9's command code: the ISO-chaining `AD` (one frame up to the ISO/IEC 14443-4
+    /// frame size) or the native `BD` (59-byte frames fetched with `AF`).
+    pub read_chaining: Chaining,
+    /// Step 9 asks for the whole file (length `00 00 00`) rather than exactly 160 bytes
+    /// (`A0 00 00`): the same 160 bytes of a conforming card.
+    pub read_whole_file: bool,
+    /// Step 1 (GetVersion) before step 2, GetFileSettings of the credential file before
+    /// step 3, GetKeyVersion of K2 in the K1 session even with one generation, and step 12
+    /// (Read_Sig) whatever the originality policy (which alone decides on its result): what
+    /// many readers ask on the way. The answers to GetVersion, GetFileSettings and
+    /// GetKeyVersion are informational. (GetFileSettings comes before any authentication: a
+    /// GEN-PACS application refuses directory commands without its master key, and in a
+    /// session that refusal would end it.)
+    pub inquisitive: bool,
+}
+
+impl Framing<'_> {
+    /// SelectApplication, `AD` for exactly 160 bytes, nothing else asked.
+    pub const REFERENCE: Framing<'static> = Framing {
+        select_df_name: None,
+        read_chaining: Chaining::Iso,
+        read_whole_file: false,
+        inquisitive: false,
+    };
 }
 
 impl<'a> ReaderConfig<'a> {
@@ -349,6 +391,8 @@ impl<'a> ReaderConfig<'a> {
             originality_keys: &[],
             output: OutputFormat::Osdp,
             revocation: &[],
+            trusted_time: true,
+            framing: Framing::REFERENCE,
         }
     }
 }
@@ -364,6 +408,17 @@ const UID_RESPONSE_LEN: usize = 24;
 const PLAIN_RESPONSE_LEN: usize = READ_LEN;
 /// A MAC-mode answer to step 9 (`DOWNGRADE`).
 const MAC_RESPONSE_LEN: usize = READ_LEN + 8;
+
+/// Room for the largest sealed command body the procedure sends (the instruction byte travels
+/// apart): ReadData in Full mode (`AD` or `BD`) carries its 7-byte header (file number, offset,
+/// length) and no data, then the 8-byte MACt, 15 bytes. Every other command it sends is shorter
+/// (GetKeyVersion and Read_Sig 1 + 8, GetCardUID 8, SelectApplication 3).
+const PROCEDURE_BODY_LEN: usize = 32;
+
+/// The engine as the procedure runs it: a body buffer of [`PROCEDURE_BODY_LEN`], not the
+/// engine's default 512 bytes (the reader's stack). A longer command would be refused before
+/// anything is sent ([`crate::wire::Error::BufferTooSmall`]), never truncated.
+type ProcedureClient<T> = Desfire<Metered<T>, PROCEDURE_BODY_LEN>;
 
 /// Runs the procedure once against the card behind `transport`.
 ///
@@ -381,7 +436,7 @@ pub fn read_card<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng 
     anticollision_uid: &[u8],
     now: u32,
 ) -> Transaction {
-    let mut d: Desfire<Metered<&mut T>> = Desfire::new(Metered::new(transport), config.frame);
+    let mut d: ProcedureClient<&mut T> = Desfire::new(Metered::new(transport), config.frame);
     let mut originality = OriginalityCheck::NotRun;
     let verdict = match run(
         &mut d,
@@ -429,7 +484,7 @@ fn auth_failed<E>(key: KeyNo) -> impl FnOnce(Error<E>) -> DenyReason {
 const NO_KEY: DenyReason = DenyReason::Transport(TransportFault::KeyUnavailable);
 
 fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
-    d: &mut Desfire<Metered<T>>,
+    d: &mut ProcedureClient<T>,
     config: &ReaderConfig<'_>,
     keys: &mut K,
     rng: &mut R,
@@ -443,14 +498,35 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     if !random_id && !(config.allow_fixed_uid && (fixed_uid || anticollision_uid.is_empty())) {
         return Err(DenyReason::UidPolicy);
     }
-    let mut rx = [0u8; READ_RESPONSE_LEN];
+    // Holds the decrypted credential file and the real UID: wiped on every return.
+    let mut rx = zeroize::Zeroizing::new([0u8; READ_RESPONSE_LEN]);
+    let rx = &mut *rx;
 
-    // 2. SelectApplication; absent → DENY, never a UID fallback.
-    d.execute(&select_application(config.aid), &mut rx)
-        .map_err(|e| match e {
-            Error::Card(Status::APPLICATION_NOT_FOUND) => DenyReason::NoApplication,
-            e => common(e),
-        })?;
+    // 1. GetVersion: informational, so its outcome decides nothing.
+    if config.framing.inquisitive {
+        let _ = d.execute(&get_version(), rx);
+    }
+
+    // 2. SelectApplication (or ISOSelectFile by DF name); absent → DENY, never a UID
+    // fallback.
+    let selected = match config.framing.select_df_name {
+        Some(name) => iso_select_df_name(d, name),
+        None => d.execute(&select_application(config.aid), rx).map(|_| ()),
+    };
+    selected.map_err(|e| match e {
+        Error::Card(Status::APPLICATION_NOT_FOUND)
+        | Error::Wire(WireError::NotDesfireStatus {
+            sw1: 0x6A,
+            sw2: 0x82,
+        }) => DenyReason::NoApplication,
+        e => common(e),
+    })?;
+
+    // GetFileSettings of the credential file before authenticating: a GEN-PACS application
+    // refuses directory commands without its master key, so the answer (`AE`) decides nothing.
+    if config.framing.inquisitive {
+        let _ = d.execute(&get_file_settings(CCF_FILE_NO), rx);
+    }
 
     // 3. AuthenticateEV2First with K1 (not diversified: the UID is not known yet).
     let k1_no = AppKey::Kuid.key_no();
@@ -464,7 +540,7 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     // answer's length decides first (24: 16 ciphertext + 8 MACt), then the MAC (§12 step 4).
     let uid: RealUid = {
         let before = d.transport_mut().traffic();
-        let result = d.execute(&get_card_uid(), &mut rx);
+        let result = d.execute(&get_card_uid(), rx);
         let answer_len = response_data_len(before, d.transport_mut().traffic());
         let resp = match result {
             Err(Error::Card(s)) => return Err(DenyReason::CardError(s)),
@@ -485,13 +561,15 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     // an authentication failure would end the session, so the reader cannot try one
     // generation and then the other (decision 0004). 6. K2 of that generation.
     let k2_no = AppKey::Read.key_no();
+    if config.framing.inquisitive && config.read_key_generations.is_empty() {
+        // Informational here: only the generations the reader holds decide (step 5).
+        d.execute(&get_key_version(k2_no), rx).map_err(common)?;
+    }
     let k2 = if config.read_key_generations.is_empty() {
         keys.card_key(CardKey::App(AppKey::Read), &uid)
             .map_err(|_| NO_KEY)?
     } else {
-        let resp = d
-            .execute(&get_key_version(k2_no), &mut rx)
-            .map_err(common)?;
+        let resp = d.execute(&get_key_version(k2_no), rx).map_err(common)?;
         let KeyVersion(version) =
             KeyVersion::parse(&resp).map_err(|_| DenyReason::MalformedResponse)?;
         if !config.read_key_generations.contains(&version) {
@@ -510,17 +588,22 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     // The ISO-chaining code `AD` (spec section 12 allows it): the card may answer in one frame
     // up to the ISO/IEC 14443-4 frame size, where `BD` is answered in 59-byte native frames
     // fetched with `AF` (10 command/response pairs instead of the 7 the procedure needs).
+    let length = if config.framing.read_whole_file {
+        0
+    } else {
+        READ_LEN as u8
+    };
     let read = ReadData {
-        chaining: Chaining::Iso,
+        chaining: config.framing.read_chaining,
         ..ReadData::new(
             CCF_FILE_NO,
             U24::from_wire([0; 3]),
-            U24::from_wire([READ_LEN as u8, 0, 0]),
+            U24::from_wire([length, 0, 0]),
             CommMode::Full,
         )
     };
     let before = d.transport_mut().traffic();
-    let result = d.execute(&read.command(), &mut rx);
+    let result = d.execute(&read.command(), rx);
     let answer_len = response_data_len(before, d.transport_mut().traffic());
     let file = match result {
         Err(Error::Card(s)) => return Err(DenyReason::CardError(s)),
@@ -546,12 +629,16 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
         SignatureError::UnsupportedAlgorithm(a) => DenyReason::UnsupportedAlgorithm(a),
         SignatureError::BadSignature => DenyReason::BadSignature,
     })?;
-    check_validity(&ccf.credential, now)?;
+    if config.trusted_time {
+        check_validity(&ccf.credential, now)?;
+    } else if now >= ccf.credential.valid_until {
+        return Err(DenyReason::Expired);
+    }
     let credential = ccf.credential;
 
     // 12. Read_Sig in the session (Full mode), before any output (spec §12).
-    if config.originality != OriginalityPolicy::Off {
-        *originality = read_originality(d, config.originality_keys, &uid, &mut rx);
+    if config.originality != OriginalityPolicy::Off || config.framing.inquisitive {
+        *originality = read_originality(d, config.originality_keys, &uid, rx);
         if config.originality == OriginalityPolicy::Require && !originality.passed() {
             return Err(DenyReason::OriginalityFailed);
         }
@@ -569,7 +656,7 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
 
 /// Step 12: Read_Sig (address 00) in the session, verified against `trusted`.
 fn read_originality<T: Transport>(
-    d: &mut Desfire<Metered<T>>,
+    d: &mut ProcedureClient<T>,
     trusted: &[OriginalityKey],
     uid: &RealUid,
     rx: &mut [u8],

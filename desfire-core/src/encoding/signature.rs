@@ -14,9 +14,10 @@
 
 use super::RealUid;
 use super::credential::{ExtraTlv, IssuerId, KeyId, ParsedCcf, SignatureAlgorithm};
+use crate::crypto::ecdsa_p256::{EcdsaP256, P256, P256Point};
 use crate::wire::Aid;
-use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
-use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
+use p256::ecdsa::signature::hazmat::PrehashSigner;
+use p256::ecdsa::{Signature, SigningKey};
 use sha2::{Digest, Sha256};
 
 /// Domain separation prefix of the TBS bytes.
@@ -57,14 +58,14 @@ pub struct IssuerKey {
     pub key_id: KeyId,
     issuer: IssuerId,
     validity: Option<(u32, u32)>,
-    key: VerifyingKey,
+    key: P256Point,
 }
 
 impl IssuerKey {
     /// From the issuer ID, the key ID and a SEC1 encoded point (65 bytes uncompressed or 33
     /// compressed). `None` if the point is not on the curve. No validity period.
     pub fn from_sec1(issuer: IssuerId, key_id: KeyId, sec1: &[u8]) -> Option<Self> {
-        VerifyingKey::from_sec1_bytes(sec1).ok().map(|key| Self {
+        P256::decode_point(sec1).map(|key| Self {
             key_id,
             issuer,
             validity: None,
@@ -85,6 +86,11 @@ impl IssuerKey {
         &self.issuer
     }
 
+    /// The point, SEC1 uncompressed (`04 || X || Y`), as profiles publish it.
+    pub fn to_sec1_uncompressed(&self) -> [u8; 65] {
+        self.key.to_sec1_uncompressed()
+    }
+
     /// Whether this key is (issuer, key ID) and, when `now` is given, inside its validity.
     pub fn names(&self, issuer: &IssuerId, key_id: KeyId, now: Option<u32>) -> bool {
         let in_window = match (self.validity, now) {
@@ -94,11 +100,16 @@ impl IssuerKey {
         self.issuer == *issuer && self.key_id == key_id && in_window
     }
 
-    /// Whether `signature` is this key's signature of `digest`. `r` and `s` outside
+    /// Whether `signature` is this key's signature of `digest` ([`P256`]: the Cortex-M4
+    /// code with the feature `p256-cm4` on ARM, RustCrypto otherwise). `r` and `s` outside
     /// `[1, n-1]` do not verify.
     pub fn verifies(&self, digest: &TbsDigest, signature: &[u8; SIGNATURE_LEN]) -> bool {
-        Signature::from_slice(signature)
-            .is_ok_and(|sig| self.key.verify_prehash(digest, &sig).is_ok())
+        P256::verify_prehash(&self.key, digest, signature)
+    }
+
+    /// The public point.
+    pub fn point(&self) -> &P256Point {
+        &self.key
     }
 }
 
@@ -181,6 +192,41 @@ fn verify(
     }
 }
 
+/// Whoever signs credentials for an issuer: a key in memory ([`IssuerSigningKey`]) or a key
+/// in a hardware security module. The TBS digest is computed by the caller; the signer only
+/// signs it.
+pub trait IssuerSigner {
+    /// The issuer ID credentials signed with this key carry.
+    fn issuer(&self) -> &IssuerId;
+    /// The key ID credentials signed with this key carry.
+    fn key_id(&self) -> KeyId;
+    /// The raw `r || s` ECDSA P-256 signature of `digest`; `None` when signing failed.
+    fn sign_digest(&self, digest: &TbsDigest) -> Option<[u8; SIGNATURE_LEN]>;
+}
+
+impl IssuerSigner for IssuerSigningKey {
+    fn issuer(&self) -> &IssuerId {
+        &self.issuer
+    }
+
+    fn key_id(&self) -> KeyId {
+        self.key_id
+    }
+
+    fn sign_digest(&self, digest: &TbsDigest) -> Option<[u8; SIGNATURE_LEN]> {
+        IssuerSigningKey::sign_digest(self, digest)
+    }
+}
+
+/// `r || s` as the credential carries it (§8.6) from a signature made elsewhere (a PKCS#11
+/// token's `CKM_ECDSA` gives `r || s`, each 32 bytes big-endian for P-256): `None` unless both
+/// are in `[1, n-1]`; `s` is normalised to the low half, which verifies the same.
+pub fn normalise_signature(raw: &[u8]) -> Option<[u8; SIGNATURE_LEN]> {
+    let sig = Signature::from_slice(raw).ok()?;
+    let sig = sig.normalize_s().unwrap_or(sig);
+    Some(sig.to_bytes().into())
+}
+
 /// An issuer signing key (encoder only). Zeroized on drop by `p256`.
 #[derive(Debug, Clone)]
 pub struct IssuerSigningKey {
@@ -210,13 +256,30 @@ impl IssuerSigningKey {
         self.key_id
     }
 
+    /// Writes the private scalar (32 bytes big-endian) into `out`: only for moving the key
+    /// into a key store (a hardware security module); the caller zeroizes `out`.
+    pub fn export_scalar(&self, out: &mut [u8; 32]) {
+        let mut bytes = self.key.to_bytes();
+        out.copy_from_slice(&bytes);
+        let bytes: &mut [u8] = &mut bytes;
+        zeroize::Zeroize::zeroize(bytes);
+    }
+
     /// The matching public key.
     pub fn issuer_key(&self) -> IssuerKey {
+        let point = self.key.verifying_key().to_encoded_point(false);
+        // A signing key's public point is never the identity: its uncompressed encoding is
+        // `04 || x || y`. The zero fallback is unreachable and would verify nothing.
+        let xy: [u8; 64] = point
+            .as_bytes()
+            .get(1..)
+            .and_then(|xy| xy.try_into().ok())
+            .unwrap_or([0; 64]);
         IssuerKey {
             key_id: self.key_id,
             issuer: self.issuer.clone(),
             validity: None,
-            key: *self.key.verifying_key(),
+            key: P256Point::from_verified(xy),
         }
     }
 
@@ -231,11 +294,11 @@ impl super::Credential {
     /// Encodes the whole CCF file into `out` (its size is the file size), signed by `signer`
     /// for the card with real UID `uid` and application `aid`. The credential's issuer ID, key
     /// ID and algorithm must match the signer. Returns the bytes used before the zero padding.
-    pub fn encode_signed(
+    pub fn encode_signed<S: IssuerSigner + ?Sized>(
         &self,
         uid: &RealUid,
         aid: Aid,
-        signer: &IssuerSigningKey,
+        signer: &S,
         out: &mut [u8],
     ) -> Result<usize, super::CredentialError> {
         self.encode_signed_with(&[], uid, aid, signer, out)
@@ -243,16 +306,16 @@ impl super::Credential {
 
     /// [`Self::encode_signed`] with extra TLVs between the optional tags and `8E` (spec §8.3;
     /// see [`super::Credential::emit_signed_part_with`]).
-    pub fn encode_signed_with(
+    pub fn encode_signed_with<S: IssuerSigner + ?Sized>(
         &self,
         extra: &[ExtraTlv<'_>],
         uid: &RealUid,
         aid: Aid,
-        signer: &IssuerSigningKey,
+        signer: &S,
         out: &mut [u8],
     ) -> Result<usize, super::CredentialError> {
-        if self.key_id != signer.key_id
-            || self.issuer != signer.issuer
+        if self.key_id != signer.key_id()
+            || self.issuer != *signer.issuer()
             || self.algorithm != SignatureAlgorithm::ECDSA_P256_SHA256
         {
             return Err(super::CredentialError::InvalidField);
@@ -306,6 +369,7 @@ pub(crate) mod tests {
     #[test]
     fn section_9_public_key_and_signature_byte_for_byte() {
         let pk = signer().issuer_key();
+        assert_eq!(pk.to_sec1_uncompressed(), lab::ISSUER_PUBLIC);
         assert_eq!(
             pk,
             IssuerKey::from_sec1(issuer(), KeyId::one(1), &lab::ISSUER_PUBLIC).unwrap()
@@ -391,6 +455,29 @@ pub(crate) mod tests {
             );
         }
         assert!(verify_signature(&ccf, &UID, LAB_AID, &windowed).is_ok());
+    }
+
+    #[test]
+    fn the_exported_scalar_is_the_key() {
+        let mut out = [0u8; 32];
+        signer().export_scalar(&mut out);
+        assert_eq!(out, lab::ISSUER_SECRET);
+    }
+
+    #[test]
+    fn signatures_made_elsewhere_are_normalised_to_low_s() {
+        let digest = TBS_SHA256;
+        let sig = signer().sign_digest(&digest).unwrap();
+        assert_eq!(normalise_signature(&sig), Some(sig));
+        // s' = n - s verifies the same; it comes back as s.
+        let parsed = Signature::from_slice(&sig).unwrap();
+        let (r, s) = parsed.split_scalars();
+        let high = Signature::from_scalars(r, -*s).unwrap();
+        let high_bytes: [u8; 64] = high.to_bytes().into();
+        assert_ne!(high_bytes, sig);
+        assert_eq!(normalise_signature(&high_bytes), Some(sig));
+        assert_eq!(normalise_signature(&[0u8; 64]), None);
+        assert_eq!(normalise_signature(&sig[..63]), None);
     }
 
     #[test]

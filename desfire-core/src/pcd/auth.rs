@@ -17,7 +17,7 @@ use crate::crypto::ev2::{CmdCtr, SecureChannel, SessionKeys, Ti};
 use crate::crypto::{Aes128, AesKey, Random16, aes, cbc_decrypt, cbc_encrypt};
 use crate::wire::{Ins, KeyNo, RApdu, Reader, Status, emit_capdu};
 use subtle::ConstantTimeEq;
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 const ZERO_IV: [u8; 16] = [0; 16];
 
@@ -97,6 +97,12 @@ pub struct Ev2NonFirst {
 impl Ev2NonFirst {
     /// Starts a non-first authentication; `current` is consumed (the card ends it too).
     pub fn new(current: Session, key_no: KeyNo, key: AesKey) -> Self {
+        Self::continuing(&current, key_no, key)
+    }
+
+    /// [`Ev2NonFirst::new`] that leaves ending `current` to the caller (the driver drops its
+    /// session in place, without a copy of its expanded keys).
+    pub(crate) fn continuing(current: &Session, key_no: KeyNo, key: AesKey) -> Self {
         Self {
             key_no,
             key,
@@ -151,14 +157,22 @@ fn challenge(
         .try_into()
         .map_err(|_| crate::wire::Error::BadLength)?;
     let cipher = aes(&key);
-    cbc_decrypt(&cipher, &ZERO_IV, &mut rnd_b)?;
-    let rnd_b = Random16::new(rnd_b);
+    let decrypted = cbc_decrypt(&cipher, &ZERO_IV, &mut rnd_b);
+    // The array is copied into the wrapper: the stack copy is wiped either way.
+    let rnd_b_value = Random16::new(rnd_b);
+    rnd_b.zeroize();
+    decrypted?;
+    let rnd_b = rnd_b_value;
 
     let mut token = [0u8; 32];
     let (a, b) = token.split_at_mut(16);
     a.copy_from_slice(rnd_a.expose());
-    b.copy_from_slice(&rnd_b.rotated_left());
-    cbc_encrypt(&cipher, &ZERO_IV, &mut token)?;
+    let rnd_b_rotated = Zeroizing::new(rnd_b.rotated_left());
+    b.copy_from_slice(&*rnd_b_rotated);
+    if let Err(e) = cbc_encrypt(&cipher, &ZERO_IV, &mut token) {
+        token.zeroize();
+        return Err(e.into());
+    }
     Ok(AwaitingConfirmation {
         key_no,
         cipher,
@@ -204,12 +218,40 @@ impl AwaitingConfirmation {
     ///
     /// First: `E(K, TI || RndA' || PDcap2 || PCDcap2) 9100`; NonFirst: `E(K, RndA') 9100`.
     pub fn on_confirmation(self, rapdu: &[u8]) -> Result<Session, Error> {
+        let (keys, ti, cmd_ctr, caps) = self.confirm(rapdu)?;
+        Ok(Session::new(
+            SecureChannel::new(&keys, ti, cmd_ctr),
+            self.key_no,
+            caps,
+        ))
+    }
+
+    /// [`AwaitingConfirmation::on_confirmation`] that builds the session in `slot` (the
+    /// driver's own): the expanded session keys are not copied through a return value.
+    /// `slot` is left as it was on an error.
+    pub(crate) fn confirm_into(
+        self,
+        rapdu: &[u8],
+        slot: &mut Option<Session>,
+    ) -> Result<(), Error> {
+        let (keys, ti, cmd_ctr, caps) = self.confirm(rapdu)?;
+        *slot = Some(Session::new(
+            SecureChannel::new(&keys, ti, cmd_ctr),
+            self.key_no,
+            caps,
+        ));
+        Ok(())
+    }
+
+    /// Checks the confirmation; the session keys and what the session carries on.
+    fn confirm(&self, rapdu: &[u8]) -> Result<(SessionKeys, Ti, CmdCtr, Capabilities), Error> {
         let r = RApdu::parse(rapdu)?;
         let status = r.status()?;
         if status != Status::OPERATION_OK {
             return Err(Error::Card(status));
         }
-        let mut plain = [0u8; 32];
+        // Wiped on every return: it holds TI and RndA' in clear.
+        let mut plain = Zeroizing::new([0u8; 32]);
         let expected_len = match self.kind {
             Kind::First => 32,
             Kind::NonFirst { .. } => 16,
@@ -228,8 +270,9 @@ impl AwaitingConfirmation {
             Kind::First => Some(Ti(rd.array()?)),
             Kind::NonFirst { .. } => None,
         };
-        let rnd_a_rot: [u8; 16] = rd.array()?;
-        let ok = bool::from(rnd_a_rot.ct_eq(&self.rnd_a.rotated_left()));
+        let rnd_a_rot: Zeroizing<[u8; 16]> = Zeroizing::new(rd.array()?);
+        let expected = Zeroizing::new(self.rnd_a.rotated_left());
+        let ok = bool::from(rnd_a_rot.ct_eq(&*expected));
         let pd_cap2: Option<[u8; 6]> = if ti.is_some() {
             Some(rd.array()?)
         } else {
@@ -241,7 +284,7 @@ impl AwaitingConfirmation {
             None
         };
         rd.finish()?;
-        plain.zeroize();
+        drop(plain);
         if !ok {
             return Err(ProtocolError::RndAMismatch.into());
         }
@@ -263,11 +306,7 @@ impl AwaitingConfirmation {
             "EV2 authentication with key {} succeeded",
             self.key_no.value()
         );
-        Ok(Session::new(
-            SecureChannel::new(&keys, ti, cmd_ctr),
-            self.key_no,
-            caps,
-        ))
+        Ok((keys, ti, cmd_ctr, caps))
     }
 }
 

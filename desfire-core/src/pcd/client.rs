@@ -90,13 +90,14 @@ impl<T, const N: usize> Desfire<T, N> {
         &mut self.transport
     }
 
-    /// Seals `cmd` into the body buffer; takes the session out for the exchange.
+    /// Seals `cmd` into the body buffer; the session stays in place for the exchange, and the
+    /// caller drops it on any failure after this ([`Desfire::open`]).
     ///
     /// Nothing has been sent when this fails, so the session stays, unless its counter is
     /// exhausted. Without a session a command
     /// that needs one is refused, and so is Full-mode data: data meant to be encrypted is never
     /// sent in clear.
-    fn seal(&mut self, cmd: &Command<'_>) -> Result<(usize, Option<Session>), Error> {
+    fn seal(&mut self, cmd: &Command<'_>) -> Result<usize, Error> {
         let sealed = match &self.session {
             Some(s) => s.seal_command(cmd, &mut self.body),
             None if cmd.needs_session => Err(ProtocolError::NotAuthenticated.into()),
@@ -112,7 +113,7 @@ impl<T, const N: usize> Desfire<T, N> {
             }
         };
         match sealed {
-            Ok(len) => Ok((len, self.session.take())),
+            Ok(len) => Ok(len),
             Err(e) => {
                 if e == Error::Protocol(ProtocolError::CounterExhausted) {
                     // The session can carry no further command: it is over.
@@ -123,22 +124,33 @@ impl<T, const N: usize> Desfire<T, N> {
         }
     }
 
-    fn open<'r>(
+    /// Opens the response to `cmd` after the exchange `exchanged` (its status, the response
+    /// length in `rx`, the frame ends). Any failure, of the exchange or of the response, ends the
+    /// session, and so does a command that ends it.
+    fn open<'r, E>(
         &mut self,
         cmd: &Command<'_>,
-        session: Option<Session>,
-        status: crate::wire::Status,
+        exchanged: Result<(crate::wire::Status, usize, FrameEnds), Error<E>>,
         rx: &'r mut [u8],
-        frame_ends: FrameEnds,
-    ) -> Result<Response<'r>, Error> {
-        match session {
-            Some(s) => {
-                let (next, resp) = s.open_response(cmd, status, rx, frame_ends)?;
-                self.session = next;
-                Ok(resp)
+    ) -> Result<Response<'r>, Error<E>> {
+        let opened = exchanged.and_then(|(status, len, frame_ends)| {
+            let rx = rx.get_mut(..len).ok_or(ProtocolError::ResponseTooLong)?;
+            match &mut self.session {
+                Some(s) => match s.open_response_in_place(cmd, status, rx, frame_ends) {
+                    Ok((true, resp)) => Ok(resp),
+                    Ok((false, resp)) => {
+                        self.session = None;
+                        Ok(resp)
+                    }
+                    Err(e) => Err(Error::lift(e)),
+                },
+                None => open_unauthenticated(cmd, status, rx, frame_ends).map_err(Error::lift),
             }
-            None => open_unauthenticated(cmd, status, rx, frame_ends),
+        });
+        if opened.is_err() {
+            self.session = None;
         }
+        opened
     }
 }
 
@@ -149,7 +161,7 @@ impl<T: Transport, const N: usize> Desfire<T, N> {
         cmd: &Command<'_>,
         rx: &'r mut [u8],
     ) -> Result<Response<'r>, Error<T::Error>> {
-        let (len, session) = self.seal(cmd).map_err(Error::lift)?;
+        let len = self.seal(cmd).map_err(Error::lift)?;
         let Self {
             transport,
             body,
@@ -158,22 +170,26 @@ impl<T: Transport, const N: usize> Desfire<T, N> {
             frame,
             ..
         } = self;
-        let body = body.get(..len).ok_or(crate::wire::Error::BufferTooSmall)?;
-        let mut ex = Exchange::new(cmd.ins, body, frame.max_command_data, rx);
-        let status = loop {
-            let n = ex.next_frame(capdu).map_err(Error::lift)?;
-            let frame = transceive(transport, capdu, rapdu, n)?;
-            if let Some(status) = ex.on_frame(frame).map_err(Error::lift)? {
-                break status;
-            }
-        };
-        let (len, frame_ends) = (ex.response_len(), ex.frame_ends());
-        let rx = rx.get_mut(..len).ok_or(ProtocolError::ResponseTooLong)?;
-        self.open(cmd, session, status, rx, frame_ends)
-            .map_err(Error::lift)
+        let exchanged = (|| {
+            let body = body.get(..len).ok_or(crate::wire::Error::BufferTooSmall)?;
+            let mut ex = Exchange::new(cmd.ins, body, frame.max_command_data, rx);
+            let status = loop {
+                let n = ex.next_frame(capdu).map_err(Error::lift)?;
+                let frame = transceive(transport, capdu, rapdu, n)?;
+                if let Some(status) = ex.on_frame(frame).map_err(Error::lift)? {
+                    break status;
+                }
+            };
+            Ok((status, ex.response_len(), ex.frame_ends()))
+        })();
+        self.open(cmd, exchanged, rx)
     }
 
     /// AuthenticateEV2First with `key` as `key_no`: starts a transaction (new TI, CmdCtr 0).
+    ///
+    /// Not inlined: the handshake's expanded keys take stack only while it runs, not in the
+    /// caller's frame for the whole transaction (a reader's stack high-water mark).
+    #[inline(never)]
     pub fn authenticate_ev2_first<R: rand_core::CryptoRng + ?Sized>(
         &mut self,
         key_no: KeyNo,
@@ -189,19 +205,28 @@ impl<T: Transport, const N: usize> Desfire<T, N> {
             .map_err(Error::lift)?;
         let n = next.command(&mut self.capdu)?;
         let confirmation = transceive(&mut self.transport, &self.capdu, &mut self.rapdu, n)?;
-        self.session = Some(next.on_confirmation(confirmation).map_err(Error::lift)?);
-        Ok(())
+        next.confirm_into(confirmation, &mut self.session)
+            .map_err(Error::lift)
     }
 
     /// AuthenticateEV2NonFirst: a new key within the transaction; TI and CmdCtr carry over.
+    ///
+    /// Not inlined: the handshake's expanded keys take stack only while it runs, not in the
+    /// caller's frame for the whole transaction (a reader's stack high-water mark).
+    #[inline(never)]
     pub fn authenticate_ev2_non_first<R: rand_core::CryptoRng + ?Sized>(
         &mut self,
         key_no: KeyNo,
         key: &AesKey,
         rng: &mut R,
     ) -> Result<(), Error<T::Error>> {
-        let current = self.session.take().ok_or(ProtocolError::NotAuthenticated)?;
-        let auth = Ev2NonFirst::new(current, key_no, key.clone());
+        // The current session ends here (the card ends it too), dropped in place.
+        let current = self
+            .session
+            .as_ref()
+            .ok_or(ProtocolError::NotAuthenticated)?;
+        let auth = Ev2NonFirst::continuing(current, key_no, key.clone());
+        self.session = None;
         let n = auth.command(&mut self.capdu)?;
         let challenge = transceive(&mut self.transport, &self.capdu, &mut self.rapdu, n)?;
         let next = auth
@@ -209,8 +234,8 @@ impl<T: Transport, const N: usize> Desfire<T, N> {
             .map_err(Error::lift)?;
         let n = next.command(&mut self.capdu)?;
         let confirmation = transceive(&mut self.transport, &self.capdu, &mut self.rapdu, n)?;
-        self.session = Some(next.on_confirmation(confirmation).map_err(Error::lift)?);
-        Ok(())
+        next.confirm_into(confirmation, &mut self.session)
+            .map_err(Error::lift)
     }
 }
 
@@ -221,7 +246,7 @@ impl<T: AsyncTransport, const N: usize> Desfire<T, N> {
         cmd: &Command<'_>,
         rx: &'r mut [u8],
     ) -> Result<Response<'r>, Error<T::Error>> {
-        let (len, session) = self.seal(cmd).map_err(Error::lift)?;
+        let len = self.seal(cmd).map_err(Error::lift)?;
         let Self {
             transport,
             body,
@@ -230,19 +255,20 @@ impl<T: AsyncTransport, const N: usize> Desfire<T, N> {
             frame,
             ..
         } = self;
-        let body = body.get(..len).ok_or(crate::wire::Error::BufferTooSmall)?;
-        let mut ex = Exchange::new(cmd.ins, body, frame.max_command_data, rx);
-        let status = loop {
-            let n = ex.next_frame(capdu).map_err(Error::lift)?;
-            let frame = transceive_async(transport, capdu, rapdu, n).await?;
-            if let Some(status) = ex.on_frame(frame).map_err(Error::lift)? {
-                break status;
-            }
-        };
-        let (len, frame_ends) = (ex.response_len(), ex.frame_ends());
-        let rx = rx.get_mut(..len).ok_or(ProtocolError::ResponseTooLong)?;
-        self.open(cmd, session, status, rx, frame_ends)
-            .map_err(Error::lift)
+        let exchanged = async {
+            let body = body.get(..len).ok_or(crate::wire::Error::BufferTooSmall)?;
+            let mut ex = Exchange::new(cmd.ins, body, frame.max_command_data, rx);
+            let status = loop {
+                let n = ex.next_frame(capdu).map_err(Error::lift)?;
+                let frame = transceive_async(transport, capdu, rapdu, n).await?;
+                if let Some(status) = ex.on_frame(frame).map_err(Error::lift)? {
+                    break status;
+                }
+            };
+            Ok((status, ex.response_len(), ex.frame_ends()))
+        }
+        .await;
+        self.open(cmd, exchanged, rx)
     }
 
     /// [`Desfire::authenticate_ev2_first`] over an [`AsyncTransport`].
@@ -263,8 +289,8 @@ impl<T: AsyncTransport, const N: usize> Desfire<T, N> {
         let n = next.command(&mut self.capdu)?;
         let confirmation =
             transceive_async(&mut self.transport, &self.capdu, &mut self.rapdu, n).await?;
-        self.session = Some(next.on_confirmation(confirmation).map_err(Error::lift)?);
-        Ok(())
+        next.confirm_into(confirmation, &mut self.session)
+            .map_err(Error::lift)
     }
 }
 

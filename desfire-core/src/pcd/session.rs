@@ -137,6 +137,21 @@ impl Session {
         body: &'b mut [u8],
         frame_ends: FrameEnds,
     ) -> Result<(Option<Self>, Response<'b>), Error> {
+        let (continues, resp) = self.open_response_in_place(cmd, status, body, frame_ends)?;
+        Ok((continues.then_some(self), resp))
+    }
+
+    /// [`Session::open_response`] without moving the session: `true` when it continues. On an
+    /// error or `false` the caller must drop the session (it is left half-advanced), as
+    /// [`super::Desfire`] does; it keeps its session in place so that no copy of the keys is
+    /// made per command.
+    pub(crate) fn open_response_in_place<'b>(
+        &mut self,
+        cmd: &Command<'_>,
+        status: Status,
+        body: &'b mut [u8],
+        frame_ends: FrameEnds,
+    ) -> Result<(bool, Response<'b>), Error> {
         if !status.is_ok() {
             net_debug!("card status {}: session dropped", status);
             return Err(Error::Card(status));
@@ -148,7 +163,7 @@ impl Session {
             .ok_or(ProtocolError::CounterExhausted)?;
         if cmd.ends_session {
             return if body.is_empty() {
-                Ok((None, Response::verified(&[], status, frame_ends)))
+                Ok((false, Response::verified(&[], status, frame_ends)))
             } else {
                 Err(ProtocolError::UnexpectedAdditionalFrame.into())
             };
@@ -181,7 +196,7 @@ impl Session {
             }
         };
         self.channel.cmd_ctr = next;
-        Ok((Some(self), Response::verified(data, status, frame_ends)))
+        Ok((true, Response::verified(data, status, frame_ends)))
     }
 }
 

@@ -12,6 +12,27 @@ pub const MAX_COMMAND: usize = 1024;
 /// Largest response (data, padding and MAC) the card buffers.
 pub const MAX_RESPONSE: usize = 2048;
 
+/// How a command reached the card, and how its answer leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// ISO/IEC 7816-4: `90 INS 00 00 [Lc data] [Le]` answered `data 91 status`, or an ISO
+    /// command (CLA `00`) answered with an ISO status word.
+    Wrapped,
+    /// Native DESFire: `INS data` answered `status data`.
+    Native,
+}
+
+impl Framing {
+    /// A frame whose first byte is a class byte DESFire uses (`90`, `00`) is ISO/IEC 7816-4;
+    /// anything else is a native command (no native command code is `90` or `00`).
+    pub(crate) fn of(capdu: &[u8]) -> Self {
+        match capdu.first() {
+            Some(0x90 | 0x00) | None => Framing::Wrapped,
+            Some(_) => Framing::Native,
+        }
+    }
+}
+
 /// The pieces of a short C-APDU.
 #[derive(Debug)]
 pub(crate) struct Apdu<'a> {
@@ -238,28 +259,42 @@ impl Io {
         Reply::Native { start, end, status }
     }
 
-    /// Writes a reply into `rapdu`.
-    pub(crate) fn emit(&mut self, reply: Reply, rapdu: &mut [u8]) -> usize {
+    /// Writes a reply into `rapdu` in `framing`: ISO-wrapped `data 91 status` (or an ISO status
+    /// word), native `status data`.
+    pub(crate) fn emit(&mut self, reply: Reply, rapdu: &mut [u8], framing: Framing) -> usize {
         let (data, sw) = match reply {
             Reply::Native { start, end, status } => {
                 (self.out.get(start..end).unwrap_or(&[]), [0x91, status.0])
             }
             Reply::Iso(sw) => (&[][..], sw.to_be_bytes()),
         };
-        let total = data.len().saturating_add(2);
+        let native = framing == Framing::Native && matches!(reply, Reply::Native { .. });
+        let head = usize::from(native);
+        let total = data.len().saturating_add(if native { 1 } else { 2 });
         let Some(dst) = rapdu.get_mut(..total) else {
             // The reader's buffer cannot hold the frame: say so with a length error.
-            return match rapdu.get_mut(..2) {
+            let short: &[u8] = if native {
+                &[Status::LENGTH_ERROR.0]
+            } else {
+                &[0x91, Status::LENGTH_ERROR.0]
+            };
+            return match rapdu.get_mut(..short.len()) {
                 Some(d) => {
-                    d.copy_from_slice(&[0x91, Status::LENGTH_ERROR.0]);
-                    2
+                    d.copy_from_slice(short);
+                    short.len()
                 }
                 None => 0,
             };
         };
-        let (d, s) = dst.split_at_mut(data.len());
-        d.copy_from_slice(data);
-        s.copy_from_slice(&sw);
+        if native {
+            let (s, d) = dst.split_at_mut(head);
+            s.copy_from_slice(&sw[1..]);
+            d.copy_from_slice(data);
+        } else {
+            let (d, s) = dst.split_at_mut(data.len());
+            d.copy_from_slice(data);
+            s.copy_from_slice(&sw);
+        }
         if !self.has_output() {
             self.out.get_mut(..self.out_len).unwrap_or(&mut []).fill(0);
             self.out_len = 0;

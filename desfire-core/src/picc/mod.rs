@@ -253,11 +253,17 @@ impl<N: Nvm, R: rand_core::CryptoRng> Card<N, R> {
         self.io.clear();
     }
 
-    /// Processes one C-APDU and writes the R-APDU (data and status word) into `rapdu`;
-    /// returns its length (0 only if `rapdu` cannot hold a status word).
+    /// Processes one command frame and writes the answer into `rapdu`; returns its length (0
+    /// only if `rapdu` cannot hold a status). Both framings a real DESFire takes: ISO/IEC
+    /// 7816-4 (`90 INS 00 00 Lc data 00`, answered `data 91 status`; ISOSelectFile) and native
+    /// (`INS data`, answered `status data`), as EV1-era readers and libraries send them.
     pub fn process(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> usize {
-        let reply = self.handle(capdu);
-        self.io.emit(reply, rapdu)
+        let framing = frames::Framing::of(capdu);
+        let reply = match (framing, capdu.split_first()) {
+            (frames::Framing::Native, Some((ins, data))) => self.native(Ins(*ins), data),
+            _ => self.handle(capdu),
+        };
+        self.io.emit(reply, rapdu, framing)
     }
 
     /// The persistent state.

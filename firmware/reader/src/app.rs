@@ -3,10 +3,9 @@
 //! independent: the RF front end, the LED/buzzer, the tamper input and the panel line come in
 //! through the traits below, so the whole decision runs on the host against mocks.
 
-#[cfg(not(feature = "originality"))]
-use desfire_core::encoding::OriginalityPolicy;
 use desfire_core::encoding::{
-    Credential, DenyReason, KeyProvider, ReaderConfig, Verdict, read_card,
+    Credential, DenyReason, KeyProvider, Masters, OriginalityPolicy, ReaderConfig, Verdict,
+    read_card,
 };
 use desfire_core::pcd::Transport;
 use heapless::Vec;
@@ -54,13 +53,57 @@ pub trait TamperInput {
     fn tampered(&mut self) -> bool;
 }
 
+/// What became of a granted read handed to the panel line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Delivery {
+    /// Still on its way (queued, or sent and not yet acknowledged).
+    Waiting,
+    /// The panel has it.
+    Taken,
+    /// It never reached the panel (too old, or the line's session ended).
+    Lost,
+}
+
+/// A key store the reader can wipe when its housing is opened (R17): every secret it holds is
+/// zeroized in RAM. Persistent copies (the key record in flash) are the board's to erase when
+/// [`Event::Tamper`]`(true)` comes out of [`Reader::poll`].
+pub trait Wipe {
+    /// Zeroizes every key; afterwards the store answers no key request.
+    fn wipe(&mut self);
+}
+
+impl Wipe for Masters {
+    fn wipe(&mut self) {
+        // Each `AesKey` is zeroized as it is dropped.
+        for key in [
+            &mut self.picc,
+            &mut self.amk,
+            &mut self.kuid,
+            &mut self.read,
+            &mut self.write,
+            &mut self.delegated_read,
+            &mut self.reserved,
+        ] {
+            *key = None;
+        }
+        self.read_next = None;
+    }
+}
+
 /// The line to the panel: OSDP, Wiegand, or both.
 pub trait Panel {
     /// Sends a granted credential in the installation's format. Called once per GRANT and
     /// never for a denied card. A format that cannot carry the credential is a deny reason
     /// (`NO_LEGACY_IMAGE` for Wiegand without tag 86), and then nothing was sent.
     fn grant(&mut self, credential: &Credential) -> Result<(), DenyReason>;
-    /// Reports the tamper input (OSDP local status).
+    /// Whether the panel has taken the last granted read; the reader shows GRANT only then.
+    /// A line that sends synchronously (Wiegand) has delivered when `grant` returns.
+    fn delivery(&mut self) -> Delivery {
+        Delivery::Taken
+    }
+    /// Reports the tamper input (OSDP local status). On `true` the line also wipes its own
+    /// keys (the OSDP SCBK) once the report is out.
     fn tamper(&mut self, active: bool);
 }
 
@@ -69,12 +112,39 @@ pub trait Panel {
 pub enum Event {
     /// No new card.
     Idle,
-    /// The tamper input changed.
+    /// The tamper input changed. On `true` the keys in RAM were wiped (the board erases its
+    /// key record) and the reader reads no card again.
     Tamper(bool),
-    /// A card was granted and sent to the panel: its credential ID.
+    /// A card was granted and its read handed to the panel line, which has not taken it yet:
+    /// its credential ID. Nothing is shown to the holder yet.
+    Queued(u64),
+    /// The panel took the read of a granted card (and the holder was shown GRANT): its
+    /// credential ID.
     Granted(u64),
+    /// The read of a granted card never reached the panel (too old, or the session ended):
+    /// the holder was shown DENY, since the door will not open.
+    NotTaken(u64),
     /// A card was denied: the spec §13 reason (for the audit log; never card data).
     Denied(DenyReason),
+}
+
+/// Why a reader configuration cannot start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum StartError {
+    /// The profile asks for step 12 (originality `log` or `require`) and this image was built
+    /// without it (the `reader` feature `originality`).
+    OriginalityNotBuilt,
+}
+
+/// Whether this image can run `config` as the profile asks. A board calls it before it builds
+/// the [`Reader`] and refuses to start on an error: a policy this image cannot apply is never
+/// quietly weakened. (A reader built anyway denies every card, [`DenyReason::OriginalityFailed`].)
+pub fn check_config(config: &ReaderConfig<'_>) -> Result<(), StartError> {
+    if config.originality != OriginalityPolicy::Off && !cfg!(feature = "originality") {
+        return Err(StartError::OriginalityNotBuilt);
+    }
+    Ok(())
 }
 
 /// The reader: its configuration, key store and RNG, and whether the last card is still there.
@@ -85,6 +155,10 @@ pub struct Reader<'a, F, K, R> {
     rng: R,
     card_present: bool,
     tampered: bool,
+    /// A granted read the panel has not taken yet: no other card is read meanwhile.
+    pending: Option<u64>,
+    /// The keys were wiped (the housing was opened): no card is read again.
+    wiped: bool,
 }
 
 impl<F, K, R> core::fmt::Debug for Reader<'_, F, K, R> {
@@ -106,7 +180,7 @@ impl<F: FrontEnd> Transport for Link<'_, F> {
     }
 }
 
-impl<'a, F: FrontEnd, K: KeyProvider, R: rand_core::CryptoRng> Reader<'a, F, K, R> {
+impl<'a, F: FrontEnd, K: KeyProvider + Wipe, R: rand_core::CryptoRng> Reader<'a, F, K, R> {
     /// A reader over `front` with the profile's `config` and `keys`.
     pub fn new(front: F, config: ReaderConfig<'a>, keys: K, rng: R) -> Self {
         Self {
@@ -116,7 +190,20 @@ impl<'a, F: FrontEnd, K: KeyProvider, R: rand_core::CryptoRng> Reader<'a, F, K, 
             rng,
             card_present: false,
             tampered: false,
+            pending: None,
+            wiped: false,
         }
+    }
+
+    /// Whether `now` given to [`Reader::poll`] is trusted time, or only a lower bound (spec
+    /// R18: then only `EXPIRED` is decided here, the rest by the controller).
+    pub fn set_trusted_time(&mut self, trusted: bool) {
+        self.config.trusted_time = trusted;
+    }
+
+    /// The key store (what is left of it after a wipe).
+    pub fn keys(&self) -> &K {
+        &self.keys
     }
 
     /// The front end (for the board's own use between polls).
@@ -138,13 +225,20 @@ impl<'a, F: FrontEnd, K: KeyProvider, R: rand_core::CryptoRng> Reader<'a, F, K, 
             self.tampered = t;
             panel.tamper(t);
             if t {
+                // R17: the keys go at once, in RAM here, in flash by the board; a pending read
+                // is left to the panel line's own rules.
+                self.keys.wipe();
+                self.wiped = true;
                 signals.indicate(Signal::Tamper);
             }
             return Event::Tamper(t);
         }
-        if t {
-            // An opened reader reads no cards.
+        if t || self.wiped {
+            // An opened reader reads no cards, and one whose keys were wiped never again.
             return Event::Idle;
+        }
+        if let Some(id) = self.pending {
+            return self.settle(panel, signals, id);
         }
         let activation = match self.front.activate() {
             Ok(Some(a)) => a,
@@ -166,12 +260,33 @@ impl<'a, F: FrontEnd, K: KeyProvider, R: rand_core::CryptoRng> Reader<'a, F, K, 
         let verdict = self.transact(panel, &activation.uid, now);
         match verdict {
             Ok(id) => {
-                signals.indicate(Signal::Grant);
-                Event::Granted(id)
+                self.pending = Some(id);
+                match self.settle(panel, signals, id) {
+                    Event::Idle => Event::Queued(id),
+                    e => e,
+                }
             }
             Err(r) => {
                 signals.indicate(Signal::Deny);
                 Event::Denied(r)
+            }
+        }
+    }
+
+    /// Shows the holder what became of the pending read `id`: GRANT once the panel took it,
+    /// DENY if it was lost; nothing while it waits.
+    fn settle(&mut self, panel: &mut impl Panel, signals: &mut impl Signals, id: u64) -> Event {
+        match panel.delivery() {
+            Delivery::Waiting => Event::Idle,
+            Delivery::Taken => {
+                self.pending = None;
+                signals.indicate(Signal::Grant);
+                Event::Granted(id)
+            }
+            Delivery::Lost => {
+                self.pending = None;
+                signals.indicate(Signal::Deny);
+                Event::NotTaken(id)
             }
         }
     }
@@ -186,6 +301,12 @@ impl<'a, F: FrontEnd, K: KeyProvider, R: rand_core::CryptoRng> Reader<'a, F, K, 
         uid: &[u8],
         now: u32,
     ) -> Result<u64, DenyReason> {
+        if check_config(&self.config).is_err() {
+            // Fail closed: the card stays unread, the policy is not applied by half.
+            let _ = self.front.release();
+            return Err(DenyReason::OriginalityFailed);
+        }
+        // Off already (checked above); spelled out so the linker drops step 12's P-224 code.
         #[cfg(not(feature = "originality"))]
         let config = ReaderConfig {
             originality: OriginalityPolicy::Off,

@@ -77,5 +77,9 @@ pub fn pd_config() -> PdConfig {
         serial: 1,
         firmware: [0, 1, 0],
         output: OutputFormat::Osdp,
+        // QEMU runs the reader slower than a board and its Secure Channel handshake overlaps
+        // the first card reads of the end-to-end test: a lab value, longer than the 2 s
+        // default of a real reader (provisioned.rs).
+        read_max_age_ms: 5_000,
     }
 }

@@ -23,3 +23,7 @@ pub const LAB_DENY_LISTED: u64 = 0x1A2B_3C4D_5E6F_70FF;
 /// The lab controller's current issue of the enrolled credential (`lab.toml`
 /// `[revocation.current_issue]`): the audit's T10c card carries issue 0 and is `REVOKED`.
 pub const LAB_CURRENT_ISSUE: (u64, u8) = (0x1A2B_3C4D_5E6F_7081, 1);
+
+/// SCBK-D, the OSDP default Secure Channel key of install mode (OSDP v2.2 Annex D):
+/// `30 31 … 3F`, public. A key record never holds it.
+pub const SCBK_D: [u8; 16] = hex!("303132333435363738393A3B3C3D3E3F");

@@ -6,7 +6,10 @@
 //! - [`frontend`]: the PN532 as the RF front end.
 //! - [`osdp`]: the OSDP peripheral device with the Secure Channel enforced (spec §14, R12).
 //! - [`wiegand`], [`output`]: the panel outputs.
+//! - [`ecdsa_vectors`]: the ECDSA P-256 differential vectors (host tests and the QEMU board).
 //! - [`lab`]: the lab profile of spec §16 (TEST keys, public; QEMU and lab builds only).
+//! - [`debug_port`]: the nRF52840 debug port rule of a production build (APPROTECT).
+//! - [`time`]: trusted time from the panel and the floor kept across reboots.
 //! - [`provisioned`]: the key record a real board reads from its flash (no keys in the image).
 #![no_std]
 #![cfg_attr(
@@ -24,7 +27,9 @@
 extern crate std;
 
 pub mod app;
+pub mod debug_port;
 pub mod drbg;
+pub mod ecdsa_vectors;
 pub mod frontend;
 #[cfg(any(test, feature = "lab"))]
 pub mod lab;
@@ -32,9 +37,13 @@ pub mod lab_values;
 pub mod osdp;
 pub mod output;
 pub mod provisioned;
+pub mod time;
 pub mod wiegand;
 
 #[cfg(test)]
 mod tests;
 
-pub use app::{Activation, Event, FrontEnd, Panel, Reader, Signal, Signals, TamperInput};
+pub use app::{
+    Activation, Delivery, Event, FrontEnd, Panel, Reader, Signal, Signals, StartError, TamperInput,
+    check_config,
+};

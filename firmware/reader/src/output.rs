@@ -1,8 +1,8 @@
 //! The panel outputs of spec §14: OSDP `osdp_RAW` with the credential ID through the PD's
 //! Secure Channel (the default), and legacy Wiegand carrying only the tag 86 image.
 
-use crate::app::Panel;
-use crate::osdp::Pd;
+use crate::app::{Delivery, Panel};
+use crate::osdp::{Pd, ReadFate};
 use crate::wiegand::{self, Timing, WiegandLines};
 use desfire_core::encoding::{
     Credential, DenyReason, OutputFormat, TransportFault, osdp_raw, osdp_raw_extended,
@@ -30,8 +30,20 @@ impl Panel for Pd {
         queued.map_err(|_| DenyReason::Transport(TransportFault::Reader))
     }
 
+    fn delivery(&mut self) -> Delivery {
+        match self.read_fate() {
+            ReadFate::Taken => Delivery::Taken,
+            // `None`: nothing was queued, so nothing can arrive.
+            ReadFate::Lost | ReadFate::None => Delivery::Lost,
+            ReadFate::Waiting => Delivery::Waiting,
+        }
+    }
+
     fn tamper(&mut self, active: bool) {
         self.set_tamper(active);
+        if active {
+            self.wipe_keys();
+        }
     }
 }
 

@@ -22,7 +22,9 @@
 //!
 //! Erased flash (all `FF`) or any inconsistency is [`RecordError`]: the reader then refuses to
 //! run rather than fall back to anything. Unless the build is a lab build, the TEST values of
-//! spec §16 are refused too (R15).
+//! spec §16 are refused too (R15). In every build, a record is refused that holds a key anyone
+//! knows: SCBK-D (OSDP install mode) as any key, an all-zero K1 or SCBK (a DESFire card's
+//! factory key is all zero), or one key in two roles ([`RecordError::WeakKey`]).
 
 use crate::lab_values;
 use crate::osdp::PdConfig;
@@ -36,7 +38,9 @@ use subtle::ConstantTimeEq;
 /// The record's length.
 pub const RECORD_LEN: usize = 154;
 const MAGIC: &[u8; 4] = b"GPK1";
-const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+/// Bitwise (no 1 KiB table in flash): the record is checked once, at boot.
+const CRC32: crc::Crc<u32, crc::NoTable> =
+    crc::Crc::<u32, crc::NoTable>::new(&crc::CRC_32_ISO_HDLC);
 
 /// Why the record cannot be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +54,15 @@ pub enum RecordError {
     Invalid,
     /// A TEST key or the lab AID of spec §16 in a production build (R15).
     TestKey,
+    /// A key anyone knows or can guess: SCBK-D, all zero (the DESFire factory key), or the
+    /// same key as K1, K2 master and SCBK in two roles.
+    WeakKey,
+}
+
+/// Whether `key` is one an attacker would try first: all zero (the factory key of a DESFire
+/// card, and of many OSDP panels before configuration) or SCBK-D.
+fn known_key(key: &[u8; 16]) -> bool {
+    bool::from(key.ct_eq(&[0u8; 16]) | key.ct_eq(&lab_values::SCBK_D))
 }
 
 /// A parsed record.
@@ -113,6 +126,19 @@ impl Provisioned {
         if address > 0x7E {
             return Err(RecordError::Invalid);
         }
+        // An all-zero K2 master means "in a secure element" (above); K1 and the SCBK are always
+        // in the record.
+        let k2_known = k2.as_ref().is_some_and(|k| {
+            known_key(k.expose())
+                || bool::from(k.expose().ct_eq(k1.expose()) | k.expose().ct_eq(scbk.expose()))
+        });
+        if known_key(k1.expose())
+            || known_key(scbk.expose())
+            || bool::from(k1.expose().ct_eq(scbk.expose()))
+            || k2_known
+        {
+            return Err(RecordError::WeakKey);
+        }
         if !allow_test_keys
             && (aid == LAB_AID
                 || bool::from(k1.expose().ct_eq(&lab_values::TEST_K1))
@@ -149,6 +175,7 @@ impl Provisioned {
             serial,
             firmware: [0, 1, 0],
             output: OutputFormat::Osdp,
+            read_max_age_ms: crate::osdp::pd::READ_MAX_AGE_MS,
         }
     }
 }

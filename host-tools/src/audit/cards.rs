@@ -14,11 +14,11 @@ use desfire_core::encoding::{
     RealUid, Revocation, Step, tbs_digest,
 };
 use desfire_core::pcd::{Desfire, FrameSize};
-use desfire_core::picc::State;
 use desfire_core::picc::state::{CONFIG_RANDOM_ID, Originality};
+use desfire_core::picc::{CardConfig, State};
 use desfire_core::wire::{Access, CommMode};
 
-use super::behaviour::{Behaving, Behaviour, Recording};
+use super::behaviour::{Application, Behaving, Behaviour, FaultSite, Recording};
 use super::reader::{CardLink, Observation};
 use super::run::Recorder;
 use crate::card_image::CardImage;
@@ -167,9 +167,13 @@ impl CardSpec {
     }
 
     /// Why this card cannot be played with `profile`: the revocation cards need the
-    /// controller's list (§10) to name them.
+    /// controller's list (§10) to name them; T3 puts the K2 master itself on the card, which a
+    /// token never gives out.
     pub fn unplayable(&self, profile: &Profile) -> Option<&'static str> {
         match self.id {
+            "T3" if profile.masters.read.is_none() => {
+                Some("the K2 master is in a token, which never gives its value out")
+            }
             "T10b" if deny_listed(profile).is_none() => {
                 Some("the profile's revocation list deny-lists no credential of its issuer")
             }
@@ -448,6 +452,8 @@ pub struct Fixture {
     golden: State,
     golden_ccf: [u8; CCF_FILE_SIZE],
     recording: Recording,
+    /// How the test cards frame their answers (59-byte native frames by default).
+    card_config: CardConfig,
 }
 
 impl Fixture {
@@ -465,6 +471,7 @@ impl Fixture {
             golden,
             golden_ccf,
             recording: Recording::default(),
+            card_config: CardConfig::default(),
         };
         f.recording = f.record_golden_session()?;
         Ok(f)
@@ -494,16 +501,74 @@ impl Fixture {
                 t.verdict
             )));
         }
-        let responses = rec
+        let steps: Vec<(Vec<u8>, Vec<u8>)> = rec
             .into_steps()
             .into_iter()
-            .map(|s| hex::decode(s.response).unwrap_or_default())
+            .map(|s| {
+                (
+                    hex::decode(s.command).unwrap_or_default(),
+                    hex::decode(s.response).unwrap_or_default(),
+                )
+            })
             .collect();
-        Ok(Recording { uid, responses })
+        Ok(Recording::from_exchange(
+            &uid,
+            steps.iter().map(|(c, r)| (c.as_slice(), r.as_slice())),
+        ))
     }
 
-    /// Builds test card `spec`, powered off.
+    /// Builds test card `spec`, powered off, with its fault placed ([`FaultSite`]): what a
+    /// reader must receive before its verdict says anything about the fault.
     pub fn build(&self, spec: &CardSpec) -> Result<TestCard, CardError> {
+        let card = self.build_card(spec)?;
+        let site = match spec.id {
+            "T2" => FaultSite::Application,
+            "T3" => FaultSite::Authentication(AppKey::Read.key_no().value()),
+            "T14" => FaultSite::Activation,
+            "T15" => FaultSite::Originality,
+            "T8" => FaultSite::Credential(signature_bytes(&self.golden_ccf)),
+            "T7" | "T9" | "T10a" | "T10b" | "T10c" | "T11" | "S1" | "S2" | "S3" | "S4" => {
+                let ccf = credential_file(card.inner().state(), self.profile.aid)
+                    .ok_or_else(|| build_err(spec.id)("no credential file".into()))?;
+                let differ: Vec<usize> = ccf
+                    .iter()
+                    .zip(self.golden_ccf.iter())
+                    .enumerate()
+                    .filter(|(_, (a, b))| a != b)
+                    .map(|(i, _)| i)
+                    .collect();
+                if differ.is_empty() {
+                    return Err(build_err(spec.id)(
+                        "the credential does not differ from the golden card's".into(),
+                    ));
+                }
+                FaultSite::Credential(differ)
+            }
+            _ => card.site().clone(),
+        };
+        let app = Application {
+            aid: self.profile.aid,
+            df_name: self.profile.iso.df_name.clone(),
+        };
+        let card = if self.card_config == CardConfig::default() {
+            card
+        } else {
+            let config = self.card_config;
+            card.map_card(|c| {
+                EmulatedCard::from_image_with(CardImage::from_state(c.state()), config)
+                    .map_err(|x| build_err(spec.id)(x.to_string()))
+            })?
+        };
+        Ok(card.showing(site, app))
+    }
+
+    /// The cards built from now on answer with `config`: another native frame size, as other
+    /// DESFire products and front ends use (the faults must land whatever it is).
+    pub fn set_card_config(&mut self, config: CardConfig) {
+        self.card_config = config;
+    }
+
+    fn build_card(&self, spec: &CardSpec) -> Result<TestCard, CardError> {
         let id = spec.id;
         let e = build_err(id);
         let p = &self.profile;
@@ -675,8 +740,7 @@ impl Fixture {
 /// grants whenever the audit runs).
 fn golden_credential(profile: &Profile, now: u32) -> Result<Credential, CardError> {
     let signer = profile
-        .signing_key
-        .as_ref()
+        .signer()
         .ok_or_else(|| build_err("T0")("the profile has no issuer signing key".into()))?;
     Ok(Credential {
         issuer: profile.issuer_id.clone(),
@@ -701,8 +765,7 @@ fn sign(
 ) -> Result<[u8; CCF_FILE_SIZE], CardError> {
     let e = build_err("credential");
     let signer = profile
-        .signing_key
-        .as_ref()
+        .signer()
         .ok_or_else(|| e("the profile has no issuer signing key".into()))?;
     let mut ccf = [0u8; CCF_FILE_SIZE];
     let n = credential
@@ -721,6 +784,40 @@ fn sign(
     head.copy_from_slice(&[0x9E, 0x40]);
     body.copy_from_slice(&sig);
     Ok(ccf)
+}
+
+/// The credential file (file 01 of the GEN-PACS application `aid`) as `state` holds it: the
+/// committed region of the backup file.
+pub fn credential_file(state: &State, aid: desfire_core::wire::Aid) -> Option<[u8; CCF_FILE_SIZE]> {
+    let f = state.files.iter().find(|f| f.aid == aid && f.no == 1)?;
+    let desfire_core::picc::state::FileKind::Data {
+        backup,
+        size,
+        offset,
+        active,
+    } = f.kind
+    else {
+        return None;
+    };
+    let start = if backup {
+        offset.checked_add(size.checked_mul(u32::from(active))?)?
+    } else {
+        offset
+    };
+    state.region(start, size)?.try_into().ok()
+}
+
+/// The offsets of the issuer signature (`r‖s`, 64 bytes) in a credential file: what binds the
+/// credential to the card's real UID (T8).
+fn signature_bytes(ccf: &[u8; CCF_FILE_SIZE]) -> Vec<usize> {
+    let Ok(parsed) = ParsedCcf::parse(ccf) else {
+        return Vec::new();
+    };
+    let sig = parsed.signature;
+    ccf.windows(sig.len())
+        .position(|w| w == sig.as_slice())
+        .map(|at| (at..at + sig.len()).collect())
+        .unwrap_or_default()
 }
 
 /// A card holding `state`, powered off.
@@ -768,7 +865,7 @@ fn rewrite_ccf(
         iso: profile.iso.identity(),
         ccf,
     };
-    let mut keys = profile.masters.clone();
+    let mut keys = profile.card_keys();
     let mut rng = rand_core::UnwrapErr(rand_core::OsRng);
     for step in [
         Step::SelectApplication,

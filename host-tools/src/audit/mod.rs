@@ -6,6 +6,8 @@
 //!   [`crate::vpcd::VirtualCard`] (in process, behind vpcd, behind a PN532 emulator).
 //! - [`reader`]: the reader under test ([`reader::ReaderUnderTest`]), the reference reader and
 //!   the UID-only reader model.
+//! - [`framing`]: the framing choices a reader may make ([`framing::Variant`]); every fault is
+//!   injected under each.
 //! - [`command`]: an external reader command (`--reader-cmd`): how it runs and what its exit
 //!   means.
 //! - `pcsc` (cargo feature `pcsc`): the cards behind pcscd's vpcd reader, the command reading
@@ -20,6 +22,7 @@ pub mod behaviour;
 pub mod cards;
 pub mod command;
 pub mod firmware;
+pub mod framing;
 pub mod model;
 #[cfg(feature = "pcsc")]
 pub mod pcsc;

@@ -10,6 +10,7 @@ use std::fmt;
 use desfire_core::encoding::Verdict;
 use desfire_core::pcd::Transport;
 
+use super::framing::Variant;
 use crate::gen_pacs::{self, spec_reason};
 use crate::profile::Profile;
 use crate::vpcd::VirtualCard;
@@ -67,28 +68,45 @@ impl<C: VirtualCard + ?Sized> Transport for CardLink<'_, C> {
 }
 
 /// The reference reader: the GEN-PACS procedure with the profile's keys and policy
-/// (`allow_non_random_uid` from the profile), trusted time `now`.
+/// (`allow_non_random_uid` from the profile), trusted time `now`, framed as its
+/// [`Variant`] says.
 #[derive(Debug)]
 pub struct ReferenceReader<'a> {
     profile: &'a Profile,
     now: u32,
+    framing: Variant,
 }
 
 impl<'a> ReferenceReader<'a> {
-    /// The reference reader for `profile` at trusted time `now` (Unix seconds).
+    /// The reference reader for `profile` at trusted time `now` (Unix seconds), framing as
+    /// [`Variant::Ad`].
     pub fn new(profile: &'a Profile, now: u32) -> Self {
-        Self { profile, now }
+        Self {
+            profile,
+            now,
+            framing: Variant::Ad,
+        }
+    }
+
+    /// The same reader framing its commands as `framing` says.
+    pub fn framed(self, framing: Variant) -> Self {
+        Self { framing, ..self }
     }
 }
 
 impl ReaderUnderTest for ReferenceReader<'_> {
     fn name(&self) -> String {
-        "reference".into()
+        match self.framing {
+            Variant::Ad => "reference".into(),
+            other => format!("reference (framing {other})"),
+        }
     }
 
     fn present(&mut self, card: &mut dyn VirtualCard) -> Observation {
         let ac = card.anticollision_uid().to_vec();
-        let t = gen_pacs::read(
+        let t = gen_pacs::read_as(
+            gen_pacs::ReadPolicy::Reader,
+            self.framing,
             &mut CardLink(card),
             self.profile,
             self.profile.policy.allow_fixed_uid,

@@ -3,52 +3,63 @@
 
 use desfire_core::wire::Ins;
 
-use super::behaviour::Behaving;
+use super::behaviour::{Behaving, frame};
 use super::cards::{CardError, CardSpec, ENROLLED_CREDENTIAL_ID, Fixture};
-use super::model::{AuditReport, CardResult, ExchangeStep};
+use super::model::{AuditReport, CardResult, ExchangeStep, Outcome};
 use super::reader::{Observation, ReaderUnderTest};
 use crate::trace::commands::iso_command_name;
 use crate::vpcd::VirtualCard;
 
 /// A C-APDU a reader must never send to a GEN-PACS card (R2): a legacy or EV1 authentication
-/// (`0A`, `1A`, `AA`) or ISO READ BINARY.
+/// (`0A`, `1A`, `AA`), ISO-wrapped or native, or ISO READ BINARY.
 pub fn forbidden(capdu: &[u8]) -> Option<&'static str> {
-    match capdu {
-        [0x90, 0x0A | 0x1A | 0xAA, ..] => Some("legacy authentication (R2)"),
-        [0x00, 0xB0, ..] => Some("ISO READ BINARY of the credential (R2)"),
+    if let [0x00, 0xB0, ..] = capdu {
+        return Some("ISO READ BINARY of the credential (R2)");
+    }
+    match frame::command(capdu) {
+        Some(c) if matches!(c.ins, 0x0A | 0x1A | 0xAA) => Some("legacy authentication (R2)"),
         _ => None,
     }
 }
 
 /// The command of a C-APDU in NXP's terms, with its key or file number where it has one:
-/// `AuthenticateEV2First key 01`, `ReadData file 01`, `ISOSelectFile`.
+/// `AuthenticateEV2First key 01`, `ReadData file 01`, `ISOSelectFile`; a native frame is
+/// named the same, with `(native)`.
 pub fn command_name(capdu: &[u8]) -> String {
-    let data = capdu.get(5..).unwrap_or(&[]);
     match capdu {
-        [0x90, ins, ..] => {
-            let name = Ins(*ins)
-                .name()
-                .map_or_else(|| format!("INS {ins:02X}"), str::to_owned);
-            match (ins, data.first()) {
-                (0x71 | 0x77 | 0x0A | 0x1A | 0xAA | 0x64 | 0xC4, Some(k)) => {
-                    format!("{name} key {k:02X}")
-                }
-                (0xBD | 0xAD | 0x3D | 0x8D | 0xBB | 0xAB | 0xF5, Some(f)) => {
-                    format!("{name} file {f:02X}")
-                }
-                (0x5A, _) => match data.get(..3) {
-                    Some([a, b, c]) => format!("{name} {c:02X}{b:02X}{a:02X}"),
-                    _ => name,
-                },
-                _ => name,
-            }
-        }
         [0x00, ins, ..] => {
-            iso_command_name(*ins).map_or_else(|| format!("ISO INS {ins:02X}"), str::to_owned)
+            return iso_command_name(*ins)
+                .map_or_else(|| format!("ISO INS {ins:02X}"), str::to_owned);
         }
-        [0xFF, 0xCA, ..] => "GET DATA (PC/SC)".into(),
-        [cla, ins, ..] => format!("CLA {cla:02X} INS {ins:02X}"),
-        _ => "(short frame)".into(),
+        [0xFF, 0xCA, ..] => return "GET DATA (PC/SC)".into(),
+        _ => {}
+    }
+    // A malformed wrapped frame is still named by what it starts with.
+    let c = match (frame::command(capdu), capdu) {
+        (Some(c), _) => c,
+        (None, [0x90, ins, ..]) => frame::Command {
+            framing: frame::Framing::Wrapped,
+            ins: *ins,
+            data: capdu.get(5..).unwrap_or_default(),
+        },
+        (None, [cla, ins, ..]) => return format!("CLA {cla:02X} INS {ins:02X}"),
+        (None, _) => return "(short frame)".into(),
+    };
+    let name = Ins(c.ins)
+        .name()
+        .map_or_else(|| format!("INS {:02X}", c.ins), str::to_owned);
+    let name = match (c.ins, c.data.first()) {
+        (0x71 | 0x77 | 0x0A | 0x1A | 0xAA | 0x64 | 0xC4, Some(k)) => format!("{name} key {k:02X}"),
+        (0xBD | 0xAD | 0x3D | 0x8D | 0xBB | 0xAB | 0xF5, Some(f)) => format!("{name} file {f:02X}"),
+        (0x5A, _) => match c.data.get(..3) {
+            Some([a, b, c]) => format!("{name} {c:02X}{b:02X}{a:02X}"),
+            _ => name,
+        },
+        _ => name,
+    };
+    match c.framing {
+        frame::Framing::Wrapped => name,
+        frame::Framing::Native => format!("{name} (native)"),
     }
 }
 
@@ -127,6 +138,10 @@ pub struct Presentation {
     pub exchange: Vec<ExchangeStep>,
     /// What the reader printed ([`ReaderUnderTest::take_output`]).
     pub output: Option<String>,
+    /// Whether the reader received what carries the card's fault.
+    pub fault_committed: bool,
+    /// What the reader did not do when it did not ([`Behaving::unmet`]).
+    pub unmet: &'static str,
 }
 
 /// Builds `spec`'s card, activates it and presents it to `reader` once.
@@ -140,16 +155,23 @@ pub fn present(
     let mut rec = Recorder::new(&mut card);
     let observation = reader.present(&mut rec);
     let exchange = rec.into_steps();
+    let fault_committed = card.fault_committed();
     card.power_off();
     Ok(Presentation {
         observation,
         exchange,
         output: reader.take_output(),
+        fault_committed,
+        unmet: card.unmet(),
     })
 }
 
-/// Judges one presentation: whether it conforms and the report's one-line detail.
-pub fn judge(spec: &CardSpec, fixture: &Fixture, p: &Presentation) -> (bool, String) {
+/// Judges one presentation: its verdict and the report's one-line detail.
+///
+/// A forbidden command (R2) fails whatever else happened. Otherwise a card whose fault never
+/// reached the reader is INCONCLUSIVE, unless its conforming verdict under the profile is the
+/// golden card's (a GRANT with no alternative): then it is a control card.
+pub fn judge(spec: &CardSpec, fixture: &Fixture, p: &Presentation) -> (Outcome, String) {
     let expected = spec.expected_for(&fixture.profile);
     if let Some((step, why)) = p.exchange.iter().find_map(|s| {
         hex::decode(&s.command)
@@ -158,10 +180,19 @@ pub fn judge(spec: &CardSpec, fixture: &Fixture, p: &Presentation) -> (bool, Str
             .map(|w| (s, w))
     }) {
         return (
-            false,
+            Outcome::Fail,
             format!(
                 "the reader sent {} ({why}); {}",
                 step.command_name, spec.failure_means
+            ),
+        );
+    }
+    if !p.fault_committed && !expected.deny.is_empty() {
+        return (
+            Outcome::Inconclusive,
+            format!(
+                "{} (observed {}): this presentation says nothing about {}",
+                p.unmet, p.observation, spec.requirement
             ),
         );
     }
@@ -174,18 +205,18 @@ pub fn judge(spec: &CardSpec, fixture: &Fixture, p: &Presentation) -> (bool, Str
             Observation::Deny(Some(r)) => format!("denied with {r} ({})", spec.differs),
             _ => format!("denied ({})", spec.differs),
         };
-        (true, why)
+        (Outcome::Pass, why)
     } else if let Observation::Error(e) = &p.observation {
-        (false, format!("the reader could not run: {e}"))
+        (Outcome::Fail, format!("the reader could not run: {e}"))
     } else if p.observation == Observation::Timeout {
         (
-            false,
+            Outcome::Fail,
             "the reader did not decide in time: it hangs on this card (a door that never \
              answers, or a reader that can be stalled on purpose)"
                 .to_owned(),
         )
     } else {
-        (false, spec.failure_means.to_owned())
+        (Outcome::Fail, spec.failure_means.to_owned())
     }
 }
 
@@ -202,20 +233,22 @@ pub fn audit(
     let mut results = Vec::with_capacity(cards.len());
     for spec in cards {
         progress(spec);
-        let mut verdict: Option<(bool, String, Presentation)> = None;
+        // The first failing presentation, else the first inconclusive one, else the last.
+        let mut verdict: Option<(Outcome, String, Presentation)> = None;
         for _ in 0..repeat.max(1) {
             let p = present(reader, fixture, spec)?;
-            let (pass, mut detail) = judge(spec, fixture, &p);
-            if let (false, Some(output)) = (pass, &p.output) {
+            let (outcome, mut detail) = judge(spec, fixture, &p);
+            if let (Outcome::Fail | Outcome::Inconclusive, Some(output)) = (outcome, &p.output) {
                 detail = format!("{detail}; the reader printed {output}");
             }
-            // Keep the first failing presentation (or the last passing one).
-            let keep_old = verdict.as_ref().is_some_and(|(ok, _, _)| !ok);
+            let keep_old = verdict.as_ref().is_some_and(|(old, _, _)| {
+                *old == Outcome::Fail || (*old == Outcome::Inconclusive && outcome != Outcome::Fail)
+            });
             if !keep_old {
-                verdict = Some((pass, detail, p));
+                verdict = Some((outcome, detail, p));
             }
         }
-        let Some((pass, detail, p)) = verdict else {
+        let Some((result, detail, p)) = verdict else {
             continue;
         };
         let expected = spec.expected_for(&fixture.profile);
@@ -225,13 +258,17 @@ pub fn audit(
             requirement: spec.requirement.to_owned(),
             expected: expected.describe(ENROLLED_CREDENTIAL_ID),
             observed: p.observation.to_string(),
-            pass,
+            pass: result == Outcome::Pass,
+            result,
+            fault_committed: p.fault_committed,
             detail,
             exchange: p.exchange,
         });
     }
+    let result = Outcome::combine(results.iter().map(|c| c.result));
     Ok(AuditReport {
-        pass: results.iter().all(|c| c.pass),
+        pass: result == Outcome::Pass,
+        result,
         reader: reader.name(),
         profile: fixture.profile_name.clone(),
         path: path.to_owned(),
@@ -257,6 +294,15 @@ mod tests {
         assert!(command_name(&[0x90, 0xAD, 0, 0, 0x0F, 1]).ends_with(" file 01"));
         assert_eq!(command_name(&[0x00, 0xB0, 0, 0, 0]), "ISOReadBinary");
         assert_eq!(command_name(&[0x90]), "(short frame)");
+        assert_eq!(
+            command_name(&[0x71, 1, 0]),
+            "AuthenticateEV2First key 01 (native)"
+        );
+        assert_eq!(forbidden(&[0xAA, 0x00]), Some("legacy authentication (R2)"));
+        assert_eq!(
+            forbidden(&[0x00, 0xB0, 0, 0, 0]),
+            Some("ISO READ BINARY of the credential (R2)")
+        );
         assert_eq!(
             forbidden(&[0x90, 0xAA, 0, 0, 1, 0, 0]),
             Some("legacy authentication (R2)")

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use crate::audit::cards::{self, CardSpec, Fixture};
 use crate::audit::command::ReaderCommand;
 use crate::audit::firmware::{FirmwareOptions, FirmwareReader, RunTiming};
+use crate::audit::framing::Variant;
 use crate::audit::model::AuditReport;
 use crate::audit::reader::{ReaderUnderTest, ReferenceReader, UidOnlyReader};
 use crate::audit::{report, run};
@@ -41,8 +42,16 @@ reference and passes every card:
 observes it at its OSDP output (PyPI libosdp control panel, Secure Channel enforced): one card
 read of the credential ID is a GRANT, no read a DENY.
 
-Exit status: 0 every card conforms, 1 some card does not, 2 bad arguments or profile (or, with
---firmware, QEMU or the OSDP panel missing).";
+Each card is PASS (the conforming verdict, with the card's fault received by the reader), FAIL,
+or INCONCLUSIVE: the reader never asked for what carries the card's fault (it never read the
+credential bytes a forged card changed, never completed the authentication a wrong key breaks,
+...), so its decision proves nothing about what the card tests. A lab reports an INCONCLUSIVE
+card as not tested, never as passed; the detail line says what the reader did not do. A card
+whose conforming verdict is the golden card's GRANT under the profile is a control card and is
+never INCONCLUSIVE.
+
+Exit status: 0 every card PASS, 1 some card FAIL, 3 no FAIL but some card INCONCLUSIVE, 2 bad
+arguments or profile (or, with --firmware, QEMU or the OSDP panel missing).";
 
 /// Arguments of `desfire audit`.
 #[derive(Debug, clap::Args)]
@@ -59,6 +68,11 @@ pub struct Args {
         requires = "in_process"
     )]
     pub model: String,
+    /// With --in-process and the reference reader: how it frames its commands (`ad`, `bd`,
+    /// `whole-file`, `df-name`, `inquisitive`; see `desfire reader --help`).
+    #[arg(long, value_name = "VARIANT", default_value = "ad", requires = "in_process",
+          value_parser = parse_framing)]
+    pub framing: Variant,
     /// Audit reader software through PC/SC: run CMD for each card presented behind vpcd
     /// (`{reader}` is replaced by the reader name). Builds with `--features pcsc`.
     #[arg(long, value_name = "CMD", conflicts_with_all = ["in_process", "firmware"])]
@@ -132,6 +146,10 @@ pub struct Args {
     pub timing: bool,
 }
 
+fn parse_framing(text: &str) -> Result<Variant, String> {
+    Variant::from_name(text).ok_or_else(|| format!("expected one of {}", Variant::names()))
+}
+
 /// Runs `desfire audit`.
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
     let timeout = (args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 86_400.0)
@@ -192,7 +210,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
             report
         }
         (None, None, "reference") => {
-            let mut reader = ReferenceReader::new(&fixture.profile, now);
+            let mut reader = ReferenceReader::new(&fixture.profile, now).framed(args.framing);
             audit_with_progress(&mut reader, &fixture, &chosen, args.repeat)?
         }
         (None, None, "uid-only") => {
@@ -225,11 +243,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
         report::write(path, &report)
             .map_err(|e| CliError::Environment(format!("cannot write the report: {e}")))?;
     }
-    Ok(if report.pass {
-        Exit::Success
-    } else {
-        Exit::Fail
-    })
+    Ok(Exit::of_audit(report.result))
 }
 
 /// `--timing` with `--firmware`: one QEMU run per presentation (boot, Secure Channel, the

@@ -15,6 +15,10 @@ use super::audit::{audit_with_progress, color_on_stdout};
 use super::{CliError, Exit};
 
 const AFTER_HELP: &str = "\
+A card is INCONCLUSIVE when the reader never asked for what carries the card's fault (a UID-only
+reader never reads the forged credential): its decision proves nothing about what the card
+tests, so a lab reports it as not tested, never as passed.
+
 Exit status: 0 when the reference reader passes every card and the audit catches the UID-only
 reader on at least one card; 1 otherwise.";
 
@@ -63,7 +67,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
     )?;
     write!(out, "{}", report::table(&uid_only, color_on_stdout()))?;
 
-    let caught = !uid_only.pass;
+    let caught = uid_only.result == crate::audit::model::Outcome::Fail;
     writeln!(
         out,
         "\nverdict: reference reader {}, UID-only reader {}",
@@ -84,7 +88,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
 fn failed_ids(r: &AuditReport) -> Vec<&str> {
     r.cards
         .iter()
-        .filter(|c| !c.pass)
+        .filter(|c| c.result == crate::audit::model::Outcome::Fail)
         .map(|c| c.id.as_str())
         .collect()
 }
@@ -112,7 +116,10 @@ fn explain_uid_only(r: &AuditReport) -> String {
     let ids = |grant: bool| -> Vec<&str> {
         r.cards
             .iter()
-            .filter(|c| !c.pass && c.observed.starts_with("GRANT") == grant)
+            .filter(|c| {
+                c.result == crate::audit::model::Outcome::Fail
+                    && c.observed.starts_with("GRANT") == grant
+            })
             .map(|c| c.id.as_str())
             .collect()
     };
@@ -130,11 +137,26 @@ fn explain_uid_only(r: &AuditReport) -> String {
             refused.join(" and ")
         ));
     }
-    format!(
+    let mut line = format!(
         "caught by {} of {} cards ({}): {}.",
         failed.len(),
         r.cards.len(),
         failed.join(", "),
         why.join("; ")
-    )
+    );
+    let untested: Vec<&str> = r
+        .cards
+        .iter()
+        .filter(|c| c.result == crate::audit::model::Outcome::Inconclusive)
+        .map(|c| c.id.as_str())
+        .collect();
+    if !untested.is_empty() {
+        line.push_str(&format!(
+            " {} INCONCLUSIVE ({}): it never asked for what carries their fault, so they say \
+             nothing about it (a lab reports them as not tested, never as passed).",
+            untested.len(),
+            untested.join(", ")
+        ));
+    }
+    line
 }

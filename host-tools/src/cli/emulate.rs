@@ -106,7 +106,15 @@ type OsRandom = rand_core::UnwrapErr<rand_core::OsRng>;
 impl EmulatedCard {
     /// A card holding `image`, powered off.
     pub fn from_image(image: CardImage) -> Result<Self, card_image::ImageError> {
-        let card = image.into_card(rand_core::UnwrapErr(rand_core::OsRng))?;
+        Self::from_image_with(image, picc::CardConfig::default())
+    }
+
+    /// A card holding `image` with `config` (e.g. another frame size), powered off.
+    pub fn from_image_with(
+        image: CardImage,
+        config: picc::CardConfig,
+    ) -> Result<Self, card_image::ImageError> {
+        let card = image.into_card_with(rand_core::UnwrapErr(rand_core::OsRng), config)?;
         Ok(Self {
             card: Box::new(card),
             uid: Vec::new(),

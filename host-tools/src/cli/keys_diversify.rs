@@ -65,12 +65,7 @@ fn master_key(args: &Args) -> Result<AesKey, CliError> {
         (Some(text), _) => Ok(parse_aes_key("--master", text.expose())?),
         (None, Some(path)) => {
             let text =
-                Zeroizing::new(
-                    std::fs::read_to_string(path).map_err(|source| CliError::Read {
-                        path: path.display().to_string(),
-                        source,
-                    })?,
-                );
+                crate::args::read_secret_file(path).map_err(crate::args::KeyLoadError::into_cli)?;
             Ok(parse_aes_key(&path.display().to_string(), text.trim())?)
         }
         (None, None) => Err(ArgError::Invalid {

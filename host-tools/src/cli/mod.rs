@@ -6,6 +6,7 @@ pub mod card;
 pub mod demo;
 pub mod emulate;
 pub mod keys_diversify;
+pub mod keys_hsm;
 pub mod reader;
 pub mod trace_decode;
 
@@ -23,8 +24,21 @@ pub enum Exit {
     Fail = 1,
     /// Bad arguments, unreadable input, or output failure.
     Usage = 2,
-    /// The reader or the card failed, or the card refused the command.
+    /// The reader or the card failed, or the card refused the command; `audit`: no card
+    /// failed, but some card's fault never reached the reader (INCONCLUSIVE).
     Card = 3,
+}
+
+impl Exit {
+    /// `desfire audit`'s exit for an audit's verdict: 0 every card PASS, 1 any FAIL, 3 no FAIL
+    /// but something INCONCLUSIVE.
+    pub fn of_audit(result: crate::audit::model::Outcome) -> Self {
+        match result {
+            crate::audit::model::Outcome::Pass => Exit::Success,
+            crate::audit::model::Outcome::Fail => Exit::Fail,
+            crate::audit::model::Outcome::Inconclusive => Exit::Card,
+        }
+    }
 }
 
 /// Errors that end a run with [`Exit::Usage`].
@@ -135,6 +149,10 @@ pub enum KeysCommand {
     /// M is given whole (--input) or built as UID || AID (LSB first, as sent on the wire) ||
     /// key number || system identifier (--uid, --aid, --key-no, --system-id).
     Diversify(keys_diversify::Args),
+    /// Keys in a PKCS#11 token (a hardware security module): initialise the token, generate
+    /// or import the keys a profile names by label, list them.
+    #[command(subcommand)]
+    Hsm(keys_hsm::HsmCommand),
 }
 
 /// `desfire trace …`
@@ -153,6 +171,7 @@ pub enum TraceCommand {
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Exit, CliError> {
     match cli.command {
         Command::Keys(KeysCommand::Diversify(args)) => keys_diversify::run(args, out),
+        Command::Keys(KeysCommand::Hsm(cmd)) => keys_hsm::run(cmd, out),
         Command::Trace(TraceCommand::Decode(args)) => trace_decode::run(args, out),
         Command::Emulate(args) => emulate::run(args, out),
         Command::Card(cmd) => card::run(cmd, out),

@@ -13,6 +13,7 @@ use desfire_core::encoding::{
 use super::card::ReaderArgs;
 use super::emulate::{EmulateError, EmulatedCard};
 use super::{CliError, Exit};
+use crate::audit::framing::Variant;
 use crate::card_image;
 use crate::gen_pacs::{self, ImageLink, parse_date, spec_reason};
 use crate::profile::{Needed, Profile};
@@ -57,9 +58,20 @@ pub struct Args {
     /// Also print the output payload on a GRANT: `osdp_RAW <HEX>`.
     #[arg(long)]
     pub print_payload: bool,
+    /// How to frame the procedure's commands, all legal and all giving the same verdicts:
+    /// `ad` (the default: SelectApplication, ReadData AD of 160 bytes), `bd` (ReadData BD in
+    /// 59-byte AF frames), `whole-file` (BD of the whole file), `df-name` (ISOSelectFile by
+    /// DF name) or `inquisitive` (DF name, BD, and GetVersion, GetFileSettings, GetKeyVersion
+    /// and Read_Sig on the way).
+    #[arg(long, value_name = "VARIANT", default_value = "ad", value_parser = parse_framing)]
+    pub framing: Variant,
     /// The PC/SC reader (builds with `--features pcsc`).
     #[command(flatten)]
     pub reader: ReaderArgs,
+}
+
+fn parse_framing(text: &str) -> Result<Variant, String> {
+    Variant::from_name(text).ok_or_else(|| format!("expected one of {}", Variant::names()))
 }
 
 fn parse_output(text: &str) -> Result<OutputFormat, String> {
@@ -87,8 +99,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
         None => gen_pacs::now(),
     };
     let t = match &args.image {
-        Some(path) => read_image(path, &profile, now)?,
-        None => read_reader(&args.reader, &profile, now)?,
+        Some(path) => read_image(path, &profile, now, args.framing)?,
+        None => read_reader(&args.reader, &profile, now, args.framing)?,
     };
     log_originality(profile.policy.originality, t.originality);
     match t.verdict {
@@ -155,7 +167,12 @@ fn log_originality(policy: OriginalityPolicy, check: OriginalityCheck) {
 }
 
 /// Activates the image's card in process and reads it; the file is not written.
-pub fn read_image(path: &Path, profile: &Profile, now: u32) -> Result<Transaction, CliError> {
+pub fn read_image(
+    path: &Path,
+    profile: &Profile,
+    now: u32,
+    framing: Variant,
+) -> Result<Transaction, CliError> {
     let image = card_image::load(path)?;
     let mut card = EmulatedCard::from_image(image).map_err(|source| EmulateError::Card {
         path: path.to_owned(),
@@ -163,7 +180,9 @@ pub fn read_image(path: &Path, profile: &Profile, now: u32) -> Result<Transactio
     })?;
     card.power_on();
     let ac = card.anticollision_uid().to_vec();
-    Ok(gen_pacs::read(
+    Ok(gen_pacs::read_as(
+        gen_pacs::ReadPolicy::Reader,
+        framing,
         &mut ImageLink(&mut card),
         profile,
         profile.policy.allow_fixed_uid,
@@ -173,10 +192,17 @@ pub fn read_image(path: &Path, profile: &Profile, now: u32) -> Result<Transactio
 }
 
 #[cfg(feature = "pcsc")]
-fn read_reader(reader: &ReaderArgs, profile: &Profile, now: u32) -> Result<Transaction, CliError> {
+fn read_reader(
+    reader: &ReaderArgs,
+    profile: &Profile,
+    now: u32,
+    framing: Variant,
+) -> Result<Transaction, CliError> {
     super::card::session::with_card(reader, |card, _| {
         let ac = super::card::session::anticollision_uid(card)?;
-        Ok(gen_pacs::read(
+        Ok(gen_pacs::read_as(
+            gen_pacs::ReadPolicy::Reader,
+            framing,
             card.transport_mut(),
             profile,
             profile.policy.allow_fixed_uid,
@@ -190,6 +216,6 @@ fn read_reader(reader: &ReaderArgs, profile: &Profile, now: u32) -> Result<Trans
 }
 
 #[cfg(not(feature = "pcsc"))]
-fn read_reader(_: &ReaderArgs, _: &Profile, _: u32) -> Result<Transaction, CliError> {
+fn read_reader(_: &ReaderArgs, _: &Profile, _: u32, _: Variant) -> Result<Transaction, CliError> {
     Err(CliError::NoPcsc)
 }

@@ -101,7 +101,13 @@ impl<C: FieldCard> Host<'_, C> {
 
     /// InDataExchange with chaining by MI both ways; the R-APDU or the error status.
     fn exchange(&mut self, capdu: &[u8]) -> Result<Vec<u8>, u8> {
-        let mut parts = capdu.chunks(MAX_DATA_IN).peekable();
+        self.exchange_in(capdu, MAX_DATA_IN)
+    }
+
+    /// InDataExchange sending the C-APDU in parts of at most `part` bytes (MI set on all but
+    /// the last), as a host driver with a small frame buffer does.
+    fn exchange_in(&mut self, capdu: &[u8], part: usize) -> Result<Vec<u8>, u8> {
+        let mut parts = capdu.chunks(part).peekable();
         let mut r;
         loop {
             let part = parts.next().unwrap_or_default();
@@ -519,4 +525,97 @@ fn reader_grants_a_lab_card_through_the_emulated_pn532() {
     let trace = chip.take_trace().join("\n");
     let apdus = trace.lines().filter(|l| l.starts_with("> 90")).count();
     assert!(apdus >= 8, "{apdus} APDUs in the trace:\n{trace}");
+}
+
+/// A host driver that sends C-APDUs in InDataExchange parts of `part` bytes.
+struct Parted<'a, C> {
+    host: Host<'a, C>,
+    part: usize,
+}
+
+impl<C: FieldCard> desfire_core::pcd::Transport for Parted<'_, C> {
+    type Error = u8;
+    fn transceive(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> Result<usize, u8> {
+        let r = self.host.exchange_in(capdu, self.part)?;
+        rapdu[..r.len()].copy_from_slice(&r);
+        Ok(r.len())
+    }
+}
+
+/// An audit test card in the emulated PN532's field.
+struct Carried<'a>(&'a mut crate::audit::cards::TestCard);
+
+impl FieldCard for Carried<'_> {
+    fn activate(&mut self) -> Activation {
+        let mut a = Activation {
+            uid: Default::default(),
+            ats: Default::default(),
+        };
+        let _ = a
+            .uid
+            .extend_from_slice(crate::vpcd::VirtualCard::anticollision_uid(self.0));
+        let _ = a.ats.extend_from_slice(&DEFAULT_ATS);
+        a
+    }
+    fn deactivate(&mut self) {}
+    fn transmit(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> usize {
+        crate::vpcd::VirtualCard::transmit(self.0, capdu, rapdu)
+    }
+}
+
+/// The firmware path carries every fault whatever InDataExchange framing the host driver
+/// uses: behind the emulated PN532, the reference reader in each framing variant, sending its
+/// C-APDUs whole or in MI-chained parts of 16 bytes (answers longer than 262 bytes come back
+/// with MI), gets the conforming verdict on the actively misbehaving cards, each fault
+/// committed.
+#[test]
+fn faults_reach_the_reader_whatever_the_in_data_exchange_framing() {
+    use crate::audit::cards::{self, Fixture};
+    use crate::audit::framing::Variant;
+    use crate::audit::reader::Observation;
+    use crate::gen_pacs;
+    use crate::profile::{LAB, Profile};
+    use crate::vpcd::VirtualCard;
+    use desfire_core::encoding::Verdict;
+
+    let now = gen_pacs::parse_date("now", "2026-06-01").unwrap();
+    let fixture = Fixture::new(Profile::load(LAB).unwrap(), LAB, now).unwrap();
+    for id in ["T4", "T5", "T6", "T13", "T7"] {
+        let spec = cards::select(id).unwrap()[0];
+        for framing in Variant::ALL {
+            for part in [MAX_DATA_IN, 16] {
+                let mut card = fixture.build(spec).unwrap();
+                card.power_on();
+                let mut chip = Pn532::new(vec![Carried(&mut card)], false);
+                let mut host = Host { chip: &mut chip };
+                let target = host.poll().unwrap();
+                let uid = target[5..5 + usize::from(target[4])].to_vec();
+                let t = gen_pacs::read_as(
+                    gen_pacs::ReadPolicy::Reader,
+                    framing,
+                    &mut Parted { host, part },
+                    &fixture.profile,
+                    false,
+                    &uid,
+                    now,
+                );
+                let observed = match t.verdict {
+                    Verdict::Grant(c) => Observation::Grant(c.credential_id),
+                    Verdict::Deny(r) => Observation::Deny(
+                        gen_pacs::spec_reason(&r).map(|(name, _)| name.to_owned()),
+                    ),
+                };
+                drop(chip);
+                let expected = spec.expected_for(&fixture.profile);
+                assert!(
+                    expected.accepts(&observed, cards::ENROLLED_CREDENTIAL_ID),
+                    "{id} {framing} part {part}: {observed}"
+                );
+                assert!(
+                    card.fault_committed(),
+                    "{id} {framing} part {part}: fault not committed"
+                );
+            }
+        }
+    }
 }

@@ -6,7 +6,9 @@
 //! is a 2-byte big-endian length and that many bytes. vpcd sends
 //! - a 1-byte control message: `00` power off, `01` power on, `02` reset (no answer to any of
 //!   them), `04` get ATR (answered with the ATR);
-//! - anything longer: a C-APDU, answered with the R-APDU.
+//! - anything else: a C-APDU, answered with the R-APDU. A 1-byte message with another value is
+//!   a command a PC/SC client sent (a native DESFire command such as GetVersion `60`): pcscd
+//!   waits for its answer, and every later connect waits behind it, so it must get one.
 //!
 //! vpcd also sends GET ATR now and then to see whether the card is still there.
 //!
@@ -111,8 +113,8 @@ pub const MAX_RAPDU: usize = u16::MAX as usize;
 /// `6F 00`, "no precise diagnosis": what vpcd gets when the card says nothing or too much.
 pub const SW_NO_PRECISE_DIAGNOSIS: [u8; 2] = [0x6F, 0x00];
 
-/// A vpcd control code: the payload of a 1-byte message. An open code space: codes other than
-/// the four named ones are ignored, as vpcd adds none that expect an answer.
+/// A vpcd control code: the payload of a 1-byte message with one of the four values vpcd uses
+/// ([`Control::of`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Control(pub u8);
 
@@ -125,6 +127,18 @@ impl Control {
     pub const RESET: Control = Control(0x02);
     /// Asks for the ATR (also vpcd's presence check).
     pub const GET_ATR: Control = Control(0x04);
+
+    /// The control code `byte` is, if it is one of vpcd's four.
+    pub fn of(byte: u8) -> Option<Control> {
+        [
+            Control::POWER_OFF,
+            Control::POWER_ON,
+            Control::RESET,
+            Control::GET_ATR,
+        ]
+        .into_iter()
+        .find(|c| c.0 == byte)
+    }
 }
 
 impl core::fmt::Display for Control {
@@ -144,7 +158,7 @@ impl core::fmt::Display for Control {
 pub enum Message<'a> {
     /// A 1-byte control message.
     Control(Control),
-    /// A C-APDU (two bytes or more).
+    /// A C-APDU: two bytes or more, or one byte that is not a control code (a native command).
     Apdu(&'a [u8]),
     /// An empty payload: not part of the protocol, ignored.
     Empty,
@@ -155,7 +169,10 @@ impl<'a> Message<'a> {
     pub fn parse(payload: &'a [u8]) -> Self {
         match payload {
             [] => Self::Empty,
-            [code] => Self::Control(Control(*code)),
+            [code] => match Control::of(*code) {
+                Some(c) => Self::Control(c),
+                None => Self::Apdu(payload),
+            },
             apdu => Self::Apdu(apdu),
         }
     }

@@ -59,10 +59,27 @@ fn control_messages() {
     );
     assert_eq!(handle(&mut s, &[0x02]), None);
     assert_eq!(handle(&mut s, &[0x00]), None);
-    assert_eq!(handle(&mut s, &[0x03]), None, "unknown control code");
+    // Any other single byte is a command from a PC/SC client, answered (here: off, 6F00).
+    assert_eq!(handle(&mut s, &[0x03]).unwrap(), hex!("6F00"));
     assert_eq!(handle(&mut s, &[]), None);
     let card = s.into_card();
     assert_eq!((card.ons, card.resets, card.offs), (1, 1, 1));
+}
+
+/// A native DESFire command of one byte (GetVersion `60`) through vpcd is a command, not a
+/// control message: it reaches the card and gets its answer, so pcscd and the client never
+/// wait forever.
+#[test]
+fn a_one_byte_native_command_gets_an_answer() {
+    let mut s = Session::new(Echo::default());
+    handle(&mut s, &[0x01]);
+    assert_eq!(handle(&mut s, &[0x60]).unwrap(), hex!("60 9000"));
+    for code in 0..=u8::MAX {
+        let answered = handle(&mut s, &[code]).is_some();
+        let control = matches!(code, 0x00 | 0x01 | 0x02 | 0x04);
+        assert_eq!(answered, !control || code == 0x04, "{code:02X}");
+        handle(&mut s, &[0x01]);
+    }
 }
 
 #[test]

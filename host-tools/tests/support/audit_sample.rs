@@ -2,7 +2,7 @@
 //! pass on a deny, a failure with the fault the test card injected, a failure where the reader
 //! never talked to the card, and a card whose every field is hostile.
 
-use host_tools::audit::model::{AuditReport, CardResult, ExchangeStep};
+use host_tools::audit::model::{AuditReport, CardResult, ExchangeStep, Outcome};
 
 /// What the hostile card puts in its fields: markup for every format, a terminal escape, an
 /// XML-forbidden control character, quotes and a CDATA end.
@@ -33,8 +33,24 @@ fn card(
         expected: expected.to_owned(),
         observed: observed.to_owned(),
         pass: expected == observed,
+        result: if expected == observed {
+            Outcome::Pass
+        } else {
+            Outcome::Fail
+        },
+        fault_committed: true,
         detail: detail.to_owned(),
         exchange,
+    }
+}
+
+/// A card whose fault never reached the reader.
+fn untested(card: CardResult) -> CardResult {
+    CardResult {
+        pass: false,
+        result: Outcome::Inconclusive,
+        fault_committed: false,
+        ..card
     }
 }
 
@@ -69,7 +85,7 @@ fn golden_exchange(read_fault: Option<&str>) -> Vec<ExchangeStep> {
     ]
 }
 
-/// The sample report: 2 passed, 3 failed.
+/// The sample report: 2 passed, 3 failed, 1 inconclusive.
 pub fn sample() -> AuditReport {
     let cards = vec![
         card(
@@ -112,6 +128,16 @@ pub fn sample() -> AuditReport {
             "Critical: the reader does not check MACs; data can be swapped in the field.",
             golden_exchange(Some("byte 3 of the ReadData MACt flipped (0x7F to 0x80)")),
         ),
+        untested(card(
+            "T7",
+            "Forged credential",
+            "R8",
+            "DENY BAD_SIGNATURE",
+            "DENY",
+            "the reader never received the credential bytes that carry the fault (observed DENY): \
+             this presentation says nothing about R8",
+            Vec::new(),
+        )),
         card(
             "T1",
             "UID clone",
@@ -136,8 +162,10 @@ pub fn sample() -> AuditReport {
             )],
         ),
     ];
+    let result = Outcome::combine(cards.iter().map(|c| c.result));
     AuditReport {
-        pass: cards.iter().all(|c| c.pass),
+        pass: result == Outcome::Pass,
+        result,
         reader: format!("reference-reader --port /dev/ttyUSB0 --label '{HOSTILE_SCRIPT}'"),
         profile: "lab".to_owned(),
         path: "in-process".to_owned(),

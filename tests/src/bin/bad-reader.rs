@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! bad-reader --flaw NAME (--image CARD.json | --reader PCSC-READER) [--now DATE]
+//!            [--framing VARIANT]
 //! ```
 //!
 //! NAME is a flaw (`uid-only`, `no-response-mac`, `accepts-downgrade`, `skips-signature`,
@@ -12,12 +13,15 @@
 //! from the reader's GET DATA `FF CA 00 00 00`, as a UID-only reader reads it). It answers as
 //! `desfire reader` does: GRANT is exit 0 with the credential ID as the first line of standard
 //! output; DENY is exit 1 with `DENY <REASON>` on standard error; exit 2 on a usage error or a
-//! reader that could not run.
+//! reader that could not run. `--framing` chooses how the model frames its commands
+//! (`host_tools::audit::framing::Variant`: `ad`, the default, `bd`, `whole-file`, `df-name`,
+//! `inquisitive`).
 
 use std::process::ExitCode;
 
 use desfire_tests::bad_readers::{Flaw, ModelSetup, read_over};
 use host_tools::audit::cards::{ENROLLED_CREDENTIAL_ID, GOLDEN_UID};
+use host_tools::audit::framing::Variant;
 use host_tools::audit::reader::{
     CardLink, Observation, ReaderUnderTest, ReferenceReader, UidOnlyReader,
 };
@@ -27,8 +31,8 @@ use host_tools::gen_pacs;
 use host_tools::profile::{LAB, Profile};
 use host_tools::vpcd::VirtualCard;
 
-const USAGE: &str =
-    "usage: bad-reader --flaw NAME (--image CARD.json | --reader PCSC-READER) [--now DATE]";
+const USAGE: &str = "usage: bad-reader --flaw NAME (--image CARD.json | --reader PCSC-READER) \
+                     [--now DATE] [--framing VARIANT]";
 
 fn usage(message: &str) -> ExitCode {
     eprintln!("bad-reader: {message}\n{USAGE}");
@@ -38,12 +42,17 @@ fn usage(message: &str) -> ExitCode {
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let (mut flaw, mut image, mut reader, mut now) = (None, None, None, None);
+    let mut framing = Variant::Ad;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--flaw" => flaw = args.next(),
             "--image" => image = args.next(),
             "--reader" => reader = args.next(),
             "--now" => now = args.next(),
+            "--framing" => match args.next().as_deref().and_then(Variant::from_name) {
+                Some(v) => framing = v,
+                None => return usage(&format!("--framing takes one of {}", Variant::names())),
+            },
             other => return usage(&format!("unknown argument {other:?}")),
         }
     }
@@ -60,7 +69,7 @@ fn main() -> ExitCode {
         Err(e) => return usage(&e.to_string()),
     };
     let uid_only = UidOnlyReader::new(vec![(GOLDEN_UID.to_vec(), ENROLLED_CREDENTIAL_ID)]);
-    let setup = ModelSetup::from_profile(&profile, now, GOLDEN_UID, uid_only);
+    let setup = ModelSetup::from_profile(&profile, now, GOLDEN_UID, uid_only).framed(framing);
     let flaw = Flaw::from_name(&name);
     let observation = match (image, reader) {
         (Some(image), None) => {
@@ -75,9 +84,9 @@ fn main() -> ExitCode {
             let ac = card.anticollision_uid().to_vec();
             match flaw {
                 Some(flaw) => read_over(flaw, &mut CardLink(&mut card), &ac, &setup),
-                None if name == "reference" => {
-                    ReferenceReader::new(&profile, now).present(&mut card)
-                }
+                None if name == "reference" => ReferenceReader::new(&profile, now)
+                    .framed(framing)
+                    .present(&mut card),
                 None => return usage(&format!("unknown flaw {name:?}")),
             }
         }

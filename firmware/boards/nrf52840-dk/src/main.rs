@@ -69,6 +69,44 @@ const POLL_EVERY: Duration = Duration::from_millis(50);
 
 unsafe extern "C" {
     static _keys_start: u8;
+    static _keys_len: u8;
+    static _time_start: u8;
+}
+
+/// The trusted-time floor in the TIME flash page (memory.x): `floor[4 LE] || !floor[4 LE]`, so
+/// that erased flash and a torn write both read as "no floor".
+struct FlashFloor(embassy_nrf::nvmc::Nvmc<'static>);
+
+impl FlashFloor {
+    fn page() -> u32 {
+        core::ptr::addr_of!(_time_start) as u32
+    }
+}
+
+impl reader::time::FloorStore for FlashFloor {
+    fn load(&mut self) -> Option<u32> {
+        use embedded_storage::nor_flash::ReadNorFlash;
+        let mut words = [0u8; 8];
+        self.0.read(Self::page(), &mut words).ok()?;
+        let (a, b) = words.split_at(4);
+        let floor = u32::from_le_bytes(a.try_into().ok()?);
+        (u32::from_le_bytes(b.try_into().ok()?) == !floor).then_some(floor)
+    }
+
+    fn store(&mut self, floor: u32) {
+        use embedded_storage::nor_flash::NorFlash;
+        let mut words = [0u8; 8];
+        words[..4].copy_from_slice(&floor.to_le_bytes());
+        words[4..].copy_from_slice(&(!floor).to_le_bytes());
+        let page = Self::page();
+        let written = self
+            .0
+            .erase(page, page.saturating_add(4096))
+            .and_then(|()| self.0.write(page, &words));
+        if let Err(e) = written {
+            defmt::error!("writing the time floor failed: {}", e);
+        }
+    }
 }
 
 /// The provisioned key record (flash page `KEYS`).
@@ -76,6 +114,19 @@ fn key_record() -> &'static [u8] {
     // SAFETY: `_keys_start` is the start of the 4 KiB KEYS region of memory.x, memory-mapped
     // flash that this firmware never writes; RECORD_LEN is within it.
     unsafe { core::slice::from_raw_parts(core::ptr::addr_of!(_keys_start), RECORD_LEN) }
+}
+
+/// Erases the KEYS flash page (tamper, R17): the key record is gone for good, and the next
+/// boot finds no record and refuses to run until the reader is provisioned again.
+fn erase_key_record(nvmc: &mut embassy_nrf::nvmc::Nvmc<'_>) {
+    use embedded_storage::nor_flash::NorFlash;
+    // Only the addresses of the linker symbols are taken (`_keys_len` is a length, not data).
+    let start = core::ptr::addr_of!(_keys_start) as u32;
+    let len = core::ptr::addr_of!(_keys_len) as u32;
+    match nvmc.erase(start, start.saturating_add(len)) {
+        Ok(()) => defmt::warn!("key record erased"),
+        Err(e) => defmt::error!("erasing the key record failed: {}", e),
+    }
 }
 
 /// Milliseconds from the RTC1 time driver.
@@ -128,9 +179,37 @@ fn refuse(deny: Peri<'static, peripherals::P0_14>) -> ! {
     }
 }
 
+/// UICR.APPROTECT = enabled, written when a production image is flashed (memory.x
+/// `UICR_APPROTECT`; scripts/check_debug_port.sh checks it is in the image).
+#[cfg(not(feature = "debug-port"))]
+#[unsafe(link_section = ".uicr_approtect")]
+#[used]
+static UICR_APPROTECT: u32 = reader::debug_port::APPROTECT_ENABLED;
+
 #[cortex_m_rt::entry]
 fn main() -> ! {
-    let p = embassy_nrf::init(Default::default());
+    let mut hal_config = embassy_nrf::config::Config::default();
+    // Production: embassy-nrf writes UICR.APPROTECT = enabled if it is not (and resets). Its
+    // default, `Allowed`, would write it open at every boot.
+    hal_config.debug = if cfg!(feature = "debug-port") {
+        embassy_nrf::config::Debug::Allowed
+    } else {
+        embassy_nrf::config::Debug::Disallowed
+    };
+    let p = embassy_nrf::init(hal_config);
+    // SAFETY: UICR.APPROTECT, a read-only view of the UICR flash word.
+    let approtect =
+        unsafe { core::ptr::read_volatile(reader::debug_port::UICR_APPROTECT as *const u32) };
+    if cfg!(feature = "debug-port") {
+        defmt::warn!("DEVELOPMENT BUILD: SWD debug port open, keys readable; never on a door");
+    } else if !reader::debug_port::approtect_enabled(approtect) {
+        // Before the key record is even read.
+        defmt::error!(
+            "UICR.APPROTECT {=u32:08X}: debug port not protected, refusing",
+            approtect
+        );
+        refuse(p.P0_14)
+    }
 
     let prov = match Provisioned::parse(key_record(), false) {
         Ok(prov) => prov,
@@ -226,6 +305,10 @@ fn main() -> ! {
         output: OutputFormat::LegacyWiegand,
         ..ReaderConfig::new(prov.aid, issuer_keys)
     };
+    if let Err(e) = reader::check_config(&config) {
+        defmt::error!("refusing to start: {}", e);
+        refuse(p.P0_14)
+    }
     type DkReader = Reader<
         'static,
         Pn532FrontEnd<I2c<twim::Twim<'static>>, RtcClock>,
@@ -248,6 +331,12 @@ fn main() -> ! {
         buzzer: Output::new(p.P1_04, Level::Low, OutputDrive::Standard),
     };
     let mut tamper = TamperContact(Input::new(p.P0_03, Pull::Up));
+    // Time: the floor from flash (build time if none), trusted once the panel sets it.
+    let mut clock = reader::time::TrustedClock::new(
+        FlashFloor(embassy_nrf::nvmc::Nvmc::new(p.NVMC)),
+        BUILD_UNIX_TIME,
+        Instant::now().as_millis() as u32,
+    );
     let mut next_poll = Instant::now();
     #[cfg(not(feature = "legacy-wiegand"))]
     let panel = pd;
@@ -255,19 +344,43 @@ fn main() -> ! {
     let panel = &mut wiegand;
     loop {
         #[cfg(not(feature = "legacy-wiegand"))]
+        panel.set_time(Instant::now().as_millis() as u32);
+        #[cfg(not(feature = "legacy-wiegand"))]
         service_osdp(panel, &mut line, &mut pd_rng);
         if Instant::now() < next_poll {
             continue;
         }
         next_poll = Instant::now() + POLL_EVERY;
-        // This board has no trusted clock (no backed-up RTC, no time from the panel): it uses
-        // the build time plus uptime as a lower bound and declares so (R9, firmware/README.md);
-        // the controller enforces the validity window.
-        let now = BUILD_UNIX_TIME.saturating_add(Instant::now().as_secs() as u32);
+        // Trusted time from the panel (osdp_MFG over the Secure Channel), never before the
+        // floor kept in flash; until then the floor plus uptime, a lower bound, and the reads go
+        // out in the extended format for the controller to decide (R9, firmware/README.md).
+        let ms = Instant::now().as_millis() as u32;
+        #[cfg(not(feature = "legacy-wiegand"))]
+        if let Some((unix, at)) = panel.take_panel_time() {
+            match clock.set(unix, at) {
+                Ok(()) => defmt::info!("trusted time from the panel: {=u32}", unix),
+                Err(e) => defmt::warn!("time {=u32} from the panel refused: {}", unix, e),
+            }
+        }
+        let now = clock.now(ms);
+        #[cfg(not(feature = "legacy-wiegand"))]
+        panel.set_output(match now {
+            reader::time::Now::Trusted(_) => desfire_core::encoding::OutputFormat::Osdp,
+            reader::time::Now::Untrusted(_) => desfire_core::encoding::OutputFormat::Extended,
+        });
+        reader.set_trusted_time(matches!(now, reader::time::Now::Trusted(_)));
+        let now = now.seconds();
         match reader.poll(panel, &mut signals, &mut tamper, now) {
             Event::Idle => {}
-            Event::Tamper(open) => defmt::warn!("tamper {}", open),
-            Event::Granted(id) => defmt::info!("GRANT credential {=u64:016X}", id),
+            Event::Tamper(open) => {
+                defmt::warn!("tamper {}: keys wiped in RAM", open);
+                if open {
+                    erase_key_record(&mut clock.store_mut().0);
+                }
+            }
+            Event::Queued(id) => defmt::info!("credential {=u64:016X} granted, queued", id),
+            Event::Granted(id) => defmt::info!("GRANT credential {=u64:016X}, taken", id),
+            Event::NotTaken(id) => defmt::warn!("credential {=u64:016X} never taken: DENY", id),
             Event::Denied(reason) => defmt::info!("DENY {=u8} {}", reason.id(), reason),
         }
     }

@@ -6,6 +6,7 @@
 #![no_main]
 
 mod clock;
+mod floor;
 mod rng;
 mod stack;
 mod uart;
@@ -26,9 +27,12 @@ use reader::osdp::Pd;
 use reader::{Event, FrontEnd, Reader, Signal, Signals, TamperInput, lab};
 
 use crate::clock::Millis;
+use crate::floor::SemihostFloor;
 use crate::rng::lab_rng;
 use crate::uart::{CmsdkUart, UART0, UART1};
+use desfire_core::encoding::OutputFormat;
 use reader::drbg::CtrDrbg;
+use reader::time::{Now, TrustedClock};
 
 defmt::timestamp!("{=u32:ms}", clock::millis());
 
@@ -66,13 +70,20 @@ impl Signals for Leds {
     }
 }
 
-/// Button 0 pressed = housing open.
+/// The tamper contact as a word in RAM, non-zero = housing open. QEMU 7.2 does not model
+/// pressing the MPS2 FPGA buttons (the register reads 0), so the end-to-end test "presses" the
+/// contact by writing this word through QEMU's gdbstub (firmware/tests/e2e_qemu.py).
+#[unsafe(no_mangle)]
+static TAMPER_CONTACT: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+
+/// Button 0 pressed, or the contact word set = housing open.
 struct TamperButton;
 
 impl TamperInput for TamperButton {
     fn tampered(&mut self) -> bool {
         // SAFETY: the FPGAIO button register, read-only.
-        unsafe { core::ptr::read_volatile(FPGAIO_BUTTON as *const u32) & 1 != 0 }
+        let button = unsafe { core::ptr::read_volatile(FPGAIO_BUTTON as *const u32) & 1 != 0 };
+        button || TAMPER_CONTACT.load(core::sync::atomic::Ordering::Relaxed) != 0
     }
 }
 
@@ -137,8 +148,9 @@ struct Board {
     reader: &'static mut QemuReader,
     osdp_line: CmsdkUart,
     pd_rng: CtrDrbg,
-    /// Trusted time for the validity window at boot (see [`boot_time`]).
-    boot_time: u32,
+    /// Time for the validity window: the runner's at boot (see [`boot_time`]), the panel's
+    /// (osdp_MFG), never before the floor kept in the `floor=` file.
+    clock: TrustedClock<SemihostFloor>,
 }
 
 #[entry]
@@ -149,28 +161,59 @@ fn main() -> ! {
         reader,
         mut osdp_line,
         mut pd_rng,
-        boot_time,
+        mut clock,
     } = init();
     #[cfg(feature = "measure")]
     let ecdsa_ticks = ecdsa_ticks();
+    #[cfg(feature = "measure")]
+    ecdsa_differential();
+    // The high-water mark below is the GRANT's: RustCrypto's verification in the differential
+    // (never in a GRANT) ran deeper than anything after it.
+    #[cfg(feature = "measure")]
+    stack::paint();
     let mut next_poll = clock::millis();
     loop {
+        pd.set_time(clock::millis());
         service_osdp(pd, &mut osdp_line, &mut pd_rng);
         let ms = clock::millis();
         if (ms.wrapping_sub(next_poll) as i32) < 0 {
             continue;
         }
         next_poll = ms.wrapping_add(POLL_EVERY_MS);
-        let now = boot_time.wrapping_add(ms / 1000);
+        if let Some((unix, at)) = pd.take_panel_time() {
+            match clock.set(unix, at) {
+                Ok(()) => defmt::info!("trusted time from the panel: {=u32}", unix),
+                Err(e) => defmt::warn!("time {=u32} from the panel refused: {}", unix, e),
+            }
+        }
+        let now = clock.now(ms);
+        // Until trusted time, the reads go out in the extended format (R9).
+        pd.set_output(match now {
+            Now::Trusted(_) => OutputFormat::Osdp,
+            Now::Untrusted(_) => OutputFormat::Extended,
+        });
+        reader.set_trusted_time(matches!(now, Now::Trusted(_)));
+        let now = now.seconds();
         reader.front_end().io_ticks = 0;
         let start = clock::ticks();
         let event = reader.poll(pd, &mut Leds, &mut TamperButton, now);
         let total = clock::ticks().wrapping_sub(start);
         match event {
             Event::Idle => {}
-            Event::Tamper(open) => defmt::warn!("tamper {}", open),
+            // The lab keys are in the image (no key record in flash to erase); the ones in RAM
+            // are wiped by the reader and the PD.
+            Event::Tamper(open) => defmt::warn!("tamper {}: keys wiped, reader quiet", open),
             Event::Granted(id) => {
-                defmt::info!("GRANT credential {=u64:016X}", id);
+                defmt::info!("GRANT credential {=u64:016X}, taken by the panel", id)
+            }
+            Event::NotTaken(id) => {
+                defmt::warn!(
+                    "credential {=u64:016X} granted, never taken by the panel: DENY shown",
+                    id
+                )
+            }
+            Event::Queued(id) => {
+                defmt::info!("credential {=u64:016X} granted, queued for the panel", id);
                 defmt::info!(
                     "stack high-water mark {=usize} bytes",
                     stack::high_water_mark()
@@ -238,49 +281,60 @@ fn init() -> Board {
         inner: Pn532FrontEnd::new(pn532),
         io_ticks: 0,
     };
+    let config = lab::reader_config(issuer_keys, revocation);
+    if let Err(e) = reader::check_config(&config) {
+        defmt::error!("refusing to start: {}", e);
+        fail()
+    }
     let Some(reader) = cortex_m::singleton!(: QemuReader = Reader::new(
         front,
-        lab::reader_config(issuer_keys, revocation),
+        config,
         lab::masters(),
         lab_rng(1),
     )) else {
         fail()
     };
-    let boot_time = boot_time();
+    let (boot_time, floor) = boot_time();
+    let mut clock = TrustedClock::new(floor, 0, clock::millis());
+    if let Err(e) = clock.set(boot_time, clock::millis()) {
+        defmt::warn!("the runner's time {=u32} refused: {}", boot_time, e);
+    }
     Board {
         pd,
         reader,
         osdp_line,
         pd_rng,
-        boot_time,
+        clock,
     }
 }
 
 /// Trusted time at boot, Unix seconds: `now=SECONDS` on the semihosting command line when the
 /// runner gives one (`desfire audit --firmware` passes the audit's `now`, so the test cards'
 /// validity windows, which are relative to it, mean the same to the reader), otherwise the
-/// host's clock (semihosting SYS_TIME). Lab only: a real reader has no such channel.
-fn boot_time() -> u32 {
-    let mut line = [0u8; 96];
+/// host's clock (semihosting SYS_TIME). Lab only: a real reader has no such channel. And the
+/// floor file of `floor=PATH` (reader::time), if given.
+fn boot_time() -> (u32, SemihostFloor) {
+    let mut line = [0u8; 256];
     // SYS_GET_CMDLINE (0x15): the host writes the command line, NUL-terminated, into `line`.
     // SAFETY: the parameter block names a buffer of this length that lives across the call.
     let r = unsafe { cortex_m_semihosting::syscall!(GET_CMDLINE, line.as_mut_ptr(), line.len()) };
-    let given = (r == 0)
-        .then(|| {
-            let end = line.iter().position(|&b| b == 0).unwrap_or(line.len());
-            let text = core::str::from_utf8(line.get(..end)?).ok()?;
-            text.split(' ')
-                .find_map(|arg| arg.strip_prefix("now="))
-                .and_then(|s| s.parse::<u32>().ok())
-        })
-        .flatten();
-    match given {
+    let end = line.iter().position(|&b| b == 0).unwrap_or(line.len());
+    let text = (r == 0)
+        .then(|| core::str::from_utf8(line.get(..end)?).ok())
+        .flatten()
+        .unwrap_or("");
+    let arg = |name: &str| text.split(' ').find_map(|a| a.strip_prefix(name));
+    let floor = SemihostFloor::new(arg("floor="));
+    match arg("now=").and_then(|s| s.parse::<u32>().ok()) {
         Some(now) => {
             defmt::info!("trusted time from the runner: {=u32}", now);
-            now
+            (now, floor)
         }
         // SAFETY: a semihosting call without arguments.
-        None => unsafe { cortex_m_semihosting::syscall!(TIME) as u32 },
+        None => (
+            unsafe { cortex_m_semihosting::syscall!(TIME) as u32 },
+            floor,
+        ),
     }
 }
 
@@ -296,6 +350,42 @@ fn ecdsa_ticks() -> u32 {
         fail()
     }
     dt
+}
+
+/// The ECDSA differential vectors through RustCrypto and p256-cm4 on this core
+/// (reader::ecdsa_vectors), and one valid verification by each on its own: a backend that
+/// disagrees with the other or with OpenSSL's verdict fails the run.
+#[cfg(feature = "measure")]
+#[inline(never)]
+fn ecdsa_differential() {
+    use cortex_m_semihosting::hprintln;
+    use desfire_core::crypto::ecdsa_p256::{CortexM4P256, RustCryptoP256};
+    use reader::ecdsa_vectors::{VECTORS, differential, verdict};
+    match differential::<RustCryptoP256, CortexM4P256>() {
+        Ok(n) => hprintln!("ecdsa_differential_vectors_agreed={}", n),
+        Err(name) => {
+            hprintln!("ecdsa_differential_mismatch={}", name);
+            fail()
+        }
+    }
+    let per_tick = u64::from(clock::CORE_HZ / 1_000_000);
+    let Some(v) = VECTORS.first() else { fail() };
+    for (name, run) in [
+        ("rustcrypto", verdict::<RustCryptoP256> as fn(&_) -> bool),
+        ("p256_cm4", verdict::<CortexM4P256>),
+    ] {
+        let t = clock::ticks();
+        let ok = run(core::hint::black_box(v));
+        let dt = clock::ticks().wrapping_sub(t);
+        if !ok {
+            fail()
+        }
+        hprintln!(
+            "ecdsa_{}_instructions={}",
+            name,
+            u64::from(dt) * 1000 / per_tick
+        );
+    }
 }
 
 /// The figures of one GRANT, as text over semihosting, then the end of the run.

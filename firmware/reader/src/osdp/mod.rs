@@ -14,4 +14,4 @@ pub mod packet;
 pub mod pd;
 pub mod secure;
 
-pub use pd::{Pd, PdConfig, QueueFull};
+pub use pd::{Pd, PdConfig, QueueFull, READ_MAX_AGE_MS, ReadFate};

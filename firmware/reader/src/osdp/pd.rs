@@ -6,12 +6,19 @@
 //! tamper reports leave only inside an established session, encrypted (SCS_18). The PD has no
 //! install mode: it never accepts the default key SCBK-D, and never falls back to plaintext.
 //! A MAC failure, a plaintext packet or SQN 0 ends the session.
+//!
+//! A card read waits for the panel at most [`PdConfig::read_max_age_ms`] (2 s by default) and
+//! never outlives the session it was queued in: when that session ends, the queue is emptied,
+//! so a read cannot reach the panel later, at a moment someone on the bus chose. The reader
+//! learns each read's fate ([`ReadFate`]): taken (the panel moved on to its next sequence
+//! number after the reply that carried it, in the same session) or lost.
 
 use super::packet::{BROADCAST, MAC_LEN, MAX_PACKET, Packet, Receiver, emit};
 use super::secure::SessionKeys;
 use desfire_core::crypto::AesKey;
 use desfire_core::encoding::OutputFormat;
 use heapless::Deque;
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// Command codes (OSDP v2.2 Annex A.1).
 pub mod cmd {
@@ -35,6 +42,9 @@ pub mod cmd {
     pub const ACURXSIZE: u8 = 0x7B;
     /// osdp_KEEPACTIVE.
     pub const KEEPACTIVE: u8 = 0xA7;
+    /// osdp_MFG, manufacturer specific: `vendor[3] || sub-command || data`. This PD knows one
+    /// sub-command, [`crate::time::MFG_SET_TIME`] (trusted time from the panel).
+    pub const MFG: u8 = 0x80;
 }
 
 /// Reply codes (OSDP v2.2 Annex A.2).
@@ -100,13 +110,36 @@ pub struct PdConfig {
     pub firmware: [u8; 3],
     /// What a GRANT is reported as (spec §14): the credential ID by default.
     pub output: OutputFormat,
+    /// How long a card read may wait for the panel's poll, in milliseconds
+    /// ([`READ_MAX_AGE_MS`] by default); older reads are dropped, never sent.
+    pub read_max_age_ms: u32,
+}
+
+/// The default age limit of a queued card read: 2 s, about as long as a holder waits at the
+/// door for the light.
+pub const READ_MAX_AGE_MS: u32 = 2_000;
+
+/// What became of the last card read handed to [`Pd::report_raw`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ReadFate {
+    /// No read was queued since the last time this was asked.
+    None,
+    /// Queued, or sent and not yet acknowledged by the panel's next sequence number.
+    Waiting,
+    /// The panel received it: it sent its next command (new SQN, valid MAC) in the same session
+    /// after the reply that carried the read.
+    Taken,
+    /// Dropped: too old, or the session it was queued in ended.
+    Lost,
 }
 
 /// A card read waiting for the control panel's next poll: an osdp_RAW payload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Zeroize)]
 pub struct RawRead {
     bytes: [u8; 20],
     len: usize,
+    queued_at_ms: u32,
 }
 
 impl RawRead {
@@ -117,6 +150,7 @@ impl RawRead {
         Some(Self {
             bytes,
             len: payload.len(),
+            queued_at_ms: 0,
         })
     }
 
@@ -147,8 +181,20 @@ pub struct Pd {
     rx: Receiver,
     channel: Channel,
     reads: Deque<RawRead, 4>,
+    /// The SQN of the reply that carried the last read and when that read was queued, until
+    /// the panel moves past it.
+    read_in_flight: Option<(u8, u32)>,
+    fate: ReadFate,
+    /// When the read being answered now was queued.
+    in_flight_queued_at: u32,
+    /// The last time the panel set (Unix seconds) and the millisecond clock when it came.
+    panel_time: Option<(u32, u32)>,
+    now_ms: u32,
     tamper: bool,
     tamper_reported: bool,
+    /// The SCBK was wiped (tamper): no new session; the one in progress ends once the tamper
+    /// report is out.
+    wiped: bool,
     last_sqn: Option<u8>,
     last_reply: [u8; MAX_REPLY],
     last_len: usize,
@@ -172,7 +218,9 @@ impl core::fmt::Debug for Pd {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueFull;
 
-/// What the PD sends back for one command: a reply code and its (plain) data.
+/// What the PD sends back for one command: a reply code and its (plain) data, wiped on drop
+/// (an osdp_RAW answer holds the credential ID in clear).
+#[derive(Zeroize, ZeroizeOnDrop)]
 struct Answer {
     code: u8,
     data: [u8; 32],
@@ -210,7 +258,13 @@ impl Pd {
             rx: Receiver::default(),
             channel: Channel::Clear,
             reads: Deque::new(),
+            read_in_flight: None,
+            fate: ReadFate::None,
+            in_flight_queued_at: 0,
+            panel_time: None,
+            now_ms: 0,
             tamper: false,
+            wiped: false,
             // Nothing to report until the input changes.
             tamper_reported: true,
             last_sqn: None,
@@ -224,15 +278,85 @@ impl Pd {
         self.config.output
     }
 
+    /// Changes what a GRANT is reported as (the board: extended until it has trusted time).
+    pub fn set_output(&mut self, output: OutputFormat) {
+        self.config.output = output;
+    }
+
     /// Whether the Secure Channel is established.
     pub fn is_secure(&self) -> bool {
         matches!(self.channel, Channel::Secure { .. })
     }
 
-    /// Queues a card read for the control panel (osdp_RAW payload, spec §14).
+    /// Queues a card read for the control panel (osdp_RAW payload, spec §14), stamped with the
+    /// time of the last [`Pd::set_time`].
     pub fn report_raw(&mut self, payload: &[u8]) -> Result<(), QueueFull> {
-        let read = RawRead::new(payload).ok_or(QueueFull)?;
-        self.reads.push_back(read).map_err(|_| QueueFull)
+        let mut read = RawRead::new(payload).ok_or(QueueFull)?;
+        read.queued_at_ms = self.now_ms;
+        self.reads.push_back(read).map_err(|_| QueueFull)?;
+        self.fate = ReadFate::Waiting;
+        Ok(())
+    }
+
+    /// The board's millisecond clock (any origin, wrapping); reads older than
+    /// [`PdConfig::read_max_age_ms`] are dropped.
+    pub fn set_time(&mut self, now_ms: u32) {
+        self.now_ms = now_ms;
+        let max = self.config.read_max_age_ms;
+        // Sent but never acknowledged (the panel went quiet): lost once it is too old, so the
+        // reader is not left waiting for a panel that may never come back.
+        if let Some((_, queued_at)) = self.read_in_flight
+            && now_ms.wrapping_sub(queued_at) > max
+        {
+            self.read_in_flight = None;
+            self.fate = ReadFate::Lost;
+        }
+        while let Some(r) = self.reads.front() {
+            if now_ms.wrapping_sub(r.queued_at_ms) <= max {
+                break;
+            }
+            if let Some(mut old) = self.pop_read() {
+                old.zeroize();
+            }
+            self.fate = ReadFate::Lost;
+        }
+    }
+
+    /// What became of the last queued read; a final answer (taken, lost) is given once.
+    pub fn read_fate(&mut self) -> ReadFate {
+        match self.fate {
+            f @ (ReadFate::Taken | ReadFate::Lost) => {
+                self.fate = ReadFate::None;
+                f
+            }
+            f => f,
+        }
+    }
+
+    /// Takes the oldest read out of the queue and wipes its slot (a popped slot keeps its bytes).
+    fn pop_read(&mut self) -> Option<RawRead> {
+        let read = *self.reads.front()?;
+        if let Some(slot) = self.reads.front_mut() {
+            slot.zeroize();
+        }
+        self.reads.pop_front();
+        Some(read)
+    }
+
+    /// Empties the queue, wiping every slot.
+    fn clear_reads(&mut self) {
+        while let Some(mut r) = self.pop_read() {
+            r.zeroize();
+        }
+    }
+
+    /// The session ended: no read queued in it may leave in a later one.
+    fn session_lost(&mut self) {
+        if !self.reads.is_empty() || self.read_in_flight.is_some() {
+            self.clear_reads();
+            self.read_in_flight = None;
+            self.fate = ReadFate::Lost;
+        }
     }
 
     /// Sets the tamper input; a change is reported (osdp_LSTATR) at the next poll.
@@ -241,6 +365,30 @@ impl Pd {
             self.tamper = tamper;
             self.tamper_reported = false;
         }
+    }
+
+    /// Wipes the SCBK (tamper, R17). The session in progress carries the pending tamper report
+    /// and then ends, its keys zeroized; no session can be set up again, so the PD answers
+    /// nothing but NAKs and plaintext osdp_POLL ACKs from then on.
+    pub fn wipe_keys(&mut self) {
+        // The old key is zeroized as it is dropped.
+        self.config.scbk = AesKey::new([0; 16]);
+        self.wiped = true;
+        self.session_lost();
+        if !self.is_secure() {
+            self.channel = Channel::Clear;
+        }
+    }
+
+    /// The time the panel set since the last call (Unix seconds, and the [`Pd::set_time`] clock
+    /// when it came): only ever inside the Secure Channel (osdp_MFG [`crate::time::MFG_SET_TIME`]).
+    pub fn take_panel_time(&mut self) -> Option<(u32, u32)> {
+        self.panel_time.take()
+    }
+
+    /// Whether the keys were wiped.
+    pub fn is_wiped(&self) -> bool {
+        self.wiped
     }
 
     /// Takes one byte from the line; when it completes a command for this PD, writes the reply
@@ -277,11 +425,16 @@ impl Pd {
             out.get_mut(..last.len())?.copy_from_slice(last);
             return Some(last.len());
         }
+        let was_secure = self.is_secure();
         if sqn == 0 {
             // SQN 0 starts a new conversation: any session ends.
             self.channel = Channel::Clear;
         }
-        let n = self.answer(&p, rng, out)?;
+        let n = self.answer(&p, rng, out);
+        if was_secure && !self.is_secure() {
+            self.session_lost();
+        }
+        let n = n?;
         self.last_sqn = Some(sqn);
         let reply = out.get(..n)?;
         self.last_len = match self.last_reply.get_mut(..n) {
@@ -309,8 +462,8 @@ impl Pd {
                 let Ok(rnd_a) = <[u8; 8]>::try_from(p.data) else {
                     return self.clear_reply(out, sqn, Answer::nak(nak::UNABLE));
                 };
-                if !key_is_scbk {
-                    // SCBK-D (install mode) is never accepted.
+                if !key_is_scbk || self.wiped {
+                    // SCBK-D (install mode) is never accepted, nor any session after a wipe.
                     return self.clear_reply(out, sqn, Answer::nak(nak::SC_UNSUPPORTED));
                 }
                 let mut rnd_b = [0u8; 8];
@@ -398,6 +551,10 @@ impl Pd {
         if !bool::from(subtle::ConstantTimeEq::ct_eq(want, &got[..])) {
             return self.clear_reply(out, sqn, Answer::nak(nak::SC_CONDITIONS));
         }
+        // A new SQN with a valid MAC in the same session: the panel got the reply before.
+        if self.read_in_flight.take().is_some() {
+            self.fate = ReadFate::Taken;
+        }
         let mut data = [0u8; MAX_PACKET];
         let data_len = if p.scs() == Some(scs::CMD_ENC) {
             let ct = data.get_mut(..p.data.len())?;
@@ -411,14 +568,23 @@ impl Pd {
             p.data.len()
         };
         let a = self.command(p.code, data.get(..data_len)?);
+        data.zeroize();
+        if a.code == reply::RAW {
+            self.read_in_flight = Some((sqn, self.in_flight_queued_at));
+        }
         // The reply: data encrypted with IV = ~C-MAC, then the MAC chained on C-MAC.
-        let mut body = [0u8; 48];
+        let mut body = zeroize::Zeroizing::new([0u8; 48]);
         body.get_mut(..a.len)?.copy_from_slice(a.data());
         let (ty, body_len) = if a.len == 0 {
             (scs::REPLY_MAC, 0)
         } else {
-            (scs::REPLY_ENC, keys.encrypt_data(&c_mac, &mut body, a.len)?)
+            (
+                scs::REPLY_ENC,
+                keys.encrypt_data(&c_mac, &mut *body, a.len)?,
+            )
         };
+        // After a wipe the session lasts until the tamper report is out, then its keys go.
+        let last_in_session = self.wiped && self.tamper_reported;
         let mut r_mac_new = [0u8; 16];
         let mut mac = |bytes: &[u8]| {
             r_mac_new = keys.mac(&c_mac, bytes);
@@ -434,10 +600,12 @@ impl Pd {
             Some(&mut mac),
         )
         .ok()?;
-        self.channel = Channel::Secure {
-            keys,
-            r_mac: r_mac_new,
-        };
+        if !last_in_session {
+            self.channel = Channel::Secure {
+                keys,
+                r_mac: r_mac_new,
+            };
+        }
         Some(n)
     }
 
@@ -445,8 +613,12 @@ impl Pd {
     fn command(&mut self, code: u8, data: &[u8]) -> Answer {
         match code {
             cmd::POLL => {
-                if let Some(read) = self.reads.pop_front() {
-                    Answer::new(reply::RAW, read.payload())
+                self.set_time(self.now_ms);
+                if let Some(mut read) = self.pop_read() {
+                    let a = Answer::new(reply::RAW, read.payload());
+                    self.in_flight_queued_at = read.queued_at_ms;
+                    read.zeroize();
+                    a
                 } else if !self.tamper_reported {
                     self.tamper_reported = true;
                     self.lstatr()
@@ -462,6 +634,27 @@ impl Pd {
             cmd::LED | cmd::BUZ | cmd::ACURXSIZE | cmd::KEEPACTIVE => {
                 let _ = data;
                 Answer::new(reply::ACK, &[])
+            }
+            cmd::MFG => self.mfg(data),
+            _ => Answer::nak(nak::UNKNOWN_COMMAND),
+        }
+    }
+
+    /// osdp_MFG: `vendor[3] || 01 || UnixSeconds[4, LE]` sets trusted time. Another vendor
+    /// code or sub-command is an unknown command; a wrong length is NAK `09`.
+    fn mfg(&mut self, data: &[u8]) -> Answer {
+        let Some((vendor, rest)) = data.split_first_chunk::<3>() else {
+            return Answer::nak(nak::UNABLE);
+        };
+        match rest.split_first() {
+            Some((&crate::time::MFG_SET_TIME, time)) if *vendor == self.config.vendor => {
+                match <[u8; 4]>::try_from(time) {
+                    Ok(t) => {
+                        self.panel_time = Some((u32::from_le_bytes(t), self.now_ms));
+                        Answer::new(reply::ACK, &[])
+                    }
+                    Err(_) => Answer::nak(nak::UNABLE),
+                }
             }
             _ => Answer::nak(nak::UNKNOWN_COMMAND),
         }

@@ -15,6 +15,7 @@ use desfire_core::crypto::{
     AesKey, BLOCK, aes, cbc_decrypt, cbc_encrypt, encrypt_block, pad_iso9797_m2, unpad_iso9797_m2,
 };
 use subtle::ConstantTimeEq;
+use zeroize::Zeroize;
 
 /// The session keys of one Secure Channel session (zeroized on drop: [`AesKey`]).
 #[derive(Debug, Clone)]
@@ -32,7 +33,10 @@ fn derive_one(scbk: &AesKey, tag: u8, rnd_a: &[u8; 8]) -> AesKey {
         *o = *r;
     }
     encrypt_block(&aes(scbk), &mut block);
-    AesKey::new(block)
+    let key = AesKey::new(block);
+    // The session key's stack copy.
+    block.zeroize();
+    key
 }
 
 impl SessionKeys {

@@ -240,21 +240,31 @@ fn a_card_lost_mid_transaction_is_denied_without_output() {
 }
 
 #[test]
-fn tamper_is_reported_and_stops_reading() {
+fn tamper_is_reported_wipes_the_keys_and_stops_reading_for_good() {
     let keys = lab::issuer_keys().unwrap();
     let mut r = rig(&keys);
+    assert!(r.reader.keys().kuid.is_some() && r.reader.keys().read.is_some());
     r.present(Some(golden()));
     r.switch.0 = true;
     assert_eq!(r.poll(), Event::Tamper(true));
     assert_eq!(r.panel.tamper, vec![true]);
     assert_eq!(r.signals.0, vec![Signal::Tamper]);
+    let m = r.reader.keys();
+    assert!(
+        m.kuid.is_none() && m.read.is_none() && m.read_next.is_none() && m.picc.is_none(),
+        "keys wiped in RAM"
+    );
     assert_eq!(r.poll(), Event::Idle);
     assert_eq!(r.reader.front_end().apdus, 0, "no card is read while open");
     r.switch.0 = false;
     assert_eq!(r.poll(), Event::Tamper(false));
     assert_eq!(r.panel.tamper, vec![true, false]);
-    assert_eq!(r.poll(), Event::Granted(0x1A2B_3C4D_5E6F_7081));
-    assert_eq!(r.panel.grants.len(), 1);
+    // Closing the housing brings nothing back: the reader stays quiet.
+    for _ in 0..3 {
+        assert_eq!(r.poll(), Event::Idle);
+    }
+    assert_eq!(r.reader.front_end().apdus, 0);
+    assert!(r.panel.grants.is_empty());
 }
 
 /// The OSDP PD as the panel: a GRANT queues exactly one `osdp_RAW`, a DENY queues nothing.
@@ -277,15 +287,51 @@ fn the_pd_queues_one_raw_record_per_grant_and_none_per_deny() {
     reader.front_end().card = None;
     reader.poll(&mut pd, &mut s, &mut t, NOW);
     reader.front_end().card = Some(golden());
-    assert!(matches!(
-        reader.poll(&mut pd, &mut s, &mut t, NOW),
-        Event::Granted(_)
-    ));
+    let id = 0x1A2B_3C4D_5E6F_7081;
+    assert_eq!(reader.poll(&mut pd, &mut s, &mut t, NOW), Event::Queued(id));
+    // Nothing shown to the holder while the read waits for the panel.
+    assert_eq!(s.0.last(), Some(&Signal::Deny));
+    assert_eq!(reader.poll(&mut pd, &mut s, &mut t, NOW), Event::Idle);
     let raws = super::pd::drain_raw_records(&mut pd);
     assert_eq!(
         raws,
         vec![hex!("00 00 40 00 1A 2B 3C 4D 5E 6F 70 81").to_vec()]
     );
+    // The panel moved past the reply that carried it: now GRANT.
+    assert_eq!(
+        reader.poll(&mut pd, &mut s, &mut t, NOW),
+        Event::Granted(id)
+    );
+    assert_eq!(s.0.last(), Some(&Signal::Grant));
+}
+
+/// A read that never reaches the panel (here: too old) is shown as DENY, never GRANT, and
+/// nothing reaches the panel afterwards.
+#[test]
+fn a_read_the_panel_never_took_is_shown_as_deny() {
+    let keys = lab::issuer_keys().unwrap();
+    let mut reader = Reader::new(
+        Field::default(),
+        lab::reader_config(&keys, &[]),
+        lab::masters(),
+        TestRng(7),
+    );
+    let mut pd = Pd::new(lab::pd_config());
+    pd.set_time(1_000);
+    let (mut s, mut t) = (SignalLog::default(), Switch::default());
+    reader.front_end().card = Some(golden());
+    let id = 0x1A2B_3C4D_5E6F_7081;
+    assert_eq!(reader.poll(&mut pd, &mut s, &mut t, NOW), Event::Queued(id));
+    let max = lab::pd_config().read_max_age_ms;
+    pd.set_time(1_000 + max);
+    assert_eq!(reader.poll(&mut pd, &mut s, &mut t, NOW), Event::Idle);
+    pd.set_time(1_001 + max);
+    assert_eq!(
+        reader.poll(&mut pd, &mut s, &mut t, NOW),
+        Event::NotTaken(id)
+    );
+    assert_eq!(s.0, vec![Signal::Deny]);
+    assert!(super::pd::drain_raw_records(&mut pd).is_empty());
 }
 
 /// Records the Wiegand line as a bit string.
@@ -432,7 +478,7 @@ fn the_pd_reports_in_the_configured_format() {
         reader.front_end().card = Some(golden());
         assert!(matches!(
             reader.poll(&mut pd, &mut s, &mut t, NOW),
-            Event::Granted(_)
+            Event::Queued(_)
         ));
         assert_eq!(super::pd::drain_raw_records(&mut pd), vec![want]);
     }
@@ -445,4 +491,58 @@ fn the_pd_reports_in_the_configured_format() {
     assert_eq!(raws.len(), 1);
     assert_eq!(&raws[0][..4], &hex!("00 00 68 00"));
     assert_eq!(&raws[0][8..16], &hex!("1A2B3C4D5E6F7081"));
+}
+
+#[test]
+fn an_originality_policy_this_image_cannot_apply_is_refused_at_start_and_denies() {
+    use desfire_core::encoding::OriginalityPolicy;
+    let keys = lab::issuer_keys().unwrap();
+    for policy in [OriginalityPolicy::Log, OriginalityPolicy::Require] {
+        let config = desfire_core::encoding::ReaderConfig {
+            originality: policy,
+            ..lab::reader_config(&keys, &[])
+        };
+        // The host tests build without the feature `originality`.
+        assert_eq!(
+            crate::check_config(&config),
+            Err(crate::StartError::OriginalityNotBuilt)
+        );
+        // A reader built anyway never quietly skips the check: every card is denied.
+        let mut r = Rig {
+            reader: Reader::new(Field::default(), config, lab::masters(), TestRng(7)),
+            panel: PanelLog::default(),
+            signals: SignalLog::default(),
+            switch: Switch::default(),
+        };
+        r.present(Some(golden()));
+        assert_eq!(r.poll(), Event::Denied(DenyReason::OriginalityFailed));
+        assert!(r.panel.grants.is_empty());
+    }
+    assert_eq!(crate::check_config(&lab::reader_config(&keys, &[])), Ok(()));
+}
+
+/// R18: without trusted time `now` is a lower bound. A card whose validity starts after it is
+/// not denied here (the controller decides, with the validity in the read); one that ended
+/// before it has ended whatever the true time, and is `EXPIRED`.
+#[test]
+fn without_trusted_time_only_expired_is_decided() {
+    let keys = lab::issuer_keys().unwrap();
+    let c = credential(true);
+    for (trusted, now, want) in [
+        (true, c.valid_from - 1, Some(DenyReason::NotYetValid)),
+        (false, c.valid_from - 1, None),
+        (false, c.valid_until, Some(DenyReason::Expired)),
+        (true, c.valid_until, Some(DenyReason::Expired)),
+    ] {
+        let mut r = rig(&keys);
+        r.reader.set_trusted_time(trusted);
+        r.present(Some(golden()));
+        let e = r
+            .reader
+            .poll(&mut r.panel, &mut r.signals, &mut r.switch, now);
+        match want {
+            Some(reason) => assert_eq!(e, Event::Denied(reason), "{trusted} {now}"),
+            None => assert_eq!(e, Event::Granted(c.credential_id), "{trusted} {now}"),
+        }
+    }
 }

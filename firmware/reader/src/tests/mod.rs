@@ -2,6 +2,7 @@
 //! PD (against a control panel written with the independent `osdp` crate's Annex D code).
 
 mod app;
+mod ecdsa;
 mod lab;
 mod pd;
 mod provisioned;

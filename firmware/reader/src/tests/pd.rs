@@ -2,8 +2,8 @@
 //! (an independent implementation of Annex D) and whose CRC is a bit-by-bit Annex C loop.
 
 use crate::lab;
-use crate::osdp::Pd;
 use crate::osdp::packet::Packet;
+use crate::osdp::{Pd, READ_MAX_AGE_MS, ReadFate};
 use desfire_tests::virtual_card::TestRng;
 use hex_literal::hex;
 use osdp::secure::cipher::{complement_icv, decrypt_data, encrypt_data};
@@ -253,12 +253,13 @@ fn scbk_d_and_a_wrong_key_get_no_session() {
 }
 
 #[test]
-fn a_bad_mac_ends_the_session_and_keeps_the_read() {
+fn a_bad_mac_ends_the_session_and_drops_the_read() {
     let mut pd = Pd::new(lab::pd_config());
     let mut cp = Cp::new();
     cp.command(&mut pd, 0x60, &[]);
     cp.handshake(&mut pd, &lab::LAB_SCBK);
     pd.report_raw(&CARD).unwrap();
+    assert_eq!(pd.read_fate(), ReadFate::Waiting);
     let sqn = cp.next_sqn();
     let mut p = cp.packet(sqn, None, 0x60, &[]);
     let at = p.len() - 4;
@@ -270,7 +271,117 @@ fn a_bad_mac_ends_the_session_and_keeps_the_read() {
     let r = Packet::parse(&raw).unwrap();
     assert_eq!((r.code, r.data), (0x41, &[0x06u8][..]));
     assert!(!pd.is_secure());
-    assert_eq!(drain_raw_records(&mut pd), vec![CARD.to_vec()]);
+    // Queued in the session that ended: never sent in the next one.
+    assert_eq!(pd.read_fate(), ReadFate::Lost);
+    assert!(drain_raw_records(&mut pd).is_empty());
+}
+
+/// Every way a session ends (a new CHLNG, SQN 0 from a restarted panel, a plaintext command)
+/// drops the reads queued in it, and one sent but not yet acknowledged is lost, not taken.
+#[test]
+fn a_read_queued_before_a_session_drop_is_never_delivered_after_it() {
+    for ending in ["chlng", "sqn0", "plaintext", "in flight"] {
+        let mut pd = Pd::new(lab::pd_config());
+        let mut cp = Cp::new();
+        cp.command(&mut pd, 0x60, &[]);
+        cp.handshake(&mut pd, &lab::LAB_SCBK);
+        pd.report_raw(&CARD).unwrap();
+        match ending {
+            "chlng" => {
+                let sqn = cp.next_sqn();
+                let p = cp.packet(sqn, Some(&[0x03, 0x11, 0x01]), 0x76, &RND_A);
+                send(&mut pd, &p).unwrap();
+            }
+            "sqn0" => {
+                let mut fresh = Cp::new();
+                assert_eq!(fresh.command(&mut pd, 0x60, &[]).code, 0x40);
+            }
+            "plaintext" => {
+                let sqn = cp.next_sqn();
+                let keys = cp.keys.take();
+                let p = cp.packet(sqn, None, 0x60, &[]);
+                cp.keys = keys;
+                send(&mut pd, &p).unwrap();
+            }
+            _ => {
+                // The reply carrying the read goes out, then the panel restarts (SQN 0)
+                // without ever acknowledging it.
+                assert_eq!(cp.command(&mut pd, 0x60, &[]).code, 0x50);
+                let mut fresh = Cp::new();
+                assert_eq!(fresh.command(&mut pd, 0x60, &[]).code, 0x40);
+            }
+        }
+        assert!(!pd.is_secure(), "{ending}");
+        assert_eq!(pd.read_fate(), ReadFate::Lost, "{ending}");
+        assert!(drain_raw_records(&mut pd).is_empty(), "{ending}");
+    }
+}
+
+#[test]
+fn a_read_is_taken_only_when_the_panel_moves_past_its_reply() {
+    let mut pd = Pd::new(lab::pd_config());
+    let mut cp = Cp::new();
+    cp.command(&mut pd, 0x60, &[]);
+    cp.handshake(&mut pd, &lab::LAB_SCBK);
+    pd.report_raw(&CARD).unwrap();
+    let sqn = cp.next_sqn();
+    let p = cp.packet(sqn, None, 0x60, &[]);
+    let first = send(&mut pd, &p).unwrap();
+    assert_eq!(pd.read_fate(), ReadFate::Waiting, "sent, not acknowledged");
+    // The panel missed the reply and repeats its SQN: still waiting.
+    assert_eq!(send(&mut pd, &p).unwrap(), first);
+    assert_eq!(pd.read_fate(), ReadFate::Waiting);
+    cp.open(first);
+    assert_eq!(cp.command(&mut pd, 0x60, &[]).code, 0x40);
+    assert_eq!(pd.read_fate(), ReadFate::Taken);
+    assert_eq!(pd.read_fate(), ReadFate::None, "told once");
+}
+
+/// A read sent to a panel that then goes quiet (no next command, no new session) is lost
+/// once it is too old: the reader is never left waiting for good.
+#[test]
+fn a_read_sent_but_never_acknowledged_is_lost_when_too_old() {
+    let mut pd = Pd::new(lab::pd_config());
+    let mut cp = Cp::new();
+    cp.command(&mut pd, 0x60, &[]);
+    cp.handshake(&mut pd, &lab::LAB_SCBK);
+    pd.set_time(10);
+    pd.report_raw(&CARD).unwrap();
+    assert_eq!(cp.command(&mut pd, 0x60, &[]).code, 0x50);
+    let max = lab::pd_config().read_max_age_ms;
+    pd.set_time(10 + max);
+    assert_eq!(pd.read_fate(), ReadFate::Waiting);
+    pd.set_time(11 + max);
+    assert_eq!(pd.read_fate(), ReadFate::Lost);
+}
+
+#[test]
+fn reads_expire_after_the_configured_age() {
+    for (max_age, waited, delivered) in [
+        (READ_MAX_AGE_MS, READ_MAX_AGE_MS, true),
+        (READ_MAX_AGE_MS, READ_MAX_AGE_MS + 1, false),
+        (500, 501, false),
+        (500, 500, true),
+    ] {
+        let mut pd = Pd::new(crate::osdp::PdConfig {
+            read_max_age_ms: max_age,
+            ..lab::pd_config()
+        });
+        // The clock wraps in the middle.
+        let t0 = u32::MAX - 100;
+        pd.set_time(t0);
+        pd.report_raw(&CARD).unwrap();
+        pd.set_time(t0.wrapping_add(waited));
+        let raws = drain_raw_records(&mut pd);
+        assert_eq!(raws.len(), usize::from(delivered), "{max_age} {waited}");
+        // `drain_raw_records` polls once more after the read: the panel took it.
+        let fate = if delivered {
+            ReadFate::Taken
+        } else {
+            ReadFate::Lost
+        };
+        assert_eq!(pd.read_fate(), fate, "{max_age} {waited}");
+    }
 }
 
 #[test]
@@ -300,6 +411,68 @@ fn tamper_is_reported_inside_the_session() {
     let r = cp.command(&mut pd, 0x60, &[]);
     assert_eq!((r.code, r.scs, r.data), (0x48, Some(0x18), vec![1, 0]));
     assert_eq!(cp.command(&mut pd, 0x60, &[]).code, 0x40);
+}
+
+/// Tamper: the SCBK goes, the tamper report still leaves in the running session, then the
+/// session ends and none can be set up again; the reads queued are dropped.
+#[test]
+fn a_wipe_reports_tamper_then_ends_the_session_for_good() {
+    let mut pd = Pd::new(lab::pd_config());
+    let mut cp = Cp::new();
+    cp.command(&mut pd, 0x60, &[]);
+    cp.handshake(&mut pd, &lab::LAB_SCBK);
+    pd.report_raw(&CARD).unwrap();
+    crate::Panel::tamper(&mut pd, true);
+    assert!(pd.is_wiped());
+    let r = cp.command(&mut pd, 0x60, &[]);
+    assert_eq!((r.code, r.scs, r.data), (0x48, Some(0x18), vec![1, 0]));
+    assert!(!pd.is_secure(), "the session ends with the tamper report");
+    assert_eq!(pd.read_fate(), ReadFate::Lost);
+    // A new handshake with the right key is refused: the PD no longer holds it.
+    let mut fresh = Cp::new();
+    assert_eq!(fresh.command(&mut pd, 0x60, &[]).code, 0x40);
+    let sqn = fresh.next_sqn();
+    let chlng = fresh.packet(sqn, Some(&[0x03, 0x11, 0x01]), 0x76, &RND_A);
+    let r = fresh.open(send(&mut pd, &chlng).unwrap());
+    assert_eq!((r.code, r.data.as_slice()), (0x41, &[0x05u8][..]));
+    assert!(!pd.is_secure());
+    for code in [0x64, 0x61] {
+        let r = fresh.command(&mut pd, code, &[0]);
+        assert_ne!(r.code, 0x50, "never a card read");
+    }
+}
+
+/// Trusted time (firmware/README.md): osdp_MFG `FF FF FF 01 || seconds LE` inside the
+/// Secure Channel only.
+#[test]
+fn the_panel_sets_the_time_only_inside_the_secure_channel() {
+    let mut pd = Pd::new(lab::pd_config());
+    pd.set_time(700);
+    let mut cp = Cp::new();
+    let set = [0xFF, 0xFF, 0xFF, 0x01, 0x00, 0xE1, 0xF5, 0x6A];
+    // In clear: refused, nothing taken.
+    let r = cp.command(&mut pd, 0x80, &set);
+    assert_eq!((r.code, r.data.as_slice()), (0x41, &[0x06u8][..]));
+    assert_eq!(pd.take_panel_time(), None);
+    cp.handshake(&mut pd, &lab::LAB_SCBK);
+    let r = cp.command(&mut pd, 0x80, &set);
+    assert_eq!((r.code, r.scs), (0x40, Some(0x16)));
+    assert_eq!(pd.take_panel_time(), Some((0x6AF5_E100, 700)));
+    assert_eq!(pd.take_panel_time(), None, "taken once");
+    for (bad, nak) in [
+        (&[0xFF, 0xFF, 0xFF, 0x01, 0x00][..], 0x09),
+        (&[0xFF, 0xFF][..], 0x09),
+        (&[0x00, 0x11, 0x22, 0x01, 0, 0, 0, 0][..], 0x03),
+        (&[0xFF, 0xFF, 0xFF, 0x02, 0, 0, 0, 0][..], 0x03),
+    ] {
+        let r = cp.command(&mut pd, 0x80, bad);
+        assert_eq!(
+            (r.code, r.data.as_slice()),
+            (0x41, &[nak][..]),
+            "{bad:02X?}"
+        );
+    }
+    assert_eq!(pd.take_panel_time(), None);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The key record: round trip, erased flash, torn writes, bad fields, TEST keys refused outside
-//! lab builds, and no panic on any bytes.
+//! lab builds, known keys refused in every build, and no panic on any bytes.
 
-use crate::lab_values::{LAB_SCBK, TEST_ISSUER_PUBLIC, TEST_K1, TEST_K2_MASTER};
+use crate::lab_values::{LAB_SCBK, SCBK_D, TEST_ISSUER_PUBLIC, TEST_K1, TEST_K2_MASTER};
 use crate::provisioned::{Provisioned, RECORD_LEN, RecordError, emit};
 use desfire_core::encoding::{AppKey, CardKey, KeyProvider, LAB_AID, SystemId};
 use desfire_core::wire::Aid;
@@ -56,6 +56,8 @@ fn a_record_round_trips() {
     assert_eq!(p.address, 5);
     assert!(!p.allow_fixed_uid);
     assert_eq!(p.scbk.expose(), &SCBK);
+    // A real reader keeps a card read for the panel at most the default 2 s.
+    assert_eq!(p.pd_config(1).read_max_age_ms, crate::osdp::READ_MAX_AGE_MS);
     let mut m = p.masters.clone();
     assert_eq!(
         m.card_key(CardKey::App(AppKey::Kuid), &[0; 7])
@@ -140,6 +142,46 @@ fn every_test_value_is_refused_in_production() {
         );
         assert!(Provisioned::parse(&r, true).is_ok());
     }
+}
+
+#[test]
+fn known_keys_are_refused_in_every_build() {
+    let record = |k1: &[u8; 16], k2: Option<&[u8; 16]>, scbk: &[u8; 16]| {
+        emit(
+            Aid::new(PROD_AID).unwrap(),
+            &SystemId(*b"SITE0001"),
+            k1,
+            k2,
+            b"SE0000000001",
+            &[0x02],
+            &TEST_ISSUER_PUBLIC,
+            scbk,
+            0,
+            false,
+        )
+        .unwrap()
+    };
+    let zero = [0u8; 16];
+    for (what, r) in [
+        ("SCBK-D as SCBK", record(&K1, Some(&K2), &SCBK_D)),
+        ("all-zero SCBK", record(&K1, Some(&K2), &zero)),
+        ("all-zero (factory) K1", record(&zero, Some(&K2), &SCBK)),
+        ("SCBK-D as K1", record(&SCBK_D, Some(&K2), &SCBK)),
+        ("SCBK-D as K2 master", record(&K1, Some(&SCBK_D), &SCBK)),
+        ("K1 = SCBK", record(&K1, Some(&K2), &K1)),
+        ("K2 master = K1", record(&K1, Some(&K1), &SCBK)),
+        ("K2 master = SCBK", record(&K1, Some(&SCBK), &SCBK)),
+    ] {
+        for lab in [false, true] {
+            assert_eq!(
+                Provisioned::parse(&r, lab).unwrap_err(),
+                RecordError::WeakKey,
+                "{what}"
+            );
+        }
+    }
+    // No K2 master in the record (a secure element holds it) stays valid.
+    assert!(Provisioned::parse(&record(&K1, None, &SCBK), true).is_ok());
 }
 
 mod hostile {

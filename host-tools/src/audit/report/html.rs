@@ -11,7 +11,7 @@
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::{hex_bytes, printable, response_status, summary, verdict};
-use crate::audit::model::{AuditReport, CardResult, ExchangeStep};
+use crate::audit::model::{AuditReport, CardResult, ExchangeStep, Outcome};
 
 /// The page.
 pub fn render(report: &AuditReport) -> String {
@@ -22,7 +22,7 @@ pub fn render(report: &AuditReport) -> String {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title {
-                    "DESFire reader audit: " (verdict(report.pass)) " \u{2014} " (printable(&report.reader))
+                    "DESFire reader audit: " (verdict(report.result)) " \u{2014} " (printable(&report.reader))
                 }
                 style { (PreEscaped(STYLE)) }
             }
@@ -49,15 +49,24 @@ pub fn render(report: &AuditReport) -> String {
 }
 
 /// The style class of a verdict; the page always shows the word too.
-fn class(pass: bool) -> &'static str {
-    if pass { "pass" } else { "fail" }
+fn class(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Pass => "pass",
+        Outcome::Fail => "fail",
+        Outcome::Inconclusive => "inconclusive",
+    }
 }
 
-fn badge(pass: bool) -> Markup {
+fn badge(outcome: Outcome) -> Markup {
+    let mark = match outcome {
+        Outcome::Pass => "\u{2713} ",
+        Outcome::Fail => "\u{2717} ",
+        Outcome::Inconclusive => "? ",
+    };
     html! {
-        span class={ "badge " (class(pass)) } {
-            span aria-hidden="true" { (if pass { "\u{2713} " } else { "\u{2717} " }) }
-            (verdict(pass))
+        span class={ "badge " (class(outcome)) } {
+            span aria-hidden="true" { (mark) }
+            (verdict(outcome))
         }
     }
 }
@@ -67,14 +76,14 @@ fn header(report: &AuditReport) -> Markup {
         header.top {
             p.kicker { "GEN-PACS v1 reader audit" }
             h1 { "DESFire reader audit" }
-            div class={ "overall " (class(report.pass)) } {
-                (badge(report.pass))
+            div class={ "overall " (class(report.result)) } {
+                (badge(report.result))
                 " "
                 span.summary {
-                    @if report.pass {
-                        "The reader gave the conforming verdict on every card: "
-                    } @else {
-                        "The reader did not give the conforming verdict on every card: "
+                    @match report.result {
+                        Outcome::Pass => "The reader gave the conforming verdict on every card: ",
+                        Outcome::Fail => "The reader did not give the conforming verdict on every card: ",
+                        Outcome::Inconclusive => "No card failed, but some cards' faults never reached the reader, so they prove nothing: ",
                     }
                     (summary(report)) "."
                 }
@@ -111,13 +120,13 @@ fn verdict_table(report: &AuditReport) -> Markup {
                 }
                 tbody {
                     @for (n, c) in report.cards.iter().enumerate() {
-                        tr class=(class(c.pass)) {
+                        tr class=(class(c.result)) {
                             th scope="row" { a href={ "#card-" (n) } { (printable(&c.id)) } }
                             td { (printable(&c.name)) }
                             td { (printable(&c.requirement)) }
                             td { (printable(&c.expected)) }
                             td { (printable(&c.observed)) }
-                            td { (badge(c.pass)) }
+                            td { (badge(c.result)) }
                             td.detail { (printable(&c.detail)) }
                         }
                     }
@@ -130,14 +139,15 @@ fn verdict_table(report: &AuditReport) -> Markup {
 fn card_section(n: usize, c: &CardResult) -> Markup {
     let id = format!("card-{n}");
     html! {
-        section class={ "card " (class(c.pass)) } id=(id) aria-labelledby={ (id) "-h" } {
+        section class={ "card " (class(c.result)) } id=(id) aria-labelledby={ (id) "-h" } {
             h2 id={ (id) "-h" } {
-                span.card-id { (printable(&c.id)) } " " (printable(&c.name)) " " (badge(c.pass))
+                span.card-id { (printable(&c.id)) } " " (printable(&c.name)) " " (badge(c.result))
             }
             dl.facts {
                 div { dt { "Requirement" } dd { (printable(&c.requirement)) } }
                 div { dt { "Expected" } dd { (printable(&c.expected)) } }
                 div { dt { "Observed" } dd { (printable(&c.observed)) } }
+                div { dt { "Fault reached the reader" } dd { (if c.fault_committed { "yes" } else { "no" }) } }
             }
             p.detail { (printable(&c.detail)) }
             figure.seq {
@@ -202,6 +212,7 @@ const STYLE: &str = r#"
 :root {
   --ink: #1b1f24; --muted: #57606a; --rule: #d0d7de; --paper: #ffffff; --tint: #f6f8fa;
   --pass: #1a7f37; --pass-bg: #dafbe1; --fail: #c62828; --fail-bg: #ffebe9;
+  --inconclusive: #8a5a00; --inconclusive-bg: #fff8c5;
   --req: #0b4f9c; --resp: #5a3e8e; --fault: #b3261e; --fault-bg: #fff4e5;
 }
 * { box-sizing: border-box; }
@@ -222,6 +233,7 @@ h2 { font-size: 1.3rem; margin: 0 0 .6rem; }
 }
 .overall.pass { border-color: var(--pass); background: var(--pass-bg); }
 .overall.fail { border-color: var(--fail); background: var(--fail-bg); }
+.overall.inconclusive { border-color: var(--inconclusive); background: var(--inconclusive-bg); }
 .overall .badge { font-size: 1.2rem; padding: .25rem .8rem; }
 .meta { display: grid; grid-template-columns: repeat(auto-fit, minmax(14rem, 1fr)); gap: .4rem 1.5rem; margin: 0; }
 .meta dt, .facts dt { color: var(--muted); font-size: .8rem; text-transform: uppercase; letter-spacing: .05em; }
@@ -232,9 +244,10 @@ h2 { font-size: 1.3rem; margin: 0 0 .6rem; }
 }
 .badge.pass { background: var(--pass); }
 .badge.fail { background: var(--fail); }
+.badge.inconclusive { background: var(--inconclusive); }
 table.verdicts { width: 100%; border-collapse: collapse; margin-bottom: 2rem; font-size: .92rem; table-layout: fixed; }
 .verdicts col.id { width: 7%; } .verdicts col.name { width: 11%; } .verdicts col.req { width: 12%; }
-.verdicts col.expected, .verdicts col.observed { width: 18%; } .verdicts col.result { width: 9%; }
+.verdicts col.expected, .verdicts col.observed { width: 16%; } .verdicts col.result { width: 13%; }
 .verdicts caption { caption-side: top; text-align: left; color: var(--muted); padding-bottom: .4rem; }
 .verdicts th, .verdicts td { text-align: left; vertical-align: top; padding: .45rem .6rem; border-bottom: 1px solid var(--rule); overflow-wrap: anywhere; }
 .verdicts thead th { background: var(--tint); border-bottom: 2px solid var(--ink); font-size: .85em; text-transform: uppercase; letter-spacing: .03em; }
@@ -242,10 +255,13 @@ table.verdicts { width: 100%; border-collapse: collapse; margin-bottom: 2rem; fo
 .verdicts tr.fail { background: var(--fail-bg); }
 .verdicts tr.fail > th:first-child { box-shadow: inset 4px 0 var(--fail); }
 .verdicts tr.pass > th:first-child { box-shadow: inset 4px 0 var(--pass); }
+.verdicts tr.inconclusive { background: var(--inconclusive-bg); }
+.verdicts tr.inconclusive > th:first-child { box-shadow: inset 4px 0 var(--inconclusive); }
 .verdicts td.detail { color: var(--muted); font-size: .92em; }
 section.card { border: 1px solid var(--rule); border-left: 6px solid; border-radius: 6px; padding: 1.1rem 1.3rem; margin: 0 0 1.6rem; }
 section.card.pass { border-left-color: var(--pass); }
 section.card.fail { border-left-color: var(--fail); }
+section.card.inconclusive { border-left-color: var(--inconclusive); }
 .card-id { font-family: "DejaVu Sans Mono", monospace; background: var(--tint); border: 1px solid var(--rule); border-radius: 4px; padding: 0 .35rem; }
 .facts { display: flex; flex-wrap: wrap; gap: .3rem 3rem; margin: 0 0 .5rem; }
 p.detail { margin: 0 0 1rem; }

@@ -1,5 +1,6 @@
 //! JUnit XML for CI systems: one `<testsuite>`, one `<testcase>` per card, a `<failure>` with
-//! expected, observed and the detail for each card whose verdict was wrong. The exchange goes
+//! expected, observed and the detail for each card whose verdict was wrong, `<skipped>` with
+//! the reason for each INCONCLUSIVE card (its fault never reached the reader). The exchange goes
 //! into `<system-out>` so a CI page shows what the reader did.
 
 use std::fmt::Write as _;
@@ -7,17 +8,18 @@ use std::fmt::Write as _;
 use quick_xml::escape::escape;
 
 use super::{hex_bytes, printable, response_status};
-use crate::audit::model::{AuditReport, CardResult};
+use crate::audit::model::{AuditReport, CardResult, Outcome};
 
 /// The JUnit XML report.
 pub fn render(report: &AuditReport) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
-        "<testsuite name=\"desfire audit: {}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\">",
+        "<testsuite name=\"desfire audit: {}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\">",
         xml(&report.reader),
         report.cards.len(),
-        report.failed()
+        report.failed(),
+        report.inconclusive()
     );
     out.push_str("  <properties>\n");
     for (name, value) in [
@@ -47,7 +49,14 @@ fn testcase(out: &mut String, c: &CardResult) {
         xml(&c.name),
         xml(&c.requirement)
     );
-    if !c.pass {
+    if c.result == Outcome::Inconclusive {
+        let _ = writeln!(
+            out,
+            "    <skipped message=\"INCONCLUSIVE: {}\"/>",
+            xml(&c.detail)
+        );
+    }
+    if c.result == Outcome::Fail {
         let message = format!(
             "expected {}, observed {}: {}",
             printable(&c.expected),

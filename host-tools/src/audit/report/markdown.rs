@@ -10,7 +10,7 @@ use crate::audit::model::{AuditReport, CardResult};
 /// The Markdown report.
 pub fn render(report: &AuditReport) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# DESFire reader audit: {}\n", verdict(report.pass));
+    let _ = writeln!(out, "# DESFire reader audit: {}\n", verdict(report.result));
     let _ = writeln!(out, "| | |\n|---|---|");
     for (label, value) in [
         ("Reader", &report.reader),
@@ -22,7 +22,7 @@ pub fn render(report: &AuditReport) -> String {
     let _ = writeln!(
         out,
         "| Verdict | **{}**: {} |\n",
-        verdict(report.pass),
+        verdict(report.result),
         summary(report)
     );
 
@@ -41,7 +41,7 @@ pub fn render(report: &AuditReport) -> String {
             text(&c.requirement),
             text(&c.expected),
             text(&c.observed),
-            verdict(c.pass),
+            verdict(c.result),
             text(&c.detail),
         );
     }
@@ -57,7 +57,7 @@ fn card(out: &mut String, c: &CardResult) {
         "\n## {} {}: {}\n",
         text(&c.id),
         text(&c.name),
-        verdict(c.pass)
+        verdict(c.result)
     );
     for (label, value) in [
         ("Requirement", &c.requirement),
@@ -67,6 +67,11 @@ fn card(out: &mut String, c: &CardResult) {
     ] {
         let _ = writeln!(out, "- {label}: {}", text(value));
     }
+    let _ = writeln!(
+        out,
+        "- Fault reached the reader: {}",
+        if c.fault_committed { "yes" } else { "no" }
+    );
     out.push('\n');
     if c.exchange.is_empty() {
         let _ = writeln!(out, "The reader sent the card no command.");

@@ -19,7 +19,7 @@ use std::borrow::Cow;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::model::{AuditReport, ExchangeStep};
+use super::model::{AuditReport, ExchangeStep, Outcome};
 
 pub use self::table::table;
 
@@ -172,10 +172,20 @@ pub fn response_status(step: &ExchangeStep) -> Option<String> {
         return Some("no answer".to_owned());
     }
     let response = crate::hex_text::decode(&step.response).ok()?;
-    let cla = crate::hex_text::decode(&step.command)
+    let command = crate::hex_text::decode(&step.command)
         .ok()
-        .and_then(|c| c.first().copied())
-        .unwrap_or(0x00);
+        .unwrap_or_default();
+    if let Some(c) = crate::audit::behaviour::frame::command(&command)
+        && c.framing == crate::audit::behaviour::frame::Framing::Native
+    {
+        // A native answer starts with its status.
+        let status = *response.first()?;
+        return Some(format!(
+            "{status:02X} {}",
+            crate::trace::status_name(0x90, [0x91, status])
+        ));
+    }
+    let cla = command.first().copied().unwrap_or(0x00);
     let [.., sw1, sw2] = *response.as_slice() else {
         return None;
     };
@@ -185,14 +195,22 @@ pub fn response_status(step: &ExchangeStep) -> Option<String> {
     ))
 }
 
-/// `passed` and `failed` as the summary line every format ends with.
+/// `passed`, `failed` and `inconclusive` as the summary line every format ends with.
 pub fn summary(report: &AuditReport) -> String {
-    format!("{} passed, {} failed", report.passed(), report.failed())
+    let mut s = format!("{} passed, {} failed", report.passed(), report.failed());
+    if report.inconclusive() > 0 {
+        s.push_str(&format!(
+            ", {} inconclusive (the card's fault never reached the reader: no verdict on what \
+             it tests)",
+            report.inconclusive()
+        ));
+    }
+    s
 }
 
-/// PASS or FAIL: the word, so that a verdict never depends on colour alone.
-pub fn verdict(pass: bool) -> &'static str {
-    if pass { "PASS" } else { "FAIL" }
+/// PASS, FAIL or INCONCLUSIVE: the word, so that a verdict never depends on colour alone.
+pub fn verdict(outcome: Outcome) -> &'static str {
+    outcome.as_str()
 }
 
 #[cfg(test)]
@@ -261,6 +279,10 @@ mod tests {
             Some("no answer")
         );
         assert_eq!(response_status(&step("9060000000", "91")), None);
+        assert_eq!(
+            response_status(&step("60", "AF04010133001A05")).as_deref(),
+            Some("AF ADDITIONAL_FRAME")
+        );
         assert_eq!(response_status(&step("9060000000", "zz")), None);
     }
 }

@@ -1,17 +1,17 @@
 //! The terminal table `desfire audit` prints: one row per card (id, name, expected, observed,
-//! PASS/FAIL), the card's detail line under it, and a summary line.
+//! PASS/FAIL/INCONCLUSIVE), the card's detail line under it, and a summary line.
 
 use std::fmt::Write as _;
 
 use anstyle::{AnsiColor, Style};
 
 use super::{printable, summary, verdict};
-use crate::audit::model::AuditReport;
+use crate::audit::model::{AuditReport, Outcome};
 
 const HEADINGS: [&str; 4] = ["ID", "CARD", "EXPECTED", "OBSERVED"];
 
-/// The table; with `color`, PASS is green and FAIL red (the words stay, for terminals and
-/// readers without colour).
+/// The table; with `color`, PASS is green, FAIL red and INCONCLUSIVE yellow (the words stay,
+/// for terminals and readers without colour).
 pub fn table(report: &AuditReport, color: bool) -> String {
     let rows: Vec<[String; 4]> = report
         .cards
@@ -27,13 +27,13 @@ pub fn table(report: &AuditReport, color: bool) -> String {
     let mut out = String::new();
     line(&mut out, &HEADINGS.map(str::to_owned), &widths, "RESULT");
     for (row, card) in rows.iter().zip(&report.cards) {
-        let word = verdict(card.pass);
+        let word = verdict(card.result);
         let shown = if color {
             let style = Style::new().bold().fg_color(Some(
-                if card.pass {
-                    AnsiColor::Green
-                } else {
-                    AnsiColor::Red
+                match card.result {
+                    Outcome::Pass => AnsiColor::Green,
+                    Outcome::Fail => AnsiColor::Red,
+                    Outcome::Inconclusive => AnsiColor::Yellow,
                 }
                 .into(),
             ));

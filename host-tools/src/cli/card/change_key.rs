@@ -42,10 +42,9 @@ pub fn run(
     args: Args,
     out: &mut dyn std::io::Write,
 ) -> Result<crate::cli::Exit, crate::cli::CliError> {
-    use crate::cli::{CliError, Exit};
+    use crate::cli::Exit;
     use desfire_core::pcd::commands::{ChangeKey, ChangeKeyTarget};
     use desfire_core::wire::{Aid, KeyNo};
-    use zeroize::Zeroizing;
 
     use super::session::{
         CardError, Context, authenticate, confirm, key_for, load_keys, select, with_card,
@@ -61,12 +60,8 @@ pub fn run(
         .map(|a| parse_aid("--app", a))
         .transpose()?;
     let shown = args.new_key_file.display().to_string();
-    let text = Zeroizing::new(
-        std::fs::read_to_string(&args.new_key_file).map_err(|source| CliError::Read {
-            path: shown.clone(),
-            source,
-        })?,
-    );
+    let text = crate::args::read_secret_file(&args.new_key_file)
+        .map_err(crate::args::KeyLoadError::into_cli)?;
     let new_key = parse_aes_key(&shown, text.trim())?;
     let target = match aid {
         Some(_) => ChangeKeyTarget::Application(key_no),

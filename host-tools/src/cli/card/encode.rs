@@ -156,9 +156,8 @@ fn credential(args: &Args, profile: &Profile, now: u32) -> Result<Credential, Ar
         }
     };
     let key_id = profile
-        .signing_key
-        .as_ref()
-        .map(desfire_core::encoding::IssuerSigningKey::key_id)
+        .signer()
+        .map(desfire_core::encoding::IssuerSigner::key_id)
         .ok_or_else(|| invalid("--profile", "no issuer signing key"))?;
     Ok(Credential {
         format_minor: 0,

@@ -205,7 +205,7 @@ where
 {
     let mut rng = rand_core::UnwrapErr(rand_core::OsRng);
     let mut rx = [0u8; 128];
-    let mut keys = profile.masters.clone();
+    let mut keys = profile.card_keys();
     let selected = d.execute(&select_application(profile.aid), &mut rx);
     if !c.add(
         "application",
@@ -492,6 +492,7 @@ fn credential_checks<T: Transport>(
     // The reader procedure itself (§12), with the policy switch off: Random ID is its own row.
     let t = gen_pacs::read_as(
         gen_pacs::ReadPolicy::Card,
+        crate::audit::framing::Variant::Ad,
         d.transport_mut(),
         profile,
         true,
