@@ -253,12 +253,34 @@ fuzz_smoke_run() {
         return 0
     fi
     cargo +nightly fuzz build
+    # Each target starts from its checked-in corpus (fuzz/corpus/<target>/) and its dictionary
+    # (fuzz/dict/<target>.dict), read only: new inputs go to a scratch directory, the first
+    # one libFuzzer is given, and are dropped.
+    local scratch
+    scratch="$(mktemp -d)"
     local target
     for target in $targets; do
-        echo "    fuzzing $target for ${FUZZ_SECONDS}s"
+        echo "    fuzzing $target for ${FUZZ_SECONDS}s from $(corpus_size "$target") inputs"
+        mkdir -p "$scratch/$target"
         # libFuzzer's progress lines and dictionary dump are noise unless it finds something.
-        quietly cargo +nightly fuzz run "$target" -- -max_total_time="$FUZZ_SECONDS"
+        local options=(-max_total_time="$FUZZ_SECONDS")
+        if [[ -f "fuzz/dict/$target.dict" ]]; then
+            options+=(-dict="$PWD/fuzz/dict/$target.dict")
+        fi
+        # The reproducers of crashes found and fixed (fuzz/regressions/<target>/) run first.
+        local corpora=("$PWD/fuzz/corpus/$target")
+        if [[ -d "fuzz/regressions/$target" ]]; then
+            corpora+=("$PWD/fuzz/regressions/$target")
+        fi
+        quietly cargo +nightly fuzz run "$target" "$scratch/$target" "${corpora[@]}" \
+            -- "${options[@]}"
     done
+    rm -rf "$scratch"
+}
+
+# How many inputs the checked-in corpus of fuzz target $1 holds.
+corpus_size() {
+    find "fuzz/corpus/$1" -type f 2>/dev/null | wc -l
 }
 
 # ---------------------------------------------------------------------------

@@ -2,12 +2,13 @@
 //! then arbitrary response bodies to the resulting session. Nothing may panic; a handshake may
 //! only succeed when the card proved it knows the key (RndA' matched).
 //!
-//! Input: selector byte, key (16), RndA (16), then R-APDUs as a length byte and that many bytes.
+//! Input: selector byte, key (16), RndA (16), then R-APDUs as a length byte and that many bytes
+//! (after the handshake's two, each with a selector byte first: see `exercise`).
 #![no_main]
 
 use desfire_core::crypto::{AesKey, Random16};
 use desfire_core::pcd::auth::{Ev2First, Ev2NonFirst};
-use desfire_core::pcd::{Command, CommandMode, Session};
+use desfire_core::pcd::{Command, CommandData, CommandMode, Session};
 use desfire_core::wire::{Ins, KeyNo, Status};
 use libfuzzer_sys::fuzz_target;
 
@@ -47,22 +48,47 @@ fn an12196_session() -> Session {
         .unwrap()
 }
 
-/// Feeds the remaining frames to `session` as response bodies of commands in every mode.
+/// Feeds the remaining frames to `session` as answers to commands. Each frame is a selector
+/// byte, then the R-APDU (data, then SW1 SW2): selector bits 0-1 the command mode (plain,
+/// MAC, full), bit 2 a command with 32 bytes of data, bit 3 a command that ends the session.
 fn exercise(mut session: Session, frames: &mut Frames<'_>) {
-    let modes = [CommandMode::Plain, CommandMode::Mac, CommandMode::Full];
-    for (i, frame) in frames.take(8).enumerate() {
+    let modes = [
+        CommandMode::Plain,
+        CommandMode::Mac,
+        CommandMode::Full,
+        CommandMode::Full,
+    ];
+    for frame in frames.take(8) {
+        let Some((&sel, rapdu)) = frame.split_first() else {
+            return;
+        };
         let mut out = [0u8; 128];
-        let cmd = Command::new(Ins::READ_DATA, &[1, 0, 0, 0, 0, 0, 0], modes[i % 3]).unwrap();
+        let cmd = Command::new(
+            Ins::READ_DATA,
+            &[1, 0, 0, 0, 0, 0, 0],
+            modes[usize::from(sel & 3)],
+        )
+        .unwrap();
         let cmd = Command {
-            ends_session: frame.first() == Some(&0xEE),
+            ends_session: sel & 0x08 != 0,
             ..cmd
         };
+        let cmd = if sel & 0x04 != 0 {
+            cmd.with_data(CommandData::Borrowed(&[0xA5; 32]))
+        } else {
+            cmd
+        };
         let _ = session.seal_command(&cmd, &mut out);
+        let Some((&sw2, rest)) = rapdu.split_last() else {
+            return;
+        };
+        let Some((_, data)) = rest.split_last() else {
+            return;
+        };
         let mut body = [0u8; 256];
-        let n = frame.len().min(body.len());
-        body[..n].copy_from_slice(&frame[..n]);
-        let status = Status(frame.last().copied().unwrap_or(0) & 0x0C);
-        match session.open_response(&cmd, status, &mut body[..n], Default::default()) {
+        let n = data.len().min(body.len());
+        body[..n].copy_from_slice(&data[..n]);
+        match session.open_response(&cmd, Status(sw2), &mut body[..n], Default::default()) {
             Ok((Some(next), resp)) => {
                 assert!(resp.data().len() <= n);
                 session = next;

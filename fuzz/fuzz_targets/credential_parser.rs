@@ -20,9 +20,17 @@ const ISSUER_PUBLIC: [u8; 65] = [
 const UID: [u8; 7] = [0x04, 0x78, 0x2E, 0x21, 0x80, 0x1D, 0x80];
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(ccf) = ParsedCcf::parse(data) else {
-        return;
+    // The card verifier's padding check (§8.1), which the reader does not apply.
+    let _ = ParsedCcf::check_padding(data);
+    let ccf = match ParsedCcf::parse(data) {
+        Ok(ccf) => ccf,
+        Err(e) => {
+            // The reason prints (the audit log and `card verify` show it).
+            assert!(!format!("{e}").is_empty());
+            return;
+        }
     };
+    let _ = format!("{}", ccf.credential.key_id);
     // Round trip: what parsed re-encodes (canonical order, ignorable tags dropped, minor 0)
     // and parses back to the same fields.
     let mut out = [0u8; 160];
@@ -32,6 +40,11 @@ fuzz_target!(|data: &[u8]| {
         .is_ok()
     {
         let again = ParsedCcf::parse(&out).expect("re-encoded credential must parse");
+        assert_eq!(
+            ParsedCcf::check_padding(&out),
+            Ok(()),
+            "re-encoded with zero padding"
+        );
         let mut want = ccf.credential.clone();
         want.format_minor = 0;
         assert_eq!(again.credential, want);

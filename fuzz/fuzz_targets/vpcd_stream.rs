@@ -59,9 +59,13 @@ fuzz_target!(|data: &[u8]| {
         input: Cursor::new(data),
         output: Vec::new(),
     };
-    let mut session = Session::new(Echo {
+    // Boxed, as the CLI serves its cards.
+    let card: Box<dyn VirtualCard> = Box::new(Echo {
         uid: [0x08, 1, 2, 3],
     });
+    let mut session = Session::new(card);
     let mut trace = Vec::new();
     let _ = serve_stream(stream, &mut session, Some(&mut trace));
+    let _ = (session.is_powered(), session.card().atr().len());
+    let _ = session.into_card().anticollision_uid().len();
 });
