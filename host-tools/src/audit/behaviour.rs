@@ -231,9 +231,12 @@ impl Recording {
                 _ => Vec::new(),
             };
             data.extend_from_slice(a.data);
+            // An authentication's `AF` asks for the reader's token, not for more answer.
             let continues = a.status == ADDITIONAL_FRAME
-                && !matches!(key, ReplayKey::Command(INS_AUTHENTICATE_EV2_FIRST))
-                && !matches!(key, ReplayKey::Command(INS_AUTHENTICATE_EV2_NON_FIRST));
+                && !matches!(
+                    key,
+                    ReplayKey::Command(INS_AUTHENTICATE_EV2_FIRST | INS_AUTHENTICATE_EV2_NON_FIRST)
+                );
             if continues {
                 open = Some((key, data));
             } else {

@@ -56,6 +56,11 @@ impl Variant {
         Variant::ALL.map(Variant::name).join(", ")
     }
 
+    /// The variant named `name`, or an error listing the names (clap's `value_parser`).
+    pub fn parse(name: &str) -> Result<Variant, String> {
+        Variant::from_name(name).ok_or_else(|| format!("expected one of {}", Variant::names()))
+    }
+
     /// The reader procedure's framing; `df_name` is the GEN-PACS application's.
     pub fn framing(self, df_name: &[u8]) -> Framing<'_> {
         let by_name = Some(df_name).filter(|n| !n.is_empty());

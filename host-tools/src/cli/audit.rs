@@ -81,7 +81,7 @@ pub struct Args {
     /// With --in-process and the reference reader: how it frames its commands (`ad`, `bd`,
     /// `whole-file`, `df-name`, `inquisitive`; see `desfire reader --help`).
     #[arg(long, value_name = "VARIANT", default_value = "ad", requires = "in_process",
-          value_parser = parse_framing)]
+          value_parser = Variant::parse)]
     pub framing: Variant,
     /// Audit reader software through PC/SC: run CMD for each card presented behind vpcd
     /// (`{reader}` is replaced by the reader name). Builds with `--features pcsc`.
@@ -165,10 +165,6 @@ pub struct Args {
 
 fn parse_role(text: &str) -> Result<ReaderRole, String> {
     ReaderRole::parse(text).ok_or_else(|| "expected reader+controller or reader".to_owned())
-}
-
-fn parse_framing(text: &str) -> Result<Variant, String> {
-    Variant::from_name(text).ok_or_else(|| format!("expected one of {}", Variant::names()))
 }
 
 /// Runs `desfire audit`.

@@ -64,15 +64,11 @@ pub struct Args {
     /// asks for exactly 160 bytes; for checking the audit), `df-name` (ISOSelectFile by
     /// DF name) or `inquisitive` (DF name, BD, and GetVersion, GetFileSettings, GetKeyVersion
     /// and Read_Sig on the way).
-    #[arg(long, value_name = "VARIANT", default_value = "ad", value_parser = parse_framing)]
+    #[arg(long, value_name = "VARIANT", default_value = "ad", value_parser = Variant::parse)]
     pub framing: Variant,
     /// The PC/SC reader (builds with `--features pcsc`).
     #[command(flatten)]
     pub reader: ReaderArgs,
-}
-
-fn parse_framing(text: &str) -> Result<Variant, String> {
-    Variant::from_name(text).ok_or_else(|| format!("expected one of {}", Variant::names()))
 }
 
 fn parse_output(text: &str) -> Result<OutputFormat, String> {
