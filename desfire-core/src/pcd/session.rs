@@ -152,7 +152,7 @@ impl Session {
         body: &'b mut [u8],
         frame_ends: FrameEnds,
     ) -> Result<(bool, Response<'b>), Error> {
-        if !status.is_ok() {
+        if !crate::wire::completes(cmd.ins, status) {
             net_debug!("card status {}: session dropped", status);
             return Err(Error::Card(status));
         }
@@ -219,7 +219,7 @@ pub fn open_unauthenticated<'b>(
     if cmd.needs_session {
         return Err(ProtocolError::NotAuthenticated.into());
     }
-    if !status.is_ok() {
+    if !crate::wire::completes(cmd.ins, status) {
         return Err(Error::Card(status));
     }
     Ok(Response::verified(body, status, frame_ends))

@@ -338,14 +338,20 @@ impl<'c> Decoder<'c> {
             self.learn_file_settings(ex, r);
         }
         match status {
-            Some(s) if s.is_ok() && ex.ins == commands::INS_SELECT_APPLICATION => {
+            Some(s)
+                if commands::completes(ex.ins, s) && ex.ins == commands::INS_SELECT_APPLICATION =>
+            {
                 self.files.clear();
                 if unfollowed {
                     r.events.push("session ends: SelectApplication".to_owned());
                 }
                 Auth::None
             }
-            Some(s) if unfollowed && !s.is_ok() && s != Status::ADDITIONAL_FRAME => {
+            Some(s)
+                if unfollowed
+                    && !commands::completes(ex.ins, s)
+                    && s != Status::ADDITIONAL_FRAME =>
+            {
                 r.events
                     .push(format!("session ends: card status 91{:02X}", s.0));
                 Auth::None
@@ -373,7 +379,7 @@ impl<'c> Decoder<'c> {
         let body = ex.cmd_data.as_slice();
         let resp = ex.resp_data.as_slice();
         let status = ex.sw.and_then(native_status);
-        let status_ok = status.is_some_and(Status::is_ok);
+        let status_ok = status.is_some_and(|s| commands::completes(ins, s));
         let hdr = commands::header_len(ins);
 
         // ChangeKey of the authenticated key: bare 9100, no response MAC, session over.
@@ -571,7 +577,11 @@ impl<'c> Decoder<'c> {
     /// Remembers a file's comm mode and access rights from a verified GetFileSettings or
     /// ChangeFileSettings, for later file commands.
     fn learn_file_settings(&mut self, ex: &RawExchange, r: &ExchangeReport) {
-        if !ex.sw.and_then(native_status).is_some_and(Status::is_ok) {
+        if !ex
+            .sw
+            .and_then(native_status)
+            .is_some_and(|s| commands::completes(ex.ins, s))
+        {
             return;
         }
         let Some(file_no) = r
