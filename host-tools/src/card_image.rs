@@ -21,7 +21,9 @@ use desfire_core::picc::state::{
     MAX_KEYS, Originality as SigSource,
 };
 use desfire_core::picc::{Card, CardConfig, NVM_LEN, RamNvm, State, sig};
-use desfire_core::wire::{Access, AccessRights, Aid, CommMode as WireCommMode, KeyNo, Status};
+use desfire_core::wire::{
+    Access, AccessRights, Aid, CommMode as WireCommMode, KeyNo, KeySettings, Status,
+};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -485,7 +487,7 @@ impl CardImage {
             format_disabled: s.config & CONFIG_FORMAT_DISABLED != 0,
             picc: Picc {
                 master_key: key_image(&s.picc_key),
-                key_settings: hex_text::upper(&[s.picc_settings]),
+                key_settings: hex_text::upper(&[s.picc_settings.byte()]),
             },
             default_key: key_image(&s.default_key),
             ats: (!s.ats.is_empty()).then(|| hex_text::upper(&s.ats)),
@@ -513,7 +515,8 @@ impl CardImage {
                 0
             };
         s.picc_key = key_slot("picc.master_key", &self.picc.master_key)?;
-        s.picc_settings = byte("picc.key_settings", &self.picc.key_settings)?;
+        s.picc_settings =
+            KeySettings::from_byte(byte("picc.key_settings", &self.picc.key_settings)?);
         s.default_key = key_slot("default_key", &self.default_key)?;
         if let Some(ats) = &self.ats {
             let v = var_bytes("ats", ats, 1, MAX_ATS, "1 to 20")?;
@@ -603,7 +606,7 @@ impl Application {
             .collect();
         Self {
             aid: format!("{:06X}", a.aid.value()),
-            key_settings: hex_text::upper(&[a.settings]),
+            key_settings: hex_text::upper(&[a.settings.byte()]),
             keys,
             iso_fid: a.iso_fid.map(|f| format!("{f:04X}")),
             df_name: (!a.df_name.is_empty()).then(|| hex_text::upper(&a.df_name)),
@@ -622,7 +625,7 @@ impl Application {
         let aid = Aid::new(u32::from_be_bytes([0, a, b, c]))
             .filter(|a| *a != Aid::PICC)
             .ok_or_else(|| err(p("aid"), Problem::Refused(Status::PARAMETER_ERROR)))?;
-        let settings = byte(&p("key_settings"), &self.key_settings)?;
+        let settings = KeySettings::from_byte(byte(&p("key_settings"), &self.key_settings)?);
         if !(1..=MAX_KEYS).contains(&self.keys.len()) {
             return Err(err(
                 p("keys"),

@@ -38,7 +38,7 @@ pub use self::state::State;
 use self::frames::Io;
 use self::session::{Challenge, Session};
 use self::tx::Tx;
-use crate::wire::{Aid, CommMode, Ins, Status, Writer};
+use crate::wire::{Aid, CommMode, Ins, KeySettings, Status, Writer};
 
 /// Static properties of a virtual card that are not part of its persistent state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -560,14 +560,14 @@ impl Core {
     }
 
     /// KeySett1 of the selected level.
-    pub(crate) fn key_settings(&self) -> u8 {
+    pub(crate) fn key_settings(&self) -> KeySettings {
         if self.vol.selected == Aid::PICC {
             self.state.picc_settings
         } else {
             self.state
                 .app_index(self.vol.selected)
                 .and_then(|i| self.state.apps.get(i))
-                .map_or(0, |a| a.settings)
+                .map_or(KeySettings::from_byte(0), |a| a.settings)
         }
     }
 
@@ -576,9 +576,9 @@ impl Core {
         self.vol.auth_key() == Some(0)
     }
 
-    /// Master key authentication, or the given KeySett1 bit.
-    pub(crate) fn master_or(&self, bit: u8) -> Result<(), Status> {
-        if self.is_master() || self.key_settings() & bit != 0 {
+    /// Master key authentication, or a KeySett1 bit that frees the command.
+    pub(crate) fn master_or(&self, free: bool) -> Result<(), Status> {
+        if self.is_master() || free {
             Ok(())
         } else {
             Err(Status::AUTHENTICATION_ERROR)

@@ -3,7 +3,9 @@
 
 mod apdu;
 mod command;
+mod file_settings;
 mod ins;
+mod key_settings;
 mod reader;
 mod status;
 mod types;
@@ -12,7 +14,9 @@ pub use self::apdu::{CLA_NATIVE, MAX_SHORT_LC, RApdu, emit_capdu};
 pub use self::command::{
     CommandSpec, Completion, EndsSession, FileRight, Kind, ModeRule, completes, spec,
 };
+pub use self::file_settings::{AdditionalAccessRights, FileKind, FileSettings};
 pub use self::ins::Ins;
+pub use self::key_settings::{ChangeKeyAccess, KeySettings};
 pub use self::reader::Reader;
 pub use self::status::Status;
 pub use self::types::*;

@@ -40,18 +40,20 @@ pub use self::data::{
     commit_transaction_returning_tmac, credit, debit, get_value, limited_credit, value_operation,
 };
 pub use self::files::{
-    AdditionalAccessRights, ChangeFileSettings, CreateDataFile, CreateRecordFile, CreateValueFile,
-    FileIds, FileKind, FileSettings, IsoFileIds, MAX_ADDITIONAL_ACCESS_RIGHTS, delete_file,
-    get_file_ids, get_file_settings, get_iso_file_ids,
+    ChangeFileSettings, CreateDataFile, CreateRecordFile, CreateValueFile, FileIds, IsoFileIds,
+    MAX_ADDITIONAL_ACCESS_RIGHTS, delete_file, get_file_ids, get_file_settings, get_iso_file_ids,
 };
 pub use self::keys::{
-    ChangeKey, ChangeKeyAccess, ChangeKeyTarget, KeyConfiguration, KeySettings, KeyType,
-    KeyVersion, change_key_settings, get_key_settings, get_key_version,
+    ChangeKey, ChangeKeyTarget, KeyConfiguration, KeyType, KeyVersion, change_key_settings,
+    get_key_settings, get_key_version,
 };
 pub use self::picc::{
     Configuration, FreeMemory, OriginalitySignature, PiccConfiguration, Product, StorageSize, Uid,
     Version, VersionPart, format_picc, get_card_uid, get_free_memory, get_version, read_sig,
     set_configuration, verify_originality,
+};
+pub use crate::wire::{
+    AdditionalAccessRights, ChangeKeyAccess, FileKind, FileSettings, KeySettings,
 };
 
 use super::command::{Command, CommandData, CommandMode, MAX_INLINE_DATA};
