@@ -9,16 +9,20 @@
 //! command counts once; ISO commands and AuthenticateEV2NonFirst do not count. An error status,
 //! SelectApplication, and ChangeKey of the authenticated key end the session.
 //!
-//! MACs are verified (in constant time, by desfire-core) before anything is decrypted, and data
-//! whose MAC did not verify is never reported.
+//! The decoder is an observer with the key: it replays both sides with desfire-core's one EV2
+//! implementation. It opens the reader's answer as the card does and the card's confirmation as
+//! the reader does ([`desfire_core::crypto::ev2::handshake`]), and opens commands and responses
+//! with the same [`SecureChannel`] functions the card and the reader use. MACs are verified (in
+//! constant time) before anything is decrypted, and data whose MAC did not verify is never
+//! reported. A response without a MAC (an error status, the bare `9100` of ChangeKey of the
+//! authenticated key) is never reported as MAC-verified.
 
 use std::collections::BTreeMap;
 
-use desfire_core::crypto::ev2::{CmdCtr, Direction, SecureChannel, SessionKeys, Ti};
-use desfire_core::crypto::{AesKey, Random16, aes, cbc_decrypt, unpad_iso9797_m2};
-use desfire_core::wire::{AccessRights, CommMode, Ins, Reader, Status};
-use subtle::ConstantTimeEq;
-use zeroize::Zeroizing;
+use desfire_core::crypto::aes;
+use desfire_core::crypto::ev2::handshake;
+use desfire_core::crypto::ev2::{CmdCtr, MAC_LEN, SecureChannel, SessionKeys, Ti};
+use desfire_core::wire::{AccessRights, CommMode, Ins, Status};
 
 use super::assemble::{RawExchange, SW_ADDITIONAL_FRAME};
 use super::commands::{self, FileAccess, ModeRule};
@@ -26,12 +30,8 @@ use super::error::ExchangeError;
 use super::report::{ExchangeReport, MacVerdict, SessionOrigin, SessionReport};
 use crate::args::{KeySpec, SessionSpec};
 
-/// Length of MACt.
-const MAC_LEN: usize = 8;
 /// How far ahead of the expected CmdCtr the decoder looks when no MAC verifies.
 const RESYNC_WINDOW: usize = 8;
-/// IV of every encryption inside the EV2 authentication.
-const ZERO_IV: [u8; 16] = [0; 16];
 
 /// What the decoder may use: keys to try, and optionally a session the trace starts in.
 #[derive(Debug, Clone, Default)]
@@ -134,50 +134,49 @@ fn command_name(cla: u8, ins: u8) -> String {
     }
 }
 
-/// `data` decrypted with the session's ENC key and the IV of `dir`, padding removed. `None` if
-/// it is empty, not whole blocks, or the padding is malformed. Only called on MAC-verified data.
-fn decrypt(channel: &SecureChannel, dir: Direction, data: &[u8]) -> Option<Vec<u8>> {
-    if data.is_empty() {
+/// Whether the command MAC of `body` (the whole command body, MACt last) verifies, as the card
+/// checks it.
+fn command_mac_ok(ch: &SecureChannel, ins: u8, body: &[u8]) -> bool {
+    ch.open_command(ins, &mut body.to_vec(), 0, CommMode::Mac)
+        .is_ok()
+}
+
+/// Whether the response MAC of `resp` (MACt last) verifies under status `rc`, as the reader
+/// checks it.
+fn response_mac_ok(ch: &SecureChannel, rc: u8, resp: &[u8]) -> bool {
+    ch.open_response(rc, &mut resp.to_vec(), CommMode::Mac)
+        .is_ok()
+}
+
+/// The data of a Full-mode command body opened as the card opens it (`header_len` bytes of
+/// header in clear). `None` if there is no ciphertext, it is not whole blocks, or the padding is
+/// malformed.
+fn open_full_command(
+    ch: &SecureChannel,
+    ins: u8,
+    body: &[u8],
+    header_len: usize,
+) -> Option<Vec<u8>> {
+    if body.len() <= header_len.saturating_add(MAC_LEN) {
         return None;
     }
-    let iv = channel.iv(dir)?;
-    let mut buf = data.to_vec();
-    cbc_decrypt(channel.enc_cipher(), &iv, &mut buf).ok()?;
-    let len = unpad_iso9797_m2(&buf).ok()?;
-    buf.truncate(len);
+    let mut buf = body.to_vec();
+    let end = ch
+        .open_command(ins, &mut buf, header_len, CommMode::Full)
+        .ok()?;
+    buf.get(header_len..end).map(<[u8]>::to_vec)
+}
+
+/// The data of a Full-mode response opened as the reader opens it. `None` if there is no
+/// ciphertext, it is not whole blocks, or the padding is malformed.
+fn open_full_response(ch: &SecureChannel, rc: u8, resp: &[u8]) -> Option<Vec<u8>> {
+    if resp.len() <= MAC_LEN {
+        return None;
+    }
+    let mut buf = resp.to_vec();
+    let opened = ch.open_response(rc, &mut buf, CommMode::Full).ok()?;
+    buf.truncate(opened.len);
     Some(buf)
-}
-
-/// Decrypts the reader's `E(K, RndA || RndB')` and checks RndB' against the card's challenge.
-fn open_token(
-    key: &AesKey,
-    enc_rnd_b: &[u8; 16],
-    token: &[u8; 32],
-) -> Option<(Random16, Random16)> {
-    let cipher = aes(key);
-    let mut b = Zeroizing::new(*enc_rnd_b);
-    cbc_decrypt(&cipher, &ZERO_IV, b.as_mut_slice()).ok()?;
-    let rnd_b = Random16::new(*b);
-    let mut t = Zeroizing::new(*token);
-    cbc_decrypt(&cipher, &ZERO_IV, t.as_mut_slice()).ok()?;
-    let (a, b_rot) = t.split_first_chunk::<16>()?;
-    let expected = Zeroizing::new(rnd_b.rotated_left());
-    let ok = bool::from(b_rot.ct_eq(expected.as_slice()));
-    ok.then(|| (Random16::new(*a), rnd_b))
-}
-
-/// The card's confirmation, decrypted: TI (EV2First only) and RndA'.
-fn open_confirmation(key: &AesKey, data: &[u8], first: bool) -> Option<(Option<Ti>, Random16)> {
-    let mut buf = Zeroizing::new(data.to_vec());
-    cbc_decrypt(&aes(key), &ZERO_IV, &mut buf).ok()?;
-    let mut rd = Reader::new(&buf);
-    let ti = if first {
-        Some(Ti(rd.array().ok()?))
-    } else {
-        None
-    };
-    let rnd_a_rot = Random16::new(rd.array().ok()?);
-    Some((ti, rnd_a_rot))
 }
 
 impl<'c> Decoder<'c> {
@@ -394,12 +393,10 @@ impl<'c> Decoder<'c> {
             .checked_sub(MAC_LEN)
             .and_then(|n| resp.split_at_checked(n));
         let verify = |ch: &SecureChannel| {
-            let cmd = cmd_split
-                .is_some_and(|(macced, mac)| ch.command_mac_matches(ins, macced, &[], mac));
+            let cmd = cmd_split.is_some() && command_mac_ok(ch, ins, body);
             let resp = resp_mac_expected
-                && status.is_some_and(|s| {
-                    resp_split.is_some_and(|(data, mac)| ch.response_mac_matches(s.0, data, mac))
-                });
+                && resp_split.is_some()
+                && status.is_some_and(|s| response_mac_ok(ch, s.0, resp));
             (cmd, resp)
         };
         let (mut cmd_mac_ok, mut resp_mac_ok) = verify(&f.channel);
@@ -453,9 +450,9 @@ impl<'c> Decoder<'c> {
                 // Unknown (or a file thought plain): Full if verified data decrypts to padding.
                 _ => {
                     let cmd_full =
-                        cmd_mac_ok && decrypt(ch, Direction::Command, cmd_payload).is_some();
-                    let resp_full =
-                        resp_mac_ok && decrypt(ch, Direction::Response, resp_payload).is_some();
+                        cmd_mac_ok && open_full_command(ch, ins, body, header.len()).is_some();
+                    let resp_full = resp_mac_ok
+                        && status.is_some_and(|s| open_full_response(ch, s.0, resp).is_some());
                     if cmd_full || resp_full {
                         CommMode::Full
                     } else {
@@ -471,7 +468,10 @@ impl<'c> Decoder<'c> {
         };
         r.comm_mode = mode;
         r.plain_is_key_data = matches!(ins, 0xC4 | 0xC6);
-        r.mac = if secured {
+        r.mac = if own_key_change && cmd_mac_ok {
+            // The command MAC verified; the bare 9100 that answers it has no MAC to verify.
+            MacVerdict::None
+        } else if secured {
             if cmd_mac_ok && (resp_mac_ok || !resp_mac_expected) {
                 MacVerdict::Ok
             } else {
@@ -511,7 +511,7 @@ impl<'c> Decoder<'c> {
             r.plain = if !cmd_mac_ok {
                 None
             } else if full && !cmd_payload.is_empty() {
-                let p = decrypt(ch, Direction::Command, cmd_payload);
+                let p = open_full_command(ch, ins, body, header.len());
                 if p.is_none() {
                     r.error.get_or_insert(ExchangeError::CommandPadding);
                 }
@@ -524,7 +524,7 @@ impl<'c> Decoder<'c> {
             } else if !resp_mac_ok {
                 None
             } else if full && !resp_payload.is_empty() {
-                let p = decrypt(ch, Direction::Response, resp_payload);
+                let p = status.and_then(|s| open_full_response(ch, s.0, resp));
                 if p.is_none() {
                     r.error.get_or_insert(ExchangeError::ResponsePadding);
                 }
@@ -727,23 +727,22 @@ impl<'c> Decoder<'c> {
         }
         let mut rnd_b_verified = false;
         for spec in &candidates {
-            let Some((rnd_a, rnd_b)) = open_token(&spec.key, &enc_rnd_b, &token) else {
+            // The card's check of the answer, then the reader's check of the confirmation.
+            let k = aes(&spec.key);
+            let rnd_b = handshake::open_challenge(&k, &enc_rnd_b);
+            let Ok(rnd_a) = handshake::open_answer(&k, &token, &rnd_b) else {
                 continue;
             };
             rnd_b_verified = true;
-            let Some((ti, rnd_a_rot)) =
-                open_confirmation(&spec.key, &ex.resp_data, carried.is_none())
+            let Ok(confirmed) =
+                handshake::open_confirmation(&k, &ex.resp_data, carried.is_none(), &rnd_a)
             else {
                 continue;
             };
-            let expected_rot = Random16::new(rnd_a.rotated_left());
-            if !bool::from(rnd_a_rot.ct_eq(&expected_rot)) {
-                continue;
-            }
-            let keys = SessionKeys::derive(&spec.key, &rnd_a, &rnd_b);
-            let (ti, cmd_ctr, origin) = match (carried, ti) {
+            let keys = SessionKeys::derive_with(&k, &rnd_a, &rnd_b);
+            let (ti, cmd_ctr, origin) = match (carried, confirmed) {
                 (Some((ti, ctr)), _) => (ti, ctr, SessionOrigin::Ev2NonFirst),
-                (None, Some(ti)) => (ti, CmdCtr(0), SessionOrigin::Ev2First),
+                (None, Some(c)) => (c.ti, CmdCtr(0), SessionOrigin::Ev2First),
                 (None, None) => continue,
             };
             let session = self.open_session(p.key_no, &keys, ti, cmd_ctr, origin, Some(r.index));
