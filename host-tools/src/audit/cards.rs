@@ -20,7 +20,7 @@ use desfire_core::wire::{Access, CommMode};
 
 use super::behaviour::{Application, Behaving, Behaviour, FaultSite, Recording};
 use super::reader::{CardLink, Observation};
-use super::run::Recorder;
+use super::recorder::Recorder;
 use crate::card_image::CardImage;
 use crate::cli::emulate::EmulatedCard;
 use crate::gen_pacs::{self, ImageLink};

@@ -14,6 +14,8 @@
 //!   them through PC/SC.
 //! - [`firmware`]: the reader firmware under QEMU as the reader under test, observed at its
 //!   OSDP output (`--firmware ELF`).
+//! - [`recorder`]: writes down each exchange between the reader and a test card, the commands
+//!   named in NXP's terms.
 //! - [`run`]: presents the cards, records the exchanges, compares with the conforming verdicts.
 //! - [`model`]: what an audit found, the data every report format renders.
 //! - [`report`]: the terminal table and the report files (JSON, Markdown, HTML, JUnit XML).
@@ -27,5 +29,6 @@ pub mod model;
 #[cfg(feature = "pcsc")]
 pub mod pcsc;
 pub mod reader;
+pub mod recorder;
 pub mod report;
 pub mod run;
