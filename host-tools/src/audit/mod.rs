@@ -3,7 +3,7 @@
 //!
 //! - [`cards`]: the card set T0..T15, S1..S4, built from a profile by the GEN-PACS encoder.
 //! - [`behaviour`]: what a test card does wrong on purpose, as a wrapper around any
-//!   [`crate::vpcd::VirtualCard`] (in process, behind vpcd, behind a PN532 emulator).
+//!   [`crate::virtual_card::VirtualCard`] (in process, behind vpcd, behind a PN532 emulator).
 //! - [`reader`]: the reader under test ([`reader::ReaderUnderTest`]), the reference reader and
 //!   the UID-only reader model.
 //! - [`framing`]: the framing choices a reader may make ([`framing::Variant`]); every fault is

@@ -6,7 +6,7 @@ use desfire_core::wire::Ins;
 use super::behaviour::{Behaving, frame};
 use super::model::ExchangeStep;
 use crate::trace::commands::iso_command_name;
-use crate::vpcd::VirtualCard;
+use crate::virtual_card::VirtualCard;
 
 /// The command of a C-APDU in NXP's terms, with its key or file number where it has one:
 /// `AuthenticateEV2First key 01`, `ReadData file 01`, `ISOSelectFile`; a native frame is

@@ -6,7 +6,7 @@ use super::cards::{CardError, CardSpec, ENROLLED_CREDENTIAL_ID, Fixture};
 use super::model::{AuditReport, CardResult, ExchangeStep, Outcome};
 use super::reader::{FORWARDED, Observation, ReaderUnderTest};
 use super::recorder::Recorder;
-use crate::vpcd::VirtualCard;
+use crate::virtual_card::VirtualCard;
 
 /// A C-APDU a reader must never send to a GEN-PACS card (R2): a legacy or EV1 authentication
 /// (`0A`, `1A`, `AA`), ISO-wrapped or native, or ISO READ BINARY.
