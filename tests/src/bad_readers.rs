@@ -29,7 +29,7 @@ use desfire_core::wire::{Aid, CommMode, Error as WireError, Status, U24};
 use host_tools::audit::framing::Variant;
 use host_tools::audit::reader::{CardLink, Observation, ReaderUnderTest, UidOnlyReader};
 use host_tools::profile::Profile;
-use host_tools::vpcd::VirtualCard;
+use host_tools::virtual_card::VirtualCard;
 
 /// The one flaw of a model reader.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

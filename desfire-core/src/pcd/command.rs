@@ -171,12 +171,15 @@ impl<'a> Command<'a> {
 /// constant time before any decryption, the padding was valid, and the counter advanced.
 ///
 /// The only constructors are the engine's, so parsers that take a `Response` cannot be handed
-/// unverified bytes.
+/// unverified bytes. Whether a MAC was among the checks is [`Response::mac_verified`]: a Plain
+/// response, or the bare status that ends a session (ChangeKey of the authenticated key), has
+/// none.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response<'a> {
     data: &'a [u8],
     status: Status,
     frame_ends: FrameEnds,
+    mac: Option<crate::crypto::ev2::ResponseMacVerified>,
 }
 
 /// Where each response frame ended within the assembled data.
@@ -188,7 +191,21 @@ impl<'a> Response<'a> {
             data,
             status,
             frame_ends,
+            mac: None,
         }
+    }
+
+    /// The same response, with the proof that its MAC verified.
+    pub(crate) fn with_mac(self, proof: crate::crypto::ev2::ResponseMacVerified) -> Self {
+        Self {
+            mac: Some(proof),
+            ..self
+        }
+    }
+
+    /// `true` only when a response MAC was verified (MAC and Full mode inside a session).
+    pub const fn mac_verified(&self) -> bool {
+        self.mac.is_some()
     }
 
     /// The response data split at the original frame boundaries (GetDFNames sends one

@@ -89,6 +89,25 @@ pub enum OpenError<E> {
     Image(ImageError),
 }
 
+impl<E: core::fmt::Display> core::fmt::Display for OpenError<E> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Nvm(e) => write!(f, "non-volatile memory failed: {e}"),
+            Self::Journal => f.write_str("the journal is malformed"),
+            Self::Image(e) => write!(f, "the card image does not decode: {e}"),
+        }
+    }
+}
+
+impl<E: core::fmt::Debug + core::fmt::Display> core::error::Error for OpenError<E> {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            Self::Image(e) => Some(e),
+            Self::Nvm(_) | Self::Journal => None,
+        }
+    }
+}
+
 impl<E> From<nvm::StoreError<E>> for OpenError<E> {
     fn from(e: nvm::StoreError<E>) -> Self {
         match e {
