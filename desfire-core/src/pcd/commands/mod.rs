@@ -48,12 +48,12 @@ pub use self::keys::{
     get_key_settings, get_key_version,
 };
 pub use self::picc::{
-    Configuration, FreeMemory, OriginalitySignature, PiccConfiguration, Product, StorageSize, Uid,
-    Version, VersionPart, format_picc, get_card_uid, get_free_memory, get_version, read_sig,
-    set_configuration, verify_originality,
+    Configuration, FreeMemory, OriginalitySignature, PiccConfiguration, Uid, format_picc,
+    get_card_uid, get_free_memory, get_version, read_sig, set_configuration, verify_originality,
 };
 pub use crate::wire::{
-    AdditionalAccessRights, ChangeKeyAccess, FileKind, FileSettings, KeySettings,
+    AdditionalAccessRights, ChangeKeyAccess, FileKind, FileSettings, KeySettings, Product,
+    StorageSize, Version, VersionPart,
 };
 
 use super::command::{Command, CommandData, CommandMode, MAX_INLINE_DATA};
