@@ -57,7 +57,7 @@ pub use crate::wire::{
 };
 
 use super::command::{Command, CommandData, CommandMode, MAX_INLINE_DATA};
-use crate::wire::{self, AccessRights, CommMode, CommandSpec, Ins};
+use crate::wire::{self, AccessRights, CommMode, Ins};
 
 /// Which of two command codes to use where current cards have both (the MF3D(H)x3 command set;
 /// NT4H2421Gx §10.8 lists only the second set).
@@ -165,23 +165,23 @@ impl<E> From<InvalidParameter> for super::Error<E> {
 
 /// The comm mode the command table gives `ins`; a file command starts Plain and takes its
 /// file's mode through [`in_file_mode`].
+#[inline(always)]
 fn table_mode(ins: Ins) -> CommandMode {
-    match CommandSpec::lookup(ins) {
-        Some(spec) => match spec.fixed_mode() {
-            Some(mode) => mode,
-            None => CommandMode::Plain,
-        },
+    match ins.fixed_mode() {
+        Some(mode) => mode,
         None => CommandMode::Plain,
     }
 }
 
 /// A command with a fixed-size header (the capacity check happens at compile time), in the
 /// table's mode and with the table's session flags.
+#[inline(always)]
 fn fixed<const M: usize>(ins: Ins, header: [u8; M]) -> Command<'static> {
     Command::from_table(ins, heapless::Vec::from_array(header), table_mode(ins))
 }
 
 /// A command with a variable header (creation parameters), in the table's mode.
+#[inline(always)]
 fn with_header(ins: Ins, header: &[u8]) -> Result<Command<'static>, InvalidParameter> {
     Command::new(ins, header, table_mode(ins)).map_err(|_| InvalidParameter::TooLong)
 }
