@@ -1,5 +1,5 @@
 //! Native DESFire instruction codes (the INS byte of the ISO wrapping). The named codes and
-//! their names come from the command table in [`super::command`].
+//! their names come from the command table in [`super::command`], which also gives [`Ins::name`].
 
 /// A native command code.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
