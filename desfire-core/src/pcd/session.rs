@@ -66,13 +66,7 @@ impl Session {
     /// ciphertext (encrypt-then-MAC). Data-less commands carry no ciphertext block.
     pub fn seal_command(&self, cmd: &Command<'_>, out: &mut [u8]) -> Result<usize, Error> {
         self.channel
-            .seal_command(
-                cmd.ins.0,
-                &cmd.header,
-                cmd.data.as_bytes(),
-                cmd.mode.comm_mode(),
-                out,
-            )
+            .seal_command(cmd.ins.0, &cmd.header, cmd.data.as_bytes(), cmd.mode, out)
             .map_err(messaging_error)
     }
 
@@ -123,7 +117,7 @@ impl Session {
         }
         let opened = self
             .channel
-            .open_response(status.0, body, cmd.mode.comm_mode())
+            .open_response(status.0, body, cmd.mode)
             .map_err(messaging_error)?;
         let body: &'b [u8] = body;
         let data = body.get(..opened.len).ok_or(ProtocolError::BadPadding)?;
