@@ -7,16 +7,17 @@
 //! [`crate::pcd::Session`]) → 10 parse (§8.5 rules 1-6), algorithm, issuer key, signature,
 //! validity window. It ends in [`Verdict::Grant`] or [`Verdict::Deny`] with the typed
 //! [`DenyReason`] of §13: any error anywhere is a deny, the first failing step wins, and
-//! nothing read from the card leaves before the signature verified.
+//! nothing read from the card leaves before the signature verified. Each check a GRANT rests on
+//! returns a proof, and a [`Grant`] is made only from them ([`proof`] has the chain).
 //! Sans-IO at the protocol level: frames go through the caller's transport, time comes in as
 //! `now`, randomness through the caller's `CryptoRng`.
 //!
 //! The optional steps, each off in [`ReaderConfig::new`] (the minimum exchange of 7 pairs):
 //! 5 GetKeyVersion K2 (MAC) when [`ReaderConfig::read_key_generations`] names the generations
 //! held (R16), then step 6 derives the key of that generation; 12 Read_Sig in the session by
-//! [`ReaderConfig::originality`], run after step 10 and before step 11. Steps 1 (GetVersion)
-//! and 8 (ProximityCheck, spec open point 5) are not run unless [`ReaderConfig::framing`] asks
-//! for GetVersion. Then step 11: the output format of
+//! [`ReaderConfig::originality`], run after step 10 and before step 11. Step 1 (GetVersion)
+//! runs only when [`ReaderConfig::framing`] is inquisitive, and then decides nothing; step 8
+//! (ProximityCheck, spec open point 5) is not run. Then step 11: the output format of
 //! [`ReaderConfig::output`] (legacy Wiegand needs tag 86: `NO_LEGACY_IMAGE`), and last the
 //! controller's revocation check ([`ReaderConfig::revocation`], §10: `REVOKED`), which this
 //! reader runs because it plays the controller too. The bytes of step 11 are the caller's:
