@@ -36,9 +36,12 @@ pub mod args;
 pub mod audit;
 pub mod card_image;
 pub mod cli;
+pub mod dates;
+pub mod framing;
 pub mod gen_pacs;
 pub mod hex_text;
 pub mod hsm;
+pub mod key_file;
 #[cfg(feature = "pcsc")]
 pub mod pcsc_reader;
 pub mod pn532;

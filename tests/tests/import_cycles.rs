@@ -26,11 +26,6 @@ const KNOWN_CYCLES: &[(&str, &str, &[&str])] = &[
     ("desfire-core", "encoding", &["credential", "lab"]),
     ("desfire-core", "picc", &["sig", "state"]),
     ("host-tools", "audit", &["cards", "reader"]),
-    (
-        "host-tools",
-        "crate",
-        &["args", "audit", "gen_pacs", "hsm", "profile", "trace"],
-    ),
 ];
 
 /// The crates checked: a name and the library root.

@@ -11,7 +11,7 @@ use desfire_core::encoding::{Verdict, osdp_raw_extended};
 use desfire_core::pcd::Transport;
 
 use super::cards::ReaderRole;
-use super::framing::Variant;
+use crate::framing::Variant;
 use crate::gen_pacs::{self, spec_reason};
 use crate::profile::Profile;
 use crate::virtual_card::VirtualCard;
