@@ -240,11 +240,13 @@ impl KeySpec {
 }
 
 /// Why the keys of `--key` and `--key-file` could not be taken.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum KeyLoadError {
     /// A key is malformed.
+    #[error(transparent)]
     Arg(ArgError),
     /// The key file could not be read.
+    #[error("cannot read {path}: {source}")]
     Read {
         /// The file, for messages.
         path: String,
