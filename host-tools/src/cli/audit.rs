@@ -5,10 +5,11 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::audit::cards::{self, CardSpec, Fixture, ReaderRole};
+use crate::audit::cards::{self, CardSpec, Fixture};
 use crate::audit::command::ReaderCommand;
 use crate::audit::firmware::{FirmwareOptions, FirmwareReader, RunTiming};
 use crate::audit::model::AuditReport;
+use crate::audit::reader::ReaderRole;
 use crate::audit::reader::{ReaderUnderTest, ReferenceReader, UidOnlyReader};
 use crate::audit::{report, run};
 use crate::dates::parse_date;
