@@ -33,7 +33,7 @@ pub use self::keys::{
 };
 pub use self::provision::{PLAN, ProvisionError, Provisioning, Step};
 pub use self::reader::{
-    DenyReason, Framing, OriginalityCheck, OriginalityPolicy, OutputFormat, ReaderConfig,
+    DenyCode, DenyReason, Framing, OriginalityCheck, OriginalityPolicy, OutputFormat, ReaderConfig,
     Revocation, Transaction, TransportFault, Verdict, check_revocation, check_sak, check_validity,
     osdp_raw, osdp_raw_extended, osdp_raw_legacy, read_card,
 };
