@@ -35,7 +35,7 @@ pub use self::provision::{PLAN, ProvisionError, Provisioning, Step};
 pub use self::reader::{
     DenyCode, DenyReason, Framing, OriginalityCheck, OriginalityPolicy, OutputFormat, ReaderConfig,
     Revocation, Transaction, TransportFault, Verdict, check_revocation, check_sak, check_validity,
-    osdp_raw, osdp_raw_extended, osdp_raw_legacy, read_card,
+    osdp_raw, osdp_raw_extended, osdp_raw_legacy, read_card, select_gen_pacs,
 };
 pub use self::signature::{
     IssuerKey, IssuerSigner, IssuerSigningKey, SIGNATURE_LEN, SignatureError, SignatureVerified,

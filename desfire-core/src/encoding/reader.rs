@@ -609,31 +609,8 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     let mut rx = zeroize::Zeroizing::new([0u8; READ_RESPONSE_LEN]);
     let rx = &mut *rx;
 
-    // 1. GetVersion: informational, so its outcome decides nothing.
-    if config.framing.inquisitive {
-        let _ = d.execute(&get_version(), rx);
-    }
-
-    // 2. SelectApplication (or ISOSelectFile by DF name); absent → DENY, never a UID
-    // fallback.
-    let selected = match config.framing.select_df_name {
-        Some(name) => iso_select_df_name(d, name),
-        None => d.execute(&select_application(config.aid), rx).map(|_| ()),
-    };
-    selected.map_err(|e| match e {
-        Error::Card(Status::APPLICATION_NOT_FOUND)
-        | Error::Wire(WireError::NotDesfireStatus {
-            sw1: 0x6A,
-            sw2: 0x82,
-        }) => DenyReason::NoApplication,
-        e => common(e),
-    })?;
-
-    // GetFileSettings of the credential file before authenticating: a GEN-PACS application
-    // refuses directory commands without its master key, so the answer (`AE`) decides nothing.
-    if config.framing.inquisitive {
-        let _ = d.execute(&get_file_settings(CCF_FILE_NO), rx);
-    }
+    // 1, 2 and what an inquisitive reader asks before authenticating.
+    select_gen_pacs(d, &config.framing, config.aid, rx, common)?;
 
     // 3. AuthenticateEV2First with K1 (not diversified: the UID is not known yet).
     let k1_no = AppKey::Kuid.key_no();
@@ -759,6 +736,40 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     // The controller's check, last: it decides on what step 11 would send (§10, §13).
     check_revocation(config.revocation, &credential)?;
     Ok(credential)
+}
+
+/// Steps 1 and 2 framed as `framing` says, and the GetFileSettings an inquisitive reader asks
+/// before authenticating. 1: GetVersion, informational, so its outcome decides nothing. 2:
+/// SelectApplication of `aid` (or ISOSelectFile by DF name); absent (`91 A0`, `6A 82`) is
+/// `NO_APPLICATION`, never a UID fallback; any other failure is what `other` makes of it.
+/// GetFileSettings of the credential file: a GEN-PACS application refuses directory commands
+/// without its master key, so the answer (`AE`) decides nothing.
+pub fn select_gen_pacs<T: Transport, const N: usize>(
+    d: &mut Desfire<T, N>,
+    framing: &Framing<'_>,
+    aid: Aid,
+    rx: &mut [u8],
+    other: impl FnOnce(Error<T::Error>) -> DenyReason,
+) -> Result<(), DenyReason> {
+    if framing.inquisitive {
+        let _ = d.execute(&get_version(), rx);
+    }
+    let selected = match framing.select_df_name {
+        Some(name) => iso_select_df_name(d, name),
+        None => d.execute(&select_application(aid), rx).map(|_| ()),
+    };
+    selected.map_err(|e| match e {
+        Error::Card(Status::APPLICATION_NOT_FOUND)
+        | Error::Wire(WireError::NotDesfireStatus {
+            sw1: 0x6A,
+            sw2: 0x82,
+        }) => DenyReason::NoApplication,
+        e => other(e),
+    })?;
+    if framing.inquisitive {
+        let _ = d.execute(&get_file_settings(CCF_FILE_NO), rx);
+    }
+    Ok(())
 }
 
 /// Step 12: Read_Sig (address 00) in the session, verified against `trusted`.
