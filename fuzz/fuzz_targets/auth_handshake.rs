@@ -63,16 +63,19 @@ fn exercise(mut session: Session, frames: &mut Frames<'_>) {
             return;
         };
         let mut out = [0u8; 128];
-        let cmd = Command::new(
-            Ins::READ_DATA,
-            &[1, 0, 0, 0, 0, 0, 0],
-            modes[usize::from(sel & 3)],
-        )
+        // Bit 3: a ChangeKey of the authenticated key, whose successful answer is a bare
+        // status that ends the session; otherwise a ReadData in the mode of bits 0-1.
+        let cmd = if sel & 0x08 != 0 {
+            Command::new(Ins::CHANGE_KEY, &[0], CommandMode::Full)
+                .and_then(Command::changing_authenticated_key)
+        } else {
+            Command::new(
+                Ins::READ_DATA,
+                &[1, 0, 0, 0, 0, 0, 0],
+                modes[usize::from(sel & 3)],
+            )
+        }
         .unwrap();
-        let cmd = Command {
-            ends_session: sel & 0x08 != 0,
-            ..cmd
-        };
         let cmd = if sel & 0x04 != 0 {
             cmd.with_data(CommandData::Borrowed(&[0xA5; 32]))
         } else {
