@@ -384,17 +384,6 @@ command_table! {
         Iso, 0, Plain, None, false, Always, Ok;
 }
 
-impl Ins {
-    /// The NXP command name from the [command table](CommandSpec), `None` for a code not
-    /// in it.
-    pub const fn name(self) -> Option<&'static str> {
-        match CommandSpec::lookup(self) {
-            Some(spec) => Some(spec.name_of(self)),
-            None => None,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
