@@ -247,7 +247,6 @@ macro_rules! command_table {
         impl Ins {
             /// [`CommandSpec::completion`] of this code; `9100` only for a code not in the
             /// table.
-            #[inline(always)]
             pub const fn completion(self) -> Completion {
                 match self.0 {
                     $($code $(| $iso)? => spec::$name.completion,)*
