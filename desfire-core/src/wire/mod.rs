@@ -5,6 +5,7 @@ mod apdu;
 mod command;
 mod file_settings;
 mod ins;
+mod iso_status;
 mod key_settings;
 mod reader;
 mod status;
@@ -17,6 +18,7 @@ pub use self::command::{
 };
 pub use self::file_settings::{AdditionalAccessRights, FileKind, FileSettings};
 pub use self::ins::Ins;
+pub use self::iso_status::IsoStatus;
 pub use self::key_settings::{ChangeKeyAccess, KeySettings};
 pub use self::reader::Reader;
 pub use self::status::Status;
