@@ -9,9 +9,11 @@
 //! One concept per file:
 //! - [`state`]: the persistent model; [`image`]: its NVM byte image; [`nvm`]: the NVM trait,
 //!   the journal and [`RamNvm`].
-//! - `session`: EV2 authentication and secure messaging, card side; `plan`: which comm mode and
-//!   header each command uses; `access`: access rights; `tx`: pending transactions.
-//! - `frames`: APDU parsing and additional-frame chaining in both directions.
+//! - `session`: EV2 authentication and secure messaging, card side (the card's halves of
+//!   [`crate::crypto::ev2`]); `plan`: which comm mode and header each command uses, from the
+//!   command table ([`crate::wire::CommandSpec`]); `access`: access rights; `tx`: pending transactions.
+//! - `frames`: APDU parsing and additional-frame chaining in both directions; `params`: a
+//!   checked cursor over command parameters.
 //! - `cmd_*`: the command handlers, one file per family, as in [`crate::pcd::commands`].
 //! - [`sig`]: the originality signature and its labelled test key.
 
@@ -31,6 +33,7 @@ pub mod sig;
 pub mod state;
 mod tx;
 
+pub use self::frames::is_native;
 pub use self::image::{IMAGE_LEN, ImageError};
 pub use self::nvm::{NVM_LEN, Nvm, PowerCut, RamNvm};
 pub use self::state::State;
