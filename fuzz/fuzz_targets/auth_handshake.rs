@@ -63,19 +63,15 @@ fn exercise(mut session: Session, frames: &mut Frames<'_>) {
             return;
         };
         let mut out = [0u8; 128];
-        // Bit 3: a ChangeKey of the authenticated key, whose successful answer is a bare
-        // status that ends the session; otherwise a ReadData in the mode of bits 0-1.
+        let mode = modes[usize::from(sel & 3)];
+        // Only a ChangeKey of the authenticated key may end the session (the command table).
         let cmd = if sel & 0x08 != 0 {
-            Command::new(Ins::CHANGE_KEY, &[0], CommandMode::Full)
+            Command::new(Ins::CHANGE_KEY, &[0], mode)
                 .and_then(Command::changing_authenticated_key)
+                .unwrap()
         } else {
-            Command::new(
-                Ins::READ_DATA,
-                &[1, 0, 0, 0, 0, 0, 0],
-                modes[usize::from(sel & 3)],
-            )
-        }
-        .unwrap();
+            Command::new(Ins::READ_DATA, &[1, 0, 0, 0, 0, 0, 0], mode).unwrap()
+        };
         let cmd = if sel & 0x04 != 0 {
             cmd.with_data(CommandData::Borrowed(&[0xA5; 32]))
         } else {

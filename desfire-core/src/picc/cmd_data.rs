@@ -8,7 +8,7 @@ use super::params::Params;
 use super::state::FileKind;
 use super::tx::{Pending, region_offset};
 use super::{Core, Done, out_err};
-use crate::wire::{Ins, Status, Writer};
+use crate::wire::{DataHeader, Ins, RecordHeader, Status, Writer};
 
 /// Bytes of response data the card returns in one command (its response buffer, less padding
 /// and MAC).
@@ -33,9 +33,8 @@ impl Core {
         mut p: Params<'_>,
         out: &mut Writer<'_>,
     ) -> Result<Done, Status> {
-        let no = p.u8()?;
-        let offset = p.u24()?;
-        let len = p.u24()?;
+        let h = DataHeader::from_wire(p.array()?);
+        let (no, offset, len) = (h.file, h.offset.value(), h.length.value());
         p.finish()?;
         let FileKind::Data {
             size,
@@ -67,9 +66,8 @@ impl Core {
 
     /// `file offset(3) length(3) data`: standard files at once, backup files into the shadow.
     pub(crate) fn write_data(&mut self, mut p: Params<'_>) -> Result<Done, Status> {
-        let no = p.u8()?;
-        let offset = p.u24()?;
-        let len = p.u24()?;
+        let h = DataHeader::from_wire(p.array()?);
+        let (no, offset, len) = (h.file, h.offset.value(), h.length.value());
         let data = p.rest();
         if usize::try_from(len).ok() != Some(data.len()) {
             return Err(Status::LENGTH_ERROR);
@@ -208,9 +206,8 @@ impl Core {
         mut p: Params<'_>,
         out: &mut Writer<'_>,
     ) -> Result<Done, Status> {
-        let no = p.u8()?;
-        let record = p.u24()?;
-        let count = p.u24()?;
+        let h = DataHeader::from_wire(p.array()?);
+        let (no, record, count) = (h.file, h.offset.value(), h.length.value());
         p.finish()?;
         let FileKind::Record {
             size,
@@ -278,9 +275,8 @@ impl Core {
     /// WriteRecord of a transaction, the same record in later ones. A full cyclic file drops its
     /// oldest record; a full linear file refuses.
     pub(crate) fn write_record(&mut self, mut p: Params<'_>) -> Result<Done, Status> {
-        let no = p.u8()?;
-        let offset = p.u24()?;
-        let len = p.u24()?;
+        let h = DataHeader::from_wire(p.array()?);
+        let (no, offset, len) = (h.file, h.offset.value(), h.length.value());
         let data = p.rest();
         if usize::try_from(len).ok() != Some(data.len()) {
             return Err(Status::LENGTH_ERROR);
@@ -354,10 +350,9 @@ impl Core {
 
     /// `file record(3) offset(3) length(3) data`: changes an existing record (0 = newest).
     pub(crate) fn update_record(&mut self, mut p: Params<'_>) -> Result<Done, Status> {
-        let no = p.u8()?;
-        let record = p.u24()?;
-        let offset = p.u24()?;
-        let len = p.u24()?;
+        let h = RecordHeader::from_wire(p.array()?);
+        let (no, record) = (h.file, h.record.value());
+        let (offset, len) = (h.offset.value(), h.length.value());
         let data = p.rest();
         if usize::try_from(len).ok() != Some(data.len()) {
             return Err(Status::LENGTH_ERROR);

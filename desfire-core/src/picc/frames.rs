@@ -5,7 +5,7 @@
 //! `91AF`. Outgoing: a response longer than the frame size is split; the reader fetches the
 //! rest with `90 AF 00 00 00`. Secure messaging always covers the whole body.
 
-use crate::wire::{Ins, Status};
+use crate::wire::{Ins, IsoStatus, Status};
 
 /// Largest command body (after INS) the card accumulates.
 pub const MAX_COMMAND: usize = 1024;
@@ -51,18 +51,20 @@ pub(crate) struct Apdu<'a> {
 }
 
 /// Parses `CLA INS P1 P2 [Lc data] [Le]`; a length mismatch is `6700`.
-pub(crate) fn parse(capdu: &[u8]) -> Result<Apdu<'_>, u16> {
-    let (&[cla, ins, p1, p2], rest) = capdu.split_first_chunk::<4>().ok_or(0x6700u16)?;
+pub(crate) fn parse(capdu: &[u8]) -> Result<Apdu<'_>, IsoStatus> {
+    let (&[cla, ins, p1, p2], rest) = capdu
+        .split_first_chunk::<4>()
+        .ok_or(IsoStatus::WRONG_LENGTH)?;
     let data = match rest {
         [] | [_] => &[][..],
         [lc, body @ ..] => {
             let lc = usize::from(*lc);
             if lc == 0 {
-                return Err(0x6700);
+                return Err(IsoStatus::WRONG_LENGTH);
             }
             match body.len().checked_sub(lc) {
-                Some(0) | Some(1) => body.get(..lc).ok_or(0x6700u16)?,
-                _ => return Err(0x6700),
+                Some(0) | Some(1) => body.get(..lc).ok_or(IsoStatus::WRONG_LENGTH)?,
+                _ => return Err(IsoStatus::WRONG_LENGTH),
             }
         }
     };
@@ -85,7 +87,7 @@ pub(crate) enum Reply {
         status: Status,
     },
     /// An ISO/IEC 7816-4 status word without data.
-    Iso(u16),
+    Iso(IsoStatus),
 }
 
 impl Reply {
@@ -273,7 +275,7 @@ impl Io {
             Reply::Native { start, end, status } => {
                 (self.out.get(start..end).unwrap_or(&[]), [0x91, status.0])
             }
-            Reply::Iso(sw) => (&[][..], sw.to_be_bytes()),
+            Reply::Iso(sw) => (&[][..], sw.to_wire()),
         };
         let native = framing == Framing::Native && matches!(reply, Reply::Native { .. });
         let head = usize::from(native);

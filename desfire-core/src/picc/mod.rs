@@ -41,7 +41,7 @@ pub use self::state::State;
 use self::frames::Io;
 use self::session::{Challenge, Session};
 use self::tx::Tx;
-use crate::wire::{Aid, CommMode, Ins, KeySettings, Status, Writer};
+use crate::wire::{Aid, CommMode, Ins, IsoStatus, KeySettings, Status, Writer};
 
 /// Static properties of a virtual card that are not part of its persistent state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -322,13 +322,15 @@ impl<N: Nvm, R: rand_core::CryptoRng> Card<N, R> {
             Err(sw) => return self.fail_iso(sw),
         };
         match apdu.cla {
-            crate::wire::CLA_NATIVE if apdu.p1 != 0 || apdu.p2 != 0 => self.fail_iso(0x6A86),
+            crate::wire::CLA_NATIVE if apdu.p1 != 0 || apdu.p2 != 0 => {
+                self.fail_iso(IsoStatus::INCORRECT_P1_P2)
+            }
             crate::wire::CLA_NATIVE => self.native(Ins(apdu.ins), apdu.data),
             0x00 if apdu.ins == Ins::ISO_SELECT_FILE.0 => {
                 self.iso_select(apdu.p1, apdu.p2, apdu.data)
             }
-            0x00 => self.fail_iso(0x6D00),
-            _ => self.fail_iso(0x6E00),
+            0x00 => self.fail_iso(IsoStatus::INS_NOT_SUPPORTED),
+            _ => self.fail_iso(IsoStatus::CLA_NOT_SUPPORTED),
         }
     }
 
@@ -338,25 +340,25 @@ impl<N: Nvm, R: rand_core::CryptoRng> Card<N, R> {
         self.io.clear();
         self.core.vol.reset();
         if p1 != 0x04 || (p2 != 0x0C && p2 != 0x00) {
-            return self.fail_iso(0x6A86);
+            return self.fail_iso(IsoStatus::INCORRECT_P1_P2);
         }
         if name.is_empty() || name.len() > state::MAX_DF_NAME {
-            return self.fail_iso(0x6700);
+            return self.fail_iso(IsoStatus::WRONG_LENGTH);
         }
         if name == cmd_app::PICC_DF_NAME {
             self.core.vol.selected = Aid::PICC;
-            return frames::Reply::Iso(0x9000);
+            return frames::Reply::Iso(IsoStatus::OK);
         }
         match self.core.state.apps.iter().find(|a| a.df_name == name) {
             Some(app) => {
                 self.core.vol.selected = app.aid;
-                frames::Reply::Iso(0x9000)
+                frames::Reply::Iso(IsoStatus::OK)
             }
-            None => self.fail_iso(0x6A82),
+            None => self.fail_iso(IsoStatus::FILE_NOT_FOUND),
         }
     }
 
-    fn fail_iso(&mut self, sw: u16) -> frames::Reply {
+    fn fail_iso(&mut self, sw: IsoStatus) -> frames::Reply {
         self.core.vol.session = None;
         self.core.vol.challenge = None;
         self.io.clear();

@@ -14,7 +14,7 @@
 //! §10 command tables, AN12196 (comm modes of the worked examples); the facts used are listed in
 //! `shared/vectors/nxp-public.md`.
 
-use super::{Ins, Status};
+use super::{DataHeader, Ins, RecordHeader, Status};
 
 /// What kind of exchange a code starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -250,7 +250,6 @@ macro_rules! command_table {
         impl Ins {
             /// [`CommandSpec::completion`] of this code; `9100` only for a code not in the
             /// table.
-            #[inline(always)]
             pub const fn completion(self) -> Completion {
                 match self.0 {
                     $($code $(| $iso)? => spec::$name.completion,)*
@@ -360,7 +359,7 @@ command_table! {
     READ_DATA = 0xBD / READ_DATA_ISO = 0xAD, "ReadData":
         Native, 7, File(Read), None, false, Never, Ok;
     WRITE_DATA = 0x3D / WRITE_DATA_ISO = 0x8D, "WriteData":
-        Native, 7, File(Write), Some(4), false, Never, Ok;
+        Native, 7, File(Write), Some(DataHeader::LENGTH_AT), false, Never, Ok;
     GET_VALUE = 0x6C, "GetValue":
         Native, 1, File(GetValue), None, false, Never, Ok;
     CREDIT = 0x0C, "Credit":
@@ -372,9 +371,9 @@ command_table! {
     READ_RECORDS = 0xBB / READ_RECORDS_ISO = 0xAB, "ReadRecords":
         Native, 7, File(Read), None, false, Never, Ok;
     WRITE_RECORD = 0x3B / WRITE_RECORD_ISO = 0x8B, "WriteRecord":
-        Native, 7, File(Write), Some(4), false, Never, Ok;
+        Native, 7, File(Write), Some(DataHeader::LENGTH_AT), false, Never, Ok;
     UPDATE_RECORD = 0xDB / UPDATE_RECORD_ISO = 0xBA, "UpdateRecord":
-        Native, 10, File(Write), Some(7), false, Never, Ok;
+        Native, 10, File(Write), Some(RecordHeader::LENGTH_AT), false, Never, Ok;
     CLEAR_RECORD_FILE = 0xEB, "ClearRecordFile":
         Native, 1, Mac, None, false, Never, Ok;
     COMMIT_TRANSACTION = 0xC7, "CommitTransaction":

@@ -4,7 +4,9 @@
 mod apdu;
 mod command;
 mod file_settings;
+mod headers;
 mod ins;
+mod iso_status;
 mod key_settings;
 mod reader;
 mod status;
@@ -16,7 +18,9 @@ pub use self::command::{
     CommandSpec, Completion, EndsSession, FileRight, Kind, ModeRule, completes, spec,
 };
 pub use self::file_settings::{AdditionalAccessRights, FileKind, FileSettings};
+pub use self::headers::{DataHeader, RecordHeader};
 pub use self::ins::Ins;
+pub use self::iso_status::IsoStatus;
 pub use self::key_settings::{ChangeKeyAccess, KeySettings};
 pub use self::reader::Reader;
 pub use self::status::Status;

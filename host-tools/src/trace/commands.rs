@@ -5,7 +5,7 @@
 //! Sources: NT4H2421Gx (NTAG 424 DNA) §10 command tables, MIFARE DESFire EV3 public short data
 //! sheet command list, AN12196; see `shared/vectors/nxp-public.md` for the protocol facts.
 
-use desfire_core::wire::{CommandSpec, FileRight, Ins, Kind, Status};
+use desfire_core::wire::{CommandSpec, FileRight, Ins, IsoStatus, Kind, Status};
 
 /// `AdditionalFrame` (`AF`).
 pub const INS_ADDITIONAL_FRAME: u8 = Ins::ADDITIONAL_FRAME.0;
@@ -110,22 +110,9 @@ pub const fn iso_command_name(ins: u8) -> Option<&'static str> {
     })
 }
 
-/// Names of ISO/IEC 7816-4 status words.
+/// Names of ISO/IEC 7816-4 status words ([`IsoStatus::name`]).
 pub const fn iso_status_name(sw: [u8; 2]) -> Option<&'static str> {
-    Some(match sw {
-        [0x90, 0x00] => "OK",
-        [0x67, 0x00] => "WRONG_LENGTH",
-        [0x69, 0x82] => "SECURITY_STATUS_NOT_SATISFIED",
-        [0x69, 0x85] => "CONDITIONS_OF_USE_NOT_SATISFIED",
-        [0x6A, 0x80] => "INCORRECT_DATA",
-        [0x6A, 0x82] => "FILE_NOT_FOUND",
-        [0x6A, 0x86] => "INCORRECT_P1_P2",
-        [0x6A, 0x87] => "LC_INCONSISTENT_WITH_P1_P2",
-        [0x6C, _] => "WRONG_LE",
-        [0x6D, 0x00] => "INS_NOT_SUPPORTED",
-        [0x6E, 0x00] => "CLA_NOT_SUPPORTED",
-        _ => return None,
-    })
+    IsoStatus::from_wire(sw).name()
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 
 use super::{Chaining, InvalidParameter, fixed, in_file_mode, inline, length24};
 use crate::pcd::command::{Command, CommandData, Response};
-use crate::wire::{CommMode, Error, FileNo, Ins, Reader, U24};
+use crate::wire::{CommMode, DataHeader, Error, FileNo, Ins, Reader, RecordHeader, U24};
 
 /// `ReadData` (`BD`, or `AD`): bytes of a standard or backup data file.
 ///
@@ -43,10 +43,13 @@ impl ReadData {
 
     /// The command.
     pub fn command(&self) -> Command<'static> {
-        let [o0, o1, o2] = self.offset.to_wire();
-        let [l0, l1, l2] = self.length.to_wire();
         let ins = self.chaining.pick(Ins::READ_DATA, Ins::READ_DATA_ISO);
-        let header = [self.file.value(), o0, o1, o2, l0, l1, l2];
+        let header = DataHeader {
+            file: self.file.value(),
+            offset: self.offset,
+            length: self.length,
+        }
+        .to_wire();
         in_file_mode(fixed(ins, header), self.comm_mode)
     }
 
@@ -95,9 +98,12 @@ fn write_at<'a>(
     data: &'a [u8],
     comm_mode: CommMode,
 ) -> Result<Command<'a>, InvalidParameter> {
-    let [o0, o1, o2] = offset.to_wire();
-    let [l0, l1, l2] = length24(data.len())?.to_wire();
-    let header = [file.value(), o0, o1, o2, l0, l1, l2];
+    let header = DataHeader {
+        file: file.value(),
+        offset,
+        length: length24(data.len())?,
+    }
+    .to_wire();
     let cmd = fixed(ins, header).with_data(CommandData::Borrowed(data));
     Ok(in_file_mode(cmd, comm_mode))
 }
@@ -256,10 +262,13 @@ impl ReadRecords {
 
     /// The command.
     pub fn command(&self) -> Command<'static> {
-        let [r0, r1, r2] = self.record.to_wire();
-        let [c0, c1, c2] = self.count.to_wire();
         let ins = self.chaining.pick(Ins::READ_RECORDS, Ins::READ_RECORDS_ISO);
-        let header = [self.file.value(), r0, r1, r2, c0, c1, c2];
+        let header = DataHeader {
+            file: self.file.value(),
+            offset: self.record,
+            length: self.count,
+        }
+        .to_wire();
         in_file_mode(fixed(ins, header), self.comm_mode)
     }
 
@@ -404,13 +413,16 @@ impl<'a> UpdateRecord<'a> {
 
     /// The command; empty data is refused.
     pub fn command(&self) -> Result<Command<'a>, InvalidParameter> {
-        let [r0, r1, r2] = self.record.to_wire();
-        let [o0, o1, o2] = self.offset.to_wire();
-        let [l0, l1, l2] = length24(self.data.len())?.to_wire();
         let ins = self
             .chaining
             .pick(Ins::UPDATE_RECORD, Ins::UPDATE_RECORD_ISO);
-        let header = [self.file.value(), r0, r1, r2, o0, o1, o2, l0, l1, l2];
+        let header = RecordHeader {
+            file: self.file.value(),
+            record: self.record,
+            offset: self.offset,
+            length: length24(self.data.len())?,
+        }
+        .to_wire();
         let cmd = fixed(ins, header).with_data(CommandData::Borrowed(self.data));
         Ok(in_file_mode(cmd, self.comm_mode))
     }
