@@ -26,8 +26,8 @@ use desfire_core::pcd::commands::{
 };
 use desfire_core::pcd::{Desfire, Error, FrameSize, ProtocolError, Transport};
 use desfire_core::wire::{Aid, CommMode, Error as WireError, Status, U24};
-use host_tools::audit::framing::Variant;
 use host_tools::audit::reader::{CardLink, Observation, ReaderUnderTest, UidOnlyReader};
+use host_tools::framing::Variant;
 use host_tools::profile::Profile;
 use host_tools::virtual_card::VirtualCard;
 

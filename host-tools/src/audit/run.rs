@@ -227,7 +227,8 @@ pub fn forwarded_extended(output: &str) -> Option<(u64, u8)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::cards::{CARDS, Expected, ReaderRole};
+    use crate::audit::cards::{CARDS, Expected};
+    use crate::audit::reader::ReaderRole;
 
     /// Spec §17, Reader role: a reader only's T10c passes only with the superseded issue
     /// number in the extended output it forwards; T10b with the deny-listed ID granted.
