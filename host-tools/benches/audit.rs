@@ -28,7 +28,7 @@ fn bench(c: &mut Criterion) {
     let numbered: Vec<_> = all
         .iter()
         .copied()
-        .filter(|c| c.id.starts_with('T'))
+        .filter(|c| c.id.as_str().starts_with('T'))
         .collect();
     for (name, set) in [
         ("reference_default_set", &all),

@@ -165,7 +165,7 @@ fn every_flaw_is_caught_by_at_least_one_card() {
     for (flaw, report) in &matrix.rows {
         let failed = matrix.caught_by(*flaw);
         assert!(
-            failed.contains(&designed_for(*flaw)),
+            failed.contains(&designed_for(*flaw).as_str()),
             "{flaw:?}: {} did not catch it ({failed:?})",
             designed_for(*flaw)
         );

@@ -33,6 +33,7 @@ pub mod sig;
 pub mod state;
 mod tx;
 
+pub use self::frames::is_native;
 pub use self::image::{IMAGE_LEN, ImageError};
 pub use self::nvm::{NVM_LEN, Nvm, PowerCut, RamNvm};
 pub use self::state::State;

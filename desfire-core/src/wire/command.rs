@@ -110,10 +110,6 @@ pub struct CommandSpec {
     pub ins: Ins,
     /// The ISO/IEC 14443-4 chaining code of the same command, if it has one.
     pub iso_ins: Option<Ins>,
-    /// The NXP name.
-    pub name: &'static str,
-    /// The NXP name of the ISO/IEC 14443-4 chaining code.
-    pub iso_name: &'static str,
     /// What kind of exchange it is.
     pub kind: Kind,
     /// Bytes of command header: sent in clear in Full mode, covered by the MAC. Commands whose
@@ -133,14 +129,6 @@ pub struct CommandSpec {
 }
 
 impl CommandSpec {
-    /// The name of `code`, one of this command's codes.
-    pub const fn name_of(&self, code: Ins) -> &'static str {
-        match self.iso_ins {
-            Some(iso) if iso.0 == code.0 => self.iso_name,
-            _ => self.name,
-        }
-    }
-
     /// Whether `code` is this command's ISO/IEC 14443-4 chaining code (the card answers such
     /// codes in frames of up to 256 bytes).
     pub const fn is_iso_chaining(&self, code: Ins) -> bool {
@@ -204,8 +192,6 @@ macro_rules! command_table {
                 pub const $name: CommandSpec = CommandSpec {
                     ins: Ins($code),
                     iso_ins: none_or!($(Ins($iso))?),
-                    name: $nxp,
-                    iso_name: concat!($nxp, " (ISO-chaining code)"),
                     kind: Kind::$kind,
                     header_len: $hdr,
                     mode: $mode,
@@ -221,6 +207,23 @@ macro_rules! command_table {
         }
 
         impl CommandSpec {
+            /// The NXP name of `code`, one of this command's codes (its ISO/IEC 14443-4
+            /// chaining code, or else the native code). The names live in this function, not
+            /// in the entries: an image that never prints one (the reader firmware) links none.
+            pub const fn name_of(&self, code: Ins) -> &'static str {
+                let code = match self.iso_ins {
+                    Some(iso) if iso.0 == code.0 => iso,
+                    _ => self.ins,
+                };
+                match code.0 {
+                    $(
+                        $code => $nxp,
+                        $($iso => concat!($nxp, " (ISO-chaining code)"),)?
+                    )*
+                    _ => "",
+                }
+            }
+
             /// The entry of `ins` (native or ISO-chaining code), `None` for a code not in the
             /// table.
             pub const fn lookup(ins: Ins) -> Option<&'static CommandSpec> {
@@ -372,17 +375,6 @@ command_table! {
         Native, 1, Full, None, false, Never, Ok;
     ISO_SELECT_FILE = 0xA4, "ISOSelectFile":
         Iso, 0, Plain, None, false, Always, Ok;
-}
-
-impl Ins {
-    /// The NXP command name from the [command table](CommandSpec), `None` for a code not
-    /// in it.
-    pub const fn name(self) -> Option<&'static str> {
-        match CommandSpec::lookup(self) {
-            Some(spec) => Some(spec.name_of(self)),
-            None => None,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! The reader audit (`desfire audit`, `desfire demo`): the test cards of
 //! `specs/generic-encoding.md` §17 played against a reader under test, one verdict per card.
 //!
-//! - [`cards`]: the card set T0..T15, S1..S4, built from a profile by the GEN-PACS encoder.
+//! - [`card_id`]: the cards' IDs ([`card_id::CardId`]), as reports and `--cards` write them.
+//! - [`cards`]: the card set T0..T15, S1..S4, one catalogue entry each, built from a profile by
+//!   the GEN-PACS encoder.
 //! - [`behaviour`]: what a test card does wrong on purpose, as a wrapper around any
 //!   [`crate::virtual_card::VirtualCard`] (in process, behind vpcd, behind a PN532 emulator).
 //! - [`reader`]: the reader under test ([`reader::ReaderUnderTest`]), the reference reader and
@@ -19,6 +21,7 @@
 //! - [`report`]: the terminal table and the report files (JSON, Markdown, HTML, JUnit XML).
 
 pub mod behaviour;
+pub mod card_id;
 pub mod cards;
 pub mod command;
 pub mod firmware;

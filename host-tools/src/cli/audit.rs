@@ -188,7 +188,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
     let chosen = match &args.cards {
         Some(list) => cards::select(list).map_err(audit_err)?,
         None => {
-            for c in cards::CARDS {
+            for c in cards::every_card() {
                 if let Some(why) = c.unplayable(&profile) {
                     eprintln!("desfire: {} ({}) not played: {why}", c.id, c.name);
                 }
