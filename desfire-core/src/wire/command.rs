@@ -153,6 +153,16 @@ impl CommandSpec {
     }
 }
 
+impl Ins {
+    /// The NXP command name from the command table, `None` for a code not in it.
+    pub const fn name(self) -> Option<&'static str> {
+        match CommandSpec::lookup(self) {
+            Some(spec) => Some(spec.name_of(self)),
+            None => None,
+        }
+    }
+}
+
 /// Whether `status` completes command `ins`: [`CommandSpec::accepts`], and `9100` only for a code
 /// not in the table.
 pub const fn completes(ins: Ins, status: Status) -> bool {
