@@ -241,12 +241,12 @@ impl AwaitingConfirmation {
                 HandshakeError::BadLength => Error::from(crate::wire::Error::BadLength),
                 HandshakeError::RandomMismatch => ProtocolError::RndAMismatch.into(),
             })?;
-        let keys = SessionKeys::derive_with(&self.cipher, &self.rnd_a, &self.rnd_b);
         let (ti, cmd_ctr, caps) = match (&self.kind, confirmed) {
             (Kind::First, Some(c)) => (c.ti, CmdCtr(0), c.caps),
             (Kind::NonFirst { ti, cmd_ctr, caps }, _) => (*ti, *cmd_ctr, *caps),
             (Kind::First, None) => return Err(crate::wire::Error::BadLength.into()),
         };
+        let keys = SessionKeys::derive_with(&self.cipher, &self.rnd_a, &self.rnd_b);
         net_debug!(
             "EV2 authentication with key {} succeeded",
             self.key_no.value()

@@ -15,7 +15,6 @@
 
 use super::Ti;
 use crate::crypto::{Aes128, Random16, cbc_decrypt, cbc_encrypt};
-use crate::wire::Reader;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, Zeroizing};
 
@@ -166,31 +165,31 @@ pub fn open_confirmation(
         .ok_or(HandshakeError::BadLength)?;
     buf.copy_from_slice(data);
     let _ = cbc_decrypt(k, &ZERO_IV, buf);
-    let mut rd = Reader::new(buf);
-    let bad = |_| HandshakeError::BadLength;
-    let ti = if first {
-        Some(Ti(rd.array().map_err(bad)?))
-    } else {
-        None
-    };
-    let rnd_a_rot: Zeroizing<[u8; 16]> = Zeroizing::new(rd.array().map_err(bad)?);
+    // The length is exact, so every split below succeeds.
+    let (ti, rest) = plain
+        .split_first_chunk::<4>()
+        .ok_or(HandshakeError::BadLength)?;
+    let rest = if first { rest } else { plain.as_slice() };
+    let (rnd_a_rot, caps) = rest
+        .split_first_chunk::<16>()
+        .ok_or(HandshakeError::BadLength)?;
     let ok = bool::from(rnd_a_rot.ct_eq(&*Zeroizing::new(rnd_a.rotated_left())));
-    let confirmation = match ti {
-        Some(ti) => Some(FirstConfirmation {
-            ti,
-            caps: Capabilities {
-                pd_cap2: rd.array().map_err(bad)?,
-                pcd_cap2: rd.array().map_err(bad)?,
-            },
-        }),
-        None => None,
-    };
-    rd.finish().map_err(bad)?;
-    if ok {
-        Ok(confirmation)
-    } else {
-        Err(HandshakeError::RandomMismatch)
+    if !ok {
+        return Err(HandshakeError::RandomMismatch);
     }
+    if !first {
+        return Ok(None);
+    }
+    let (pd_cap2, pcd_cap2) = caps
+        .split_first_chunk::<6>()
+        .ok_or(HandshakeError::BadLength)?;
+    Ok(Some(FirstConfirmation {
+        ti: Ti(*ti),
+        caps: Capabilities {
+            pd_cap2: *pd_cap2,
+            pcd_cap2: pcd_cap2.try_into().map_err(|_| HandshakeError::BadLength)?,
+        },
+    }))
 }
 
 #[cfg(test)]
