@@ -36,9 +36,9 @@ pub use self::keys::{
 };
 pub use self::provision::{PLAN, ProvisionError, Provisioning, Step};
 pub use self::reader::{
-    DenyReason, Framing, Grant, OriginalityCheck, OriginalityPolicy, OutputFormat, ReaderConfig,
-    Revocation, Transaction, TransportFault, Verdict, check_revocation, check_sak, check_validity,
-    osdp_raw, osdp_raw_extended, osdp_raw_legacy, read_card,
+    DenyCode, DenyReason, Framing, Grant, OriginalityCheck, OriginalityPolicy, OutputFormat,
+    ReaderConfig, Revocation, Transaction, TransportFault, Verdict, check_revocation, check_sak,
+    check_validity, osdp_raw, osdp_raw_extended, osdp_raw_legacy, read_card, select_gen_pacs,
 };
 pub use self::signature::{
     IssuerKey, IssuerSigner, IssuerSigningKey, SIGNATURE_LEN, SignatureError, SignatureVerified,

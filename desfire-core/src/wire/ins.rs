@@ -1,21 +1,10 @@
 //! Native DESFire instruction codes (the INS byte of the ISO wrapping). The named codes and
-//! their names come from the command table in [`super::command`].
+//! their names come from the command table in [`super::command`], which also gives [`Ins::name`].
 
 /// A native command code.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Ins(pub u8);
-
-impl Ins {
-    /// The NXP command name from the [command table](super::CommandSpec), `None` for a code not
-    /// in it.
-    pub const fn name(self) -> Option<&'static str> {
-        match super::CommandSpec::lookup(self) {
-            Some(spec) => Some(spec.name_of(self)),
-            None => None,
-        }
-    }
-}
 
 impl core::fmt::Debug for Ins {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {

@@ -119,51 +119,145 @@ pub enum DenyReason {
 }
 
 impl DenyReason {
-    /// The stable number of spec §13.
-    pub const fn id(&self) -> u8 {
+    /// The reason without its detail.
+    #[inline]
+    pub const fn code(&self) -> DenyCode {
         match self {
-            Self::UidPolicy => 1,
-            Self::NoApplication => 2,
-            Self::AuthFailed(_) => 3,
-            Self::MacMismatch => 4,
-            Self::Downgrade => 5,
-            Self::CardError(_) => 6,
-            Self::MalformedResponse => 7,
-            Self::Transport(_) => 8,
-            Self::UnknownKeyVersion(_) => 9,
-            Self::ProximityFailed => 10,
-            Self::UnknownVersion(_) => 11,
-            Self::MalformedCredential(_) => 12,
-            Self::UnknownCriticalTag(_) => 13,
-            Self::UnsupportedAlgorithm(_) => 14,
-            Self::UnknownIssuerKey(_) => 15,
-            Self::BadSignature => 16,
-            Self::NotYetValid => 17,
-            Self::Expired => 18,
-            Self::Revoked => 19,
-            Self::OriginalityFailed => 20,
-            Self::NoLegacyImage => 21,
+            Self::UidPolicy => DenyCode::UidPolicy,
+            Self::NoApplication => DenyCode::NoApplication,
+            Self::AuthFailed(_) => DenyCode::AuthFailed,
+            Self::MacMismatch => DenyCode::MacMismatch,
+            Self::Downgrade => DenyCode::Downgrade,
+            Self::CardError(_) => DenyCode::CardError,
+            Self::MalformedResponse => DenyCode::MalformedResponse,
+            Self::Transport(_) => DenyCode::Transport,
+            Self::UnknownKeyVersion(_) => DenyCode::UnknownKeyVersion,
+            Self::ProximityFailed => DenyCode::ProximityFailed,
+            Self::UnknownVersion(_) => DenyCode::UnknownVersion,
+            Self::MalformedCredential(_) => DenyCode::MalformedCredential,
+            Self::UnknownCriticalTag(_) => DenyCode::UnknownCriticalTag,
+            Self::UnsupportedAlgorithm(_) => DenyCode::UnsupportedAlgorithm,
+            Self::UnknownIssuerKey(_) => DenyCode::UnknownIssuerKey,
+            Self::BadSignature => DenyCode::BadSignature,
+            Self::NotYetValid => DenyCode::NotYetValid,
+            Self::Expired => DenyCode::Expired,
+            Self::Revoked => DenyCode::Revoked,
+            Self::OriginalityFailed => DenyCode::OriginalityFailed,
+            Self::NoLegacyImage => DenyCode::NoLegacyImage,
         }
+    }
+
+    /// The stable number of spec §13.
+    #[inline]
+    pub const fn id(&self) -> u8 {
+        self.code().id()
     }
 
     /// The stable identifier of spec §13.
     pub const fn name(&self) -> &'static str {
+        self.code().name()
+    }
+}
+
+/// A reason of spec §13 without its detail: what a reader prints (`DENY EXPIRED`) and what
+/// the audit's test cards expect. The discriminant is the spec's stable number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(u8)]
+pub enum DenyCode {
+    /// 1 `UID_POLICY`.
+    UidPolicy = 1,
+    /// 2 `NO_APPLICATION`.
+    NoApplication = 2,
+    /// 3 `AUTH_FAILED`.
+    AuthFailed = 3,
+    /// 4 `MAC_MISMATCH`.
+    MacMismatch = 4,
+    /// 5 `DOWNGRADE`.
+    Downgrade = 5,
+    /// 6 `CARD_ERROR`.
+    CardError = 6,
+    /// 7 `MALFORMED_RESPONSE`.
+    MalformedResponse = 7,
+    /// 8 `TRANSPORT`.
+    Transport = 8,
+    /// 9 `UNKNOWN_KEY_VERSION`.
+    UnknownKeyVersion = 9,
+    /// 10 `PROXIMITY_FAILED`.
+    ProximityFailed = 10,
+    /// 11 `UNKNOWN_VERSION`.
+    UnknownVersion = 11,
+    /// 12 `MALFORMED_CREDENTIAL`.
+    MalformedCredential = 12,
+    /// 13 `UNKNOWN_CRITICAL_TAG`.
+    UnknownCriticalTag = 13,
+    /// 14 `UNSUPPORTED_ALGORITHM`.
+    UnsupportedAlgorithm = 14,
+    /// 15 `UNKNOWN_ISSUER_KEY`.
+    UnknownIssuerKey = 15,
+    /// 16 `BAD_SIGNATURE`.
+    BadSignature = 16,
+    /// 17 `NOT_YET_VALID`.
+    NotYetValid = 17,
+    /// 18 `EXPIRED`.
+    Expired = 18,
+    /// 19 `REVOKED`.
+    Revoked = 19,
+    /// 20 `ORIGINALITY_FAILED`.
+    OriginalityFailed = 20,
+    /// 21 `NO_LEGACY_IMAGE`.
+    NoLegacyImage = 21,
+}
+
+impl DenyCode {
+    /// Every reason, by number.
+    pub const ALL: [DenyCode; 21] = [
+        Self::UidPolicy,
+        Self::NoApplication,
+        Self::AuthFailed,
+        Self::MacMismatch,
+        Self::Downgrade,
+        Self::CardError,
+        Self::MalformedResponse,
+        Self::Transport,
+        Self::UnknownKeyVersion,
+        Self::ProximityFailed,
+        Self::UnknownVersion,
+        Self::MalformedCredential,
+        Self::UnknownCriticalTag,
+        Self::UnsupportedAlgorithm,
+        Self::UnknownIssuerKey,
+        Self::BadSignature,
+        Self::NotYetValid,
+        Self::Expired,
+        Self::Revoked,
+        Self::OriginalityFailed,
+        Self::NoLegacyImage,
+    ];
+
+    /// The stable number of spec §13.
+    pub const fn id(self) -> u8 {
+        self as u8
+    }
+
+    /// The stable identifier of spec §13.
+    pub const fn name(self) -> &'static str {
         match self {
             Self::UidPolicy => "UID_POLICY",
             Self::NoApplication => "NO_APPLICATION",
-            Self::AuthFailed(_) => "AUTH_FAILED",
+            Self::AuthFailed => "AUTH_FAILED",
             Self::MacMismatch => "MAC_MISMATCH",
             Self::Downgrade => "DOWNGRADE",
-            Self::CardError(_) => "CARD_ERROR",
+            Self::CardError => "CARD_ERROR",
             Self::MalformedResponse => "MALFORMED_RESPONSE",
-            Self::Transport(_) => "TRANSPORT",
-            Self::UnknownKeyVersion(_) => "UNKNOWN_KEY_VERSION",
+            Self::Transport => "TRANSPORT",
+            Self::UnknownKeyVersion => "UNKNOWN_KEY_VERSION",
             Self::ProximityFailed => "PROXIMITY_FAILED",
-            Self::UnknownVersion(_) => "UNKNOWN_VERSION",
-            Self::MalformedCredential(_) => "MALFORMED_CREDENTIAL",
-            Self::UnknownCriticalTag(_) => "UNKNOWN_CRITICAL_TAG",
-            Self::UnsupportedAlgorithm(_) => "UNSUPPORTED_ALGORITHM",
-            Self::UnknownIssuerKey(_) => "UNKNOWN_ISSUER_KEY",
+            Self::UnknownVersion => "UNKNOWN_VERSION",
+            Self::MalformedCredential => "MALFORMED_CREDENTIAL",
+            Self::UnknownCriticalTag => "UNKNOWN_CRITICAL_TAG",
+            Self::UnsupportedAlgorithm => "UNSUPPORTED_ALGORITHM",
+            Self::UnknownIssuerKey => "UNKNOWN_ISSUER_KEY",
             Self::BadSignature => "BAD_SIGNATURE",
             Self::NotYetValid => "NOT_YET_VALID",
             Self::Expired => "EXPIRED",
@@ -171,6 +265,18 @@ impl DenyReason {
             Self::OriginalityFailed => "ORIGINALITY_FAILED",
             Self::NoLegacyImage => "NO_LEGACY_IMAGE",
         }
+    }
+
+    /// The reason whose identifier is `name` (exactly as §13 writes it).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
+impl core::fmt::Display for DenyCode {
+    /// The identifier (`EXPIRED`).
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -518,31 +624,8 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     let mut rx = zeroize::Zeroizing::new([0u8; READ_RESPONSE_LEN]);
     let rx = &mut *rx;
 
-    // 1. GetVersion: informational, so its outcome decides nothing.
-    if config.framing.inquisitive {
-        let _ = d.execute(&get_version(), rx);
-    }
-
-    // 2. SelectApplication (or ISOSelectFile by DF name); absent → DENY, never a UID
-    // fallback.
-    let selected = match config.framing.select_df_name {
-        Some(name) => iso_select_df_name(d, name),
-        None => d.execute(&select_application(config.aid), rx).map(|_| ()),
-    };
-    selected.map_err(|e| match e {
-        Error::Card(Status::APPLICATION_NOT_FOUND)
-        | Error::Wire(WireError::NotDesfireStatus {
-            sw1: 0x6A,
-            sw2: 0x82,
-        }) => DenyReason::NoApplication,
-        e => common(e),
-    })?;
-
-    // GetFileSettings of the credential file before authenticating: a GEN-PACS application
-    // refuses directory commands without its master key, so the answer (`AE`) decides nothing.
-    if config.framing.inquisitive {
-        let _ = d.execute(&get_file_settings(CCF_FILE_NO), rx);
-    }
+    // 1, 2 and what an inquisitive reader asks before authenticating.
+    select_gen_pacs(d, &config.framing, config.aid, rx, common)?;
 
     // 3. AuthenticateEV2First K1; 4. GetCardUID (Full).
     let k1 = proof::authenticate_k1(d, &accepted, keys, rng)?;
@@ -570,6 +653,42 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     let formed = proof::check_output(&signed, original, config.output)?;
     let not_revoked = proof::check_not_revoked(&signed, formed, config)?;
     Ok(Grant::new(signed, not_revoked))
+}
+
+/// Steps 1 and 2 framed as `framing` says, and the GetFileSettings an inquisitive reader asks
+/// before authenticating. 1: GetVersion, informational, so its outcome decides nothing. 2:
+/// SelectApplication of `aid` (or ISOSelectFile by DF name); absent (`91 A0`, `6A 82`) is
+/// `NO_APPLICATION`, never a UID fallback; any other failure is what `other` makes of it.
+/// GetFileSettings of the credential file: a GEN-PACS application refuses directory commands
+/// without its master key, so the answer (`AE`) decides nothing.
+// Inlined: a reader calls it once, and as a call it costs the firmware 24 bytes of flash.
+#[inline(always)]
+pub fn select_gen_pacs<T: Transport, const N: usize>(
+    d: &mut Desfire<T, N>,
+    framing: &Framing<'_>,
+    aid: Aid,
+    rx: &mut [u8],
+    other: impl FnOnce(Error<T::Error>) -> DenyReason,
+) -> Result<(), DenyReason> {
+    if framing.inquisitive {
+        let _ = d.execute(&get_version(), rx);
+    }
+    let selected = match framing.select_df_name {
+        Some(name) => iso_select_df_name(d, name),
+        None => d.execute(&select_application(aid), rx).map(|_| ()),
+    };
+    selected.map_err(|e| match e {
+        Error::Card(Status::APPLICATION_NOT_FOUND)
+        | Error::Wire(WireError::NotDesfireStatus {
+            sw1: 0x6A,
+            sw2: 0x82,
+        }) => DenyReason::NoApplication,
+        e => other(e),
+    })?;
+    if framing.inquisitive {
+        let _ = d.execute(&get_file_settings(CCF_FILE_NO), rx);
+    }
+    Ok(())
 }
 
 /// Step 12: Read_Sig (address 00) in the session, verified against `trusted`.
@@ -685,5 +804,21 @@ mod tests {
         assert_eq!(check_sak(0x08), Err(DenyReason::NoApplication));
         assert_eq!(check_sak(0x00), Err(DenyReason::NoApplication));
         assert_eq!(check_sak(0x18), Err(DenyReason::NoApplication));
+    }
+
+    /// §13: the numbers run 1..=21 in order, the identifiers are distinct and parse back.
+    #[test]
+    fn deny_codes_are_the_spec_table() {
+        for (i, c) in DenyCode::ALL.into_iter().enumerate() {
+            assert_eq!(usize::from(c.id()), i + 1);
+            assert_eq!(DenyCode::from_name(c.name()), Some(c));
+        }
+        assert_eq!(DenyCode::from_name("expired"), None);
+        assert_eq!(DenyReason::Revoked.code(), DenyCode::Revoked);
+        assert_eq!(DenyReason::Expired.id(), 18);
+        assert_eq!(
+            DenyReason::CardError(Status::LENGTH_ERROR).name(),
+            "CARD_ERROR"
+        );
     }
 }
