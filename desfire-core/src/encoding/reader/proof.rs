@@ -350,6 +350,19 @@ pub(super) fn check_not_revoked(
 /// valid now, original where the policy requires it, outputable and not revoked. Only
 /// [`super::read_card`] makes one, from the proof of the last check, which holds all others.
 /// It reads as the [`Credential`] it carries.
+///
+/// Outside the procedure a GRANT cannot be made, neither from a credential:
+///
+/// ```compile_fail
+/// use desfire_core::encoding::{Credential, Grant, Verdict};
+/// let forged = Verdict::Grant(Grant { credential: Credential::lab_test() });
+/// ```
+///
+/// nor from the proofs, whose types are private to the procedure:
+///
+/// ```compile_fail
+/// use desfire_core::encoding::reader::proof::NotRevoked;
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
     credential: Credential,
