@@ -178,7 +178,7 @@ fuzz_target!(|data: &[u8]| {
     // 3. As MAC-mode and Full-mode plaintext of a session, verified and decrypted by the engine.
     let payload = &rest[..rest.len().min(200)];
     let (session, card) = an12196_session();
-    let mac_cmd = Command::new(cmd.ins, &[], CommandMode::Mac).unwrap();
+    let mac_cmd = Command::new(cmd.ins(), &[], CommandMode::Mac).unwrap();
     let mut body = [0u8; 256];
     body[..payload.len()].copy_from_slice(payload);
     let mac = card.response_mac(0x00, payload).unwrap();
@@ -196,7 +196,7 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(resp.data(), payload);
     parse(sel, &resp);
 
-    let full_cmd = Command::new(cmd.ins, &[], CommandMode::Full).unwrap();
+    let full_cmd = Command::new(cmd.ins(), &[], CommandMode::Full).unwrap();
     let mut body = [0u8; 256];
     body[..payload.len()].copy_from_slice(payload);
     let padded = pad_iso9797_m2(&mut body, payload.len()).unwrap();
