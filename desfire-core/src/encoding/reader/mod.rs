@@ -628,7 +628,7 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     select_gen_pacs(d, &config.framing, config.aid, rx, common)?;
 
     // 3. AuthenticateEV2First K1; 4. GetCardUID (Full).
-    let k1 = proof::authenticate_k1(d, keys, rng)?;
+    let k1 = proof::authenticate_k1(d, &accepted, keys, rng)?;
     let uid = proof::read_uid(d, &k1, &accepted, rx)?;
 
     if config.framing.inquisitive && config.read_key_generations.is_empty() {
@@ -644,14 +644,15 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
 
     // 10. §8.5: structure (rules 1-6), algorithm, issuer key, signature (7-9), validity (10).
     let signed = proof::verify_credential(read, &uid, config, now)?;
-    let valid = proof::check_window(signed, config, now)?;
+    let valid = proof::check_window(&signed, config, now)?;
 
     // 12. Read_Sig in the session (Full mode), before any output (spec §12).
     let original = proof::check_originality(d, valid, &k2, &uid, config, rx, originality)?;
 
     // 11. Output; then the controller's check, last.
-    let formed = proof::check_output(original, config.output)?;
-    Ok(Grant::new(proof::check_not_revoked(formed, config)?))
+    let formed = proof::check_output(&signed, original, config.output)?;
+    let not_revoked = proof::check_not_revoked(&signed, formed, config)?;
+    Ok(Grant::new(signed, not_revoked))
 }
 
 /// Steps 1 and 2 framed as `framing` says, and the GetFileSettings an inquisitive reader asks

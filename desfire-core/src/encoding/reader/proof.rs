@@ -2,36 +2,41 @@
 //!
 //! Every check of the procedure that a GRANT depends on is a function of this module, and
 //! returns a token whose fields are private to this module: the only way to hold one is to have
-//! run the check. [`Grant`] is made from the last of them only, each of which takes the one
-//! before, so a reader that skips or reorders a check does not compile:
+//! run the check. Each check takes the proof of the one before it (and what it checks), and
+//! [`Grant`] is made from the signed credential and the proof of the last check only, so a
+//! reader that skips or reorders a check does not compile. The tokens are zero-sized or carry
+//! what the check established (the real UID, the bytes read, the credential):
 //!
 //! ```text
-//! step  check                                   proof              takes
-//! 0     acUID against the UID policy (§11)      UidAccepted        acUID, policy
-//! 3     AuthenticateEV2First K1                 K1Session          -
+//! step  check                                      proof              takes
+//! 0     acUID against the UID policy (§11)         UidAccepted        acUID, policy
+//! 3     AuthenticateEV2First K1                    K1Session          &UidAccepted
 //! 4     GetCardUID: Full, 24 bytes, MAC, 7-byte
-//!       UID equal to a 7-byte acUID             UidRead (realUID)  &K1Session, &UidAccepted
+//!       UID equal to a 7-byte acUID                UidRead (realUID)  &K1Session, &UidAccepted
 //! 5-7   GetKeyVersion when generations are held,
 //!       K2 diversified from that realUID,
-//!       AuthenticateEV2NonFirst K2              K2Session          K1Session, &UidRead
-//! 9     ReadData: Full, 184 bytes, MAC, padding CredentialRead     &K2Session
-//! 10    §8.5 rules 1-9: structure, algorithm,
-//!       issuer key, signature over realUID+AID  SignedCredential   CredentialRead, &UidRead,
-//!                                                                  SignatureVerified (§8.6)
-//! 10    validity window (§10)                   InWindow           SignedCredential
-//! 12    Read_Sig, as the originality policy
-//!       requires                                OriginalityPassed  InWindow, &K2Session, &UidRead
-//! 11    output formable (tag 86 for legacy)     OutputFormed       OriginalityPassed
-//! -     revocation list (§10), last             NotRevoked         OutputFormed
-//!                                               Grant              NotRevoked
+//!       AuthenticateEV2NonFirst K2                 K2Session          K1Session, &UidRead
+//! 9     ReadData: Full, 184 bytes, MAC, padding    CredentialRead     &K2Session
+//! 10    §8.5 rules 1-9: structure, algorithm,      SignedCredential   CredentialRead, &UidRead
+//!       issuer key, signature over realUID+AID                        (+ SignatureVerified, §8.6)
+//! 10    rule 10: validity window (§10)             InWindow           &SignedCredential
+//! 12    Read_Sig, as the originality policy says   OriginalityPassed  InWindow, &K2Session,
+//!                                                                     &UidRead
+//! 11    the output can be formed (tag 86 legacy)   OutputFormed       OriginalityPassed,
+//!                                                                     &SignedCredential
+//! -     the revocation list (§10), last            NotRevoked         OutputFormed,
+//!                                                                     &SignedCredential
+//!       GRANT                                      Grant              SignedCredential,
+//!                                                                     NotRevoked
 //! ```
 //!
 //! The MAC checks themselves are the engine's ([`crate::pcd`]): a Full-mode command in a
 //! session returns its data only after the response MAC verified, and steps 4 and 9 take the
 //! session's proof and check the answer's length first, so an answer without a MAC is never
 //! taken for a verified one. The signature's proof is [`SignatureVerified`], which only
-//! [`super::super::signature`] makes. Steps 1, 2 and 8, and the framing's informational
-//! commands, decide no GRANT and have no proof.
+//! [`super::super::signature`] makes. Step 2 (SelectApplication) has no proof of its own: the K1
+//! session is a session in the selected application. Steps 1 and 8 and the framing's
+//! informational commands decide nothing toward a GRANT.
 
 use super::super::credential::{CredentialError, ParsedCcf};
 use super::super::keys::{AppKey, CardKey, KeyProvider};
@@ -48,9 +53,9 @@ use crate::pcd::{Error, Transport};
 use crate::wire::{CommMode, U24};
 
 /// Step 0 passed: the anticollision UID is a random ID, or a fixed UID (or none) the policy
-/// allows. Carries the 7-byte acUID that step 4 must find again.
-pub(super) struct UidAccepted {
-    fixed: Option<RealUid>,
+/// allows. Carries the acUID, which step 4 must find again when it is a 7-byte UID.
+pub(super) struct UidAccepted<'a> {
+    anticollision_uid: &'a [u8],
 }
 
 /// Step 0 (§11, §12 "Step 0 in detail"): a random ID (4 bytes, `08` first) always; a 7-byte
@@ -60,13 +65,13 @@ pub(super) struct UidAccepted {
 pub(super) fn accept_uid(
     anticollision_uid: &[u8],
     allow_fixed_uid: bool,
-) -> Result<UidAccepted, DenyReason> {
+) -> Result<UidAccepted<'_>, DenyReason> {
     let random_id = matches!(anticollision_uid, [0x08, _, _, _]);
-    let fixed = RealUid::try_from(anticollision_uid).ok();
-    if !random_id && !(allow_fixed_uid && (fixed.is_some() || anticollision_uid.is_empty())) {
+    let fixed_uid = anticollision_uid.len() == 7;
+    if !random_id && !(allow_fixed_uid && (fixed_uid || anticollision_uid.is_empty())) {
         return Err(DenyReason::UidPolicy);
     }
-    Ok(UidAccepted { fixed })
+    Ok(UidAccepted { anticollision_uid })
 }
 
 /// Step 3 passed: a session with K1 (KUID), TI and CmdCtr 0.
@@ -76,6 +81,7 @@ pub(super) struct K1Session(());
 #[inline(always)]
 pub(super) fn authenticate_k1<T, K, R>(
     d: &mut ProcedureClient<T>,
+    _accepted: &UidAccepted<'_>,
     keys: &mut K,
     rng: &mut R,
 ) -> Result<K1Session, DenyReason>
@@ -105,7 +111,7 @@ pub(super) struct UidRead {
 pub(super) fn read_uid<T: Transport>(
     d: &mut ProcedureClient<T>,
     _k1: &K1Session,
-    accepted: &UidAccepted,
+    accepted: &UidAccepted<'_>,
     rx: &mut [u8],
 ) -> Result<UidRead, DenyReason> {
     let before = d.transport_mut().traffic();
@@ -122,7 +128,8 @@ pub(super) fn read_uid<T: Transport>(
         .as_bytes()
         .try_into()
         .map_err(|_| DenyReason::MalformedResponse)?;
-    if accepted.fixed.is_some_and(|ac| ac != uid) {
+    let ac = accepted.anticollision_uid;
+    if ac.len() == 7 && ac != uid {
         return Err(DenyReason::MalformedResponse);
     }
     Ok(UidRead { uid })
@@ -230,7 +237,10 @@ pub(super) struct SignedCredential {
 }
 
 /// Step 10, rules 1-9: structure (1-6), algorithm (7), issuer key (8), signature (9).
-#[inline(always)]
+///
+/// Not inlined, unlike the other steps: the parsed credential and the hash state take stack
+/// only while it runs, and the reader's image is smaller for it.
+#[inline(never)]
 pub(super) fn verify_credential(
     read: CredentialRead<'_>,
     uid: &UidRead,
@@ -255,14 +265,15 @@ pub(super) fn verify_credential(
 }
 
 /// Rule 10 passed: the signed credential is inside its validity window at `now` (with trusted
-/// time), or has not ended (without: `NOT_YET_VALID` is then the controller's, §10).
-pub(super) struct InWindow(SignedCredential);
+/// time), or has not ended (without: `NOT_YET_VALID` is then the controller's, §10). Zero-sized,
+/// like the proofs after it: the credential stays in place in its [`SignedCredential`].
+pub(super) struct InWindow(());
 
 /// Rule 10 (§10): `valid_from <= now < valid_until` with trusted time, `now < valid_until`
 /// without.
 #[inline(always)]
 pub(super) fn check_window(
-    signed: SignedCredential,
+    signed: &SignedCredential,
     config: &ReaderConfig<'_>,
     now: u32,
 ) -> Result<InWindow, DenyReason> {
@@ -272,12 +283,12 @@ pub(super) fn check_window(
     } else if now >= c.valid_until {
         return Err(DenyReason::Expired);
     }
-    Ok(InWindow(signed))
+    Ok(InWindow(()))
 }
 
 /// Step 12 passed as the policy requires: not run (`off`), run and logged whatever it found
 /// (`log`), or run and verified (`require`).
-pub(super) struct OriginalityPassed(SignedCredential);
+pub(super) struct OriginalityPassed(());
 
 /// Step 12: Read_Sig in the K2 session (Full mode), after step 10 and before any output
 /// (§12); `outcome` is what it found, for the log. The framing's inquisitive reader runs it
@@ -298,35 +309,40 @@ pub(super) fn check_originality<T: Transport>(
             return Err(DenyReason::OriginalityFailed);
         }
     }
-    Ok(OriginalityPassed(valid.0))
+    let InWindow(()) = valid;
+    Ok(OriginalityPassed(()))
 }
 
 /// Step 11 passed: the configured output can be formed from the credential.
-pub(super) struct OutputFormed(SignedCredential);
+pub(super) struct OutputFormed(());
 
 /// Step 11: legacy Wiegand carries the tag 86 image and nothing else (decision 0004 D5).
 #[inline(always)]
 pub(super) fn check_output(
+    signed: &SignedCredential,
     original: OriginalityPassed,
     output: OutputFormat,
 ) -> Result<OutputFormed, DenyReason> {
-    if output == OutputFormat::LegacyWiegand && original.0.credential.legacy_image.is_none() {
+    let OriginalityPassed(()) = original;
+    if output == OutputFormat::LegacyWiegand && signed.credential.legacy_image.is_none() {
         return Err(DenyReason::NoLegacyImage);
     }
-    Ok(OutputFormed(original.0))
+    Ok(OutputFormed(()))
 }
 
 /// The controller's check passed: no entry of the revocation list names the credential.
-pub(super) struct NotRevoked(SignedCredential);
+pub(super) struct NotRevoked(());
 
 /// The controller's check, last: it decides on what step 11 would send (§10, §13).
 #[inline(always)]
 pub(super) fn check_not_revoked(
+    signed: &SignedCredential,
     formed: OutputFormed,
     config: &ReaderConfig<'_>,
 ) -> Result<NotRevoked, DenyReason> {
-    check_revocation(config.revocation, &formed.0.credential)?;
-    Ok(NotRevoked(formed.0))
+    let OutputFormed(()) = formed;
+    check_revocation(config.revocation, &signed.credential)?;
+    Ok(NotRevoked(()))
 }
 
 /// A GRANT: the credential of a card that passed every check of the procedure (spec §12),
@@ -334,6 +350,19 @@ pub(super) fn check_not_revoked(
 /// valid now, original where the policy requires it, outputable and not revoked. Only
 /// [`super::read_card`] makes one, from the proof of the last check, which holds all others.
 /// It reads as the [`Credential`] it carries.
+///
+/// Outside the procedure a GRANT cannot be made, neither from a credential:
+///
+/// ```compile_fail
+/// use desfire_core::encoding::{Credential, Grant, Verdict};
+/// let forged = Verdict::Grant(Grant { credential: Credential::lab_test() });
+/// ```
+///
+/// nor from the proofs, whose types are private to the procedure:
+///
+/// ```compile_fail
+/// use desfire_core::encoding::reader::proof::NotRevoked;
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
     credential: Credential,
@@ -342,9 +371,10 @@ pub struct Grant {
 impl Grant {
     /// The GRANT that the proof of the last check stands for.
     #[inline(always)]
-    pub(super) fn new(proof: NotRevoked) -> Self {
+    pub(super) fn new(signed: SignedCredential, proof: NotRevoked) -> Self {
+        let NotRevoked(()) = proof;
         Self {
-            credential: proof.0.credential,
+            credential: signed.credential,
         }
     }
 
