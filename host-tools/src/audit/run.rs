@@ -31,7 +31,7 @@ pub struct Presentation {
     pub output: Option<String>,
     /// Whether the reader received what carries the card's fault.
     pub fault_committed: bool,
-    /// What the reader did not do when it did not ([`Behaving::unmet`]).
+    /// What the reader did not do when it did not ([`super::behaviour::Behaving::unmet`]).
     pub unmet: &'static str,
 }
 
