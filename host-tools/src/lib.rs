@@ -1,18 +1,24 @@
-//! The `desfire` command-line tool as a library: key diversification, the trace decoder, and the
-//! command-line front end, so that the fuzz crate and the tests can drive each part directly.
+//! The `desfire` command-line tool as a library, so that the fuzz crate and the tests can drive
+//! each part directly. Library modules never import [`cli`], and no two modules import each
+//! other (`tests/tests/import_cycles.rs`).
 //!
+//! - [`cli`]: the clap front end, one module per subcommand.
+//! - [`args`]: typed parsing of hex keys, key specifications and session specifications given on
+//!   the command line; secrets are zeroized. [`key_file`]: key files, read only when safe.
+//! - [`dates`]: `YYYY-MM-DD` or Unix seconds, and the host clock, as the core's Unix seconds.
 //! - [`trace`]: decodes a sniffed ISO-wrapped DESFire EV2/EV3 exchange, follows EV2
 //!   authentications and secure messaging with keys the user supplies, and reports every
 //!   exchange (human text or JSON).
-//! - [`args`]: typed parsing of hex keys, key specifications and session specifications given on
-//!   the command line; secrets are zeroized.
-//! - [`cli`]: the clap front end, one module per subcommand.
 //! - [`virtual_card`]: the card traits the emulators drive and [`virtual_card::EmulatedCard`],
-//!   desfire-core's card model behind them.
+//!   desfire-core's card model behind them. [`card_image`]: the card's state as a JSON file.
 //! - [`vpcd`]: the vpcd client that puts a [`virtual_card::VirtualCard`] behind pcscd's virtual
-//!   reader.
-//! - [`pn532`]: an emulated PN532 on a Unix socket or a pty, with virtual cards in its field.
-//! - `pcsc_reader` (cargo feature `pcsc`): a PC/SC reader as a `desfire_core::pcd::Transport`.
+//!   reader. [`pn532`]: an emulated PN532 on a Unix socket or a pty, with virtual cards in its
+//!   field. `pcsc_reader` (cargo feature `pcsc`): a PC/SC reader as a
+//!   `desfire_core::pcd::Transport`.
+//! - [`profile`]: a GEN-PACS profile (keys, policy); [`hsm`]: its keys in a PKCS#11 token.
+//! - [`gen_pacs`]: the reference reader and the personalisation over any transport;
+//!   [`framing`]: the legal framings a reader may choose.
+//! - [`audit`]: the reader audit (test cards, readers under test, reports).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 // Trace files come from the field and from the fuzzer: nothing in the parsers may panic.

@@ -3,7 +3,8 @@
 //!
 //! [`CardImage`] mirrors the file; [`CardImage::from_state`] and [`CardImage::to_state`] convert
 //! to and from [`desfire_core::picc::State`]. Loading adds every application and file through
-//! [`State::add_application`](desfire_core::picc::State::add_application) and [`State::add_file`](desfire_core::picc::State::add_file), the functions CreateApplication and
+//! [`State::add_application`](desfire_core::picc::State::add_application) and
+//! [`State::add_file`](desfire_core::picc::State::add_file), the functions CreateApplication and
 //! Create*File use, so a loaded card lays out memory as the card itself does when the same
 //! objects are created application by application, each followed by its files.
 //!

@@ -100,7 +100,8 @@ impl<'de> Deserialize<'de> for SecretHex {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Originality {
-    /// Sign with the labelled test key [`TEST_SECRET`](desfire_core::crypto::originality::TEST_SECRET) (must be `true`).
+    /// Sign with the labelled test key
+    /// [`TEST_SECRET`](desfire_core::crypto::originality::TEST_SECRET) (must be `true`).
     TestKey(bool),
     /// Sign with this secp224r1 private scalar, 28 bytes hex, big-endian.
     PrivateKey(SecretHex),

@@ -17,8 +17,8 @@ pub use self::emulated::{EmulatedCard, ImageLink};
 
 /// A card as vpcd sees it: an ATR, a power switch, an anticollision UID and APDUs.
 ///
-/// `desfire_core::picc::Card` will implement this with one `impl` block; tests implement it
-/// with small deterministic doubles.
+/// [`EmulatedCard`] implements it over desfire-core's card model; tests implement it with
+/// small deterministic doubles.
 pub trait VirtualCard {
     /// The ATR pcscd reports for the card. A contactless reader builds it from the ATS
     /// (PC/SC Part 3 §3.1.3.2.3); [`ATR_T1`] is the shortest one that selects T=1.
