@@ -43,3 +43,30 @@ pub mod encoding;
 pub mod pcd;
 pub mod picc;
 pub mod wire;
+
+#[cfg(test)]
+mod tests {
+    /// Every public error type of the crate implements `Display` and `core::error::Error`
+    /// (with the transport's or the memory's error where it is generic).
+    #[test]
+    fn public_errors_are_errors() {
+        fn is_error<E: core::error::Error>() {}
+        type Nvm = crate::picc::nvm::PowerCut;
+        is_error::<crate::wire::Error>();
+        is_error::<crate::crypto::CryptoError>();
+        is_error::<crate::pcd::ProtocolError>();
+        is_error::<crate::pcd::Error>();
+        is_error::<crate::pcd::Error<crate::picc::nvm::PowerCut>>();
+        is_error::<crate::pcd::commands::InvalidParameter>();
+        is_error::<crate::picc::OpenError<Nvm>>();
+        is_error::<crate::picc::nvm::StoreError<Nvm>>();
+        is_error::<Nvm>();
+        is_error::<crate::picc::image::ImageError>();
+        is_error::<crate::encoding::CredentialError>();
+        is_error::<crate::encoding::SignatureError>();
+        is_error::<crate::encoding::KeyUnavailable>();
+        is_error::<crate::encoding::ProvisionError<Nvm>>();
+        is_error::<crate::encoding::DenyReason>();
+        is_error::<crate::encoding::TransportFault>();
+    }
+}

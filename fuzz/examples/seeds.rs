@@ -27,7 +27,7 @@ use desfire_fuzz::hostile::{self, GOLDEN_READER_RNG, Input};
 use desfire_fuzz::osdp_cp::{CARD, Cp, GOLDEN_PD_RNG};
 use desfire_fuzz::rng::{Nudged, TestRng};
 use desfire_fuzz::{fw, osdp_cp};
-use host_tools::pn532::FieldCard;
+use host_tools::virtual_card::FieldCard;
 use pn532::{Hsu, Pn532};
 use reader::osdp::Pd;
 

@@ -4,7 +4,8 @@
 #![no_main]
 
 use desfire_core::picc::{Activation, DEFAULT_ATS};
-use host_tools::pn532::{FieldCard, Pn532};
+use host_tools::pn532::Pn532;
+use host_tools::virtual_card::FieldCard;
 use libfuzzer_sys::fuzz_target;
 
 /// Echoes each C-APDU with `9000`, or answers a long R-APDU (chained with MI) for `90AF`.

@@ -4,7 +4,8 @@
 
 use std::io::{Cursor, Read, Write};
 
-use host_tools::vpcd::{ATR_T1, Session, VirtualCard, serve_stream};
+use host_tools::virtual_card::{ATR_T1, VirtualCard};
+use host_tools::vpcd::{Session, serve_stream};
 use libfuzzer_sys::fuzz_target;
 
 /// Answers every C-APDU with its first bytes and `9000`, and a UID that changes per activation.

@@ -16,10 +16,11 @@ use desfire_core::encoding::{Credential, IssuerSigningKey};
 use desfire_core::pcd::{Desfire, FrameSize};
 use desfire_core::picc::State;
 use host_tools::card_image::CardImage;
-use host_tools::cli::emulate::EmulatedCard;
-use host_tools::gen_pacs::{Encoded, ImageLink, encode};
+use host_tools::gen_pacs::{Encoded, encode};
 use host_tools::profile::Profile;
-use host_tools::vpcd::VirtualCard;
+use host_tools::virtual_card::EmulatedCard;
+use host_tools::virtual_card::ImageLink;
+use host_tools::virtual_card::VirtualCard;
 
 const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 const SCALAR: &str = "3E0F5C1D2B4A69788796A5B4C3D2E1F00F1E2D3C4B5A69788796A5B4C3D2E1F0";

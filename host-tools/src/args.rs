@@ -288,16 +288,6 @@ pub fn read_secret_file(path: &std::path::Path) -> Result<Zeroizing<String>, Key
     })
 }
 
-impl KeyLoadError {
-    /// As the CLI reports it: a read failure or a usage error.
-    pub fn into_cli(self) -> crate::cli::CliError {
-        match self {
-            KeyLoadError::Arg(e) => crate::cli::CliError::Arg(e),
-            KeyLoadError::Read { path, source } => crate::cli::CliError::Read { path, source },
-        }
-    }
-}
-
 /// Parses a key file: one `HEX` or `N=HEX` per line; blank lines and `#` comments are ignored.
 pub fn parse_key_file(path: &str, text: &str) -> Result<Vec<KeySpec>, ArgError> {
     let mut keys = Vec::new();

@@ -2,7 +2,6 @@
 //! card per `specs/generic-encoding.md` §18 over any transport, the spec's deny identifiers
 //! (§13), dates, and a card image as an in-process card.
 
-use std::convert::Infallible;
 use std::fmt::Display;
 
 use desfire_core::crypto::AesKey;
@@ -17,9 +16,7 @@ use desfire_core::wire::{Aid, KeyNo, Status};
 
 use crate::args::ArgError;
 use crate::audit::framing::Variant;
-use crate::cli::emulate::EmulatedCard;
 use crate::profile::Profile;
-use crate::vpcd::VirtualCard;
 
 /// The spec's identifier and number of a deny reason (§13). `None` for a reason that is this
 /// reader's own fault (no key for the card), which is an environment error, not a verdict.
@@ -162,17 +159,6 @@ pub fn now() -> u32 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
-}
-
-/// A card image's card as a transport, in process.
-#[derive(Debug)]
-pub struct ImageLink<'a>(pub &'a mut EmulatedCard);
-
-impl Transport for ImageLink<'_> {
-    type Error = Infallible;
-    fn transceive(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> Result<usize, Self::Error> {
-        Ok(self.0.transmit(capdu, rapdu))
-    }
 }
 
 /// What `encode` did.
@@ -551,6 +537,8 @@ where
 
 #[cfg(test)]
 mod tests {
+    use std::convert::Infallible;
+
     use super::*;
     use desfire_core::encoding::credential::KeyId;
     use desfire_core::pcd::FrameSize;

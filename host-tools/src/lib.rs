@@ -7,7 +7,10 @@
 //! - [`args`]: typed parsing of hex keys, key specifications and session specifications given on
 //!   the command line; secrets are zeroized.
 //! - [`cli`]: the clap front end, one module per subcommand.
-//! - [`vpcd`]: the vpcd client that puts a [`vpcd::VirtualCard`] behind pcscd's virtual reader.
+//! - [`virtual_card`]: the card traits the emulators drive and [`virtual_card::EmulatedCard`],
+//!   desfire-core's card model behind them.
+//! - [`vpcd`]: the vpcd client that puts a [`virtual_card::VirtualCard`] behind pcscd's virtual
+//!   reader.
 //! - [`pn532`]: an emulated PN532 on a Unix socket or a pty, with virtual cards in its field.
 //! - `pcsc_reader` (cargo feature `pcsc`): a PC/SC reader as a `desfire_core::pcd::Transport`.
 #![forbid(unsafe_code)]
@@ -41,4 +44,5 @@ pub mod pcsc_reader;
 pub mod pn532;
 pub mod profile;
 pub mod trace;
+pub mod virtual_card;
 pub mod vpcd;

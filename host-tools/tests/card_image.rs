@@ -55,7 +55,7 @@ impl Rig {
     fn ok(&mut self, cmd: &desfire_core::pcd::Command<'_>) -> Vec<u8> {
         match self.d.execute(cmd, &mut self.rx) {
             Ok(r) => r.data().to_vec(),
-            Err(e) => panic!("{:?} failed: {e:?}", cmd.ins),
+            Err(e) => panic!("{:?} failed: {e:?}", cmd.ins()),
         }
     }
 

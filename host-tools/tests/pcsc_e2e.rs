@@ -117,7 +117,7 @@ fn desfire_driver_and_get_data_over_pcsc() {
     let mut transport = pcsc.connect(&reader, Sharing::Exclusive).expect("connect");
     assert_eq!(
         transport.atr().unwrap(),
-        vpcd::ATR_T1,
+        host_tools::virtual_card::ATR_T1,
         "pcscd reports our ATR"
     );
     {

@@ -26,7 +26,7 @@ use desfire_core::wire::{Aid, CLA_NATIVE, CommMode, Ins, Status, U24};
 use host_tools::audit::framing::Variant;
 use host_tools::audit::reader::{CardLink, Observation, ReaderUnderTest, UidOnlyReader};
 use host_tools::profile::Profile;
-use host_tools::vpcd::VirtualCard;
+use host_tools::virtual_card::VirtualCard;
 
 /// The one flaw of a model reader.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -339,7 +339,7 @@ fn procedure<T: Transport>(
         .seal_command(&cmd, &mut body)
         .map_err(|_| DenyReason::MalformedResponse)?;
     let body = body.get(..n).ok_or(DenyReason::MalformedResponse)?;
-    let mut capdu = vec![CLA_NATIVE, cmd.ins.0, 0, 0, n as u8];
+    let mut capdu = vec![CLA_NATIVE, cmd.ins().0, 0, 0, n as u8];
     capdu.extend_from_slice(body);
     capdu.push(0);
     let mut data = Vec::new();

@@ -328,7 +328,11 @@ impl CommandStep {
         if self.mode != CommandMode::Plain {
             cmd = cmd.requiring_session();
         }
-        cmd.ends_session = self.ends_session;
+        if self.ends_session {
+            cmd = cmd
+                .changing_authenticated_key()
+                .expect("only a ChangeKey of the authenticated key ends the session");
+        }
         cmd
     }
 }

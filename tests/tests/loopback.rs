@@ -123,7 +123,7 @@ impl<T: Transport<Error = std::convert::Infallible>> Rig<T> {
 
     fn ok(&mut self, cmd: &desfire_core::pcd::Command<'_>) -> Vec<u8> {
         self.run(cmd)
-            .unwrap_or_else(|e| panic!("{:?} failed: {e:?}", cmd.ins))
+            .unwrap_or_else(|e| panic!("{:?} failed: {e:?}", cmd.ins()))
     }
 
     fn auth(&mut self, n: u8, key: &AesKey) {

@@ -1,9 +1,18 @@
 //! EV2 session keys, IVs and MAC inputs (NT4H2421Gx §9.1; AN12196 §6.6; MIFARE DESFire EV3 uses
-//! the identical scheme).
+//! the identical scheme), the handshake ([`handshake`]) and secure messaging ([`messaging`]).
+//!
+//! This is the one EV2 implementation: the reader (`pcd`), the card (`picc`) and the trace
+//! decoder all go through these functions, each using the halves its role needs.
 
 use super::{Aes128, AesKey, BLOCK, Mact, Random16, cmac, mac_t};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
+
+pub mod handshake;
+pub mod messaging;
+
+pub use handshake::Capabilities;
+pub use messaging::{MAC_LEN, MessagingError, OpenedResponse, ResponseMacVerified};
 
 /// Transaction Identifier: 4 bytes chosen by the PICC in AuthenticateEV2First, kept by NonFirst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -114,8 +123,9 @@ pub enum Direction {
 
 /// The keyed state of an EV2 secure channel: expanded session keys, TI and the counter.
 ///
-/// Shared by the reader ([`crate::pcd`]) and anything that follows a session passively, such as
-/// a trace decoder. It holds no policy: when to count is the caller's business.
+/// Shared by the reader ([`crate::pcd`]), the card ([`crate::picc`]) and anything that follows a
+/// session passively, such as a trace decoder. It holds no policy: when to count is the caller's
+/// business.
 #[derive(Clone)]
 pub struct SecureChannel {
     enc: Aes128,

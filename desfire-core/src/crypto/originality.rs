@@ -47,8 +47,13 @@ pub const NXP_KEYS: [OriginalityKey; 3] = [
     },
 ];
 
+/// The private scalar of the virtual card's **TEST** originality key, whose public half is
+/// [`TEST_KEY`] (not a secret: published here so anyone can tell a virtual card from a genuine
+/// one). The card side signs with it by default ([`crate::picc::sig`]).
+pub const TEST_SECRET: [u8; 28] = *b"desfire-virtual-card-TESTKEY";
+
 /// The public half of the virtual card's **TEST** originality key
-/// ([`crate::picc::sig::TEST_SECRET`]). Not an NXP key: [`identify`] never reports it, so a
+/// ([`TEST_SECRET`]). Not an NXP key: [`identify`] never reports it, so a
 /// virtual card is never taken for a genuine one; verify against it explicitly.
 pub const TEST_KEY: OriginalityKey = OriginalityKey {
     product: "TEST KEY of the desfire-core virtual card (not NXP)",

@@ -120,6 +120,14 @@ pub fn diversify(
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct KeyUnavailable;
 
+impl core::fmt::Display for KeyUnavailable {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("key unavailable (no master for it here, or the key store failed)")
+    }
+}
+
+impl core::error::Error for KeyUnavailable {}
+
 /// Where card keys come from: masters in memory ([`Masters`]), a SAM AV3 or an HSM. The
 /// procedures ask for the per-card key and never see a master.
 pub trait KeyProvider {

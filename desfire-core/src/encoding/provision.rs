@@ -182,6 +182,24 @@ pub enum ProvisionError<E> {
     Card(Error<E>),
 }
 
+impl<E: core::fmt::Display> core::fmt::Display for ProvisionError<E> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::KeyUnavailable(k) => write!(f, "the key provider has no {k:?}"),
+            Self::UidMismatch => {
+                f.write_str("GetCardUID returned another UID than the credential's")
+            }
+            Self::ForeignKey(k) => write!(
+                f,
+                "{k:?} authenticates with neither its delivery nor its final value"
+            ),
+            Self::Card(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl<E: core::fmt::Debug + core::fmt::Display> core::error::Error for ProvisionError<E> {}
+
 impl<E> From<Error<E>> for ProvisionError<E> {
     fn from(e: Error<E>) -> Self {
         Self::Card(e)

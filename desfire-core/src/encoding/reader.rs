@@ -48,6 +48,18 @@ pub enum TransportFault {
     Reader,
 }
 
+impl core::fmt::Display for TransportFault {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::Link => "the transport failed",
+            Self::KeyUnavailable => "the reader's key store has no key for this step",
+            Self::Reader => "the reader's engine refused to go on",
+        })
+    }
+}
+
+impl core::error::Error for TransportFault {}
+
 /// Why a card was denied: the stable reasons of spec §13. [`DenyReason::id`] and
 /// [`DenyReason::name`] are the spec's number and identifier; the fields are detail for the
 /// audit log. Nothing of it is card data for the controller (R1).

@@ -9,17 +9,16 @@
 //!        └─on_confirmation(E(K, TI‖RndA'‖caps) | E(K,RndA'))──▶ Session
 //! ```
 //!
-//! Every encryption of the handshake is AES-CBC with IV 0 and no padding.
+//! The cryptography of each step is [`crate::crypto::ev2::handshake`], shared with the card and
+//! the trace decoder; this module adds the APDUs, the states and the error mapping.
 
 use super::error::{Error, ProtocolError};
 use super::session::{Capabilities, Session};
+use crate::crypto::ev2::handshake::{self, HandshakeError};
 use crate::crypto::ev2::{CmdCtr, SecureChannel, SessionKeys, Ti};
-use crate::crypto::{Aes128, AesKey, Random16, aes, cbc_decrypt, cbc_encrypt};
-use crate::wire::{Ins, KeyNo, RApdu, Reader, Status, emit_capdu};
-use subtle::ConstantTimeEq;
-use zeroize::{Zeroize, Zeroizing};
-
-const ZERO_IV: [u8; 16] = [0; 16];
+use crate::crypto::{Aes128, AesKey, Random16, aes};
+use crate::wire::{Ins, KeyNo, RApdu, Status, emit_capdu};
+use zeroize::Zeroize;
 
 /// What the second half of the handshake will return and what the session inherits.
 #[derive(Debug, Clone)]
@@ -152,27 +151,13 @@ fn challenge(
     if status != Status::ADDITIONAL_FRAME {
         return Err(Error::Card(status));
     }
-    let mut rnd_b: [u8; 16] = r
+    let challenge: &[u8; 16] = r
         .data
         .try_into()
         .map_err(|_| crate::wire::Error::BadLength)?;
     let cipher = aes(&key);
-    let decrypted = cbc_decrypt(&cipher, &ZERO_IV, &mut rnd_b);
-    // The array is copied into the wrapper: the stack copy is wiped either way.
-    let rnd_b_value = Random16::new(rnd_b);
-    rnd_b.zeroize();
-    decrypted?;
-    let rnd_b = rnd_b_value;
-
-    let mut token = [0u8; 32];
-    let (a, b) = token.split_at_mut(16);
-    a.copy_from_slice(rnd_a.expose());
-    let rnd_b_rotated = Zeroizing::new(rnd_b.rotated_left());
-    b.copy_from_slice(&*rnd_b_rotated);
-    if let Err(e) = cbc_encrypt(&cipher, &ZERO_IV, &mut token) {
-        token.zeroize();
-        return Err(e.into());
-    }
+    let rnd_b = handshake::open_challenge(&cipher, challenge);
+    let token = handshake::seal_answer(&cipher, &rnd_a, &rnd_b);
     Ok(AwaitingConfirmation {
         key_no,
         cipher,
@@ -250,55 +235,15 @@ impl AwaitingConfirmation {
         if status != Status::OPERATION_OK {
             return Err(Error::Card(status));
         }
-        // Wiped on every return: it holds TI and RndA' in clear.
-        let mut plain = Zeroizing::new([0u8; 32]);
-        let expected_len = match self.kind {
-            Kind::First => 32,
-            Kind::NonFirst { .. } => 16,
-        };
-        if r.data.len() != expected_len {
-            return Err(crate::wire::Error::BadLength.into());
-        }
-        let buf = plain
-            .get_mut(..expected_len)
-            .ok_or(crate::wire::Error::BadLength)?;
-        buf.copy_from_slice(r.data);
-        cbc_decrypt(&self.cipher, &ZERO_IV, buf)?;
-
-        let mut rd = Reader::new(buf);
-        let ti = match self.kind {
-            Kind::First => Some(Ti(rd.array()?)),
-            Kind::NonFirst { .. } => None,
-        };
-        let rnd_a_rot: Zeroizing<[u8; 16]> = Zeroizing::new(rd.array()?);
-        let expected = Zeroizing::new(self.rnd_a.rotated_left());
-        let ok = bool::from(rnd_a_rot.ct_eq(&*expected));
-        let pd_cap2: Option<[u8; 6]> = if ti.is_some() {
-            Some(rd.array()?)
-        } else {
-            None
-        };
-        let pcd_cap2: Option<[u8; 6]> = if ti.is_some() {
-            Some(rd.array()?)
-        } else {
-            None
-        };
-        rd.finish()?;
-        drop(plain);
-        if !ok {
-            return Err(ProtocolError::RndAMismatch.into());
-        }
-
+        let first = matches!(self.kind, Kind::First);
+        let confirmed = handshake::open_confirmation(&self.cipher, r.data, first, &self.rnd_a)
+            .map_err(|e| match e {
+                HandshakeError::BadLength => Error::from(crate::wire::Error::BadLength),
+                HandshakeError::RandomMismatch => ProtocolError::RndAMismatch.into(),
+            })?;
         let keys = SessionKeys::derive_with(&self.cipher, &self.rnd_a, &self.rnd_b);
-        let (ti, cmd_ctr, caps) = match (&self.kind, ti) {
-            (Kind::First, Some(ti)) => (
-                ti,
-                CmdCtr(0),
-                Capabilities {
-                    pd_cap2: pd_cap2.unwrap_or_default(),
-                    pcd_cap2: pcd_cap2.unwrap_or_default(),
-                },
-            ),
+        let (ti, cmd_ctr, caps) = match (&self.kind, confirmed) {
+            (Kind::First, Some(c)) => (c.ti, CmdCtr(0), c.caps),
             (Kind::NonFirst { ti, cmd_ctr, caps }, _) => (*ti, *cmd_ctr, *caps),
             (Kind::First, None) => return Err(crate::wire::Error::BadLength.into()),
         };

@@ -1,43 +1,15 @@
 //! A command as the engine sends it, and a response as it reaches the caller.
 
-use crate::wire::{Ins, Status};
+use crate::wire::{CommandSpec, EndsSession, Ins, Status};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-/// How a command and its response are protected once a session exists.
+/// How a command and its response are protected once a session exists: the crate's one
+/// [`CommMode`](crate::wire::CommMode), under the name the reader side has always used.
 ///
-/// Without a session every command travels plain; a command whose mode is [`CommandMode::Mac`]
-/// or [`CommandMode::Full`] and that [`Command::needs_session`] is refused rather than sent
-/// plain, so file data meant to be protected never crosses the field in clear.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum CommandMode {
-    /// `CommMode.Plain`: no MAC either way, but the command is counted.
-    Plain,
-    /// `CommMode.MAC`: MACt on command and response.
-    Mac,
-    /// `CommMode.Full`: command data and response data encrypted, then MACed.
-    Full,
-}
-
-impl CommandMode {
-    /// The same mode as the `wire` type used in file settings.
-    pub const fn from_comm_mode(mode: crate::wire::CommMode) -> Self {
-        match mode {
-            crate::wire::CommMode::Plain => Self::Plain,
-            crate::wire::CommMode::Mac => Self::Mac,
-            crate::wire::CommMode::Full => Self::Full,
-        }
-    }
-
-    /// The `wire` comm mode.
-    pub const fn comm_mode(self) -> crate::wire::CommMode {
-        match self {
-            Self::Plain => crate::wire::CommMode::Plain,
-            Self::Mac => crate::wire::CommMode::Mac,
-            Self::Full => crate::wire::CommMode::Full,
-        }
-    }
-}
+/// Without a session every command travels plain; a command whose mode is `Mac` or `Full` and
+/// that [`Command::needs_session`] is refused rather than sent plain, so file data meant to be
+/// protected never crosses the field in clear.
+pub use crate::wire::CommMode as CommandMode;
 
 /// Largest command header: CreateApplication with KeySett3, application key set settings,
 /// ISO FID and a 16-byte DF name (3 + 1 + 1 + 1 + 4 + 2 + 16 = 28).
@@ -85,35 +57,51 @@ impl core::fmt::Debug for CommandData<'_> {
 }
 
 /// One native command: code, header (never encrypted), data (encrypted in Full mode), and mode.
+///
+/// The session flags come from the command table ([`CommandSpec`]) and the builders in
+/// [`super::commands`]; they are crate-private, so a caller cannot mark a command as ending the
+/// session (and have an empty, un-MACed answer accepted) or drop the session requirement.
 #[derive(Debug, Clone)]
 pub struct Command<'a> {
-    /// Command code.
-    pub ins: Ins,
-    /// Command header: sent in clear, covered by the MAC.
-    pub header: heapless::Vec<u8, MAX_HEADER>,
-    /// Command data.
-    pub data: CommandData<'a>,
-    /// Protection once authenticated.
-    pub mode: CommandMode,
-    /// The command must not be sent without a session (file access in MAC or Full mode,
-    /// GetCardUID, ChangeKey, …).
-    pub needs_session: bool,
-    /// A successful response ends the session and carries no MAC (ChangeKey of the
-    /// authenticated key).
-    pub ends_session: bool,
+    pub(crate) ins: Ins,
+    pub(crate) header: heapless::Vec<u8, MAX_HEADER>,
+    pub(crate) data: CommandData<'a>,
+    pub(crate) mode: CommandMode,
+    pub(crate) needs_session: bool,
+    pub(crate) ends_session: bool,
 }
 
 impl<'a> Command<'a> {
-    /// A command with a header and no data, MACed when a session exists.
+    /// A command with a header and no data, in `mode` once a session exists. Its session flags
+    /// are the table's for `ins`: a command the table marks as needing a session needs one, and
+    /// one that always ends the session (SelectApplication) ends it.
     pub fn new(ins: Ins, header: &[u8], mode: CommandMode) -> Result<Self, crate::wire::Error> {
-        Ok(Self {
+        let header =
+            heapless::Vec::from_slice(header).map_err(|_| crate::wire::Error::BadLength)?;
+        Ok(Self::from_table(ins, header, mode))
+    }
+
+    /// A command with the table's session flags.
+    pub(crate) fn from_table(
+        ins: Ins,
+        header: heapless::Vec<u8, MAX_HEADER>,
+        mode: CommandMode,
+    ) -> Self {
+        let spec = CommandSpec::lookup(ins);
+        Self {
             ins,
-            header: heapless::Vec::from_slice(header).map_err(|_| crate::wire::Error::BadLength)?,
+            header,
             data: CommandData::NONE,
             mode,
-            needs_session: false,
-            ends_session: false,
-        })
+            needs_session: matches!(spec, Some(s) if s.needs_session),
+            ends_session: matches!(
+                spec,
+                Some(CommandSpec {
+                    ends_session: EndsSession::Always,
+                    ..
+                })
+            ),
+        }
     }
 
     /// Sets the data.
@@ -122,10 +110,60 @@ impl<'a> Command<'a> {
         self
     }
 
-    /// Marks the command as requiring a session.
+    /// Marks the command as requiring a session (a protected file's data, a vector replayed in
+    /// its recorded mode).
     pub fn requiring_session(mut self) -> Self {
         self.needs_session = true;
         self
+    }
+
+    /// Marks the command as changing the key the session was authenticated with, so that its
+    /// successful answer is a bare status and ends the session. Only for a command the table
+    /// says can end the session that way (ChangeKey, ChangeKeyEV2): no other command may have
+    /// an empty, un-MACed answer accepted. `BadValue` otherwise.
+    pub fn changing_authenticated_key(mut self) -> Result<Self, crate::wire::Error> {
+        match CommandSpec::lookup(self.ins) {
+            Some(CommandSpec {
+                ends_session: EndsSession::IfAuthenticatedKey,
+                ..
+            }) => {
+                self.ends_session = true;
+                Ok(self)
+            }
+            _ => Err(crate::wire::Error::BadValue),
+        }
+    }
+
+    /// Command code.
+    pub const fn ins(&self) -> Ins {
+        self.ins
+    }
+
+    /// Command header: sent in clear, covered by the MAC.
+    pub fn header(&self) -> &[u8] {
+        &self.header
+    }
+
+    /// Command data.
+    pub fn data(&self) -> &[u8] {
+        self.data.as_bytes()
+    }
+
+    /// Protection once authenticated.
+    pub const fn mode(&self) -> CommandMode {
+        self.mode
+    }
+
+    /// The command is not sent without a session (file access in MAC or Full mode,
+    /// GetCardUID, ChangeKey, …).
+    pub const fn needs_session(&self) -> bool {
+        self.needs_session
+    }
+
+    /// A successful answer ends the session and carries no MAC (SelectApplication; ChangeKey of
+    /// the authenticated key).
+    pub const fn ends_session(&self) -> bool {
+        self.ends_session
     }
 }
 
@@ -133,12 +171,15 @@ impl<'a> Command<'a> {
 /// constant time before any decryption, the padding was valid, and the counter advanced.
 ///
 /// The only constructors are the engine's, so parsers that take a `Response` cannot be handed
-/// unverified bytes.
+/// unverified bytes. Whether a MAC was among the checks is [`Response::mac_verified`]: a Plain
+/// response, or the bare status that ends a session (ChangeKey of the authenticated key), has
+/// none.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response<'a> {
     data: &'a [u8],
     status: Status,
     frame_ends: FrameEnds,
+    mac: Option<crate::crypto::ev2::ResponseMacVerified>,
 }
 
 /// Where each response frame ended within the assembled data.
@@ -150,7 +191,21 @@ impl<'a> Response<'a> {
             data,
             status,
             frame_ends,
+            mac: None,
         }
+    }
+
+    /// The same response, with the proof that its MAC verified.
+    pub(crate) fn with_mac(self, proof: crate::crypto::ev2::ResponseMacVerified) -> Self {
+        Self {
+            mac: Some(proof),
+            ..self
+        }
+    }
+
+    /// `true` only when a response MAC was verified (MAC and Full mode inside a session).
+    pub const fn mac_verified(&self) -> bool {
+        self.mac.is_some()
     }
 
     /// The response data split at the original frame boundaries (GetDFNames sends one
@@ -176,8 +231,32 @@ impl<'a> Response<'a> {
         self.data
     }
 
-    /// The final status (`OPERATION_OK` or `NO_CHANGES`).
+    /// The final status: one the command table accepts for the command (`OPERATION_OK`, or
+    /// `NO_CHANGES` for CommitTransaction and AbortTransaction).
     pub const fn status(&self) -> Status {
         self.status
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_flags_come_from_the_table() {
+        let select = Command::new(Ins::SELECT_APPLICATION, &[1, 2, 3], CommandMode::Plain).unwrap();
+        assert!(select.ends_session() && !select.needs_session());
+        let uid = Command::new(Ins::GET_CARD_UID, &[], CommandMode::Full).unwrap();
+        assert!(uid.needs_session() && !uid.ends_session());
+        let read = Command::new(Ins::READ_DATA, &[0; 7], CommandMode::Full).unwrap();
+        assert!(!read.needs_session() && !read.ends_session());
+        // Only a key change may end the session with a bare, un-MACed answer.
+        assert_eq!(
+            read.changing_authenticated_key().unwrap_err(),
+            crate::wire::Error::BadValue
+        );
+        let change = Command::new(Ins::CHANGE_KEY, &[0], CommandMode::Full).unwrap();
+        assert!(!change.ends_session());
+        assert!(change.changing_authenticated_key().unwrap().ends_session());
     }
 }

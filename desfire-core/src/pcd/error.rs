@@ -26,6 +26,9 @@ pub enum ProtocolError {
     NotAuthenticated,
     /// A command frame would exceed the largest frame the caller allows, even with chaining.
     CommandTooLong,
+    /// A signature or public key does not decode (r or s out of range, a point off the curve):
+    /// [`CryptoError::MalformedSignature`].
+    MalformedSignature,
 }
 
 impl core::fmt::Display for ProtocolError {
@@ -40,9 +43,12 @@ impl core::fmt::Display for ProtocolError {
             Self::BadPadding => "bad padding in decrypted response",
             Self::NotAuthenticated => "not authenticated",
             Self::CommandTooLong => "command too long",
+            Self::MalformedSignature => "malformed public key or signature",
         })
     }
 }
+
+impl core::error::Error for ProtocolError {}
 
 /// An error of the reader side. `E` is the transport's error; sans-IO calls use `Error<Infallible>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,10 +92,9 @@ impl<E> From<CryptoError> for Error<E> {
     fn from(e: CryptoError) -> Self {
         match e {
             CryptoError::BufferTooSmall => Self::Wire(wire::Error::BufferTooSmall),
-            CryptoError::NotBlockAligned | CryptoError::MalformedSignature => {
-                Self::Wire(wire::Error::BadLength)
-            }
+            CryptoError::NotBlockAligned => Self::Wire(wire::Error::BadLength),
             CryptoError::BadPadding => Self::Protocol(ProtocolError::BadPadding),
+            CryptoError::MalformedSignature => Self::Protocol(ProtocolError::MalformedSignature),
         }
     }
 }
@@ -106,3 +111,36 @@ impl<E: core::fmt::Display> core::fmt::Display for Error<E> {
 }
 
 impl<E: core::fmt::Debug + core::fmt::Display> core::error::Error for Error<E> {}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+
+    /// Each cryptographic failure keeps its meaning in the engine's error: a malformed
+    /// signature is not a length error.
+    #[test]
+    fn crypto_errors_keep_their_cause() {
+        let lift = |e: CryptoError| -> Error { e.into() };
+        assert_eq!(
+            lift(CryptoError::MalformedSignature),
+            Error::Protocol(ProtocolError::MalformedSignature)
+        );
+        assert_eq!(
+            lift(CryptoError::NotBlockAligned),
+            Error::Wire(wire::Error::BadLength)
+        );
+        assert_eq!(
+            lift(CryptoError::BufferTooSmall),
+            Error::Wire(wire::Error::BufferTooSmall)
+        );
+        assert_eq!(
+            lift(CryptoError::BadPadding),
+            Error::Protocol(ProtocolError::BadPadding)
+        );
+        assert_eq!(
+            std::format!("{}", ProtocolError::MalformedSignature),
+            std::format!("{}", CryptoError::MalformedSignature)
+        );
+    }
+}

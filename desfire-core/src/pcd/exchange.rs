@@ -7,7 +7,7 @@
 
 use super::command::FrameEnds;
 use super::error::{Error, ProtocolError};
-use crate::wire::{Ins, RApdu, Status, emit_capdu};
+use crate::wire::{Ins, RApdu, Status, completes, emit_capdu};
 
 /// The state of one exchange: what is left to send, and the response assembled so far.
 #[derive(Debug)]
@@ -63,13 +63,13 @@ impl<'t, 'r> Exchange<'t, 'r> {
             // Still sending: the card must ask for more with an empty 91AF.
             return match status {
                 Status::ADDITIONAL_FRAME if r.data.is_empty() => Ok(None),
-                s if s.is_ok() || s == Status::ADDITIONAL_FRAME => {
+                s if completes(self.ins, s) || s == Status::ADDITIONAL_FRAME => {
                     Err(ProtocolError::UnexpectedAdditionalFrame.into())
                 }
                 s => Err(Error::Card(s)),
             };
         }
-        if !status.is_ok() && status != Status::ADDITIONAL_FRAME {
+        if !completes(self.ins, status) && status != Status::ADDITIONAL_FRAME {
             return Err(Error::Card(status));
         }
         if status == Status::ADDITIONAL_FRAME && r.data.is_empty() {

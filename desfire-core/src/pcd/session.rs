@@ -1,25 +1,11 @@
 //! An authenticated EV2 session on the reader side: seals commands and opens responses
 //! (NT4H2421Gx §9.1; AN12196 §5.3 and §6.8).
 
-use super::command::{Command, CommandMode, FrameEnds, Response};
+use super::command::{Command, FrameEnds, Response};
 use super::error::{Error, ProtocolError};
-use crate::crypto::ev2::{CmdCtr, Direction, SecureChannel, SessionKeys, Ti};
-use crate::crypto::{cbc_decrypt, cbc_encrypt, pad_iso9797_m2, unpad_iso9797_m2};
-use crate::wire::{KeyNo, Status, Writer};
-use zeroize::Zeroize;
-
-/// Length of MACt.
-const MAC_LEN: usize = 8;
-
-/// Capabilities exchanged in AuthenticateEV2First.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Capabilities {
-    /// PDcap2 from the card.
-    pub pd_cap2: [u8; 6],
-    /// PCDcap2 echoed by the card.
-    pub pcd_cap2: [u8; 6],
-}
+pub use crate::crypto::ev2::Capabilities;
+use crate::crypto::ev2::{CmdCtr, MessagingError, SecureChannel, SessionKeys, Ti};
+use crate::wire::{KeyNo, Status};
 
 /// An authenticated session. Created by [`super::auth`]; consumed by any failure.
 #[derive(Debug, Clone)]
@@ -79,49 +65,9 @@ impl Session {
     /// In Full mode the data is padded and encrypted with `IVc`, and the MAC covers the
     /// ciphertext (encrypt-then-MAC). Data-less commands carry no ciphertext block.
     pub fn seal_command(&self, cmd: &Command<'_>, out: &mut [u8]) -> Result<usize, Error> {
-        if self.channel.cmd_ctr.next().is_none() {
-            return Err(ProtocolError::CounterExhausted.into());
-        }
-        let data = cmd.data.as_bytes();
-        let mut w = Writer::new(out);
-        w.put(&cmd.header)?;
-        let start = w.len();
-        match cmd.mode {
-            CommandMode::Plain | CommandMode::Mac => w.put(data)?,
-            CommandMode::Full if data.is_empty() => {}
-            CommandMode::Full => {
-                let region = w
-                    .buffer_mut()
-                    .get_mut(start..)
-                    .ok_or(crate::wire::Error::BufferTooSmall)?;
-                region
-                    .get_mut(..data.len())
-                    .ok_or(crate::wire::Error::BufferTooSmall)?
-                    .copy_from_slice(data);
-                let padded = pad_iso9797_m2(region, data.len())?;
-                let iv = self
-                    .channel
-                    .iv(Direction::Command)
-                    .ok_or(ProtocolError::CounterExhausted)?;
-                cbc_encrypt(
-                    self.channel.enc_cipher(),
-                    &iv,
-                    region
-                        .get_mut(..padded)
-                        .ok_or(crate::wire::Error::BufferTooSmall)?,
-                )?;
-                w.advance(padded)?;
-            }
-        }
-        if cmd.mode != CommandMode::Plain {
-            let written = w.written();
-            let (header, payload) = written
-                .split_at_checked(cmd.header.len())
-                .ok_or(crate::wire::Error::BufferTooSmall)?;
-            let mac = self.channel.command_mac(cmd.ins.0, header, payload);
-            w.put(&mac)?;
-        }
-        Ok(w.len())
+        self.channel
+            .seal_command(cmd.ins.0, &cmd.header, cmd.data.as_bytes(), cmd.mode, out)
+            .map_err(messaging_error)
     }
 
     /// Checks and opens the response to `cmd`: the whole response data (all frames), in place.
@@ -152,7 +98,7 @@ impl Session {
         body: &'b mut [u8],
         frame_ends: FrameEnds,
     ) -> Result<(bool, Response<'b>), Error> {
-        if !status.is_ok() {
+        if !crate::wire::completes(cmd.ins, status) {
             net_debug!("card status {}: session dropped", status);
             return Err(Error::Card(status));
         }
@@ -162,51 +108,41 @@ impl Session {
             .next()
             .ok_or(ProtocolError::CounterExhausted)?;
         if cmd.ends_session {
+            // A bare status: there is no MAC, and the response says so.
             return if body.is_empty() {
                 Ok((false, Response::verified(&[], status, frame_ends)))
             } else {
                 Err(ProtocolError::UnexpectedAdditionalFrame.into())
             };
         }
-        let data: &'b [u8] = match cmd.mode {
-            CommandMode::Plain => body,
-            CommandMode::Mac | CommandMode::Full => {
-                let split = body
-                    .len()
-                    .checked_sub(MAC_LEN)
-                    .ok_or(ProtocolError::MissingMac)?;
-                let (payload, mac) = body.split_at_mut(split);
-                if !self.channel.response_mac_matches(status.0, payload, mac) {
-                    // Unverified bytes must not stay readable in the caller's buffer.
-                    payload.zeroize();
-                    mac.zeroize();
-                    return Err(ProtocolError::ResponseMacMismatch.into());
-                }
-                if cmd.mode == CommandMode::Full && !payload.is_empty() {
-                    match decrypt_response(&self.channel, payload) {
-                        Ok(len) => payload.get(..len).ok_or(ProtocolError::BadPadding)?,
-                        Err(e) => {
-                            payload.zeroize();
-                            return Err(e);
-                        }
-                    }
-                } else {
-                    payload
-                }
-            }
-        };
+        let opened = self
+            .channel
+            .open_response(status.0, body, cmd.mode)
+            .map_err(messaging_error)?;
+        let body: &'b [u8] = body;
+        let data = body.get(..opened.len).ok_or(ProtocolError::BadPadding)?;
         self.channel.cmd_ctr = next;
-        Ok((true, Response::verified(data, status, frame_ends)))
+        let resp = Response::verified(data, status, frame_ends);
+        Ok((
+            true,
+            match opened.mac {
+                Some(proof) => resp.with_mac(proof),
+                None => resp,
+            },
+        ))
     }
 }
 
-/// Decrypts a verified Full-mode payload in place with `IVr`; returns the unpadded length.
-fn decrypt_response(channel: &SecureChannel, payload: &mut [u8]) -> Result<usize, Error> {
-    let iv = channel
-        .iv(Direction::Response)
-        .ok_or(ProtocolError::CounterExhausted)?;
-    cbc_decrypt(channel.enc_cipher(), &iv, payload)?;
-    Ok(unpad_iso9797_m2(payload)?)
+/// The reader's errors for a secure-messaging failure.
+fn messaging_error(e: MessagingError) -> Error {
+    match e {
+        MessagingError::CounterExhausted => ProtocolError::CounterExhausted.into(),
+        MessagingError::BufferTooSmall => crate::wire::Error::BufferTooSmall.into(),
+        MessagingError::MissingMac => ProtocolError::MissingMac.into(),
+        MessagingError::MacMismatch => ProtocolError::ResponseMacMismatch.into(),
+        MessagingError::NotBlockAligned => crate::wire::Error::BadLength.into(),
+        MessagingError::BadPadding => ProtocolError::BadPadding.into(),
+    }
 }
 
 /// Opens a response received without a session. Refuses commands that need one.
@@ -219,7 +155,7 @@ pub fn open_unauthenticated<'b>(
     if cmd.needs_session {
         return Err(ProtocolError::NotAuthenticated.into());
     }
-    if !status.is_ok() {
+    if !crate::wire::completes(cmd.ins, status) {
         return Err(Error::Card(status));
     }
     Ok(Response::verified(body, status, frame_ends))
@@ -228,9 +164,10 @@ pub fn open_unauthenticated<'b>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::AesKey;
-    use crate::crypto::ev2::SessionKeys;
+    use crate::crypto::ev2::{Direction, SessionKeys};
+    use crate::crypto::{AesKey, cbc_encrypt};
     use crate::pcd::CommandData;
+    use crate::pcd::command::CommandMode;
     use crate::wire::{Ins, emit_capdu};
     use hex_literal::hex;
 
@@ -270,7 +207,38 @@ mod tests {
             r.data(),
             hex!("0040EEEE000100D1FE001F00004400004400002000006A0000")
         );
+        assert!(r.mac_verified());
         assert_eq!(s.unwrap().cmd_ctr(), CmdCtr(1));
+    }
+
+    /// ChangeKey of the authenticated key is answered by a bare `9100` (AN12196 §6.13 Table 27):
+    /// the session ends and the response is not MAC-verified, since there is no MAC.
+    #[test]
+    fn a_bare_status_that_ends_the_session_is_not_mac_verified() {
+        let s = session([1; 16], [2; 16], [3; 4], 7);
+        let mut cmd = Command::new(Ins::CHANGE_KEY, &[0x00], CommandMode::Full).unwrap();
+        cmd.ends_session = true;
+        let (next, r) = s
+            .clone()
+            .open_response(&cmd, Status::OPERATION_OK, &mut [], FrameEnds::new())
+            .unwrap();
+        assert!(next.is_none());
+        assert!(r.data().is_empty());
+        assert!(!r.mac_verified());
+        // Anything after the status is refused: there is nothing to verify it with.
+        assert_eq!(
+            s.open_response(&cmd, Status::OPERATION_OK, &mut [0; 8], FrameEnds::new())
+                .unwrap_err(),
+            Error::Protocol(ProtocolError::UnexpectedAdditionalFrame)
+        );
+        // Plain mode inside a session: checked as its mode says, but no MAC.
+        let plain = Command::new(Ins::GET_VERSION, &[], CommandMode::Plain).unwrap();
+        let s = session([1; 16], [2; 16], [3; 4], 7);
+        let mut body = [0x04];
+        let (_, r) = s
+            .open_response(&plain, Status::OPERATION_OK, &mut body, FrameEnds::new())
+            .unwrap();
+        assert!(!r.mac_verified());
     }
 
     /// Source: AN12196 Rev. 1.8 §6.8.2 Table 18 (EV2-FULL-WRITEDATA-NDEF-AN12196-T18).

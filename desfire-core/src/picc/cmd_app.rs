@@ -20,10 +20,8 @@ impl Core {
             return Err(Status::APPLICATION_NOT_FOUND);
         }
         self.vol.selected = aid;
-        Ok(Done {
-            ends_session: true,
-            ..Done::default()
-        })
+        // The table's `EndsSession::Always`: the answer is a bare status.
+        Done::ok()
     }
 
     fn picc_directory(&self) -> Result<(), Status> {

@@ -32,6 +32,18 @@ pub enum ImageError {
     Field,
 }
 
+impl core::fmt::Display for ImageError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::NoImage => "no card image (blank or foreign memory)",
+            Self::Crc => "the image CRC does not match",
+            Self::Field => "an image field is out of range",
+        })
+    }
+}
+
+impl core::error::Error for ImageError {}
+
 impl From<crate::wire::Error> for ImageError {
     fn from(_: crate::wire::Error) -> Self {
         Self::Field

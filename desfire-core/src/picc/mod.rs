@@ -90,6 +90,25 @@ pub enum OpenError<E> {
     Image(ImageError),
 }
 
+impl<E: core::fmt::Display> core::fmt::Display for OpenError<E> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Nvm(e) => write!(f, "non-volatile memory failed: {e}"),
+            Self::Journal => f.write_str("the journal is malformed"),
+            Self::Image(e) => write!(f, "the card image does not decode: {e}"),
+        }
+    }
+}
+
+impl<E: core::fmt::Debug + core::fmt::Display> core::error::Error for OpenError<E> {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            Self::Image(e) => Some(e),
+            Self::Nvm(_) | Self::Journal => None,
+        }
+    }
+}
+
 impl<E> From<nvm::StoreError<E>> for OpenError<E> {
     fn from(e: nvm::StoreError<E>) -> Self {
         match e {
@@ -141,7 +160,8 @@ pub(crate) struct Done {
     pub(crate) status: Status,
     /// The persistent state changed: commit it to NVM before answering.
     pub(crate) persist: bool,
-    /// Answer a bare status and end the session (ChangeKey of the authenticated key).
+    /// Answer a bare status and end the session: ChangeKey of the authenticated key (the
+    /// table's `EndsSession::IfAuthenticatedKey`; `Always` needs no handler's word).
     pub(crate) ends_session: bool,
     /// End the session after this (MACed) answer.
     pub(crate) drop_session_after: bool,
@@ -503,7 +523,7 @@ impl<N: Nvm, R: rand_core::CryptoRng> Card<N, R> {
         {
             return self.fail(s);
         }
-        if done.ends_session {
+        if done.ends_session || plan.ends_session {
             self.core.vol.session = None;
             return frames::Reply::status(done.status);
         }
@@ -517,7 +537,7 @@ impl<N: Nvm, R: rand_core::CryptoRng> Card<N, R> {
         if done.drop_session_after {
             self.core.vol.session = None;
         }
-        let frame = if ins == Ins::READ_DATA_ISO || ins == Ins::READ_RECORDS_ISO {
+        let frame = if plan.iso_frames {
             256
         } else {
             self.core.config.frame_size
@@ -586,46 +606,64 @@ impl Core {
     }
 
     fn execute(&mut self, ins: Ins, p: &[u8], out: &mut Writer<'_>) -> Result<Done, Status> {
-        let p = params::Params::new(p);
-        match ins {
-            Ins::GET_VERSION => self.get_version(p, out),
-            Ins::GET_CARD_UID => self.get_card_uid(p, out),
-            Ins::GET_FREE_MEMORY => self.get_free_memory(p, out),
-            Ins::FORMAT_PICC => self.format_picc(p),
-            Ins::SET_CONFIGURATION => self.set_configuration(p),
-            Ins::READ_SIG => self.read_sig(p, out),
-            Ins::SELECT_APPLICATION => self.select_application(p),
-            Ins::GET_APPLICATION_IDS => self.get_application_ids(p, out),
-            Ins::GET_DF_NAMES => self.get_df_names(p, out),
-            Ins::CREATE_APPLICATION => self.create_application(p),
-            Ins::DELETE_APPLICATION => self.delete_application(p),
-            Ins::GET_KEY_SETTINGS => self.get_key_settings(p, out),
-            Ins::CHANGE_KEY_SETTINGS => self.change_key_settings(p),
-            Ins::CHANGE_KEY => self.change_key(p),
-            Ins::GET_KEY_VERSION => self.get_key_version(p, out),
-            Ins::GET_FILE_IDS => self.get_file_ids(p, out),
-            Ins::GET_ISO_FILE_IDS => self.get_iso_file_ids(p, out),
-            Ins::GET_FILE_SETTINGS => self.get_file_settings(p, out),
-            Ins::CHANGE_FILE_SETTINGS => self.change_file_settings(p),
-            Ins::CREATE_STD_DATA_FILE
-            | Ins::CREATE_BACKUP_DATA_FILE
-            | Ins::CREATE_VALUE_FILE
-            | Ins::CREATE_LINEAR_RECORD_FILE
-            | Ins::CREATE_CYCLIC_RECORD_FILE => self.create_file(ins, p),
-            Ins::DELETE_FILE => self.delete_file(p),
-            Ins::READ_DATA | Ins::READ_DATA_ISO => self.read_data(p, out),
-            Ins::WRITE_DATA | Ins::WRITE_DATA_ISO => self.write_data(p),
-            Ins::GET_VALUE => self.get_value(p, out),
-            Ins::CREDIT | Ins::DEBIT | Ins::LIMITED_CREDIT => self.value_operation(ins, p),
-            Ins::READ_RECORDS | Ins::READ_RECORDS_ISO => self.read_records(p, out),
-            Ins::WRITE_RECORD | Ins::WRITE_RECORD_ISO => self.write_record(p),
-            Ins::UPDATE_RECORD | Ins::UPDATE_RECORD_ISO => self.update_record(p),
-            Ins::CLEAR_RECORD_FILE => self.clear_record_file(p),
-            Ins::COMMIT_TRANSACTION => self.commit_transaction(p),
-            Ins::ABORT_TRANSACTION => self.abort_transaction(p),
-            _ => Err(Status::ILLEGAL_COMMAND_CODE),
+        match handler(ins) {
+            Some(h) => h(self, ins, params::Params::new(p), out),
+            None => Err(Status::ILLEGAL_COMMAND_CODE),
         }
     }
+}
+
+/// A command handler: the command's code, its parameters (header and plain data), and the
+/// response data writer.
+type Handler = fn(&mut Core, Ins, params::Params<'_>, &mut Writer<'_>) -> Result<Done, Status>;
+
+/// The handler of each native command this card answers; the command table
+/// ([`crate::wire::CommandSpec`]) gives everything else about it. `None`: answered
+/// `ILLEGAL_COMMAND_CODE`.
+fn handler(ins: Ins) -> Option<Handler> {
+    Some(match ins {
+        Ins::GET_VERSION => |c, _, p, o| c.get_version(p, o),
+        Ins::GET_CARD_UID => |c, _, p, o| c.get_card_uid(p, o),
+        Ins::GET_FREE_MEMORY => |c, _, p, o| c.get_free_memory(p, o),
+        Ins::FORMAT_PICC => |c, _, p, _| c.format_picc(p),
+        Ins::SET_CONFIGURATION => |c, _, p, _| c.set_configuration(p),
+        Ins::READ_SIG => |c, _, p, o| c.read_sig(p, o),
+        Ins::SELECT_APPLICATION => |c, _, p, _| c.select_application(p),
+        Ins::GET_APPLICATION_IDS => |c, _, p, o| c.get_application_ids(p, o),
+        Ins::GET_DF_NAMES => |c, _, p, o| c.get_df_names(p, o),
+        Ins::CREATE_APPLICATION => |c, _, p, _| c.create_application(p),
+        Ins::DELETE_APPLICATION => |c, _, p, _| c.delete_application(p),
+        Ins::GET_KEY_SETTINGS => |c, _, p, o| c.get_key_settings(p, o),
+        Ins::CHANGE_KEY_SETTINGS => |c, _, p, _| c.change_key_settings(p),
+        Ins::CHANGE_KEY => |c, _, p, _| c.change_key(p),
+        Ins::GET_KEY_VERSION => |c, _, p, o| c.get_key_version(p, o),
+        Ins::GET_FILE_IDS => |c, _, p, o| c.get_file_ids(p, o),
+        Ins::GET_ISO_FILE_IDS => |c, _, p, o| c.get_iso_file_ids(p, o),
+        Ins::GET_FILE_SETTINGS => |c, _, p, o| c.get_file_settings(p, o),
+        Ins::CHANGE_FILE_SETTINGS => |c, _, p, _| c.change_file_settings(p),
+        Ins::CREATE_STD_DATA_FILE
+        | Ins::CREATE_BACKUP_DATA_FILE
+        | Ins::CREATE_VALUE_FILE
+        | Ins::CREATE_LINEAR_RECORD_FILE
+        | Ins::CREATE_CYCLIC_RECORD_FILE => |c, ins, p, _| c.create_file(ins, p),
+        Ins::DELETE_FILE => |c, _, p, _| c.delete_file(p),
+        Ins::READ_DATA | Ins::READ_DATA_ISO => |c, _, p, o| c.read_data(p, o),
+        Ins::WRITE_DATA | Ins::WRITE_DATA_ISO => |c, _, p, _| c.write_data(p),
+        Ins::GET_VALUE => |c, _, p, o| c.get_value(p, o),
+        Ins::CREDIT | Ins::DEBIT | Ins::LIMITED_CREDIT => |c, ins, p, _| c.value_operation(ins, p),
+        Ins::READ_RECORDS | Ins::READ_RECORDS_ISO => |c, _, p, o| c.read_records(p, o),
+        Ins::WRITE_RECORD | Ins::WRITE_RECORD_ISO => |c, _, p, _| c.write_record(p),
+        Ins::UPDATE_RECORD | Ins::UPDATE_RECORD_ISO => |c, _, p, _| c.update_record(p),
+        Ins::CLEAR_RECORD_FILE => |c, _, p, _| c.clear_record_file(p),
+        Ins::COMMIT_TRANSACTION => |c, _, p, _| c.commit_transaction(p),
+        Ins::ABORT_TRANSACTION => |c, _, p, _| c.abort_transaction(p),
+        _ => return None,
+    })
+}
+
+/// Whether this card answers native command `ins`.
+pub(crate) fn handles(ins: Ins) -> bool {
+    handler(ins).is_some()
 }
 
 /// Maps a writer overflow (a response beyond the card's buffer) to a status.

@@ -44,7 +44,22 @@ pub enum StoreError<E> {
     Journal,
 }
 
-/// Makes NVM hold `image`, atomically. `scratch` is a chunk buffer.
+impl<E: core::fmt::Display> core::fmt::Display for StoreError<E> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Nvm(e) => write!(f, "non-volatile memory failed: {e}"),
+            Self::Journal => f.write_str("the journal is malformed or does not fit"),
+        }
+    }
+}
+
+impl<E: core::fmt::Debug + core::fmt::Display> core::error::Error for StoreError<E> {}
+
+/// Makes NVM hold `image` ([`IMAGE_LEN`] bytes), atomically: the runs of bytes where it
+/// differs from the NVM (merged across gaps under 16 bytes) go through the journal, then into
+/// the image; an image equal to the NVM's writes nothing. The caller gives no buffer: the NVM
+/// is read in 64-byte chunks on the stack. [`StoreError::Journal`] when `image` has another
+/// length or the memory is smaller than [`NVM_LEN`].
 pub fn commit<N: Nvm>(nvm: &mut N, image: &[u8]) -> Result<(), StoreError<N::Error>> {
     if image.len() != IMAGE_LEN || nvm.capacity() < NVM_LEN {
         return Err(StoreError::Journal);
@@ -215,6 +230,14 @@ impl<const N: usize> core::fmt::Debug for RamNvm<N> {
 /// The power was cut: the memory takes no further write until [`RamNvm::power_on`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PowerCut;
+
+impl core::fmt::Display for PowerCut {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("the power was cut")
+    }
+}
+
+impl core::error::Error for PowerCut {}
 
 impl<const N: usize> Default for RamNvm<N> {
     fn default() -> Self {

@@ -1,10 +1,13 @@
 //! Which comm mode and command header each command uses on this card, in its current state:
 //! needed before the command can be opened (where the MAC sits, where ciphertext starts) and to
-//! know how long a chained write will be.
+//! know how long a chained write will be. The rules are the command table's
+//! ([`crate::wire::CommandSpec`]); the file's rights and comm mode decide the file commands.
 
 use super::Core;
 use super::access::grant;
-use crate::wire::{Access, CommMode, Ins, Status};
+use crate::wire::{
+    Access, CommMode, CommandSpec, EndsSession, FileRight, Ins, Kind, ModeRule, Status,
+};
 
 /// How one command travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,6 +18,10 @@ pub(crate) struct Plan {
     pub(crate) header_len: usize,
     /// Plain data length a write announces in its header (chaining).
     pub(crate) data_len: Option<usize>,
+    /// A successful answer is a bare status and ends the session (SelectApplication).
+    pub(crate) ends_session: bool,
+    /// The ISO/IEC 14443-4 chaining code: answered in frames of up to 256 bytes.
+    pub(crate) iso_frames: bool,
 }
 
 const fn fixed(mode: CommMode, header_len: usize) -> Plan {
@@ -22,72 +29,40 @@ const fn fixed(mode: CommMode, header_len: usize) -> Plan {
         mode,
         header_len,
         data_len: None,
+        ends_session: false,
+        iso_frames: false,
     }
 }
 
-/// Which rights allow which file operation.
-#[derive(Debug, Clone, Copy)]
-enum Op {
-    Read,
-    Write,
-    ReadWrite,
-    Debit,
-    GetValue,
-    Change,
-}
-
 impl Core {
-    /// The plan of `ins` given the first frame of its body; `Ok(None)` for an unknown code.
+    /// The plan of `ins` given the first frame of its body, from the command table; `Ok(None)`
+    /// for a code this card does not answer.
     pub(crate) fn plan(&self, ins: Ins, body: &[u8]) -> Result<Option<Plan>, Status> {
-        use CommMode::{Full, Mac, Plain};
-        let file_op = |op: Op, header_len: usize, len_at: Option<usize>| {
-            self.file_plan(body, op, header_len, len_at).map(Some)
+        let Some(spec) = CommandSpec::lookup(ins) else {
+            return Ok(None);
         };
-        Ok(Some(match ins {
-            Ins::GET_VERSION
-            | Ins::GET_FREE_MEMORY
-            | Ins::FORMAT_PICC
-            | Ins::GET_APPLICATION_IDS
-            | Ins::GET_DF_NAMES
-            | Ins::CREATE_APPLICATION
-            | Ins::DELETE_APPLICATION
-            | Ins::GET_KEY_SETTINGS
-            | Ins::GET_KEY_VERSION
-            | Ins::GET_FILE_IDS
-            | Ins::GET_ISO_FILE_IDS
-            | Ins::GET_FILE_SETTINGS
-            | Ins::CREATE_STD_DATA_FILE
-            | Ins::CREATE_BACKUP_DATA_FILE
-            | Ins::CREATE_VALUE_FILE
-            | Ins::CREATE_LINEAR_RECORD_FILE
-            | Ins::CREATE_CYCLIC_RECORD_FILE
-            | Ins::DELETE_FILE
-            | Ins::CLEAR_RECORD_FILE
-            | Ins::COMMIT_TRANSACTION
-            | Ins::ABORT_TRANSACTION => fixed(Mac, 0),
-            Ins::SELECT_APPLICATION => fixed(Plain, 0),
-            Ins::GET_CARD_UID | Ins::CHANGE_KEY_SETTINGS => fixed(Full, 0),
-            Ins::SET_CONFIGURATION | Ins::READ_SIG | Ins::CHANGE_KEY => fixed(Full, 1),
-            Ins::CHANGE_FILE_SETTINGS => return file_op(Op::Change, 1, None),
-            Ins::READ_DATA | Ins::READ_DATA_ISO | Ins::READ_RECORDS | Ins::READ_RECORDS_ISO => {
-                return file_op(Op::Read, 7, None);
+        if spec.kind != Kind::Native || !super::handles(ins) {
+            return Ok(None);
+        }
+        let header_len = usize::from(spec.header_len);
+        let mut plan = match spec.mode {
+            ModeRule::Plain => fixed(CommMode::Plain, header_len),
+            ModeRule::Mac => fixed(CommMode::Mac, header_len),
+            ModeRule::Full => fixed(CommMode::Full, header_len),
+            ModeRule::File(right) => {
+                let len_at = spec.length_at.map(usize::from);
+                self.file_plan(body, right, header_len, len_at)?
             }
-            Ins::WRITE_DATA | Ins::WRITE_DATA_ISO | Ins::WRITE_RECORD | Ins::WRITE_RECORD_ISO => {
-                return file_op(Op::Write, 7, Some(4));
-            }
-            Ins::UPDATE_RECORD | Ins::UPDATE_RECORD_ISO => return file_op(Op::Write, 10, Some(7)),
-            Ins::GET_VALUE => return file_op(Op::GetValue, 1, None),
-            Ins::DEBIT => return file_op(Op::Debit, 1, None),
-            Ins::CREDIT => return file_op(Op::ReadWrite, 1, None),
-            Ins::LIMITED_CREDIT => return file_op(Op::Write, 1, None),
-            _ => return Ok(None),
-        }))
+        };
+        plan.ends_session = spec.ends_session == EndsSession::Always;
+        plan.iso_frames = spec.is_iso_chaining(ins);
+        Ok(Some(plan))
     }
 
     fn file_plan(
         &self,
         body: &[u8],
-        op: Op,
+        op: FileRight,
         header_len: usize,
         len_at: Option<usize>,
     ) -> Result<Plan, Status> {
@@ -95,19 +70,19 @@ impl Core {
         let file = self.file(no)?;
         let r = file.rights;
         let rights: &[Access] = match op {
-            Op::Read => &[r.read, r.read_write],
-            Op::Write => &[r.write, r.read_write],
-            Op::ReadWrite => &[r.read_write],
-            Op::Debit | Op::GetValue => &[r.read, r.write, r.read_write],
-            Op::Change => &[r.change],
+            FileRight::Read => &[r.read, r.read_write],
+            FileRight::Write => &[r.write, r.read_write],
+            FileRight::ReadWrite => &[r.read_write],
+            FileRight::Debit | FileRight::GetValue => &[r.read, r.write, r.read_write],
+            FileRight::Change => &[r.change],
         };
         let free_get = matches!(
             file.kind,
             super::state::FileKind::Value { free_get: true, .. }
-        ) && matches!(op, Op::GetValue);
+        ) && matches!(op, FileRight::GetValue);
         // ChangeFileSettings travels Full whenever a key grants it, whatever the file's mode.
         let comm = match op {
-            Op::Change => CommMode::Full,
+            FileRight::Change => CommMode::Full,
             _ => file.comm,
         };
         let mode = match grant(self.vol.auth_key(), rights, comm) {
@@ -132,9 +107,8 @@ impl Core {
             None => None,
         };
         Ok(Plan {
-            mode,
-            header_len,
             data_len,
+            ..fixed(mode, header_len)
         })
     }
 

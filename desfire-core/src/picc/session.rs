@@ -1,22 +1,17 @@
 //! The card's side of AuthenticateEV2First/NonFirst and of EV2 secure messaging (NT4H2421Gx
-//! §9.1 and §9.2), with the reader's primitives: [`SecureChannel`], [`SessionKeys`], CBC and
-//! ISO/IEC 9797-1 padding.
+//! §9.1 and §9.2): the card's halves of [`crate::crypto::ev2::handshake`] and of
+//! [`SecureChannel`]'s messaging, with the card's statuses.
 //!
 //! ```text
 //! 71|77 KeyNo … ─▶ challenge(): E(K, RndB) 91AF ─▶ AF E(K, RndA‖RndB') ─▶ confirm():
 //!   First: E(K, TI‖RndA'‖PDcap2‖PCDcap2) 9100, CmdCtr 0;  NonFirst: E(K, RndA') 9100, TI/CmdCtr kept
 //! ```
 
-use crate::crypto::ev2::{CmdCtr, Direction, SecureChannel, SessionKeys, Ti};
-use crate::crypto::{
-    AesKey, Random16, aes, cbc_decrypt, cbc_encrypt, pad_iso9797_m2, unpad_iso9797_m2,
-};
+use crate::crypto::ev2::handshake::{self, Capabilities, FirstConfirmation, HandshakeError};
+use crate::crypto::ev2::{CmdCtr, MessagingError, SecureChannel, SessionKeys, Ti};
+use crate::crypto::{AesKey, Random16, aes};
 use crate::wire::{CommMode, Status, Writer};
-use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
-
-const ZERO_IV: [u8; 16] = [0; 16];
-const MAC_LEN: usize = 8;
 
 /// An authenticated session of the card.
 #[derive(Debug, Clone)]
@@ -48,10 +43,8 @@ impl Challenge {
         out: &mut Writer<'_>,
     ) -> Result<Self, Status> {
         let rnd_b = Random16::generate(rng);
-        let mut block = *rnd_b.expose();
-        cbc_encrypt(&aes(&key), &ZERO_IV, &mut block).map_err(|_| Status::LENGTH_ERROR)?;
-        out.put(&block).map_err(|_| Status::LENGTH_ERROR)?;
-        block.zeroize();
+        let challenge = handshake::seal_challenge(&aes(&key), &rnd_b);
+        out.put(&challenge).map_err(|_| Status::LENGTH_ERROR)?;
         Ok(Self {
             key_no,
             key,
@@ -69,43 +62,32 @@ impl Challenge {
         rng: &mut R,
         out: &mut Writer<'_>,
     ) -> Result<Session, Status> {
-        let mut token: [u8; 32] = data.try_into().map_err(|_| Status::LENGTH_ERROR)?;
         let cipher = aes(&self.key);
-        cbc_decrypt(&cipher, &ZERO_IV, &mut token).map_err(|_| Status::LENGTH_ERROR)?;
-        let (a, b) = token.split_at(16);
-        let ok = bool::from(b.ct_eq(&self.rnd_b.rotated_left()));
-        let rnd_a = Random16::new(a.try_into().map_err(|_| Status::LENGTH_ERROR)?);
-        token.zeroize();
-        if !ok {
-            return Err(Status::AUTHENTICATION_ERROR);
-        }
+        let rnd_a = handshake::open_answer(&cipher, data, &self.rnd_b).map_err(|e| match e {
+            HandshakeError::BadLength => Status::LENGTH_ERROR,
+            HandshakeError::RandomMismatch => Status::AUTHENTICATION_ERROR,
+        })?;
         let keys = SessionKeys::derive_with(&cipher, &rnd_a, &self.rnd_b);
-        let rot = rnd_a.rotated_left();
-        let (ti, ctr, len) = match self.resume {
+        let (ti, ctr, first) = match self.resume {
             None => {
                 let mut ti = [0u8; 4];
                 rng.fill_bytes(&mut ti);
-                (Ti(ti), CmdCtr(0), 32)
+                let first = FirstConfirmation {
+                    ti: Ti(ti),
+                    caps: Capabilities {
+                        pd_cap2: [0; 6],
+                        pcd_cap2: self.pcd_cap2,
+                    },
+                };
+                (Ti(ti), CmdCtr(0), Some(first))
             }
-            Some((ti, ctr)) => (ti, ctr, 16),
+            Some((ti, ctr)) => (ti, ctr, None),
         };
         let mut reply = [0u8; 32];
-        {
-            let mut w = Writer::new(&mut reply);
-            let put = |w: &mut Writer<'_>, b: &[u8]| w.put(b).map_err(|_| Status::LENGTH_ERROR);
-            if self.resume.is_none() {
-                put(&mut w, &ti.0)?;
-                put(&mut w, &rot)?;
-                put(&mut w, &[0; 6])?;
-                put(&mut w, &self.pcd_cap2)?;
-            } else {
-                put(&mut w, &rot)?;
-            }
-        }
-        let reply_part = reply.get_mut(..len).ok_or(Status::LENGTH_ERROR)?;
-        cbc_encrypt(&cipher, &ZERO_IV, reply_part).map_err(|_| Status::LENGTH_ERROR)?;
-        out.put(reply_part).map_err(|_| Status::LENGTH_ERROR)?;
+        let len = handshake::seal_confirmation(&cipher, &rnd_a, first.as_ref(), &mut reply);
+        let put = out.put(reply.get(..len).unwrap_or(&[]));
         reply.zeroize();
+        put.map_err(|_| Status::LENGTH_ERROR)?;
         Ok(Session {
             channel: SecureChannel::new(&keys, ti, ctr),
             key_no: self.key_no,
@@ -127,35 +109,9 @@ impl Session {
         if self.channel.cmd_ctr.next().is_none() {
             return Err(Status::COMMAND_ABORTED);
         }
-        if mode == CommMode::Plain {
-            return Ok(body.len());
-        }
-        let split = body
-            .len()
-            .checked_sub(MAC_LEN)
-            .ok_or(Status::LENGTH_ERROR)?;
-        let (payload, mac) = body.split_at_mut(split);
-        if !self.channel.command_mac_matches(ins, payload, &[], mac) {
-            return Err(Status::INTEGRITY_ERROR);
-        }
-        if mode == CommMode::Mac {
-            return Ok(split);
-        }
-        let cipher_len = split.checked_sub(header_len).ok_or(Status::LENGTH_ERROR)?;
-        if cipher_len == 0 {
-            return Ok(split);
-        }
-        if !cipher_len.is_multiple_of(16) {
-            return Err(Status::LENGTH_ERROR);
-        }
-        let data = payload.get_mut(header_len..).ok_or(Status::LENGTH_ERROR)?;
-        let iv = self
-            .channel
-            .iv(Direction::Command)
-            .ok_or(Status::COMMAND_ABORTED)?;
-        cbc_decrypt(self.channel.enc_cipher(), &iv, data).map_err(|_| Status::LENGTH_ERROR)?;
-        let plain = unpad_iso9797_m2(data).map_err(|_| Status::INTEGRITY_ERROR)?;
-        header_len.checked_add(plain).ok_or(Status::LENGTH_ERROR)
+        self.channel
+            .open_command(ins, body, header_len, mode)
+            .map_err(status_of)
     }
 
     /// Seals the response data (the first `len` bytes of `buf`) in `mode` with status `rc`,
@@ -168,35 +124,22 @@ impl Session {
         mode: CommMode,
     ) -> Result<usize, Status> {
         let next = self.channel.cmd_ctr.next().ok_or(Status::COMMAND_ABORTED)?;
-        let sealed = match mode {
-            CommMode::Plain => len,
-            CommMode::Mac | CommMode::Full => {
-                let len = if mode == CommMode::Full && len > 0 {
-                    let padded = pad_iso9797_m2(buf, len).map_err(|_| Status::LENGTH_ERROR)?;
-                    let iv = self
-                        .channel
-                        .iv(Direction::Response)
-                        .ok_or(Status::COMMAND_ABORTED)?;
-                    let data = buf.get_mut(..padded).ok_or(Status::LENGTH_ERROR)?;
-                    cbc_encrypt(self.channel.enc_cipher(), &iv, data)
-                        .map_err(|_| Status::LENGTH_ERROR)?;
-                    padded
-                } else {
-                    len
-                };
-                let data = buf.get(..len).ok_or(Status::LENGTH_ERROR)?;
-                let mac = self
-                    .channel
-                    .response_mac(rc.0, data)
-                    .ok_or(Status::COMMAND_ABORTED)?;
-                let end = len.checked_add(MAC_LEN).ok_or(Status::LENGTH_ERROR)?;
-                buf.get_mut(len..end)
-                    .ok_or(Status::LENGTH_ERROR)?
-                    .copy_from_slice(&mac);
-                end
-            }
-        };
+        let sealed = self
+            .channel
+            .seal_response(rc.0, buf, len, mode)
+            .map_err(status_of)?;
         self.channel.cmd_ctr = next;
         Ok(sealed)
+    }
+}
+
+/// The card's status for a secure-messaging failure.
+fn status_of(e: MessagingError) -> Status {
+    match e {
+        MessagingError::CounterExhausted => Status::COMMAND_ABORTED,
+        MessagingError::MacMismatch | MessagingError::BadPadding => Status::INTEGRITY_ERROR,
+        MessagingError::BufferTooSmall
+        | MessagingError::MissingMac
+        | MessagingError::NotBlockAligned => Status::LENGTH_ERROR,
     }
 }

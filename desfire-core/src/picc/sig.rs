@@ -9,9 +9,9 @@ use super::state::{Originality, State};
 use p224::ecdsa::SigningKey;
 use p224::ecdsa::signature::hazmat::PrehashSigner;
 
-/// The private scalar of the virtual card's TEST originality key (not a secret: published here
-/// so anyone can tell a virtual card from a genuine one).
-pub const TEST_SECRET: [u8; 28] = *b"desfire-virtual-card-TESTKEY";
+/// The private scalar of the virtual card's TEST originality key, kept with its public half
+/// [`crate::crypto::originality::TEST_KEY`].
+pub use crate::crypto::originality::TEST_SECRET;
 
 /// Signs `uid` with a secp224r1 private scalar: `r ‖ s`.
 pub fn sign(secret: &[u8; 28], uid: &[u8]) -> Option<[u8; 56]> {

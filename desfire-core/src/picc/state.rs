@@ -61,7 +61,7 @@ impl KeySlot {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Originality {
     /// Sign the UID with this secp224r1 private scalar (big-endian). The default is
-    /// [`super::sig::TEST_SECRET`], a labelled test key.
+    /// [`crate::crypto::originality::TEST_SECRET`], a labelled test key.
     Key([u8; 28]),
     /// Answer this signature as is (e.g. copied from a card image).
     Signature([u8; 56]),
@@ -221,7 +221,7 @@ impl State {
             default_key: KeySlot::zero(),
             ats: heapless::Vec::new(),
             used: 0,
-            originality: Originality::Key(super::sig::TEST_SECRET),
+            originality: Originality::Key(crate::crypto::originality::TEST_SECRET),
             apps: heapless::Vec::new(),
             files: heapless::Vec::new(),
             arena: [0; MEMORY],

@@ -2,12 +2,16 @@
 //! typed identifiers and a checked cursor over untrusted input.
 
 mod apdu;
+mod command;
 mod ins;
 mod reader;
 mod status;
 mod types;
 
 pub use self::apdu::{CLA_NATIVE, MAX_SHORT_LC, RApdu, emit_capdu};
+pub use self::command::{
+    CommandSpec, Completion, EndsSession, FileRight, Kind, ModeRule, completes, spec,
+};
 pub use self::ins::Ins;
 pub use self::reader::Reader;
 pub use self::status::Status;

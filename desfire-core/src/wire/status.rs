@@ -53,13 +53,6 @@ statuses! {
     FILE_INTEGRITY_ERROR = 0xF1, "Unrecoverable error within the file.";
 }
 
-impl Status {
-    /// Whether the status ends a command successfully.
-    pub const fn is_ok(self) -> bool {
-        matches!(self.0, 0x00 | 0x0C)
-    }
-}
-
 impl core::fmt::Debug for Status {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self.name() {
@@ -93,6 +86,5 @@ mod tests {
         assert_eq!(std::format!("{}", Status(0x9D)), "919D PERMISSION_DENIED");
         assert_eq!(std::format!("{}", Status(0x42)), "9142 (unknown status)");
         assert_eq!(std::format!("{:?}", Status(0x42)), "Status(0x42)");
-        assert!(Status::OPERATION_OK.is_ok() && !Status::ADDITIONAL_FRAME.is_ok());
     }
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use desfire_core::wire::{Aid, Ins, Status};
 
-use crate::vpcd::VirtualCard;
+use crate::virtual_card::VirtualCard;
 
 /// `6A 82` (file or application not found): what an anticollision-only clone (T1) gives a
 /// command it cannot understand, per §17.

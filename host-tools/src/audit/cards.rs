@@ -25,12 +25,13 @@ pub use super::card_id::{CardId, UnknownCard};
 
 use super::behaviour::{Application, Behaving, Behaviour, FaultSite, Recording};
 use super::reader::{CardLink, Observation};
-use super::run::Recorder;
+use super::recorder::Recorder;
 use crate::card_image::CardImage;
-use crate::cli::emulate::EmulatedCard;
-use crate::gen_pacs::{self, ImageLink};
+use crate::gen_pacs;
 use crate::profile::{Needed, Profile};
-use crate::vpcd::VirtualCard;
+use crate::virtual_card::EmulatedCard;
+use crate::virtual_card::ImageLink;
+use crate::virtual_card::VirtualCard;
 
 /// The credential ID the PACS has enrolled (§17, the §9 test card).
 pub const ENROLLED_CREDENTIAL_ID: u64 = desfire_core::encoding::lab::CREDENTIAL_ID;

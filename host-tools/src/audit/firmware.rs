@@ -33,8 +33,9 @@ use std::time::{Duration, Instant};
 use desfire_core::picc::{Activation, DEFAULT_ATS};
 
 use super::reader::{Observation, ReaderUnderTest};
-use crate::pn532::{Endpoint, FieldCard, Link, Pn532};
-use crate::vpcd::{Stopper, VirtualCard};
+use crate::pn532::{Endpoint, Link, Pn532};
+use crate::virtual_card::{FieldCard, VirtualCard};
+use crate::vpcd::Stopper;
 
 /// The control panel shipped with the tool (`host-tools/peers/osdp_panel.py`).
 pub const PANEL_SCRIPT: &str = include_str!("../../peers/osdp_panel.py");
@@ -689,7 +690,7 @@ mod tests {
 
     impl VirtualCard for RandomIdCard {
         fn atr(&self) -> &[u8] {
-            &crate::vpcd::ATR_T1
+            &crate::virtual_card::ATR_T1
         }
         fn power_on(&mut self) {}
         fn power_off(&mut self) {}

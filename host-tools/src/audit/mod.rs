@@ -5,7 +5,7 @@
 //! - [`cards`]: the card set T0..T15, S1..S4, one catalogue entry each, built from a profile by
 //!   the GEN-PACS encoder.
 //! - [`behaviour`]: what a test card does wrong on purpose, as a wrapper around any
-//!   [`crate::vpcd::VirtualCard`] (in process, behind vpcd, behind a PN532 emulator).
+//!   [`crate::virtual_card::VirtualCard`] (in process, behind vpcd, behind a PN532 emulator).
 //! - [`reader`]: the reader under test ([`reader::ReaderUnderTest`]), the reference reader and
 //!   the UID-only reader model.
 //! - [`framing`]: the framing choices a reader may make ([`framing::Variant`]); every fault is
@@ -16,6 +16,8 @@
 //!   them through PC/SC.
 //! - [`firmware`]: the reader firmware under QEMU as the reader under test, observed at its
 //!   OSDP output (`--firmware ELF`).
+//! - [`recorder`]: writes down each exchange between the reader and a test card, the commands
+//!   named in NXP's terms.
 //! - [`run`]: presents the cards, records the exchanges, compares with the conforming verdicts.
 //! - [`model`]: what an audit found, the data every report format renders.
 //! - [`report`]: the terminal table and the report files (JSON, Markdown, HTML, JUnit XML).
@@ -30,5 +32,6 @@ pub mod model;
 #[cfg(feature = "pcsc")]
 pub mod pcsc;
 pub mod reader;
+pub mod recorder;
 pub mod report;
 pub mod run;

@@ -20,7 +20,8 @@ use nix::unistd::Pid;
 use super::command::{CommandError, ReaderCommand};
 use super::reader::{Observation, ReaderUnderTest};
 use crate::pcsc_reader::{Pcsc, PcscError, Presence};
-use crate::vpcd::{self, ServeEnd, Session, Stopper, VirtualCard, VpcdError};
+use crate::virtual_card::VirtualCard;
+use crate::vpcd::{self, ServeEnd, Session, Stopper, VpcdError};
 
 /// The port of vpcd's first reader; the second is the next port.
 const VPCD_FIRST_PORT: u16 = 35963;

@@ -14,7 +14,7 @@ use super::cards::ReaderRole;
 use super::framing::Variant;
 use crate::gen_pacs::{self, spec_reason};
 use crate::profile::Profile;
-use crate::vpcd::VirtualCard;
+use crate::virtual_card::VirtualCard;
 
 /// What a reader did with one presented card.
 #[derive(Debug, Clone, PartialEq, Eq)]

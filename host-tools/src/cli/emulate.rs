@@ -5,12 +5,11 @@ use std::io::Write;
 use std::net::ToSocketAddrs;
 use std::path::{Path, PathBuf};
 
-use desfire_core::picc::{self, NVM_LEN, RamNvm};
-
 use super::{CliError, Exit};
-use crate::card_image::{self, CardImage};
-use crate::pn532::{Endpoint, FieldCard, Link, LinkError, Pn532};
-use crate::vpcd::{self, ServeEnd, Session, Stopper, VirtualCard, VpcdError};
+use crate::card_image;
+use crate::pn532::{Endpoint, Link, LinkError, Pn532};
+use crate::virtual_card::{EmulatedCard, PersistentCard, VirtualCard};
+use crate::vpcd::{self, ServeEnd, Session, Stopper, VpcdError};
 
 const AFTER_HELP: &str = "\
 vpcd (package vsmartcard-vpcd) is a pcscd driver: the card connects to it, and every PC/SC
@@ -88,107 +87,6 @@ pub enum EmulateError {
     Signal(#[from] ctrlc::Error),
 }
 
-/// A card that can be saved: what `desfire emulate` runs.
-pub trait PersistentCard: VirtualCard + FieldCard + Send {
-    /// Writes the card's state to `path`, in the format [`load_card`] reads.
-    fn save(&self, path: &Path) -> Result<(), EmulateError>;
-}
-
-/// The card model of desfire-core behind vpcd or the emulated PN532: a [`picc::Card`] in RAM,
-/// randomness from the OS.
-pub struct EmulatedCard {
-    card: Box<picc::Card<RamNvm<NVM_LEN>, OsRandom>>,
-    uid: Vec<u8>,
-}
-
-type OsRandom = rand_core::UnwrapErr<rand_core::OsRng>;
-
-impl EmulatedCard {
-    /// A card holding `image`, powered off.
-    pub fn from_image(image: CardImage) -> Result<Self, card_image::ImageError> {
-        Self::from_image_with(image, picc::CardConfig::default())
-    }
-
-    /// A card holding `image` with `config` (e.g. another frame size), powered off.
-    pub fn from_image_with(
-        image: CardImage,
-        config: picc::CardConfig,
-    ) -> Result<Self, card_image::ImageError> {
-        let card = image.into_card_with(rand_core::UnwrapErr(rand_core::OsRng), config)?;
-        Ok(Self {
-            card: Box::new(card),
-            uid: Vec::new(),
-        })
-    }
-
-    /// The persistent state, for tests and `--save`.
-    pub fn state(&self) -> &picc::State {
-        self.card.state()
-    }
-}
-
-impl std::fmt::Debug for EmulatedCard {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The card holds keys: show only what the field shows.
-        f.debug_struct("EmulatedCard")
-            .field("uid", &hex::encode_upper(&self.uid))
-            .finish_non_exhaustive()
-    }
-}
-
-impl VirtualCard for EmulatedCard {
-    fn atr(&self) -> &[u8] {
-        &vpcd::ATR_T1
-    }
-
-    fn power_on(&mut self) {
-        // A new activation: a new random UID when Random ID is on (issue 3), PICC selected.
-        self.uid = self.card.activate().uid.to_vec();
-    }
-
-    fn power_off(&mut self) {
-        self.card.deactivate();
-    }
-
-    fn reset(&mut self) {
-        self.power_off();
-        self.power_on();
-    }
-
-    fn anticollision_uid(&self) -> &[u8] {
-        &self.uid
-    }
-
-    fn transmit(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> usize {
-        self.card.process(capdu, rapdu)
-    }
-}
-
-impl FieldCard for EmulatedCard {
-    fn activate(&mut self) -> picc::Activation {
-        let activation = self.card.activate();
-        self.uid = activation.uid.to_vec();
-        activation
-    }
-
-    fn deactivate(&mut self) {
-        self.card.deactivate();
-    }
-
-    fn transmit(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> usize {
-        self.card.process(capdu, rapdu)
-    }
-}
-
-impl PersistentCard for EmulatedCard {
-    fn save(&self, path: &Path) -> Result<(), EmulateError> {
-        Ok(card_image::save(
-            path,
-            &CardImage::from_state(self.card.state()),
-        )?)
-    }
-}
-
 /// Loads the card image at `path` (`specs/card-image.md`) and builds the card.
 pub fn load_card(path: &Path) -> Result<Box<dyn PersistentCard>, EmulateError> {
     let image = card_image::load(path)?;
@@ -230,7 +128,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
         }
     )?;
     if args.save {
-        card.save(path)?;
+        card.save(path).map_err(EmulateError::from)?;
         writeln!(out, "saved the card to {}", path.display())?;
     }
     Ok(Exit::Success)
@@ -271,7 +169,7 @@ fn run_pn532(args: &Args, endpoint: &Endpoint, out: &mut dyn Write) -> Result<Ex
     )?;
     if args.save {
         for (card, path) in chip.cards().iter().zip(&args.card) {
-            card.save(path)?;
+            card.save(path).map_err(EmulateError::from)?;
             writeln!(out, "saved the card to {}", path.display())?;
         }
     }

@@ -64,8 +64,7 @@ fn master_key(args: &Args) -> Result<AesKey, CliError> {
     match (&args.master, &args.master_file) {
         (Some(text), _) => Ok(parse_aes_key("--master", text.expose())?),
         (None, Some(path)) => {
-            let text =
-                crate::args::read_secret_file(path).map_err(crate::args::KeyLoadError::into_cli)?;
+            let text = crate::args::read_secret_file(path).map_err(crate::cli::CliError::from)?;
             Ok(parse_aes_key(&path.display().to_string(), text.trim())?)
         }
         (None, None) => Err(ArgError::Invalid {

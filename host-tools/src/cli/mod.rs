@@ -103,6 +103,16 @@ pub enum CliError {
     NoPcsc,
 }
 
+impl From<crate::args::KeyLoadError> for CliError {
+    /// As the CLI reports a key file it could not load: a read failure or a usage error.
+    fn from(e: crate::args::KeyLoadError) -> Self {
+        match e {
+            crate::args::KeyLoadError::Arg(e) => Self::Arg(e),
+            crate::args::KeyLoadError::Read { path, source } => Self::Read { path, source },
+        }
+    }
+}
+
 impl CliError {
     /// The exit status this error ends the run with.
     pub fn exit(&self) -> Exit {

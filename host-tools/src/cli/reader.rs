@@ -11,13 +11,15 @@ use desfire_core::encoding::{
 };
 
 use super::card::ReaderArgs;
-use super::emulate::{EmulateError, EmulatedCard};
+use super::emulate::EmulateError;
 use super::{CliError, Exit};
 use crate::audit::framing::Variant;
 use crate::card_image;
-use crate::gen_pacs::{self, ImageLink, parse_date, spec_reason};
+use crate::gen_pacs::{self, parse_date, spec_reason};
 use crate::profile::{Needed, Profile};
-use crate::vpcd::VirtualCard;
+use crate::virtual_card::EmulatedCard;
+use crate::virtual_card::ImageLink;
+use crate::virtual_card::VirtualCard;
 
 const AFTER_HELP: &str = "\
 GRANT: exit 0. First line of standard output: the 16-hex-digit credential ID (--output osdp,

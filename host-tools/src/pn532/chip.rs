@@ -7,29 +7,7 @@ use desfire_core::picc::Activation;
 
 use super::command::{BRTY_106_TYPE_A, Command, ErrorCode, MI, TG_MASK};
 use super::frame::{self, ACK, Decoder, ERROR_FRAME, Event, TFI_HOST_TO_PN532, TFI_PN532_TO_HOST};
-
-/// A card as a contactless reader sees it: activated when the reader polls, then APDUs.
-pub trait FieldCard {
-    /// ISO/IEC 14443-3/-4 activation: the anticollision UID (fresh when Random ID is on) and the
-    /// ATS (with its length byte TL first).
-    fn activate(&mut self) -> Activation;
-    /// Deselect, or the card leaves the field: everything volatile is lost.
-    fn deactivate(&mut self);
-    /// Processes one C-APDU and writes the R-APDU into `rapdu`, returning its length (0: mute).
-    fn transmit(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> usize;
-}
-
-impl<C: FieldCard + ?Sized> FieldCard for Box<C> {
-    fn activate(&mut self) -> Activation {
-        (**self).activate()
-    }
-    fn deactivate(&mut self) {
-        (**self).deactivate();
-    }
-    fn transmit(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> usize {
-        (**self).transmit(capdu, rapdu)
-    }
-}
+use crate::virtual_card::FieldCard;
 
 /// GetFirmwareVersion (§7.2.2): IC `32` (PN532), version 1, revision 6, supports ISO/IEC
 /// 14443 type A, type B and ISO 18092 (`07`).

@@ -12,7 +12,8 @@ use std::str::FromStr;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::termios::{self, SetArg};
 
-use super::chip::{FieldCard, Pn532};
+use super::chip::Pn532;
+use crate::virtual_card::FieldCard;
 use crate::vpcd::Stopper;
 
 /// How often a blocked wait looks at the [`Stopper`] (a pty cannot be shut down from another

@@ -35,9 +35,7 @@ pub mod io;
 
 mod chip;
 
-pub use self::chip::{
-    FIRMWARE_VERSION, FieldCard, MAX_CAPDU, MAX_DATA_IN, Pn532, SEL_RES, sens_res,
-};
+pub use self::chip::{FIRMWARE_VERSION, MAX_CAPDU, MAX_DATA_IN, Pn532, SEL_RES, sens_res};
 pub use self::io::{Endpoint, Link, LinkError};
 
 #[cfg(test)]

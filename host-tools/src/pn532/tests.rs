@@ -1,5 +1,6 @@
 use super::frame::{self, ACK, Decoder, ERROR_FRAME, Event, NACK};
 use super::*;
+use crate::virtual_card::FieldCard;
 use desfire_core::picc::{Activation, DEFAULT_ATS};
 use hex_literal::hex;
 
@@ -466,9 +467,9 @@ fn hostile_bytes_do_not_panic() {
 #[test]
 fn reader_grants_a_lab_card_through_the_emulated_pn532() {
     use crate::card_image::CardImage;
-    use crate::cli::emulate::EmulatedCard;
     use crate::gen_pacs;
     use crate::profile::{LAB, Profile};
+    use crate::virtual_card::EmulatedCard;
     use desfire_core::encoding::Verdict;
     use desfire_core::encoding::credential::{Credential, KeyId};
     use desfire_core::pcd::{Desfire, FrameSize};
@@ -553,13 +554,13 @@ impl FieldCard for Carried<'_> {
         };
         let _ = a
             .uid
-            .extend_from_slice(crate::vpcd::VirtualCard::anticollision_uid(self.0));
+            .extend_from_slice(crate::virtual_card::VirtualCard::anticollision_uid(self.0));
         let _ = a.ats.extend_from_slice(&DEFAULT_ATS);
         a
     }
     fn deactivate(&mut self) {}
     fn transmit(&mut self, capdu: &[u8], rapdu: &mut [u8]) -> usize {
-        crate::vpcd::VirtualCard::transmit(self.0, capdu, rapdu)
+        crate::virtual_card::VirtualCard::transmit(self.0, capdu, rapdu)
     }
 }
 
@@ -575,7 +576,7 @@ fn faults_reach_the_reader_whatever_the_in_data_exchange_framing() {
     use crate::audit::reader::Observation;
     use crate::gen_pacs;
     use crate::profile::{LAB, Profile};
-    use crate::vpcd::VirtualCard;
+    use crate::virtual_card::VirtualCard;
     use desfire_core::encoding::Verdict;
 
     let now = gen_pacs::parse_date("now", "2026-06-01").unwrap();

@@ -1,49 +1,53 @@
-//! What the decoder knows about each command: header length, comm-mode rule, names of ISO
-//! commands and ISO status words.
+//! What the decoder knows about each command, read from the core's command table
+//! (`desfire_core::wire::CommandSpec`): header length, comm-mode rule, completion statuses; and
+//! names of ISO commands and ISO status words.
 //!
 //! Sources: NT4H2421Gx (NTAG 424 DNA) §10 command tables, MIFARE DESFire EV3 public short data
 //! sheet command list, AN12196; see `shared/vectors/nxp-public.md` for the protocol facts.
 
+use desfire_core::wire::{CommandSpec, FileRight, Ins, Kind, Status};
+
 /// `AdditionalFrame` (`AF`).
-pub const INS_ADDITIONAL_FRAME: u8 = 0xAF;
+pub const INS_ADDITIONAL_FRAME: u8 = Ins::ADDITIONAL_FRAME.0;
 /// AuthenticateEV2First.
-pub const INS_AUTH_EV2_FIRST: u8 = 0x71;
+pub const INS_AUTH_EV2_FIRST: u8 = Ins::AUTHENTICATE_EV2_FIRST.0;
 /// AuthenticateEV2NonFirst.
-pub const INS_AUTH_EV2_NON_FIRST: u8 = 0x77;
+pub const INS_AUTH_EV2_NON_FIRST: u8 = Ins::AUTHENTICATE_EV2_NON_FIRST.0;
 /// SelectApplication.
-pub const INS_SELECT_APPLICATION: u8 = 0x5A;
+pub const INS_SELECT_APPLICATION: u8 = Ins::SELECT_APPLICATION.0;
 /// ChangeKey.
-pub const INS_CHANGE_KEY: u8 = 0xC4;
+pub const INS_CHANGE_KEY: u8 = Ins::CHANGE_KEY.0;
 /// GetFileSettings.
-pub const INS_GET_FILE_SETTINGS: u8 = 0xF5;
+pub const INS_GET_FILE_SETTINGS: u8 = Ins::GET_FILE_SETTINGS.0;
 /// ChangeFileSettings.
-pub const INS_CHANGE_FILE_SETTINGS: u8 = 0x5F;
+pub const INS_CHANGE_FILE_SETTINGS: u8 = Ins::CHANGE_FILE_SETTINGS.0;
 
 /// Whether `ins` starts an authentication (EV2, EV1 AES/ISO, or legacy D40).
 pub const fn is_authentication(ins: u8) -> bool {
-    matches!(ins, 0x71 | 0x77 | 0xAA | 0x1A | 0x0A)
+    matches!(
+        CommandSpec::lookup(Ins(ins)),
+        Some(CommandSpec {
+            kind: Kind::Authentication,
+            ..
+        })
+    )
 }
 
-/// Length of the command header (the part never encrypted) of a native command.
+/// Length of the command header (the part never encrypted) of a native command: the table's
+/// [`CommandSpec::header_len`].
 ///
 /// Commands whose whole data is parameters (CreateApplication and the like, which are never
 /// Full) and unknown commands count as header-less: all their data is reported as data.
 pub const fn header_len(ins: u8) -> usize {
-    match ins {
-        // ChangeKey (KeyNo), SetConfiguration (option), value operations and GetValue (FileNo),
-        // ChangeFileSettings, GetFileSettings, Read_Sig (address), GetKeyVersion, file deletion
-        // and clearing (FileNo).
-        0xC4 | 0x5C | 0x0C | 0xDC | 0x1C | 0x6C | 0x5F | 0xF5 | 0x3C | 0x64 | 0xDF | 0xEB => 1,
-        // ChangeKeyEV2: KeySetNo, KeyNo.
-        0xC6 => 2,
-        // SelectApplication, DeleteApplication: AID.
-        0x5A | 0xDA => 3,
-        // ReadData, WriteData, ReadRecords, WriteRecord: FileNo, Offset(3), Length(3).
-        0xBD | 0xAD | 0x3D | 0x8D | 0xBB | 0xAB | 0x3B | 0x8B => 7,
-        // UpdateRecord: FileNo, RecNo(3), Offset(3), Length(3).
-        0xDB | 0xBA => 10,
-        _ => 0,
+    match CommandSpec::lookup(Ins(ins)) {
+        Some(spec) => spec.header_len as usize,
+        None => 0,
     }
+}
+
+/// Whether `status` completes native command `ins` (the table's [`CommandSpec::accepts`]).
+pub const fn completes(ins: u8, status: Status) -> bool {
+    desfire_core::wire::completes(Ins(ins), status)
 }
 
 /// How the comm mode of a command is decided while authenticated.
@@ -69,19 +73,25 @@ pub enum FileAccess {
     Write,
 }
 
-/// The comm-mode rule of native command `ins`.
+/// The comm-mode rule of native command `ins`, from the table's [`CommandSpec::mode`].
+///
+/// ChangeFileSettings stays [`ModeRule::Unknown`]: its mode follows the change right, which the
+/// decoder infers from the MACs and the padding.
 pub const fn mode_rule(ins: u8) -> ModeRule {
-    match ins {
-        0x51 | 0xC4 | 0xC6 | 0x54 | 0x5C | 0x3C => ModeRule::AlwaysFull,
-        0xBD | 0xAD | 0xBB | 0xAB | 0x6C => ModeRule::File(FileAccess::Read),
-        0x3D | 0x8D | 0x3B | 0x8B | 0xDB | 0xBA | 0x0C | 0xDC | 0x1C => {
+    use desfire_core::wire::ModeRule as Rule;
+    let Some(spec) = CommandSpec::lookup(Ins(ins)) else {
+        return ModeRule::Unknown;
+    };
+    match (spec.kind, spec.mode) {
+        (Kind::Authentication | Kind::Iso, _) | (_, Rule::File(FileRight::Change)) => {
+            ModeRule::Unknown
+        }
+        (_, Rule::Full) => ModeRule::AlwaysFull,
+        (_, Rule::Plain | Rule::Mac) => ModeRule::NeverFull,
+        (_, Rule::File(FileRight::Read | FileRight::GetValue)) => ModeRule::File(FileAccess::Read),
+        (_, Rule::File(FileRight::Write | FileRight::ReadWrite | FileRight::Debit)) => {
             ModeRule::File(FileAccess::Write)
         }
-        0x5A | 0x60 | 0x6A | 0x6D | 0x6E | 0x6F | 0x61 | 0xFC | 0xCA | 0xDA | 0xCD | 0xCB
-        | 0xCC | 0xC1 | 0xC0 | 0xDF | 0xF5 | 0x45 | 0x64 | 0xEB | 0xC7 | 0xA7 | 0xAF => {
-            ModeRule::NeverFull
-        }
-        _ => ModeRule::Unknown,
     }
 }
 

@@ -9,16 +9,20 @@
 //! command counts once; ISO commands and AuthenticateEV2NonFirst do not count. An error status,
 //! SelectApplication, and ChangeKey of the authenticated key end the session.
 //!
-//! MACs are verified (in constant time, by desfire-core) before anything is decrypted, and data
-//! whose MAC did not verify is never reported.
+//! The decoder is an observer with the key: it replays both sides with desfire-core's one EV2
+//! implementation. It opens the reader's answer as the card does and the card's confirmation as
+//! the reader does ([`desfire_core::crypto::ev2::handshake`]), and opens commands and responses
+//! with the same [`SecureChannel`] functions the card and the reader use. MACs are verified (in
+//! constant time) before anything is decrypted, and data whose MAC did not verify is never
+//! reported. A response without a MAC (an error status, the bare `9100` of ChangeKey of the
+//! authenticated key) is never reported as MAC-verified.
 
 use std::collections::BTreeMap;
 
-use desfire_core::crypto::ev2::{CmdCtr, Direction, SecureChannel, SessionKeys, Ti};
-use desfire_core::crypto::{AesKey, Random16, aes, cbc_decrypt, unpad_iso9797_m2};
-use desfire_core::wire::{AccessRights, CommMode, Ins, Reader, Status};
-use subtle::ConstantTimeEq;
-use zeroize::Zeroizing;
+use desfire_core::crypto::aes;
+use desfire_core::crypto::ev2::handshake;
+use desfire_core::crypto::ev2::{CmdCtr, MAC_LEN, SecureChannel, SessionKeys, Ti};
+use desfire_core::wire::{AccessRights, CommMode, Ins, Status};
 
 use super::assemble::{RawExchange, SW_ADDITIONAL_FRAME};
 use super::commands::{self, FileAccess, ModeRule};
@@ -26,12 +30,8 @@ use super::error::ExchangeError;
 use super::report::{ExchangeReport, MacVerdict, SessionOrigin, SessionReport};
 use crate::args::{KeySpec, SessionSpec};
 
-/// Length of MACt.
-const MAC_LEN: usize = 8;
 /// How far ahead of the expected CmdCtr the decoder looks when no MAC verifies.
 const RESYNC_WINDOW: usize = 8;
-/// IV of every encryption inside the EV2 authentication.
-const ZERO_IV: [u8; 16] = [0; 16];
 
 /// What the decoder may use: keys to try, and optionally a session the trace starts in.
 #[derive(Debug, Clone, Default)]
@@ -134,50 +134,183 @@ fn command_name(cla: u8, ins: u8) -> String {
     }
 }
 
-/// `data` decrypted with the session's ENC key and the IV of `dir`, padding removed. `None` if
-/// it is empty, not whole blocks, or the padding is malformed. Only called on MAC-verified data.
-fn decrypt(channel: &SecureChannel, dir: Direction, data: &[u8]) -> Option<Vec<u8>> {
-    if data.is_empty() {
-        return None;
+/// One secured exchange as an observer with the key sees it: the reader's command body and the
+/// card's response, each opened with the function its receiver uses (the card's
+/// [`SecureChannel::open_command`], the reader's [`SecureChannel::open_response`]).
+struct Observed<'a> {
+    ins: u8,
+    /// Command body: header, data, MACt.
+    body: &'a [u8],
+    /// Response data: data, MACt.
+    resp: &'a [u8],
+    status: Option<Status>,
+    /// Length of the command header (in clear), at most the body without its MAC.
+    header_len: usize,
+    /// A response MAC exists: the status is OK and it is not the bare 9100 of ChangeKey of the
+    /// authenticated key. Error statuses carry no MAC.
+    resp_mac_expected: bool,
+}
+
+/// Which MACs verified, and at which CmdCtr if not the expected one.
+struct MacChecks {
+    cmd: bool,
+    resp: bool,
+    /// `(expected, found)` when the MACs verified only further on.
+    skipped: Option<(CmdCtr, CmdCtr)>,
+}
+
+impl Observed<'_> {
+    /// The command MAC and the response MAC under `ch`, as the card and the reader check them.
+    fn macs_at(&self, ch: &SecureChannel) -> (bool, bool) {
+        let cmd = ch
+            .open_command(self.ins, &mut self.body.to_vec(), 0, CommMode::Mac)
+            .is_ok();
+        let resp = self.resp_mac_expected
+            && self.status.is_some_and(|s| {
+                ch.open_response(s.0, &mut self.resp.to_vec(), CommMode::Mac)
+                    .is_ok()
+            });
+        (cmd, resp)
     }
-    let iv = channel.iv(dir)?;
-    let mut buf = data.to_vec();
-    cbc_decrypt(channel.enc_cipher(), &iv, &mut buf).ok()?;
-    let len = unpad_iso9797_m2(&buf).ok()?;
-    buf.truncate(len);
-    Some(buf)
+
+    /// Checks both MACs at the channel's counter and, if neither verifies, a few counters
+    /// ahead: exchanges missing from the trace leave the counter behind the card's. The channel
+    /// moves to the counter where they verified.
+    fn check_macs(&self, channel: &mut SecureChannel) -> MacChecks {
+        let (cmd, resp) = self.macs_at(channel);
+        let mut checks = MacChecks {
+            cmd,
+            resp,
+            skipped: None,
+        };
+        if cmd || resp || (self.body.len() < MAC_LEN && self.resp.len() < MAC_LEN) {
+            return checks;
+        }
+        let expected = channel.cmd_ctr;
+        let mut probe = channel.clone();
+        for _ in 0..RESYNC_WINDOW {
+            let Some(next) = probe.cmd_ctr.next() else {
+                break;
+            };
+            probe.cmd_ctr = next;
+            let (cmd, resp) = self.macs_at(&probe);
+            if cmd || resp {
+                checks = MacChecks {
+                    cmd,
+                    resp,
+                    skipped: Some((expected, next)),
+                };
+                channel.cmd_ctr = next;
+                break;
+            }
+        }
+        checks
+    }
+
+    /// The command data of a Full-mode body, opened as the card opens it. `None` if there is no
+    /// ciphertext, it is not whole blocks, or the padding is malformed.
+    fn full_command_data(&self, ch: &SecureChannel) -> Option<Vec<u8>> {
+        if self.body.len() <= self.header_len.saturating_add(MAC_LEN) {
+            return None;
+        }
+        let mut buf = self.body.to_vec();
+        let end = ch
+            .open_command(self.ins, &mut buf, self.header_len, CommMode::Full)
+            .ok()?;
+        buf.get(self.header_len..end).map(<[u8]>::to_vec)
+    }
+
+    /// The data of a Full-mode response, opened as the reader opens it. `None` if there is no
+    /// ciphertext, it is not whole blocks, or the padding is malformed.
+    fn full_response_data(&self, ch: &SecureChannel) -> Option<Vec<u8>> {
+        let status = self.status?;
+        if self.resp.len() <= MAC_LEN {
+            return None;
+        }
+        let mut buf = self.resp.to_vec();
+        let opened = ch.open_response(status.0, &mut buf, CommMode::Full).ok()?;
+        buf.truncate(opened.len);
+        Some(buf)
+    }
+
+    /// The command body without its MAC (the whole body if it is shorter than a MAC).
+    fn macced(&self) -> &[u8] {
+        self.body
+            .len()
+            .checked_sub(MAC_LEN)
+            .and_then(|n| self.body.get(..n))
+            .unwrap_or(self.body)
+    }
+
+    /// The response data without its MAC (all of it if it is shorter than a MAC).
+    fn resp_payload(&self) -> &[u8] {
+        self.resp
+            .len()
+            .checked_sub(MAC_LEN)
+            .and_then(|n| self.resp.get(..n))
+            .unwrap_or(self.resp)
+    }
 }
 
-/// Decrypts the reader's `E(K, RndA || RndB')` and checks RndB' against the card's challenge.
-fn open_token(
-    key: &AesKey,
-    enc_rnd_b: &[u8; 16],
-    token: &[u8; 32],
-) -> Option<(Random16, Random16)> {
-    let cipher = aes(key);
-    let mut b = Zeroizing::new(*enc_rnd_b);
-    cbc_decrypt(&cipher, &ZERO_IV, b.as_mut_slice()).ok()?;
-    let rnd_b = Random16::new(*b);
-    let mut t = Zeroizing::new(*token);
-    cbc_decrypt(&cipher, &ZERO_IV, t.as_mut_slice()).ok()?;
-    let (a, b_rot) = t.split_first_chunk::<16>()?;
-    let expected = Zeroizing::new(rnd_b.rotated_left());
-    let ok = bool::from(b_rot.ct_eq(expected.as_slice()));
-    ok.then(|| (Random16::new(*a), rnd_b))
-}
-
-/// The card's confirmation, decrypted: TI (EV2First only) and RndA'.
-fn open_confirmation(key: &AesKey, data: &[u8], first: bool) -> Option<(Option<Ti>, Random16)> {
-    let mut buf = Zeroizing::new(data.to_vec());
-    cbc_decrypt(&aes(key), &ZERO_IV, &mut buf).ok()?;
-    let mut rd = Reader::new(&buf);
-    let ti = if first {
-        Some(Ti(rd.array().ok()?))
+/// `ok` when every MAC that exists verified, `none` when none is involved (or the response has
+/// none, as the bare 9100 of ChangeKey of the authenticated key), `bad` otherwise.
+fn mac_verdict(
+    macs: &MacChecks,
+    mode: CommMode,
+    own_key_change: bool,
+    resp_mac_expected: bool,
+) -> MacVerdict {
+    if own_key_change && macs.cmd {
+        // The command MAC verified; the bare 9100 that answers it has no MAC to verify.
+        MacVerdict::None
+    } else if macs.cmd || macs.resp {
+        if macs.cmd && (macs.resp || !resp_mac_expected) {
+            MacVerdict::Ok
+        } else {
+            MacVerdict::Bad
+        }
+    } else if mode == CommMode::Plain {
+        MacVerdict::None
     } else {
+        MacVerdict::Bad
+    }
+}
+
+/// Header and data of a MAC or Full exchange: only what verified is shown, decrypted in Full mode.
+fn report_secured_data(
+    seen: &Observed<'_>,
+    macs: &MacChecks,
+    full: bool,
+    ch: &SecureChannel,
+    r: &mut ExchangeReport,
+) {
+    let (header, cmd_payload) = seen.macced().split_at(seen.header_len);
+    let resp_payload = seen.resp_payload();
+    r.header = Some(header.to_vec());
+    r.plain = if !macs.cmd {
         None
+    } else if full && !cmd_payload.is_empty() {
+        let p = seen.full_command_data(ch);
+        if p.is_none() {
+            r.error.get_or_insert(ExchangeError::CommandPadding);
+        }
+        p
+    } else {
+        Some(cmd_payload.to_vec())
     };
-    let rnd_a_rot = Random16::new(rd.array().ok()?);
-    Some((ti, rnd_a_rot))
+    r.resp_plain = if !seen.resp_mac_expected {
+        Some(seen.resp.to_vec())
+    } else if !macs.resp {
+        None
+    } else if full && !resp_payload.is_empty() {
+        let p = seen.full_response_data(ch);
+        if p.is_none() {
+            r.error.get_or_insert(ExchangeError::ResponsePadding);
+        }
+        p
+    } else {
+        Some(resp_payload.to_vec())
+    };
 }
 
 impl<'c> Decoder<'c> {
@@ -338,14 +471,20 @@ impl<'c> Decoder<'c> {
             self.learn_file_settings(ex, r);
         }
         match status {
-            Some(s) if s.is_ok() && ex.ins == commands::INS_SELECT_APPLICATION => {
+            Some(s)
+                if commands::completes(ex.ins, s) && ex.ins == commands::INS_SELECT_APPLICATION =>
+            {
                 self.files.clear();
                 if unfollowed {
                     r.events.push("session ends: SelectApplication".to_owned());
                 }
                 Auth::None
             }
-            Some(s) if unfollowed && !s.is_ok() && s != Status::ADDITIONAL_FRAME => {
+            Some(s)
+                if unfollowed
+                    && !commands::completes(ex.ins, s)
+                    && s != Status::ADDITIONAL_FRAME =>
+            {
                 r.events
                     .push(format!("session ends: card status 91{:02X}", s.0));
                 Auth::None
@@ -373,7 +512,7 @@ impl<'c> Decoder<'c> {
         let body = ex.cmd_data.as_slice();
         let resp = ex.resp_data.as_slice();
         let status = ex.sw.and_then(native_status);
-        let status_ok = status.is_some_and(Status::is_ok);
+        let status_ok = status.is_some_and(|s| commands::completes(ins, s));
         let hdr = commands::header_len(ins);
 
         // ChangeKey of the authenticated key: bare 9100, no response MAC, session over.
@@ -381,49 +520,17 @@ impl<'c> Decoder<'c> {
             && status == Some(Status::OPERATION_OK)
             && resp.is_empty()
             && body.first().is_some_and(|k| k & 0x0F == f.key_no & 0x0F);
-        // Error statuses carry no MAC.
-        let resp_mac_expected = status_ok && !own_key_change;
-        // The MAC is the last 8 bytes of the command body, over INS || CmdCtr || TI || the rest,
-        // and the last 8 bytes of the response data.
-        let cmd_split = body
-            .len()
-            .checked_sub(MAC_LEN)
-            .and_then(|n| body.split_at_checked(n));
-        let resp_split = resp
-            .len()
-            .checked_sub(MAC_LEN)
-            .and_then(|n| resp.split_at_checked(n));
-        let verify = |ch: &SecureChannel| {
-            let cmd = cmd_split
-                .is_some_and(|(macced, mac)| ch.command_mac_matches(ins, macced, &[], mac));
-            let resp = resp_mac_expected
-                && status.is_some_and(|s| {
-                    resp_split.is_some_and(|(data, mac)| ch.response_mac_matches(s.0, data, mac))
-                });
-            (cmd, resp)
+        let mut seen = Observed {
+            ins,
+            body,
+            resp,
+            status,
+            header_len: 0,
+            resp_mac_expected: status_ok && !own_key_change,
         };
-        let (mut cmd_mac_ok, mut resp_mac_ok) = verify(&f.channel);
-        let mut skipped = None;
-        if !cmd_mac_ok && !resp_mac_ok && (cmd_split.is_some() || resp_split.is_some()) {
-            // Exchanges missing from the trace leave the counter behind the card's: look a few
-            // steps ahead before calling the command plain.
-            let expected = f.channel.cmd_ctr;
-            let mut probe = f.channel.clone();
-            for _ in 0..RESYNC_WINDOW {
-                let Some(next) = probe.cmd_ctr.next() else {
-                    break;
-                };
-                probe.cmd_ctr = next;
-                let (c, rs) = verify(&probe);
-                if c || rs {
-                    (cmd_mac_ok, resp_mac_ok) = (c, rs);
-                    skipped = Some((expected, next));
-                    f.channel.cmd_ctr = next;
-                    break;
-                }
-            }
-        }
-        if let Some((expected, found)) = skipped {
+        seen.header_len = hdr.min(seen.macced().len());
+        let macs = seen.check_macs(&mut f.channel);
+        if let Some((expected, found)) = macs.skipped {
             r.cmd_ctr = Some(found);
             r.events.push(format!(
                 "CmdCtr resynchronised from {} to {}: exchanges are missing from the trace",
@@ -431,107 +538,34 @@ impl<'c> Decoder<'c> {
             ));
         }
         let ch = &f.channel;
-
-        let rule = commands::mode_rule(ins);
-        let file_no = body.first().map(|b| b & 0x1F);
-        let known_mode = match rule {
-            ModeRule::AlwaysFull => Some(CommMode::Full),
-            ModeRule::File(access) => file_no
-                .and_then(|n| self.files.get(&n))
-                .map(|fi| fi.mode_for(access)),
-            ModeRule::NeverFull | ModeRule::Unknown => None,
-        };
-        let macced = cmd_split.map_or(body, |(m, _)| m);
-        let (header, cmd_payload) = macced.split_at(hdr.min(macced.len()));
-        let resp_payload = resp_split.map_or(resp, |(d, _)| d);
-
-        let secured = cmd_mac_ok || resp_mac_ok;
-        let mode = if secured {
-            match (known_mode, rule) {
-                (Some(CommMode::Full), _) => CommMode::Full,
-                (Some(CommMode::Mac), _) | (_, ModeRule::NeverFull) => CommMode::Mac,
-                // Unknown (or a file thought plain): Full if verified data decrypts to padding.
-                _ => {
-                    let cmd_full =
-                        cmd_mac_ok && decrypt(ch, Direction::Command, cmd_payload).is_some();
-                    let resp_full =
-                        resp_mac_ok && decrypt(ch, Direction::Response, resp_payload).is_some();
-                    if cmd_full || resp_full {
-                        CommMode::Full
-                    } else {
-                        CommMode::Mac
-                    }
-                }
-            }
-        } else {
-            match known_mode {
-                Some(m @ (CommMode::Mac | CommMode::Full)) => m,
-                _ => CommMode::Plain,
-            }
-        };
+        let mode = self.comm_mode(&seen, &macs, ch);
         r.comm_mode = mode;
         r.plain_is_key_data = matches!(ins, 0xC4 | 0xC6);
-        r.mac = if secured {
-            if cmd_mac_ok && (resp_mac_ok || !resp_mac_expected) {
-                MacVerdict::Ok
-            } else {
-                MacVerdict::Bad
-            }
-        } else if mode == CommMode::Plain {
-            MacVerdict::None
-        } else {
-            MacVerdict::Bad
-        };
-        if let Some((expected, found)) = skipped {
+        r.mac = mac_verdict(&macs, mode, own_key_change, seen.resp_mac_expected);
+        if let Some((expected, found)) = macs.skipped {
             r.error = Some(ExchangeError::CounterSkipped {
                 expected: expected.0,
                 found: found.0,
             });
         }
         if r.mac == MacVerdict::Bad {
-            r.error = Some(if !secured {
+            r.error = Some(if !(macs.cmd || macs.resp) {
                 ExchangeError::NoMac(mode)
-            } else if !cmd_mac_ok {
+            } else if !macs.cmd {
                 ExchangeError::CommandMac
-            } else if resp_split.is_none() {
+            } else if resp.len() < MAC_LEN {
                 ExchangeError::MissingResponseMac
             } else {
                 ExchangeError::ResponseMac
             });
         }
-
         if mode == CommMode::Plain {
             let (header, data) = body.split_at(hdr.min(body.len()));
             r.header = Some(header.to_vec());
             r.plain = Some(data.to_vec());
             r.resp_plain = Some(resp.to_vec());
         } else {
-            r.header = Some(header.to_vec());
-            let full = mode == CommMode::Full;
-            r.plain = if !cmd_mac_ok {
-                None
-            } else if full && !cmd_payload.is_empty() {
-                let p = decrypt(ch, Direction::Command, cmd_payload);
-                if p.is_none() {
-                    r.error.get_or_insert(ExchangeError::CommandPadding);
-                }
-                p
-            } else {
-                Some(cmd_payload.to_vec())
-            };
-            r.resp_plain = if !resp_mac_expected {
-                Some(resp.to_vec())
-            } else if !resp_mac_ok {
-                None
-            } else if full && !resp_payload.is_empty() {
-                let p = decrypt(ch, Direction::Response, resp_payload);
-                if p.is_none() {
-                    r.error.get_or_insert(ExchangeError::ResponsePadding);
-                }
-                p
-            } else {
-                Some(resp_payload.to_vec())
-            };
+            report_secured_data(&seen, &macs, mode == CommMode::Full, ch, r);
         }
         self.learn_file_settings(ex, r);
 
@@ -568,10 +602,49 @@ impl<'c> Decoder<'c> {
         }
     }
 
+    /// The comm mode of a secured exchange: what the command table and the file settings seen
+    /// so far say, else inferred from which MACs verified and whether verified data opens as
+    /// Full-mode data.
+    fn comm_mode(&self, seen: &Observed<'_>, macs: &MacChecks, ch: &SecureChannel) -> CommMode {
+        let rule = commands::mode_rule(seen.ins);
+        let file_no = seen.body.first().map(|b| b & 0x1F);
+        let known_mode = match rule {
+            ModeRule::AlwaysFull => Some(CommMode::Full),
+            ModeRule::File(access) => file_no
+                .and_then(|n| self.files.get(&n))
+                .map(|fi| fi.mode_for(access)),
+            ModeRule::NeverFull | ModeRule::Unknown => None,
+        };
+        if !(macs.cmd || macs.resp) {
+            return match known_mode {
+                Some(m @ (CommMode::Mac | CommMode::Full)) => m,
+                _ => CommMode::Plain,
+            };
+        }
+        match (known_mode, rule) {
+            (Some(CommMode::Full), _) => CommMode::Full,
+            (Some(CommMode::Mac), _) | (_, ModeRule::NeverFull) => CommMode::Mac,
+            // Unknown (or a file thought plain): Full if verified data decrypts to padding.
+            _ => {
+                let cmd_full = macs.cmd && seen.full_command_data(ch).is_some();
+                let resp_full = macs.resp && seen.full_response_data(ch).is_some();
+                if cmd_full || resp_full {
+                    CommMode::Full
+                } else {
+                    CommMode::Mac
+                }
+            }
+        }
+    }
+
     /// Remembers a file's comm mode and access rights from a verified GetFileSettings or
     /// ChangeFileSettings, for later file commands.
     fn learn_file_settings(&mut self, ex: &RawExchange, r: &ExchangeReport) {
-        if !ex.sw.and_then(native_status).is_some_and(Status::is_ok) {
+        if !ex
+            .sw
+            .and_then(native_status)
+            .is_some_and(|s| commands::completes(ex.ins, s))
+        {
             return;
         }
         let Some(file_no) = r
@@ -727,23 +800,22 @@ impl<'c> Decoder<'c> {
         }
         let mut rnd_b_verified = false;
         for spec in &candidates {
-            let Some((rnd_a, rnd_b)) = open_token(&spec.key, &enc_rnd_b, &token) else {
+            // The card's check of the answer, then the reader's check of the confirmation.
+            let k = aes(&spec.key);
+            let rnd_b = handshake::open_challenge(&k, &enc_rnd_b);
+            let Ok(rnd_a) = handshake::open_answer(&k, &token, &rnd_b) else {
                 continue;
             };
             rnd_b_verified = true;
-            let Some((ti, rnd_a_rot)) =
-                open_confirmation(&spec.key, &ex.resp_data, carried.is_none())
+            let Ok(confirmed) =
+                handshake::open_confirmation(&k, &ex.resp_data, carried.is_none(), &rnd_a)
             else {
                 continue;
             };
-            let expected_rot = Random16::new(rnd_a.rotated_left());
-            if !bool::from(rnd_a_rot.ct_eq(&expected_rot)) {
-                continue;
-            }
-            let keys = SessionKeys::derive(&spec.key, &rnd_a, &rnd_b);
-            let (ti, cmd_ctr, origin) = match (carried, ti) {
+            let keys = SessionKeys::derive_with(&k, &rnd_a, &rnd_b);
+            let (ti, cmd_ctr, origin) = match (carried, confirmed) {
                 (Some((ti, ctr)), _) => (ti, ctr, SessionOrigin::Ev2NonFirst),
-                (None, Some(ti)) => (ti, CmdCtr(0), SessionOrigin::Ev2First),
+                (None, Some(c)) => (c.ti, CmdCtr(0), SessionOrigin::Ev2First),
                 (None, None) => continue,
             };
             let session = self.open_session(p.key_no, &keys, ti, cmd_ctr, origin, Some(r.index));

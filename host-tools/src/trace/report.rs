@@ -22,7 +22,9 @@ pub enum MacVerdict {
     Ok,
     /// A MAC the comm mode calls for is missing or wrong.
     Bad,
-    /// No MAC is involved (plain, or outside a followed session).
+    /// No MAC is involved (plain, or outside a followed session), or the response has none to
+    /// verify (the bare `9100` of ChangeKey of the authenticated key, AN12196 Table 27: its
+    /// command MAC verified).
     None,
 }
 

@@ -178,7 +178,7 @@ fn nonzero_key_trace() {
             "77 plain none -",
             "AF plain none -",
             "C4 full ok 5",
-            "C4 full ok 6",
+            "C4 full none 6",
             "45 plain none -",
         ]
     );
@@ -209,6 +209,10 @@ fn nonzero_key_trace() {
         Some(&hex!("0F1E2D3C4B5A69788796A5B4C3D2E1F002")[..])
     );
     assert!(e[12].events.iter().any(|ev| ev.contains("session ends")));
+    // Its bare 9100 carries no MAC: the command MAC verified, but the exchange is not reported
+    // as MAC-verified (AN12196 Table 27).
+    assert_eq!(e[12].mac, MacVerdict::None);
+    assert_eq!(e[12].error, None);
     assert_eq!(e[13].session, None);
     assert_eq!(e[13].resp_plain.as_deref(), Some(&hex!("0B8E")[..]));
 }

@@ -5,7 +5,8 @@ use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::{MAX_RAPDU, Message, Session, VirtualCard};
+use super::{MAX_RAPDU, Message, Session};
+use crate::virtual_card::VirtualCard;
 
 /// Where vpcd listens for its first reader, `Virtual PCD 00 00` (the second, `00 01`, is on
 /// port 35964).

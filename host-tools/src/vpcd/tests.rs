@@ -1,4 +1,5 @@
 use super::*;
+use crate::virtual_card::ATR_T1;
 use hex_literal::hex;
 
 /// Echoes each C-APDU back with `9000`; counts power events.

@@ -8,7 +8,7 @@
 //! GetFileSettings, ReadData and WriteData. AuthenticateEV2First answers AUTHENTICATION_ERROR;
 //! anything else ILLEGAL_COMMAND_CODE.
 
-use host_tools::vpcd::{ATR_T1, VirtualCard};
+use host_tools::virtual_card::{ATR_T1, VirtualCard};
 
 /// The UID of the double, as GetVersion reports it.
 pub const UID: [u8; 7] = [0x04, 0x5A, 0x11, 0x22, 0x33, 0x44, 0x80];

@@ -26,10 +26,10 @@ use host_tools::audit::reader::{
     CardLink, Observation, ReaderUnderTest, ReferenceReader, UidOnlyReader,
 };
 use host_tools::card_image;
-use host_tools::cli::emulate::EmulatedCard;
 use host_tools::gen_pacs;
 use host_tools::profile::{LAB, Profile};
-use host_tools::vpcd::VirtualCard;
+use host_tools::virtual_card::EmulatedCard;
+use host_tools::virtual_card::VirtualCard;
 
 const USAGE: &str = "usage: bad-reader --flaw NAME (--image CARD.json | --reader PCSC-READER) \
                      [--now DATE] [--framing VARIANT]";

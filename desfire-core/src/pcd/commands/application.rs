@@ -2,8 +2,8 @@
 //! GetDFNames, CreateApplication, DeleteApplication (MF3D(H)x3 "PICC level commands").
 
 use super::keys::KeySettings;
-use super::{Hex, InvalidParameter, fixed};
-use crate::pcd::command::{Command, CommandMode, MAX_HEADER, Response};
+use super::{Hex, InvalidParameter, fixed, with_header};
+use crate::pcd::command::{Command, MAX_HEADER, Response};
 use crate::pcd::{Desfire, Error, ProtocolError, Transport};
 use crate::wire::{self, Aid, Ins, RApdu, Reader, Status, Writer};
 
@@ -40,10 +40,7 @@ impl core::fmt::Display for DfName<'_> {
 /// Selecting ends any authentication: the card answers a bare `9100` without MAC, so the
 /// command is Plain and ends the session.
 pub fn select_application(aid: Aid) -> Command<'static> {
-    Command {
-        ends_session: true,
-        ..fixed(Ins::SELECT_APPLICATION, aid.to_wire(), CommandMode::Plain)
-    }
+    fixed(Ins::SELECT_APPLICATION, aid.to_wire())
 }
 
 /// CLA, INS, P1 and P2 of ISOSelectFile by DF name without response data (ISO/IEC 7816-4
@@ -99,7 +96,7 @@ pub fn iso_select_df_name<T: Transport, const N: usize>(
 
 /// `GetApplicationIDs` (`6A`): the AIDs on the card. MACed when authenticated.
 pub fn get_application_ids() -> Command<'static> {
-    fixed(Ins::GET_APPLICATION_IDS, [], CommandMode::Mac)
+    fixed(Ins::GET_APPLICATION_IDS, [])
 }
 
 /// The GetApplicationIDs response: 3 bytes per AID, LSB first, over as many frames as needed.
@@ -163,7 +160,7 @@ impl core::fmt::Display for ApplicationIds<'_> {
 /// `GetDFNames` (`6D`): AID, ISO file identifier and DF name of every application that has
 /// them. MACed when authenticated.
 pub fn get_df_names() -> Command<'static> {
-    fixed(Ins::GET_DF_NAMES, [], CommandMode::Mac)
+    fixed(Ins::GET_DF_NAMES, [])
 }
 
 /// One application of GetDFNames: one response frame.
@@ -358,8 +355,7 @@ impl<'a> CreateApplication<'a> {
             w.put(&iso.file_id.to_le_bytes()).map_err(too_long)?;
             w.put(iso.df_name.as_bytes()).map_err(too_long)?;
         }
-        Command::new(Ins::CREATE_APPLICATION, w.written(), CommandMode::Mac)
-            .map_err(|_| InvalidParameter::TooLong)
+        with_header(Ins::CREATE_APPLICATION, w.written())
     }
 }
 
@@ -377,11 +373,7 @@ pub fn delete_application(aid: Aid) -> Result<Command<'static>, InvalidParameter
     if aid == Aid::PICC {
         return Err(InvalidParameter::PiccAid);
     }
-    Ok(fixed(
-        Ins::DELETE_APPLICATION,
-        aid.to_wire(),
-        CommandMode::Mac,
-    ))
+    Ok(fixed(Ins::DELETE_APPLICATION, aid.to_wire()))
 }
 
 #[cfg(test)]
@@ -390,6 +382,7 @@ mod tests {
     use super::super::test_support::{framed, response, show};
     use super::*;
     use crate::crypto::AesKey;
+    use crate::pcd::CommandMode;
     use crate::pcd::FrameSize;
     use crate::wire::{KeyNo, emit_capdu};
     use hex_literal::hex;

@@ -8,7 +8,7 @@
 //! In Mac and Full mode the command is refused without a session.
 
 use super::{Chaining, InvalidParameter, fixed, in_file_mode, inline, length24};
-use crate::pcd::command::{Command, CommandData, CommandMode, Response};
+use crate::pcd::command::{Command, CommandData, Response};
 use crate::wire::{CommMode, Error, FileNo, Ins, Reader, U24};
 
 /// `ReadData` (`BD`, or `AD`): bytes of a standard or backup data file.
@@ -47,7 +47,7 @@ impl ReadData {
         let [l0, l1, l2] = self.length.to_wire();
         let ins = self.chaining.pick(Ins::READ_DATA, Ins::READ_DATA_ISO);
         let header = [self.file.value(), o0, o1, o2, l0, l1, l2];
-        in_file_mode(fixed(ins, header, CommandMode::Plain), self.comm_mode)
+        in_file_mode(fixed(ins, header), self.comm_mode)
     }
 
     /// The bytes read. Unless the whole rest of the file was asked for, exactly `length`
@@ -98,7 +98,7 @@ fn write_at<'a>(
     let [o0, o1, o2] = offset.to_wire();
     let [l0, l1, l2] = length24(data.len())?.to_wire();
     let header = [file.value(), o0, o1, o2, l0, l1, l2];
-    let cmd = fixed(ins, header, CommandMode::Plain).with_data(CommandData::Borrowed(data));
+    let cmd = fixed(ins, header).with_data(CommandData::Borrowed(data));
     Ok(in_file_mode(cmd, comm_mode))
 }
 
@@ -123,10 +123,7 @@ impl<'a> WriteData<'a> {
 
 /// `GetValue` (`6C`): the value of a value file, in the file's comm mode.
 pub fn get_value(file: FileNo, comm_mode: CommMode) -> Command<'static> {
-    in_file_mode(
-        fixed(Ins::GET_VALUE, [file.value()], CommandMode::Plain),
-        comm_mode,
-    )
+    in_file_mode(fixed(Ins::GET_VALUE, [file.value()]), comm_mode)
 }
 
 /// The value of a value file (4 bytes, little endian, signed).
@@ -195,8 +192,7 @@ pub fn value_operation(
     if amount < 0 {
         return Err(InvalidParameter::NegativeAmount);
     }
-    let cmd =
-        fixed(op.ins(), [file.value()], CommandMode::Plain).with_data(inline(amount.to_le_bytes()));
+    let cmd = fixed(op.ins(), [file.value()]).with_data(inline(amount.to_le_bytes()));
     Ok(in_file_mode(cmd, comm_mode))
 }
 
@@ -264,7 +260,7 @@ impl ReadRecords {
         let [c0, c1, c2] = self.count.to_wire();
         let ins = self.chaining.pick(Ins::READ_RECORDS, Ins::READ_RECORDS_ISO);
         let header = [self.file.value(), r0, r1, r2, c0, c1, c2];
-        in_file_mode(fixed(ins, header, CommandMode::Plain), self.comm_mode)
+        in_file_mode(fixed(ins, header), self.comm_mode)
     }
 
     /// The records read, of `record_size` bytes each (from GetFileSettings).
@@ -415,8 +411,7 @@ impl<'a> UpdateRecord<'a> {
             .chaining
             .pick(Ins::UPDATE_RECORD, Ins::UPDATE_RECORD_ISO);
         let header = [self.file.value(), r0, r1, r2, o0, o1, o2, l0, l1, l2];
-        let cmd =
-            fixed(ins, header, CommandMode::Plain).with_data(CommandData::Borrowed(self.data));
+        let cmd = fixed(ins, header).with_data(CommandData::Borrowed(self.data));
         Ok(in_file_mode(cmd, self.comm_mode))
     }
 }
@@ -424,19 +419,19 @@ impl<'a> UpdateRecord<'a> {
 /// `ClearRecordFile` (`EB`): empties a record file at CommitTransaction. MACed when
 /// authenticated.
 pub fn clear_record_file(file: FileNo) -> Command<'static> {
-    fixed(Ins::CLEAR_RECORD_FILE, [file.value()], CommandMode::Mac)
+    fixed(Ins::CLEAR_RECORD_FILE, [file.value()])
 }
 
 /// `CommitTransaction` (`C7`): makes every change to backup, value and record files of the
 /// transaction permanent. MACed when authenticated.
 pub fn commit_transaction() -> Command<'static> {
-    fixed(Ins::COMMIT_TRANSACTION, [], CommandMode::Mac)
+    fixed(Ins::COMMIT_TRANSACTION, [])
 }
 
 /// `CommitTransaction` (`C7`) with option `01`: also returns the Transaction MAC counter and
 /// value of an application with a Transaction MAC file ([`TransactionMacValue`]).
 pub fn commit_transaction_returning_tmac() -> Command<'static> {
-    fixed(Ins::COMMIT_TRANSACTION, [0x01], CommandMode::Mac)
+    fixed(Ins::COMMIT_TRANSACTION, [0x01])
 }
 
 /// `TMC || TMV` from CommitTransaction with option `01`.
@@ -468,13 +463,14 @@ impl core::fmt::Display for TransactionMacValue {
 
 /// `AbortTransaction` (`A7`): drops every uncommitted change. MACed when authenticated.
 pub fn abort_transaction() -> Command<'static> {
-    fixed(Ins::ABORT_TRANSACTION, [], CommandMode::Mac)
+    fixed(Ins::ABORT_TRANSACTION, [])
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::test_support::{response, show};
     use super::*;
+    use crate::pcd::CommandMode;
     use crate::wire::emit_capdu;
     use hex_literal::hex;
 

@@ -3,7 +3,7 @@
 //! NT4H2421Gx §10.7).
 
 use super::application::reject_reserved_fid;
-use super::{Hex, InvalidParameter, Rights, fixed, inline};
+use super::{Hex, InvalidParameter, Rights, fixed, inline, with_header};
 use crate::pcd::command::{Command, CommandMode, MAX_HEADER, Response};
 use crate::wire::{AccessRights, CommMode, Error, FileNo, FileType, Ins, Reader, U24, Writer};
 
@@ -22,7 +22,7 @@ const OPTION_SDM: u8 = 0x40;
 /// `GetFileIDs` (`6F`): the file numbers of the selected application. MACed when
 /// authenticated.
 pub fn get_file_ids() -> Command<'static> {
-    fixed(Ins::GET_FILE_IDS, [], CommandMode::Mac)
+    fixed(Ins::GET_FILE_IDS, [])
 }
 
 /// The GetFileIDs response: one byte per file.
@@ -74,7 +74,7 @@ impl core::fmt::Display for FileIds {
 /// `GetISOFileIDs` (`61`): the ISO file identifiers of the selected application's files.
 /// MACed when authenticated.
 pub fn get_iso_file_ids() -> Command<'static> {
-    fixed(Ins::GET_ISO_FILE_IDS, [], CommandMode::Mac)
+    fixed(Ins::GET_ISO_FILE_IDS, [])
 }
 
 /// The GetISOFileIDs response: two bytes per file, LSB first.
@@ -130,7 +130,7 @@ impl core::fmt::Display for IsoFileIds<'_> {
 
 /// `GetFileSettings` (`F5`). MACed when authenticated (AN12196 Table 8).
 pub fn get_file_settings(file: FileNo) -> Command<'static> {
-    fixed(Ins::GET_FILE_SETTINGS, [file.value()], CommandMode::Mac)
+    fixed(Ins::GET_FILE_SETTINGS, [file.value()])
 }
 
 /// What a file holds, by type.
@@ -425,7 +425,11 @@ impl<'r> ChangeFileSettings<'r> {
                 .chain(count)
                 .chain(additional),
         );
-        let cmd = fixed(Ins::CHANGE_FILE_SETTINGS, [self.file.value()], self.mode).with_data(data);
+        let cmd = Command {
+            mode: self.mode,
+            ..fixed(Ins::CHANGE_FILE_SETTINGS, [self.file.value()])
+        }
+        .with_data(data);
         Ok(match self.mode {
             CommandMode::Plain => cmd,
             CommandMode::Mac | CommandMode::Full => cmd.requiring_session(),
@@ -478,7 +482,7 @@ impl CreateDataFile {
         )?;
         w.put(&self.size.to_wire())
             .map_err(|_| InvalidParameter::TooLong)?;
-        Command::new(ins, w.written(), CommandMode::Mac).map_err(|_| InvalidParameter::TooLong)
+        with_header(ins, w.written())
     }
 }
 
@@ -542,7 +546,7 @@ impl CreateValueFile {
         w.put(&self.upper_limit.to_le_bytes()).map_err(too_long)?;
         w.put(&self.value.to_le_bytes()).map_err(too_long)?;
         w.put_u8(flags).map_err(too_long)?;
-        Command::new(Ins::CREATE_VALUE_FILE, w.written(), CommandMode::Mac).map_err(too_long)
+        with_header(Ins::CREATE_VALUE_FILE, w.written())
     }
 }
 
@@ -598,13 +602,13 @@ impl CreateRecordFile {
         let too_long = |_| InvalidParameter::TooLong;
         w.put(&self.record_size.to_wire()).map_err(too_long)?;
         w.put(&self.max_records.to_wire()).map_err(too_long)?;
-        Command::new(ins, w.written(), CommandMode::Mac).map_err(too_long)
+        with_header(ins, w.written())
     }
 }
 
 /// `DeleteFile` (`DF`). MACed when authenticated.
 pub fn delete_file(file: FileNo) -> Command<'static> {
-    fixed(Ins::DELETE_FILE, [file.value()], CommandMode::Mac)
+    fixed(Ins::DELETE_FILE, [file.value()])
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use super::{Hex, fixed, inline};
 use crate::crypto::{AesKey, crc32};
-use crate::pcd::command::{Command, CommandMode, Response};
+use crate::pcd::command::{Command, Response};
 use crate::wire::{Error, Ins, KeyNo, Reader};
 use zeroize::Zeroize;
 
@@ -152,7 +152,7 @@ impl core::fmt::Display for KeyType {
 
 /// `GetKeySettings` (`45`) of the selected application or PICC. MACed when authenticated.
 pub fn get_key_settings() -> Command<'static> {
-    fixed(Ins::GET_KEY_SETTINGS, [], CommandMode::Mac)
+    fixed(Ins::GET_KEY_SETTINGS, [])
 }
 
 /// The GetKeySettings response: KeySett1, KeySett2, and on applications with key sets
@@ -211,9 +211,7 @@ impl core::fmt::Display for KeyConfiguration<'_> {
 /// `ChangeKeySettings` (`54`): a new KeySett1, encrypted. Full mode, refused without a
 /// session (it needs the master key anyway).
 pub fn change_key_settings(settings: KeySettings) -> Command<'static> {
-    fixed(Ins::CHANGE_KEY_SETTINGS, [], CommandMode::Full)
-        .with_data(inline([settings.byte()]))
-        .requiring_session()
+    fixed(Ins::CHANGE_KEY_SETTINGS, []).with_data(inline([settings.byte()]))
 }
 
 /// Which key ChangeKey changes: the `KeyNo` byte of its header.
@@ -281,26 +279,27 @@ impl ChangeKey<'_> {
     pub fn command(&self, authenticated_with: KeyNo) -> Command<'static> {
         let new = self.new_key.expose();
         let same_key = self.target.key_number() == authenticated_with.value();
-        let cmd = fixed(Ins::CHANGE_KEY, [self.target.byte()], CommandMode::Full);
+        let cmd = fixed(Ins::CHANGE_KEY, [self.target.byte()]);
         if same_key {
             let data = inline(new.iter().copied().chain([self.new_version]));
+            // The table's `EndsSession::IfAuthenticatedKey`: this is that case.
             return Command {
                 ends_session: true,
-                ..cmd.with_data(data).requiring_session()
+                ..cmd.with_data(data)
             };
         }
         let mut crc = crc32(&[new]);
         let xored = new.iter().zip(self.old_key.expose()).map(|(n, o)| n ^ o);
         let data = inline(xored.chain([self.new_version]).chain(crc));
         crc.zeroize();
-        cmd.with_data(data).requiring_session()
+        cmd.with_data(data)
     }
 }
 
 /// `GetKeyVersion` (`64`) of a key of the selected application (or key 0 at the PICC level).
 /// MACed when authenticated.
 pub fn get_key_version(key: KeyNo) -> Command<'static> {
-    fixed(Ins::GET_KEY_VERSION, [key.value()], CommandMode::Mac)
+    fixed(Ins::GET_KEY_VERSION, [key.value()])
 }
 
 /// A key version.
@@ -329,6 +328,7 @@ mod tests {
     use super::super::test_support::{response, show};
     use super::*;
     use crate::pcd::CommandData;
+    use crate::pcd::CommandMode;
     use crate::wire::emit_capdu;
     use hex_literal::hex;
 

@@ -55,7 +55,7 @@ pub use self::picc::{
 };
 
 use super::command::{Command, CommandData, CommandMode, MAX_INLINE_DATA};
-use crate::wire::{self, AccessRights, CommMode, Ins};
+use crate::wire::{self, AccessRights, CommMode, CommandSpec, Ins};
 
 /// Which of two command codes to use where current cards have both (the MF3D(H)x3 command set;
 /// NT4H2421Gx §10.8 lists only the second set).
@@ -161,16 +161,27 @@ impl<E> From<InvalidParameter> for super::Error<E> {
     }
 }
 
-/// A command with a fixed-size header: the capacity check happens at compile time.
-fn fixed<const M: usize>(ins: Ins, header: [u8; M], mode: CommandMode) -> Command<'static> {
-    Command {
-        ins,
-        header: heapless::Vec::from_array(header),
-        data: CommandData::NONE,
-        mode,
-        needs_session: false,
-        ends_session: false,
+/// The comm mode the command table gives `ins`; a file command starts Plain and takes its
+/// file's mode through [`in_file_mode`].
+fn table_mode(ins: Ins) -> CommandMode {
+    match CommandSpec::lookup(ins) {
+        Some(spec) => match spec.fixed_mode() {
+            Some(mode) => mode,
+            None => CommandMode::Plain,
+        },
+        None => CommandMode::Plain,
     }
+}
+
+/// A command with a fixed-size header (the capacity check happens at compile time), in the
+/// table's mode and with the table's session flags.
+fn fixed<const M: usize>(ins: Ins, header: [u8; M]) -> Command<'static> {
+    Command::from_table(ins, heapless::Vec::from_array(header), table_mode(ins))
+}
+
+/// A command with a variable header (creation parameters), in the table's mode.
+fn with_header(ins: Ins, header: &[u8]) -> Result<Command<'static>, InvalidParameter> {
+    Command::new(ins, header, table_mode(ins)).map_err(|_| InvalidParameter::TooLong)
 }
 
 /// Secret or engine-built command data, zeroized on drop. Bytes past [`MAX_INLINE_DATA`] are
@@ -188,10 +199,7 @@ fn inline(bytes: impl IntoIterator<Item = u8>) -> CommandData<'static> {
 /// A command on a file in the file's comm mode: file data meant to be MACed or encrypted is
 /// never sent without a session.
 fn in_file_mode(cmd: Command<'_>, mode: CommMode) -> Command<'_> {
-    let cmd = Command {
-        mode: CommandMode::from_comm_mode(mode),
-        ..cmd
-    };
+    let cmd = Command { mode, ..cmd };
     match mode {
         CommMode::Plain => cmd,
         CommMode::Mac | CommMode::Full => cmd.requiring_session(),

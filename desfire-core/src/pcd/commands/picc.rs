@@ -4,14 +4,14 @@
 use super::{Hex, InvalidParameter, fixed, inline};
 use crate::crypto::originality::{self, OriginalityKey, SIGNATURE_LEN};
 use crate::crypto::{AesKey, CryptoError};
-use crate::pcd::command::{Command, CommandData, CommandMode, Response};
+use crate::pcd::command::{Command, CommandData, Response};
 use crate::wire::{Error, Ins, Reader};
 
 /// `GetVersion` (`60`): hardware, software and production data. MACed when authenticated.
 ///
 /// The card answers in three frames (7, 7 and 14 or 15 bytes); the engine joins them.
 pub fn get_version() -> Command<'static> {
-    fixed(Ins::GET_VERSION, [], CommandMode::Mac)
+    fixed(Ins::GET_VERSION, [])
 }
 
 /// The `StorageSize` byte of GetVersion: bits 7..1 are `n`, the size is `2^n` bytes, exactly
@@ -223,7 +223,7 @@ impl core::fmt::Display for Version {
 /// `GetCardUID` (`51`): the real UID even when Random ID is on. Full mode, and refused without
 /// a session: the UID is what Random ID hides.
 pub fn get_card_uid() -> Command<'static> {
-    fixed(Ins::GET_CARD_UID, [], CommandMode::Full).requiring_session()
+    fixed(Ins::GET_CARD_UID, [])
 }
 
 /// A UID of 4, 7 or 10 bytes (ISO/IEC 14443-3 single, double, triple size).
@@ -267,7 +267,7 @@ impl core::fmt::Display for Uid {
 
 /// `GetFreeMemory` (`6E`): free NV memory of the PICC. MACed when authenticated.
 pub fn get_free_memory() -> Command<'static> {
-    fixed(Ins::GET_FREE_MEMORY, [], CommandMode::Mac)
+    fixed(Ins::GET_FREE_MEMORY, [])
 }
 
 /// Free memory in bytes (3 bytes, LSB first).
@@ -295,7 +295,7 @@ impl core::fmt::Display for FreeMemory {
 /// PICC key settings allow free create/delete; refused for good once disabled by
 /// SetConfiguration. MACed when authenticated.
 pub fn format_picc() -> Command<'static> {
-    fixed(Ins::FORMAT_PICC, [], CommandMode::Mac)
+    fixed(Ins::FORMAT_PICC, [])
 }
 
 /// The PICC configuration byte of SetConfiguration option `00`. Both settings are permanent.
@@ -404,11 +404,7 @@ pub fn set_configuration<'a>(config: &Configuration<'a>) -> Result<Command<'a>, 
         Configuration::Raw { data: [], .. } => return Err(InvalidParameter::Zero),
         Configuration::Raw { data, .. } => CommandData::Borrowed(data),
     };
-    Ok(
-        fixed(Ins::SET_CONFIGURATION, [config.option()], CommandMode::Full)
-            .with_data(data)
-            .requiring_session(),
-    )
+    Ok(fixed(Ins::SET_CONFIGURATION, [config.option()]).with_data(data))
 }
 
 /// `Read_Sig` (`3C`) of address `00`: NXP's originality signature over the UID.
@@ -416,7 +412,7 @@ pub fn set_configuration<'a>(config: &Configuration<'a>) -> Result<Command<'a>, 
 /// Free without authentication unless Random ID is on; while authenticated it must be sent in
 /// Full mode (NT4H2421Gx §10.10.1).
 pub fn read_sig() -> Command<'static> {
-    fixed(Ins::READ_SIG, [0x00], CommandMode::Full)
+    fixed(Ins::READ_SIG, [0x00])
 }
 
 /// The 56-byte originality signature `r || s` (ECDSA on secp224r1).
@@ -463,6 +459,7 @@ pub fn verify_originality(
 mod tests {
     use super::super::test_support::{response, show};
     use super::*;
+    use crate::pcd::CommandMode;
     use crate::wire::emit_capdu;
     use hex_literal::hex;
 

@@ -23,7 +23,7 @@ impl Chunker {
 
 impl VirtualCard for Chunker {
     fn atr(&self) -> &[u8] {
-        &crate::vpcd::ATR_T1
+        &crate::virtual_card::ATR_T1
     }
     fn power_on(&mut self) {}
     fn power_off(&mut self) {}
@@ -370,7 +370,7 @@ struct Refuser;
 
 impl VirtualCard for Refuser {
     fn atr(&self) -> &[u8] {
-        &crate::vpcd::ATR_T1
+        &crate::virtual_card::ATR_T1
     }
     fn power_on(&mut self) {}
     fn power_off(&mut self) {}

@@ -60,8 +60,8 @@ pub fn run(
         .map(|a| parse_aid("--app", a))
         .transpose()?;
     let shown = args.new_key_file.display().to_string();
-    let text = crate::args::read_secret_file(&args.new_key_file)
-        .map_err(crate::args::KeyLoadError::into_cli)?;
+    let text =
+        crate::args::read_secret_file(&args.new_key_file).map_err(crate::cli::CliError::from)?;
     let new_key = parse_aes_key(&shown, text.trim())?;
     let target = match aid {
         Some(_) => ChangeKeyTarget::Application(key_no),

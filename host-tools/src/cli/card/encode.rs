@@ -13,11 +13,13 @@ use desfire_core::picc::State;
 use super::ReaderArgs;
 use crate::args::{ArgError, parse_hex};
 use crate::card_image::{self, CardImage};
-use crate::cli::emulate::{EmulateError, EmulatedCard};
+use crate::cli::emulate::EmulateError;
 use crate::cli::{CliError, Exit};
-use crate::gen_pacs::{self, Encoded, ImageLink, parse_date};
+use crate::gen_pacs::{self, Encoded, parse_date};
 use crate::profile::{Needed, Profile};
-use crate::vpcd::VirtualCard;
+use crate::virtual_card::EmulatedCard;
+use crate::virtual_card::ImageLink;
+use crate::virtual_card::VirtualCard;
 
 const AFTER_HELP: &str = "\
 DATE: YYYY-MM-DD (UTC midnight) or Unix seconds. Default validity: from now for the profile's

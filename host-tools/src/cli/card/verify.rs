@@ -24,11 +24,13 @@ use desfire_core::wire::{Aid, FileType, KeyNo};
 use serde::Serialize;
 
 use super::ReaderArgs;
-use crate::cli::emulate::{EmulateError, EmulatedCard};
+use crate::cli::emulate::EmulateError;
 use crate::cli::{CliError, Exit};
-use crate::gen_pacs::{self, ImageLink, parse_date, spec_reason};
+use crate::gen_pacs::{self, parse_date, spec_reason};
 use crate::profile::{Needed, Profile};
-use crate::vpcd::VirtualCard;
+use crate::virtual_card::EmulatedCard;
+use crate::virtual_card::ImageLink;
+use crate::virtual_card::VirtualCard;
 use crate::{card_image, hex_text};
 
 const AFTER_HELP: &str = "\
