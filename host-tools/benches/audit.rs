@@ -11,7 +11,7 @@ use host_tools::audit::run;
 use host_tools::profile::{LAB, Profile};
 
 fn now() -> u32 {
-    host_tools::gen_pacs::parse_date("now", "2026-06-01").unwrap_or(0)
+    host_tools::dates::parse_date("now", "2026-06-01").unwrap_or(0)
 }
 
 fn fixture() -> Fixture {

@@ -23,8 +23,8 @@ use desfire_core::encoding::{
 use desfire_core::pcd::commands::{ReadData, Uid, get_card_uid, get_key_version, read_sig};
 use desfire_core::pcd::{Desfire, Error, FrameSize, ProtocolError, Transport};
 use desfire_core::wire::{Aid, CLA_NATIVE, CommMode, Ins, Status, U24};
-use host_tools::audit::framing::Variant;
 use host_tools::audit::reader::{CardLink, Observation, ReaderUnderTest, UidOnlyReader};
+use host_tools::framing::Variant;
 use host_tools::profile::Profile;
 use host_tools::virtual_card::VirtualCard;
 

@@ -5,10 +5,10 @@
 use std::fmt;
 
 use host_tools::audit::cards::{CardId, CardSpec, Fixture, GOLDEN_UID};
-use host_tools::audit::framing::Variant;
 use host_tools::audit::model::{AuditReport, Outcome};
 use host_tools::audit::reader::UidOnlyReader;
 use host_tools::audit::run;
+use host_tools::framing::Variant;
 
 use crate::bad_readers::{Flaw, ModelReader, ModelSetup};
 

@@ -6,16 +6,16 @@
 use desfire_tests::bad_readers::Flaw;
 use desfire_tests::catch_matrix::{CatchMatrix, designed_for};
 use host_tools::audit::cards::{self, Fixture};
-use host_tools::audit::framing::Variant;
 use host_tools::audit::model::AuditReport;
 use host_tools::audit::model::Outcome;
 use host_tools::audit::reader::ReferenceReader;
 use host_tools::audit::run;
+use host_tools::framing::Variant;
 use host_tools::profile::{LAB, Profile};
 
 /// Trusted time of the audit: 2026-06-01T00:00:00Z (the spec's vector date).
 fn now() -> u32 {
-    host_tools::gen_pacs::parse_date("now", "2026-06-01").unwrap()
+    host_tools::dates::parse_date("now", "2026-06-01").unwrap()
 }
 
 fn fixture() -> Fixture {

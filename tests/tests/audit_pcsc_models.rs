@@ -22,9 +22,9 @@ use desfire_tests::bad_readers::Flaw;
 use desfire_tests::catch_matrix::{CatchMatrix, designed_for};
 use host_tools::audit::cards::{self, CardId, CardSpec, Fixture};
 use host_tools::audit::command::ReaderCommand;
-use host_tools::audit::framing::Variant;
 use host_tools::audit::pcsc::{PcscCommandReader, PcscField};
 use host_tools::audit::run;
+use host_tools::framing::Variant;
 use host_tools::profile::{LAB, Profile};
 use host_tools::vpcd;
 
@@ -46,7 +46,7 @@ fn every_flaw_is_caught_through_pcsc_as_in_process() {
             return;
         }
     };
-    let now = host_tools::gen_pacs::parse_date("now", NOW).unwrap();
+    let now = host_tools::dates::parse_date("now", NOW).unwrap();
     let fixture = Fixture::new(Profile::load(LAB).unwrap(), LAB, now).unwrap();
     let mut ids = vec![CardId::T0];
     for id in Flaw::ALL.map(designed_for) {
@@ -160,7 +160,7 @@ fn the_catch_matrix_through_pcsc_is_the_same_in_every_framing() {
             return;
         }
     };
-    let now = host_tools::gen_pacs::parse_date("now", NOW).unwrap();
+    let now = host_tools::dates::parse_date("now", NOW).unwrap();
     let fixture = Fixture::new(Profile::load(LAB).unwrap(), LAB, now).unwrap();
     let mut ids = vec![CardId::T0];
     for id in Flaw::ALL.map(designed_for) {

@@ -110,10 +110,6 @@ pub struct CommandSpec {
     pub ins: Ins,
     /// The ISO/IEC 14443-4 chaining code of the same command, if it has one.
     pub iso_ins: Option<Ins>,
-    /// The NXP name.
-    pub name: &'static str,
-    /// The NXP name of the ISO/IEC 14443-4 chaining code.
-    pub iso_name: &'static str,
     /// What kind of exchange it is.
     pub kind: Kind,
     /// Bytes of command header: sent in clear in Full mode, covered by the MAC. Commands whose
@@ -133,14 +129,6 @@ pub struct CommandSpec {
 }
 
 impl CommandSpec {
-    /// The name of `code`, one of this command's codes.
-    pub const fn name_of(&self, code: Ins) -> &'static str {
-        match self.iso_ins {
-            Some(iso) if iso.0 == code.0 => self.iso_name,
-            _ => self.name,
-        }
-    }
-
     /// Whether `code` is this command's ISO/IEC 14443-4 chaining code (the card answers such
     /// codes in frames of up to 256 bytes).
     pub const fn is_iso_chaining(&self, code: Ins) -> bool {
@@ -149,6 +137,7 @@ impl CommandSpec {
 
     /// The comm mode once authenticated where it does not depend on a file: `None` for the
     /// file commands, whose mode is the file's.
+    #[inline(always)]
     pub const fn fixed_mode(&self) -> Option<super::CommMode> {
         match self.mode {
             ModeRule::Plain => Some(super::CommMode::Plain),
@@ -164,13 +153,20 @@ impl CommandSpec {
     }
 }
 
+impl Ins {
+    /// The NXP command name from the command table, `None` for a code not in it.
+    pub const fn name(self) -> Option<&'static str> {
+        match CommandSpec::lookup(self) {
+            Some(spec) => Some(spec.name_of(self)),
+            None => None,
+        }
+    }
+}
+
 /// Whether `status` completes command `ins`: [`CommandSpec::accepts`], and `9100` only for a code
 /// not in the table.
 pub const fn completes(ins: Ins, status: Status) -> bool {
-    match CommandSpec::lookup(ins) {
-        Some(spec) => spec.accepts(status),
-        None => Completion::Ok.accepts(status),
-    }
+    ins.completion().accepts(status)
 }
 
 macro_rules! none_or {
@@ -206,8 +202,6 @@ macro_rules! command_table {
                 pub const $name: CommandSpec = CommandSpec {
                     ins: Ins($code),
                     iso_ins: none_or!($(Ins($iso))?),
-                    name: $nxp,
-                    iso_name: concat!($nxp, " (ISO-chaining code)"),
                     kind: Kind::$kind,
                     header_len: $hdr,
                     mode: $mode,
@@ -223,11 +217,71 @@ macro_rules! command_table {
         }
 
         impl CommandSpec {
+            /// The NXP name of `code`, one of this command's codes (its ISO/IEC 14443-4
+            /// chaining code, or else the native code). The names live in this function, not
+            /// in the entries: an image that never prints one (the reader firmware) links none.
+            pub const fn name_of(&self, code: Ins) -> &'static str {
+                let code = match self.iso_ins {
+                    Some(iso) if iso.0 == code.0 => iso,
+                    _ => self.ins,
+                };
+                match code.0 {
+                    $(
+                        $code => $nxp,
+                        $($iso => concat!($nxp, " (ISO-chaining code)"),)?
+                    )*
+                    _ => "",
+                }
+            }
+
             /// The entry of `ins` (native or ISO-chaining code), `None` for a code not in the
             /// table.
             pub const fn lookup(ins: Ins) -> Option<&'static CommandSpec> {
                 match ins.0 {
                     $($code $(| $iso)? => Some(&spec::$name),)*
+                    _ => None,
+                }
+            }
+        }
+
+        /// The facts the reader needs on every exchange, read from the same entries one field
+        /// at a time: a match on constants compiles to a small table, so an embedded reader
+        /// does not link the whole table with its names.
+        impl Ins {
+            /// [`CommandSpec::completion`] of this code; `9100` only for a code not in the
+            /// table.
+            #[inline(always)]
+            pub const fn completion(self) -> Completion {
+                match self.0 {
+                    $($code $(| $iso)? => spec::$name.completion,)*
+                    _ => Completion::Ok,
+                }
+            }
+
+            /// [`CommandSpec::needs_session`] of this code.
+            #[inline(always)]
+            pub const fn needs_session(self) -> bool {
+                match self.0 {
+                    $($code $(| $iso)? => spec::$name.needs_session,)*
+                    _ => false,
+                }
+            }
+
+            /// [`CommandSpec::ends_session`] of this code.
+            #[inline(always)]
+            pub const fn ends_session(self) -> EndsSession {
+                match self.0 {
+                    $($code $(| $iso)? => spec::$name.ends_session,)*
+                    _ => EndsSession::Never,
+                }
+            }
+
+            /// [`CommandSpec::fixed_mode`] of this code (`None` for a file command or a code not
+            /// in the table).
+            #[inline(always)]
+            pub const fn fixed_mode(self) -> Option<super::CommMode> {
+                match self.0 {
+                    $($code $(| $iso)? => spec::$name.fixed_mode(),)*
                     _ => None,
                 }
             }
@@ -333,17 +387,6 @@ command_table! {
         Iso, 0, Plain, None, false, Always, Ok;
 }
 
-impl Ins {
-    /// The NXP command name from the [command table](CommandSpec), `None` for a code not
-    /// in it.
-    pub const fn name(self) -> Option<&'static str> {
-        match CommandSpec::lookup(self) {
-            Some(spec) => Some(spec.name_of(self)),
-            None => None,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,6 +430,26 @@ mod tests {
             CommandSpec::lookup(Ins::READ_SIG),
         );
         assert!(uid.unwrap().needs_session && !sig.unwrap().needs_session);
+    }
+
+    #[test]
+    fn field_accessors_agree_with_the_entries() {
+        for code in 0..=u8::MAX {
+            let ins = Ins(code);
+            match CommandSpec::lookup(ins) {
+                Some(s) => {
+                    assert_eq!(ins.completion(), s.completion, "{ins:?}");
+                    assert_eq!(ins.needs_session(), s.needs_session, "{ins:?}");
+                    assert_eq!(ins.ends_session(), s.ends_session, "{ins:?}");
+                    assert_eq!(ins.fixed_mode(), s.fixed_mode(), "{ins:?}");
+                }
+                None => {
+                    assert_eq!(ins.completion(), Completion::Ok);
+                    assert!(!ins.needs_session() && ins.fixed_mode().is_none());
+                    assert_eq!(ins.ends_session(), EndsSession::Never);
+                }
+            }
+        }
     }
 
     #[test]

@@ -79,6 +79,30 @@ impl<E> From<LinkError<E>> for Error<E> {
     }
 }
 
+impl<E: core::fmt::Debug> core::fmt::Display for Error<E> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Link(e) => write!(f, "PN532 link: {e}"),
+            Self::Nack => f.write_str("the PN532 answered NACK"),
+            Self::Syntax => f.write_str("the PN532 refused the command frame (error frame)"),
+            Self::Unexpected => f.write_str("a frame other than the one expected"),
+            Self::Malformed => f.write_str("a response too short or with inconsistent fields"),
+            Self::Status(s) => write!(f, "PN532 status {s:02X}"),
+            Self::MoreInformation => f.write_str("the card sent more than the PN532 buffers"),
+            Self::TooLong => f.write_str("the command data does not fit one frame"),
+        }
+    }
+}
+
+impl<E: core::fmt::Debug + 'static> core::error::Error for Error<E> {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            Self::Link(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// What GetFirmwareVersion reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]

@@ -63,6 +63,20 @@ pub enum FrameError {
     Malformed,
 }
 
+impl core::fmt::Display for FrameError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::Incomplete => "incomplete frame",
+            Self::LengthChecksum => "frame length checksum mismatch",
+            Self::DataChecksum => "frame data checksum mismatch",
+            Self::TooLong => "frame longer than supported or than the buffer",
+            Self::Malformed => "malformed frame",
+        })
+    }
+}
+
+impl core::error::Error for FrameError {}
+
 /// Writes the host information frame `D4 cmd data` into `out` (normal when it fits, else
 /// extended) and returns its length.
 pub fn encode(cmd: u8, data: &[u8], out: &mut [u8]) -> Result<usize, FrameError> {

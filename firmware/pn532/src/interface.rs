@@ -56,6 +56,25 @@ pub enum LinkError<E> {
     Bus(E),
 }
 
+impl<E: core::fmt::Debug> core::fmt::Display for LinkError<E> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Timeout => f.write_str("no complete frame before the deadline"),
+            Self::Frame(e) => write!(f, "broken frame: {e}"),
+            Self::Bus(e) => write!(f, "bus error: {e:?}"),
+        }
+    }
+}
+
+impl<E: core::fmt::Debug + 'static> core::error::Error for LinkError<E> {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            Self::Frame(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// What the driver needs from a link.
 pub trait Interface {
     /// The bus error.

@@ -137,6 +137,18 @@ pub enum StartError {
     OriginalityNotBuilt,
 }
 
+impl core::fmt::Display for StartError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::OriginalityNotBuilt => f.write_str(
+                "the profile asks for the originality check, and this image was built without it",
+            ),
+        }
+    }
+}
+
+impl core::error::Error for StartError {}
+
 /// Whether this image can run `config` as the profile asks. A board calls it before it builds
 /// the [`Reader`] and refuses to start on an error: a policy this image cannot apply is never
 /// quietly weakened. (A reader built anyway denies every card, [`DenyReason::OriginalityFailed`].)

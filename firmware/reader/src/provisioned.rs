@@ -59,6 +59,20 @@ pub enum RecordError {
     WeakKey,
 }
 
+impl core::fmt::Display for RecordError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::Missing => "no key record",
+            Self::Corrupt => "key record CRC mismatch",
+            Self::Invalid => "key record field out of range",
+            Self::TestKey => "TEST key or lab AID in a production key record",
+            Self::WeakKey => "known, all-zero or reused key in the key record",
+        })
+    }
+}
+
+impl core::error::Error for RecordError {}
+
 /// Whether `key` is one an attacker would try first: all zero (the factory key of a DESFire
 /// card, and of many OSDP panels before configuration) or SCBK-D.
 fn known_key(key: &[u8; 16]) -> bool {

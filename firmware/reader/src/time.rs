@@ -59,6 +59,16 @@ pub enum TimeRefused {
     BeforeFloor,
 }
 
+impl core::fmt::Display for TimeRefused {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::BeforeFloor => f.write_str("time earlier than the floor"),
+        }
+    }
+}
+
+impl core::error::Error for TimeRefused {}
+
 /// The reader's clock: the floor, and the panel's time once it came.
 #[derive(Debug)]
 pub struct TrustedClock<S> {

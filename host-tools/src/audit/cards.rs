@@ -24,7 +24,7 @@ use desfire_core::wire::{Access, CommMode};
 pub use super::card_id::{CardId, UnknownCard};
 
 use super::behaviour::{Application, Behaving, Behaviour, FaultSite, Recording};
-use super::reader::{CardLink, Observation};
+use super::reader::{CardLink, Observation, ReaderRole};
 use super::recorder::Recorder;
 use crate::card_image::CardImage;
 use crate::gen_pacs;
@@ -41,37 +41,6 @@ pub const GOLDEN_UID: RealUid = [0x04, 0x78, 0x2E, 0x21, 0x80, 0x1D, 0x80];
 /// The random-looking 4-byte anticollision UID of T1b (`08` first, as a Random-ID card shows).
 pub const RANDOM_LOOKING_UID: [u8; 4] = [0x08, 0x5C, 0x1E, 0x93];
 
-/// Who decides revocation (spec §17, "Reader role"): the audited reader itself, or the
-/// controller it forwards the extended output (§14) to. It decides T10b and T10c.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ReaderRole {
-    /// A reader that is its own controller (a standalone reader, the reference reader): T10b
-    /// and T10c are `REVOKED`.
-    #[default]
-    ReaderAndController,
-    /// A reader that forwards the extended output for its controller to revoke: T10b and T10c
-    /// are judged on what it forwards.
-    ReaderOnly,
-}
-
-impl ReaderRole {
-    /// As `--role` takes it and the report states it: `reader+controller`, `reader`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::ReaderAndController => "reader+controller",
-            Self::ReaderOnly => "reader",
-        }
-    }
-
-    /// Parses `--role`.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "reader+controller" => Some(Self::ReaderAndController),
-            "reader" | "reader-only" => Some(Self::ReaderOnly),
-            _ => None,
-        }
-    }
-}
 /// Genuine card B of the transplant (T8): same key scheme, another UID.
 pub const CARD_B_UID: RealUid = [0x04, 0x5A, 0x3C, 0x11, 0x92, 0x6B, 0x80];
 /// A credential ID nobody issued (T7).

@@ -8,8 +8,6 @@
 //!   [`crate::virtual_card::VirtualCard`] (in process, behind vpcd, behind a PN532 emulator).
 //! - [`reader`]: the reader under test ([`reader::ReaderUnderTest`]), the reference reader and
 //!   the UID-only reader model.
-//! - [`framing`]: the framing choices a reader may make ([`framing::Variant`]); every fault is
-//!   injected under each.
 //! - [`command`]: an external reader command (`--reader-cmd`): how it runs and what its exit
 //!   means.
 //! - `pcsc` (cargo feature `pcsc`): the cards behind pcscd's vpcd reader, the command reading
@@ -27,7 +25,6 @@ pub mod card_id;
 pub mod cards;
 pub mod command;
 pub mod firmware;
-pub mod framing;
 pub mod model;
 #[cfg(feature = "pcsc")]
 pub mod pcsc;

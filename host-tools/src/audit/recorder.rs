@@ -9,7 +9,7 @@ use crate::trace::commands::iso_command_name;
 use crate::virtual_card::VirtualCard;
 use crate::vpcd::{GET_DATA_CLA, GET_DATA_INS};
 
-/// The ISO/IEC 7816-4 class byte (ISOSelectFile, READ BINARY, …).
+/// The ISO/IEC 7816-4 class byte (ISO commands such as SELECT).
 const CLA_ISO: u8 = 0x00;
 
 /// The command of a C-APDU in NXP's terms, with its key or file number where it has one:

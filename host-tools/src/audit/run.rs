@@ -10,13 +10,15 @@ use super::reader::{FORWARDED, Observation, ReaderUnderTest};
 use super::recorder::Recorder;
 use crate::virtual_card::VirtualCard;
 
-/// ISO/IEC 7816-4 READ BINARY (class `00`).
-const ISO_READ_BINARY: [u8; 2] = [0x00, 0xB0];
+/// The ISO/IEC 7816-4 class byte (ISO commands such as READ BINARY and SELECT).
+const CLA_ISO: u8 = 0x00;
+/// ISO/IEC 7816-4 READ BINARY.
+const ISO_READ_BINARY: u8 = 0xB0;
 
 /// A C-APDU a reader must never send to a GEN-PACS card (R2): a legacy or EV1 authentication
 /// (`0A`, `1A`, `AA`), ISO-wrapped or native, or ISO READ BINARY.
 pub fn forbidden(capdu: &[u8]) -> Option<&'static str> {
-    if capdu.starts_with(&ISO_READ_BINARY) {
+    if let [CLA_ISO, ISO_READ_BINARY, ..] = capdu {
         return Some("ISO READ BINARY of the credential (R2)");
     }
     match frame::command(capdu).map(|c| Ins(c.ins)) {
@@ -237,7 +239,8 @@ pub fn forwarded_extended(output: &str) -> Option<(u64, u8)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::cards::{CardId, Expected, ReaderRole, every_card};
+    use crate::audit::cards::{CardId, Expected, every_card};
+    use crate::audit::reader::ReaderRole;
     use desfire_core::encoding::DenyCode;
 
     /// Spec §17, Reader role: a reader only's T10c passes only with the superseded issue

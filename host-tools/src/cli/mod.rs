@@ -93,7 +93,7 @@ pub enum CliError {
     /// A card command failed at the reader or the card.
     #[cfg(feature = "pcsc")]
     #[error(transparent)]
-    Card(#[from] card::CardError),
+    Card(#[from] card::CardCommandError),
     /// `desfire card …` in a build without PC/SC.
     #[cfg(not(feature = "pcsc"))]
     #[error(

@@ -1,21 +1,27 @@
 //! The labelled legacy panel line (feature `legacy-wiegand`, spec §14 and R13): the tag 86
-//! image on Wiegand D0/D1, nothing else. The reader runs with `OutputFormat::LegacyWiegand`, so
-//! a credential without tag 86 is denied `NO_LEGACY_IMAGE` before anything is sent.
+//! image on Wiegand D0/D1 (P1.10 / P1.11), nothing else. The reader runs with
+//! `OutputFormat::LegacyWiegand` (`Output::FORMAT`), so a credential without tag 86 is denied
+//! `NO_LEGACY_IMAGE` before anything is sent.
 
-use embassy_nrf::gpio::Output;
+use embassy_nrf::Peri;
+use embassy_nrf::gpio::{Level, Output, OutputDrive};
+use embassy_nrf::peripherals::{P1_10, P1_11, TIMER2};
 use embassy_nrf::timer::{Frequency, Timer};
 use embedded_hal::delay::DelayNs;
 use embedded_hal::digital::PinState;
 use reader::output::Wiegand;
 use reader::wiegand::{GpioLines, Timing, WiegandLines};
 
+/// The panel output of this build.
+pub type Line = Wiegand<Lines>;
+
 /// A microsecond delay on a TIMER at 1 MHz (HFCLK): the 50 µs pulse is then 50 µs, where the
 /// RTC1 time base (32.768 kHz, 30.5 µs a tick) would make it anything from 31 to 61 µs.
-pub struct TimerDelay(pub Timer<'static>);
+pub struct TimerDelay(Timer<'static>);
 
 impl TimerDelay {
     /// The timer at 1 MHz, stopped until a delay runs.
-    pub fn new(timer: Timer<'static>) -> Self {
+    fn new(timer: Timer<'static>) -> Self {
         timer.set_frequency(Frequency::F1MHz);
         timer.stop();
         Self(timer)
@@ -33,12 +39,9 @@ impl DelayNs for TimerDelay {
     }
 }
 
-/// D0 and D1 through one N-channel MOSFET each: GPIO high pulls the panel's line low.
-pub type DkLines = GpioLines<Output<'static>, Output<'static>, TimerDelay>;
-
-/// The lines with each pulse in a critical section: an interrupt in the middle of a 50 µs
-/// pulse would stretch it.
-pub struct Lines(pub DkLines);
+/// D0 and D1 through one N-channel MOSFET each (GPIO high pulls the panel's line low), each
+/// pulse in a critical section: an interrupt in the middle of a 50 µs pulse would stretch it.
+pub struct Lines(GpioLines<Output<'static>, Output<'static>, TimerDelay>);
 
 impl WiegandLines for Lines {
     fn pulse(&mut self, one: bool, us: u32) {
@@ -50,13 +53,18 @@ impl WiegandLines for Lines {
     }
 }
 
-/// The Wiegand output on `d0` and `d1` (both already low: released), timed by `timer`.
-pub fn wiegand(d0: Output<'static>, d1: Output<'static>, timer: Timer<'static>) -> Wiegand<Lines> {
+/// The Wiegand output, 50 µs pulses every 2 ms, timed by TIMER2. Both GPIOs start low: both
+/// MOSFETs off, the panel's lines idle high.
+pub fn output(
+    d0: Peri<'static, P1_10>,
+    d1: Peri<'static, P1_11>,
+    timer: Peri<'static, TIMER2>,
+) -> Line {
     Wiegand {
         lines: Lines(GpioLines::new(
-            d0,
-            d1,
-            TimerDelay::new(timer),
+            Output::new(d0, Level::Low, OutputDrive::Standard),
+            Output::new(d1, Level::Low, OutputDrive::Standard),
+            TimerDelay::new(Timer::new(timer)),
             PinState::High,
         )),
         timing: Timing::COMMON,

@@ -1,8 +1,38 @@
-//! The trusted-time floor (reader::time) in a host file over semihosting: QEMU has no flash
+//! Time at boot and the trusted-time floor (reader::time), over semihosting: QEMU has no flash
 //! that survives a restart, so the file named by `floor=PATH` on the semihosting command line
 //! stands for the nRF board's TIME page. Without `floor=` nothing is kept.
 
 use reader::time::FloorStore;
+
+/// Trusted time at boot, Unix seconds: `now=SECONDS` on the semihosting command line when the
+/// runner gives one (`desfire audit --firmware` passes the audit's `now`, so the test cards'
+/// validity windows, which are relative to it, mean the same to the reader), otherwise the
+/// host's clock (semihosting SYS_TIME). Lab only: a real reader has no such channel. And the
+/// floor file of `floor=PATH`, if given.
+pub fn boot_time() -> (u32, SemihostFloor) {
+    let mut line = [0u8; 256];
+    // SYS_GET_CMDLINE (0x15): the host writes the command line, NUL-terminated, into `line`.
+    // SAFETY: the parameter block names a buffer of this length that lives across the call.
+    let r = unsafe { cortex_m_semihosting::syscall!(GET_CMDLINE, line.as_mut_ptr(), line.len()) };
+    let end = line.iter().position(|&b| b == 0).unwrap_or(line.len());
+    let text = (r == 0)
+        .then(|| core::str::from_utf8(line.get(..end)?).ok())
+        .flatten()
+        .unwrap_or("");
+    let arg = |name: &str| text.split(' ').find_map(|a| a.strip_prefix(name));
+    let floor = SemihostFloor::new(arg("floor="));
+    match arg("now=").and_then(|s| s.parse::<u32>().ok()) {
+        Some(now) => {
+            defmt::info!("trusted time from the runner: {=u32}", now);
+            (now, floor)
+        }
+        // SAFETY: a semihosting call without arguments.
+        None => (
+            unsafe { cortex_m_semihosting::syscall!(TIME) as u32 },
+            floor,
+        ),
+    }
+}
 
 /// The file, its path NUL-terminated for SYS_OPEN.
 #[derive(Debug)]

@@ -2,7 +2,7 @@
 //! lowest word the program overwrote.
 
 const PAINT: u32 = 0xCCCC_CCCC;
-/// How much stack is painted and watched (the goal is under 8 KiB).
+/// How much stack is painted and watched (the goal is 6 KiB at most).
 pub const WATCHED: usize = 64 * 1024;
 
 unsafe extern "C" {

@@ -92,3 +92,22 @@ impl embedded_io::Write for CmsdkUart {
         Ok(())
     }
 }
+
+/// The OSDP line: the model takes a whole reply at once, no transceiver to switch.
+impl reader::output::OsdpLine for CmsdkUart {
+    fn receive(&mut self, buf: &mut [u8]) -> usize {
+        let mut n = 0;
+        for slot in buf.iter_mut() {
+            if !self.rx_ready() {
+                break;
+            }
+            *slot = self.reg(DATA) as u8;
+            n += 1;
+        }
+        n
+    }
+
+    fn send(&mut self, reply: &[u8]) {
+        let _ = embedded_io::Write::write_all(self, reply);
+    }
+}

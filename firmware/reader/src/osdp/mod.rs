@@ -5,7 +5,7 @@
 //! Channel session is written for the control panel's side) and both need `alloc`; `libosdp`
 //! 0.2 (the C reference behind Rust bindings) does PD + Secure Channel but allocates (`Box`,
 //! `Vec`, `CString`, and the C library's `calloc`), needs `gcc-arm-none-eabi` in CI, and the
-//! reader image has no heap. So the PD here is ~600 lines on the AES of `desfire-core`; its
+//! reader image has no heap. So the PD here is our own, on the AES of `desfire-core`; its
 //! Annex D cryptography is cross-checked byte for byte against the `osdp` crate
 //! (`secure::tests`), and the whole PD against the C libosdp control panel (PyPI `libosdp`) in
 //! the QEMU end-to-end test (`firmware/tests/e2e_qemu.py`).

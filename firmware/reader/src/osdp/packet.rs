@@ -58,6 +58,19 @@ pub enum PacketError {
     BufferTooSmall,
 }
 
+impl core::fmt::Display for PacketError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::Length => "OSDP packet length mismatch",
+            Self::Trailer => "OSDP packet CRC or checksum mismatch",
+            Self::Scb => "OSDP security block longer than the packet",
+            Self::BufferTooSmall => "buffer too small for the OSDP packet",
+        })
+    }
+}
+
+impl core::error::Error for PacketError {}
+
 /// One whole, trailer-checked packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Packet<'a> {

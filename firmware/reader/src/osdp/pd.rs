@@ -218,6 +218,14 @@ impl core::fmt::Debug for Pd {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueFull;
 
+impl core::fmt::Display for QueueFull {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("the OSDP card-read queue is full")
+    }
+}
+
+impl core::error::Error for QueueFull {}
+
 /// What the PD sends back for one command: a reply code and its (plain) data, wiped on drop
 /// (an osdp_RAW answer holds the credential ID in clear).
 #[derive(Zeroize, ZeroizeOnDrop)]

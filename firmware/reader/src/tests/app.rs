@@ -21,7 +21,7 @@ use std::vec::Vec;
 
 const UID: RealUid = hex!("04782E21801D80");
 /// 2028-01-01Z, inside the test credential's window.
-const NOW: u32 = 1_830_297_600;
+pub(super) const NOW: u32 = 1_830_297_600;
 
 /// The §9 test credential, without its legacy image (tag 86) unless `legacy`.
 fn credential(legacy: bool) -> Credential {
@@ -34,7 +34,7 @@ fn credential(legacy: bool) -> Credential {
 
 /// A card personalised by the §18 plan with `masters` (the TEST masters unless a test changes
 /// one), holding the signed test credential.
-fn card(masters: &mut Masters, legacy: bool) -> Box<VCard> {
+pub(super) fn card(masters: &mut Masters, legacy: bool) -> Box<VCard> {
     let signer = IssuerSigningKey::from_bytes(
         IssuerId::new(lab::TEST_ISSUER_ID).unwrap(),
         KeyId::one(1),
@@ -57,7 +57,7 @@ fn card(masters: &mut Masters, legacy: bool) -> Box<VCard> {
     d.into_transport().card
 }
 
-fn golden() -> Box<VCard> {
+pub(super) fn golden() -> Box<VCard> {
     card(&mut Masters::lab_test(), true)
 }
 
@@ -70,8 +70,8 @@ fn wrong_key() -> Box<VCard> {
 
 /// A field with at most one card; `fail_after` makes the link fail after that many APDUs.
 #[derive(Default)]
-struct Field {
-    card: Option<Box<VCard>>,
+pub(super) struct Field {
+    pub(super) card: Option<Box<VCard>>,
     activated: bool,
     apdus: usize,
     fail_after: Option<usize>,
@@ -79,7 +79,7 @@ struct Field {
 }
 
 #[derive(Debug, PartialEq)]
-struct LinkDown;
+pub(super) struct LinkDown;
 
 impl FrontEnd for Field {
     type Error = LinkDown;
@@ -111,9 +111,9 @@ impl FrontEnd for Field {
 
 /// Records what reaches the panel.
 #[derive(Default)]
-struct PanelLog {
-    grants: Vec<u64>,
-    tamper: Vec<bool>,
+pub(super) struct PanelLog {
+    pub(super) grants: Vec<u64>,
+    pub(super) tamper: Vec<bool>,
 }
 
 impl Panel for PanelLog {
@@ -127,7 +127,7 @@ impl Panel for PanelLog {
 }
 
 #[derive(Default)]
-struct SignalLog(Vec<Signal>);
+pub(super) struct SignalLog(pub(super) Vec<Signal>);
 
 impl Signals for SignalLog {
     fn indicate(&mut self, s: Signal) {
@@ -136,7 +136,7 @@ impl Signals for SignalLog {
 }
 
 #[derive(Default)]
-struct Switch(bool);
+pub(super) struct Switch(pub(super) bool);
 
 impl TamperInput for Switch {
     fn tampered(&mut self) -> bool {

@@ -3,7 +3,9 @@
 
 mod app;
 mod ecdsa;
+mod errors;
 mod lab;
 mod pd;
 mod provisioned;
+mod station;
 mod wiegand;
