@@ -141,9 +141,9 @@ pub mod frame {
     /// The command `ins data` framed `framing`.
     pub fn emit_command(framing: Framing, ins: u8, data: &[u8]) -> Vec<u8> {
         match framing {
-            Framing::Wrapped if data.is_empty() => vec![0x90, ins, 0, 0, 0],
+            Framing::Wrapped if data.is_empty() => vec![CLA_NATIVE, ins, 0, 0, 0],
             Framing::Wrapped => {
-                let mut c = vec![0x90, ins, 0, 0, data.len() as u8];
+                let mut c = vec![CLA_NATIVE, ins, 0, 0, data.len() as u8];
                 c.extend_from_slice(data);
                 c.push(0);
                 c
