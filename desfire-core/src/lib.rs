@@ -1,19 +1,31 @@
 //! A sans-IO, `no_std`, heap-free engine for MIFARE DESFire EV3 (with EV2 secure messaging).
 //!
 //! The crate never performs I/O, never blocks, and never reads a clock or an entropy source: it
-//! emits frames into caller buffers and consumes response frames. Randomness and the block
-//! cipher come in through traits, so the same engine runs over PC/SC, a PN532, the virtual card,
-//! the reference firmware and the fuzzer unchanged.
+//! emits frames into caller buffers and consumes response frames. What the platform provides
+//! comes from the caller: randomness as a `rand_core::CryptoRng`, the link as a
+//! [`pcd::Transport`] (over which [`pcd::Desfire`] and the GEN-PACS procedures run), the card
+//! side's memory as a [`picc::nvm::Nvm`], and time as Unix seconds. The block cipher is one type
+//! alias, [`crypto::Aes128`], and ECDSA P-256 one trait, [`crypto::ecdsa_p256::EcdsaP256`], whose
+//! implementation is chosen at build time; a platform with an AES peripheral or its own ECDSA
+//! code changes one module. So the same engine runs over PC/SC, a PN532, the virtual card, the
+//! reference firmware and the fuzzer unchanged.
 //!
 //! Layers, bottom up:
-//! - [`wire`]: ISO/IEC 7816-4 wrapping of native commands, status words, typed identifiers,
-//!   a checked cursor over untrusted bytes.
+//! - [`wire`]: ISO/IEC 7816-4 wrapping of native commands, the native command table, status
+//!   words, typed identifiers, a checked cursor over untrusted bytes.
 //! - [`crypto`]: AES-CMAC and MACt, ISO/IEC 9797-1 padding, CBC, CRC32, AN10922 diversification,
-//!   EV2 session keys and IVs, originality signatures.
+//!   the EV2 handshake, session keys and secure messaging, the EV1 session key rule, LRP key
+//!   schedules, ECDSA P-256 verification and originality signatures.
 //! - [`pcd`]: the reader side (proximity coupling device): AuthenticateEV2First/NonFirst,
 //!   secure messaging, command builders and response parsers, and a [`pcd::Transport`] driver.
 //! - [`picc`]: the card side (proximity integrated circuit card): a virtual DESFire EV3 with
 //!   persistent state behind an NVM journal.
+//! - [`encoding`]: GEN-PACS v1, the access-control encoding over both sides: the credential
+//!   format, the key map, issuer signatures, the personalisation plan and the reader procedure,
+//!   which ends in a GRANT built from the proofs of its checks or a typed DENY.
+//!
+//! Logging goes through one internal shim (`log`, `defmt` or nothing, by feature) that is never
+//! given a secret.
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(

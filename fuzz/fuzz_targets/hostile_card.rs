@@ -39,7 +39,7 @@ fuzz_target!(
             .map(|session| {
                 let input = Input::parse(session).expect("a recorded session");
                 match hostile::read(input, &mut TestRng(GOLDEN_READER_RNG)).verdict {
-                    Verdict::Grant(c) => c,
+                    Verdict::Grant(c) => c.into_credential(),
                     other => panic!("a recorded genuine session no longer grants: {other:?}"),
                 }
             })

@@ -11,7 +11,7 @@ use host_tools::audit::run;
 use host_tools::profile::{LAB, Profile};
 
 fn now() -> u32 {
-    host_tools::gen_pacs::parse_date("now", "2026-06-01").unwrap_or(0)
+    host_tools::dates::parse_date("now", "2026-06-01").unwrap_or(0)
 }
 
 fn fixture() -> Fixture {
@@ -28,7 +28,7 @@ fn bench(c: &mut Criterion) {
     let numbered: Vec<_> = all
         .iter()
         .copied()
-        .filter(|c| c.id.starts_with('T'))
+        .filter(|c| c.id.as_str().starts_with('T'))
         .collect();
     for (name, set) in [
         ("reference_default_set", &all),

@@ -240,11 +240,13 @@ impl KeySpec {
 }
 
 /// Why the keys of `--key` and `--key-file` could not be taken.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum KeyLoadError {
     /// A key is malformed.
+    #[error(transparent)]
     Arg(ArgError),
     /// The key file could not be read.
+    #[error("cannot read {path}: {source}")]
     Read {
         /// The file, for messages.
         path: String,
@@ -272,12 +274,12 @@ pub fn load_keys(
 }
 
 /// Reads a file that holds keys (`--key-file`, `--master-file`, `--new-key-file`, an SCBK
-/// file) as the profile reads its key files ([`crate::profile::read_key_file`]): not through a
+/// file) as the profile reads its key files ([`crate::key_file::read_key_file`]): not through a
 /// symbolic link, a regular file of the user running the tool, no access for group or others,
 /// all checked on the open descriptor. An unsafe file is a usage error that says why.
 pub fn read_secret_file(path: &std::path::Path) -> Result<Zeroizing<String>, KeyLoadError> {
-    crate::profile::read_key_file(path).map_err(|e| match e {
-        crate::profile::ProfileError::Io { source, .. } => KeyLoadError::Read {
+    crate::key_file::read_key_file(path).map_err(|e| match e {
+        crate::key_file::KeyFileError::Io { source, .. } => KeyLoadError::Read {
             path: path.display().to_string(),
             source,
         },

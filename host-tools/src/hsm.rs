@@ -53,7 +53,7 @@ impl PinSource {
     /// Reads the PIN.
     pub fn read(&self) -> Result<AuthPin, HsmError> {
         let text = match self {
-            Self::File(path) => crate::profile::read_key_file(path)
+            Self::File(path) => crate::key_file::read_key_file(path)
                 .map_err(|e| HsmError::Pin(format!("PIN file: {e}")))?,
             Self::Env(var) => Zeroizing::new(std::env::var(var).map_err(|_| {
                 HsmError::Pin(format!("the environment variable {var} is not set"))

@@ -36,9 +36,12 @@ pub mod args;
 pub mod audit;
 pub mod card_image;
 pub mod cli;
+pub mod dates;
+pub mod framing;
 pub mod gen_pacs;
 pub mod hex_text;
 pub mod hsm;
+pub mod key_file;
 #[cfg(feature = "pcsc")]
 pub mod pcsc_reader;
 pub mod pn532;
@@ -46,3 +49,52 @@ pub mod profile;
 pub mod trace;
 pub mod virtual_card;
 pub mod vpcd;
+
+/// Every public error of this crate prints itself and is a `std::error::Error`.
+#[cfg(test)]
+mod errors {
+    fn is_error<E: std::error::Error + Send + Sync + 'static>() {}
+
+    #[test]
+    fn every_public_error_is_a_std_error() {
+        is_error::<crate::args::ArgError>();
+        is_error::<crate::args::KeyLoadError>();
+        is_error::<crate::audit::cards::CardError>();
+        is_error::<crate::audit::command::CommandError>();
+        is_error::<crate::audit::firmware::FirmwareError>();
+        is_error::<crate::audit::report::ReportError>();
+        is_error::<crate::card_image::FileError>();
+        is_error::<crate::card_image::ImageError>();
+        is_error::<crate::cli::CliError>();
+        is_error::<crate::cli::emulate::EmulateError>();
+        is_error::<crate::gen_pacs::EncodeError>();
+        is_error::<crate::hex_text::HexError>();
+        is_error::<crate::hsm::HsmError>();
+        is_error::<crate::key_file::KeyFileError>();
+        is_error::<crate::pn532::LinkError>();
+        is_error::<crate::pn532::frame::TooLong>();
+        is_error::<crate::profile::ProfileError>();
+        is_error::<crate::trace::text::LineError>();
+        is_error::<crate::trace::text::LineErrorKind>();
+        is_error::<crate::trace::ExchangeError>();
+        is_error::<crate::vpcd::VpcdError>();
+        #[cfg(feature = "pcsc")]
+        {
+            is_error::<crate::audit::pcsc::FieldError>();
+            is_error::<crate::cli::card::CardCommandError>();
+            is_error::<crate::pcsc_reader::PcscError>();
+        }
+    }
+
+    #[test]
+    fn a_key_file_read_failure_reads_as_the_command_line_reports_it() {
+        let e = crate::args::KeyLoadError::Read {
+            path: "keys.txt".into(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        };
+        let shown = e.to_string();
+        assert_eq!(shown, "cannot read keys.txt: entity not found");
+        assert!(std::error::Error::source(&e).is_some());
+        assert_eq!(crate::cli::CliError::from(e).to_string(), shown);
+    }
+}

@@ -11,13 +11,13 @@ fn main() -> ExitCode {
     // clap prints usage errors itself and exits with status 2.
     let cli = Cli::parse();
     match try_main(cli) {
-        Ok(exit) => ExitCode::from(exit as u8),
+        Ok(exit) => ExitCode::from(exit.code()),
         Err(e) => {
             eprintln!("desfire: {e:#}");
             let exit = e
                 .downcast_ref::<host_tools::cli::CliError>()
                 .map_or(Exit::Usage, host_tools::cli::CliError::exit);
-            ExitCode::from(exit as u8)
+            ExitCode::from(exit.code())
         }
     }
 }

@@ -547,7 +547,7 @@ impl Profile {
             let date = |what: &str, text: &Option<String>| {
                 text.as_deref()
                     .map(|t| {
-                        crate::gen_pacs::parse_date(what, t)
+                        crate::dates::parse_date(what, t)
                             .map_err(|e| field(&format!("{name}.{what}"), e.to_string()))
                     })
                     .transpose()
@@ -931,7 +931,7 @@ impl KeySource<'_> {
                     });
                 };
                 let path = dir.join(f);
-                read_key_file(&path).map(Some)
+                Ok(Some(crate::key_file::read_key_file(&path)?))
             }
             (None, None) => Ok(None),
         }
@@ -962,68 +962,15 @@ impl KeySource<'_> {
     }
 }
 
-/// Reads a key file after checking, on the open descriptor (so the file checked is the file
-/// read), that it is a regular file owned by the user running the tool and that group and
-/// others have no access. The last path component must not be a symbolic link
-/// (`O_NOFOLLOW`); directories above it are the administrator's to protect.
-#[cfg(unix)]
-pub fn read_key_file(path: &Path) -> Result<Zeroizing<String>, ProfileError> {
-    use std::io::Read;
-    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-    let io = |source| ProfileError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let unsafe_file = |problem: String| ProfileError::KeyFileUnsafe {
-        path: path.to_owned(),
-        problem,
-    };
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| {
-            if e.raw_os_error() == Some(nix::libc::ELOOP) {
-                unsafe_file(
-                    "key file is a symbolic link; name the file itself (links are not followed)"
-                        .into(),
-                )
-            } else {
-                io(e)
-            }
-        })?;
-    let meta = file.metadata().map_err(io)?;
-    if !meta.file_type().is_file() {
-        return Err(unsafe_file("key file is not a regular file".into()));
+impl From<crate::key_file::KeyFileError> for ProfileError {
+    fn from(e: crate::key_file::KeyFileError) -> Self {
+        use crate::key_file::KeyFileError;
+        match e {
+            KeyFileError::Io { path, source } => Self::Io { path, source },
+            KeyFileError::Permissions { path, mode } => Self::KeyFilePermissions { path, mode },
+            KeyFileError::Unsafe { path, problem } => Self::KeyFileUnsafe { path, problem },
+        }
     }
-    let me = nix::unistd::geteuid().as_raw();
-    if meta.uid() != me {
-        return Err(unsafe_file(format!(
-            "key file is owned by user {}, not by the user running desfire ({me}); `chown` it",
-            meta.uid()
-        )));
-    }
-    let mode = meta.mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(ProfileError::KeyFilePermissions {
-            path: path.to_owned(),
-            mode,
-        });
-    }
-    let mut text = Zeroizing::new(String::new());
-    file.read_to_string(&mut text).map_err(io)?;
-    Ok(text)
-}
-
-/// Key files cannot be checked here (owner and mode of an open file): refused.
-#[cfg(not(unix))]
-pub fn read_key_file(path: &Path) -> Result<Zeroizing<String>, ProfileError> {
-    Err(ProfileError::KeyFileUnsafe {
-        path: path.to_owned(),
-        problem: "this platform gives no owner and mode to check a key file by; keep the keys \
-                  in a PKCS#11 token (`*_label`) instead"
-            .into(),
-    })
 }
 
 /// A key a profile names by token label.

@@ -93,7 +93,7 @@ fn the_reference_reader_passes_every_card_through_pcsc() {
     let lab = host_tools::profile::Profile::load(host_tools::profile::LAB).unwrap();
     let default: Vec<&str> = host_tools::audit::cards::default_set(&lab)
         .iter()
-        .map(|c| c.id)
+        .map(|c| c.id.as_str())
         .collect();
     assert_eq!(ids, default);
     // The exchange is what the reader did through pcscd: GET DATA for the anticollision UID,

@@ -18,16 +18,13 @@ use desfire_core::crypto::{AesKey, Random16, aes, cbc_decrypt, decrypt_block, un
 use desfire_core::encoding::{
     AppKey, CCF_FILE_NO, CCF_FILE_SIZE, CardKey, CredentialError, DenyReason, IssuerKey,
     KeyProvider, Masters, ParsedCcf, RealUid, Revocation, SignatureError, check_revocation,
-    check_validity, verify_signature_at,
+    check_validity, select_gen_pacs, verify_signature_at,
 };
-use desfire_core::pcd::commands::{
-    ReadData, Uid, get_card_uid, get_file_settings, get_key_version, get_version,
-    iso_select_df_name, read_sig, select_application,
-};
+use desfire_core::pcd::commands::{ReadData, Uid, get_card_uid, get_key_version, read_sig};
 use desfire_core::pcd::{Desfire, Error, FrameSize, ProtocolError, Transport};
-use desfire_core::wire::{Aid, CommMode, Error as WireError, Status, U24};
-use host_tools::audit::framing::Variant;
+use desfire_core::wire::{Aid, CLA_NATIVE, CommMode, Ins, Status, U24};
 use host_tools::audit::reader::{CardLink, Observation, ReaderUnderTest, UidOnlyReader};
+use host_tools::framing::Variant;
 use host_tools::profile::Profile;
 use host_tools::virtual_card::VirtualCard;
 
@@ -257,29 +254,8 @@ fn procedure<T: Transport>(
     let mut rng = Remember { last: [0; 16] };
 
     let framing = setup.framing.framing(&setup.df_name);
-    // 1. GetVersion, informational.
-    if framing.inquisitive {
-        let _ = d.execute(&get_version(), &mut rx);
-    }
-    // 2. SelectApplication, or ISOSelectFile by DF name.
-    let selected = match framing.select_df_name {
-        Some(name) => iso_select_df_name(&mut d, name),
-        None => d
-            .execute(&select_application(setup.aid), &mut rx)
-            .map(|_| ()),
-    };
-    selected.map_err(|e| match e {
-        Error::Card(Status::APPLICATION_NOT_FOUND)
-        | Error::Wire(WireError::NotDesfireStatus {
-            sw1: 0x6A,
-            sw2: 0x82,
-        }) => DenyReason::NoApplication,
-        e => common(e),
-    })?;
-    // GetFileSettings before authenticating: refused without the master key, decides nothing.
-    if framing.inquisitive {
-        let _ = d.execute(&get_file_settings(CCF_FILE_NO), &mut rx);
-    }
+    // 1. GetVersion, 2. the application, GetFileSettings: as the reference reader frames them.
+    select_gen_pacs(&mut d, &framing, setup.aid, &mut rx, common)?;
     // 3. AuthenticateEV2First with K1.
     let k1 = masters
         .card_key(CardKey::App(AppKey::Kuid), &[0; 7])
@@ -328,7 +304,7 @@ fn procedure<T: Transport>(
             .responses
             .iter()
             .rev()
-            .find(|(ins, _)| *ins == 0x77)
+            .find(|(ins, _)| *ins == Ins::AUTHENTICATE_EV2_NON_FIRST.0)
             .and_then(|(_, r)| r.get(..16))
             .and_then(|b| <[u8; 16]>::try_from(b).ok())
             .ok_or(DenyReason::MalformedResponse)?;
@@ -363,7 +339,7 @@ fn procedure<T: Transport>(
         .seal_command(&cmd, &mut body)
         .map_err(|_| DenyReason::MalformedResponse)?;
     let body = body.get(..n).ok_or(DenyReason::MalformedResponse)?;
-    let mut capdu = vec![0x90, cmd.ins().0, 0, 0, n as u8];
+    let mut capdu = vec![CLA_NATIVE, cmd.ins().0, 0, 0, n as u8];
     capdu.extend_from_slice(body);
     capdu.push(0);
     let mut data = Vec::new();
@@ -379,7 +355,9 @@ fn procedure<T: Transport>(
             .ok_or(DenyReason::MalformedResponse)?;
         data.extend_from_slice(payload);
         match sw {
-            [0x91, 0xAF] if data.len() < 1024 => frame = vec![0x90, 0xAF, 0, 0, 0],
+            [0x91, 0xAF] if data.len() < 1024 => {
+                frame = vec![CLA_NATIVE, Ins::ADDITIONAL_FRAME.0, 0, 0, 0]
+            }
             [0x91, s] | [0x90, s] if *s == 0 => break 0,
             [_, s] => break *s,
             _ => return Err(DenyReason::MalformedResponse),

@@ -4,26 +4,26 @@
 
 use std::fmt;
 
-use host_tools::audit::cards::{CardSpec, Fixture, GOLDEN_UID};
-use host_tools::audit::framing::Variant;
+use host_tools::audit::cards::{CardId, CardSpec, Fixture, GOLDEN_UID};
 use host_tools::audit::model::{AuditReport, Outcome};
 use host_tools::audit::reader::UidOnlyReader;
 use host_tools::audit::run;
+use host_tools::framing::Variant;
 
 use crate::bad_readers::{Flaw, ModelReader, ModelSetup};
 
 /// The card §17 designs to catch each flaw.
-pub fn designed_for(flaw: Flaw) -> &'static str {
+pub fn designed_for(flaw: Flaw) -> CardId {
     match flaw {
-        Flaw::UidOnly => "T1",
-        Flaw::NoResponseMac => "T6",
-        Flaw::MacLengthOnly => "T6",
-        Flaw::AcceptsDowngrade => "T4",
-        Flaw::SkipsSignature => "T7",
-        Flaw::SkipsExpiry => "T9",
-        Flaw::UndiversifiedKey => "T3",
-        Flaw::NotUidBound => "T8",
-        Flaw::SkipsRevocation => "T10b",
+        Flaw::UidOnly => CardId::T1,
+        Flaw::NoResponseMac => CardId::T6,
+        Flaw::MacLengthOnly => CardId::T6,
+        Flaw::AcceptsDowngrade => CardId::T4,
+        Flaw::SkipsSignature => CardId::T7,
+        Flaw::SkipsExpiry => CardId::T9,
+        Flaw::UndiversifiedKey => CardId::T3,
+        Flaw::NotUidBound => CardId::T8,
+        Flaw::SkipsRevocation => CardId::T10b,
     }
 }
 

@@ -6,16 +6,16 @@
 use desfire_tests::bad_readers::Flaw;
 use desfire_tests::catch_matrix::{CatchMatrix, designed_for};
 use host_tools::audit::cards::{self, Fixture};
-use host_tools::audit::framing::Variant;
 use host_tools::audit::model::AuditReport;
 use host_tools::audit::model::Outcome;
 use host_tools::audit::reader::ReferenceReader;
 use host_tools::audit::run;
+use host_tools::framing::Variant;
 use host_tools::profile::{LAB, Profile};
 
 /// Trusted time of the audit: 2026-06-01T00:00:00Z (the spec's vector date).
 fn now() -> u32 {
-    host_tools::gen_pacs::parse_date("now", "2026-06-01").unwrap()
+    host_tools::dates::parse_date("now", "2026-06-01").unwrap()
 }
 
 fn fixture() -> Fixture {
@@ -165,7 +165,7 @@ fn every_flaw_is_caught_by_at_least_one_card() {
     for (flaw, report) in &matrix.rows {
         let failed = matrix.caught_by(*flaw);
         assert!(
-            failed.contains(&designed_for(*flaw)),
+            failed.contains(&designed_for(*flaw).as_str()),
             "{flaw:?}: {} did not catch it ({failed:?})",
             designed_for(*flaw)
         );

@@ -20,11 +20,11 @@ use std::time::Duration;
 
 use desfire_tests::bad_readers::Flaw;
 use desfire_tests::catch_matrix::{CatchMatrix, designed_for};
-use host_tools::audit::cards::{self, CardSpec, Fixture};
+use host_tools::audit::cards::{self, CardId, CardSpec, Fixture};
 use host_tools::audit::command::ReaderCommand;
-use host_tools::audit::framing::Variant;
 use host_tools::audit::pcsc::{PcscCommandReader, PcscField};
 use host_tools::audit::run;
+use host_tools::framing::Variant;
 use host_tools::profile::{LAB, Profile};
 use host_tools::vpcd;
 
@@ -46,9 +46,9 @@ fn every_flaw_is_caught_through_pcsc_as_in_process() {
             return;
         }
     };
-    let now = host_tools::gen_pacs::parse_date("now", NOW).unwrap();
+    let now = host_tools::dates::parse_date("now", NOW).unwrap();
     let fixture = Fixture::new(Profile::load(LAB).unwrap(), LAB, now).unwrap();
-    let mut ids = vec!["T0"];
+    let mut ids = vec![CardId::T0];
     for id in Flaw::ALL.map(designed_for) {
         if !ids.contains(&id) {
             ids.push(id);
@@ -109,7 +109,9 @@ fn every_flaw_is_caught_through_pcsc_as_in_process() {
     assert_eq!(through_pcsc.uncaught(), Vec::<Flaw>::new());
     for flaw in Flaw::ALL {
         assert!(
-            through_pcsc.caught_by(flaw).contains(&designed_for(flaw)),
+            through_pcsc
+                .caught_by(flaw)
+                .contains(&designed_for(flaw).as_str()),
             "{flaw:?} through PC/SC: {:?}",
             through_pcsc.caught_by(flaw)
         );
@@ -158,9 +160,9 @@ fn the_catch_matrix_through_pcsc_is_the_same_in_every_framing() {
             return;
         }
     };
-    let now = host_tools::gen_pacs::parse_date("now", NOW).unwrap();
+    let now = host_tools::dates::parse_date("now", NOW).unwrap();
     let fixture = Fixture::new(Profile::load(LAB).unwrap(), LAB, now).unwrap();
-    let mut ids = vec!["T0"];
+    let mut ids = vec![CardId::T0];
     for id in Flaw::ALL.map(designed_for) {
         if !ids.contains(&id) {
             ids.push(id);

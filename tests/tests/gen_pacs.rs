@@ -196,7 +196,7 @@ fn t0_golden_card_grants_with_the_credential_id() {
     let Verdict::Grant(c) = verdict else {
         panic!("{verdict:?}")
     };
-    assert_eq!(c, Credential::lab_test());
+    assert_eq!(*c, Credential::lab_test());
     assert_eq!(osdp_raw(&c, 0), hex!("00 00 40 00 1A 2B 3C 4D 5E 6F 70 81"));
     let mut legacy = [0u8; 20];
     let n = osdp_raw_legacy(&c, 0, &mut legacy).unwrap();
@@ -784,7 +784,7 @@ fn spec_vectors_test_card_json() {
             now,
         );
         let looped = match t.verdict {
-            Verdict::Grant(c) => Ok(c),
+            Verdict::Grant(c) => Ok(c.into_credential()),
             Verdict::Deny(r) => Err(r),
         };
         assert_eq!(looped, verdict, "{id}: loopback and direct verdicts differ");

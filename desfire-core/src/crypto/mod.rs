@@ -1,6 +1,11 @@
-//! Cryptographic building blocks of DESFire EV2/EV3 secure messaging.
+//! Cryptographic building blocks: those of EV2/EV3 secure messaging (AES-CMAC and MACt, CBC,
+//! ISO/IEC 9797-1 padding, and in [`ev2`] the handshake, session keys, IVs and MAC inputs),
+//! AN10922 key diversification, the DESFire CRC32, the EV1 session key rule ([`ev1`], for
+//! traces), LRP key schedules ([`lrp`]), ECDSA P-256 verification ([`ecdsa_p256`], for issuer
+//! signatures) and the secp224r1 originality signature with its keys ([`originality`]).
 //!
-//! CMAC and CBC come from RustCrypto's `cmac` and `cbc` over [`Aes128`].
+//! CMAC and CBC come from RustCrypto's `cmac` and `cbc` over [`Aes128`], the one place the
+//! engine names its block cipher.
 
 mod cbc;
 mod cmac;

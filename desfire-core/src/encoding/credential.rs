@@ -155,7 +155,7 @@ impl From<crate::wire::Error> for CredentialError {
 /// Issuer ID (tag 0x80): 1 to 16 opaque bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct IssuerId(heapless::Vec<u8, 16>);
+pub struct IssuerId(pub(super) heapless::Vec<u8, 16>);
 
 impl IssuerId {
     /// `None` unless 1 to 16 bytes.
@@ -164,11 +164,6 @@ impl IssuerId {
             return None;
         }
         heapless::Vec::from_slice(bytes).ok().map(Self)
-    }
-
-    /// The TEST issuer of spec §16.1, [`super::lab::ISSUER_ID`] (12 bytes: always fits).
-    pub fn lab_test() -> Self {
-        Self(heapless::Vec::from_slice(super::lab::ISSUER_ID).unwrap_or_default())
     }
 
     /// The bytes.

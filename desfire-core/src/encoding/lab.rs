@@ -46,6 +46,13 @@ pub fn is_test_key(key: &AesKey) -> bool {
     })
 }
 
+impl IssuerId {
+    /// The TEST issuer of spec §16.1, [`ISSUER_ID`] (12 bytes: always fits).
+    pub fn lab_test() -> Self {
+        Self(heapless::Vec::from_slice(ISSUER_ID).unwrap_or_default())
+    }
+}
+
 impl Credential {
     /// The draft §9 test credential: issuer "SE0000000000", credential ID `1A2B3C4D5E6F7081`,
     /// issue 1, valid from 2026-01-01 (`6955B900`) until 2031-01-01 (`72BD0C00`), legacy image

@@ -8,12 +8,15 @@
 //!   [`KeyProvider`] through which procedures get per-card keys.
 //! - [`provision`]: the personalisation order (§18) as typed steps, ordered so that an
 //!   interruption never leaves a key nobody knows.
-//! - [`reader`]: the reader procedure (§12), ending in [`Verdict::Grant`] or
-//!   [`Verdict::Deny`] with the typed [`DenyReason`] of §13.
+//! - [`reader`]: the reader procedure (§12), ending in a [`Verdict::Grant`], which only the
+//!   proofs of its checks build ([`reader::proof`]), or a [`Verdict::Deny`] with the typed
+//!   [`DenyReason`] of §13.
 //! - [`traffic`]: a transport wrapper counting frames and bytes.
 //! - [`signature`]: the exact to-be-signed bytes and ECDSA P-256 / SHA-256 over them (§8.6).
 //!
-//! Everything here is `no_std`, heap-free and sans-IO; time comes in as Unix seconds.
+//! Everything here is `no_std` and heap-free, and performs no I/O of its own: the procedures
+//! (the reader's, the personalisation's steps) exchange frames through the caller's
+//! [`crate::pcd::Transport`], and time comes in as Unix seconds.
 
 pub mod credential;
 pub mod keys;
@@ -33,9 +36,9 @@ pub use self::keys::{
 };
 pub use self::provision::{PLAN, ProvisionError, Provisioning, Step};
 pub use self::reader::{
-    DenyReason, Framing, OriginalityCheck, OriginalityPolicy, OutputFormat, ReaderConfig,
-    Revocation, Transaction, TransportFault, Verdict, check_revocation, check_sak, check_validity,
-    osdp_raw, osdp_raw_extended, osdp_raw_legacy, read_card,
+    DenyCode, DenyReason, Framing, Grant, OriginalityCheck, OriginalityPolicy, OutputFormat,
+    ReaderConfig, Revocation, Transaction, TransportFault, Verdict, check_revocation, check_sak,
+    check_validity, osdp_raw, osdp_raw_extended, osdp_raw_legacy, read_card, select_gen_pacs,
 };
 pub use self::signature::{
     IssuerKey, IssuerSigner, IssuerSigningKey, SIGNATURE_LEN, SignatureError, SignatureVerified,

@@ -140,7 +140,9 @@ impl core::fmt::Display for SignatureError {
 
 impl core::error::Error for SignatureError {}
 
-/// Proof that a credential's signature verified; only [`verify_signature`] makes one.
+/// Proof that a credential's signature verified; only [`verify_signature`] and
+/// [`verify_signature_at`] make one. The reader procedure keeps it with the credential it is
+/// the proof for ([`super::reader::proof`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SignatureVerified(());
 

@@ -1,6 +1,6 @@
 //! A command as the engine sends it, and a response as it reaches the caller.
 
-use crate::wire::{CommandSpec, EndsSession, Ins, Status};
+use crate::wire::{EndsSession, Ins, Status};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// How a command and its response are protected once a session exists: the crate's one
@@ -58,7 +58,7 @@ impl core::fmt::Debug for CommandData<'_> {
 
 /// One native command: code, header (never encrypted), data (encrypted in Full mode), and mode.
 ///
-/// The session flags come from the command table ([`CommandSpec`]) and the builders in
+/// The session flags come from the command table ([`CommandSpec`](crate::wire::CommandSpec)) and the builders in
 /// [`super::commands`]; they are crate-private, so a caller cannot mark a command as ending the
 /// session (and have an empty, un-MACed answer accepted) or drop the session requirement.
 #[derive(Debug, Clone)]
@@ -82,25 +82,19 @@ impl<'a> Command<'a> {
     }
 
     /// A command with the table's session flags.
+    #[inline(always)]
     pub(crate) fn from_table(
         ins: Ins,
         header: heapless::Vec<u8, MAX_HEADER>,
         mode: CommandMode,
     ) -> Self {
-        let spec = CommandSpec::lookup(ins);
         Self {
             ins,
             header,
             data: CommandData::NONE,
             mode,
-            needs_session: matches!(spec, Some(s) if s.needs_session),
-            ends_session: matches!(
-                spec,
-                Some(CommandSpec {
-                    ends_session: EndsSession::Always,
-                    ..
-                })
-            ),
+            needs_session: ins.needs_session(),
+            ends_session: matches!(ins.ends_session(), EndsSession::Always),
         }
     }
 
@@ -122,15 +116,12 @@ impl<'a> Command<'a> {
     /// says can end the session that way (ChangeKey, ChangeKeyEV2): no other command may have
     /// an empty, un-MACed answer accepted. `BadValue` otherwise.
     pub fn changing_authenticated_key(mut self) -> Result<Self, crate::wire::Error> {
-        match CommandSpec::lookup(self.ins) {
-            Some(CommandSpec {
-                ends_session: EndsSession::IfAuthenticatedKey,
-                ..
-            }) => {
+        match self.ins.ends_session() {
+            EndsSession::IfAuthenticatedKey => {
                 self.ends_session = true;
                 Ok(self)
             }
-            _ => Err(crate::wire::Error::BadValue),
+            EndsSession::Never | EndsSession::Always => Err(crate::wire::Error::BadValue),
         }
     }
 

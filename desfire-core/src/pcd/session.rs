@@ -167,7 +167,7 @@ mod tests {
     use crate::crypto::ev2::{Direction, SessionKeys};
     use crate::crypto::{AesKey, cbc_encrypt};
     use crate::pcd::CommandData;
-    use crate::pcd::command::CommandMode;
+    use crate::wire::CommMode;
     use crate::wire::{Ins, emit_capdu};
     use hex_literal::hex;
 
@@ -192,7 +192,7 @@ mod tests {
             hex!("7A21085E"),
             0,
         );
-        let cmd = Command::new(Ins::GET_FILE_SETTINGS, &[0x02], CommandMode::Mac).unwrap();
+        let cmd = Command::new(Ins::GET_FILE_SETTINGS, &[0x02], CommMode::Mac).unwrap();
         let mut body = [0u8; 64];
         let n = s.seal_command(&cmd, &mut body).unwrap();
         let mut apdu = [0u8; 64];
@@ -216,8 +216,10 @@ mod tests {
     #[test]
     fn a_bare_status_that_ends_the_session_is_not_mac_verified() {
         let s = session([1; 16], [2; 16], [3; 4], 7);
-        let mut cmd = Command::new(Ins::CHANGE_KEY, &[0x00], CommandMode::Full).unwrap();
-        cmd.ends_session = true;
+        let cmd = Command::new(Ins::CHANGE_KEY, &[0x00], CommMode::Full)
+            .unwrap()
+            .changing_authenticated_key()
+            .unwrap();
         let (next, r) = s
             .clone()
             .open_response(&cmd, Status::OPERATION_OK, &mut [], FrameEnds::new())
@@ -232,7 +234,7 @@ mod tests {
             Error::Protocol(ProtocolError::UnexpectedAdditionalFrame)
         );
         // Plain mode inside a session: checked as its mode says, but no MAC.
-        let plain = Command::new(Ins::GET_VERSION, &[], CommandMode::Plain).unwrap();
+        let plain = Command::new(Ins::GET_VERSION, &[], CommMode::Plain).unwrap();
         let s = session([1; 16], [2; 16], [3; 4], 7);
         let mut body = [0x04];
         let (_, r) = s
@@ -256,13 +258,9 @@ mod tests {
             "303030303030303030303030303030303030303030303030303030303030303026633D"
             "30303030303030303030303030303030"
         ));
-        let cmd = Command::new(
-            Ins::WRITE_DATA_ISO,
-            &hex!("02000000800000"),
-            CommandMode::Full,
-        )
-        .unwrap()
-        .with_data(CommandData::Borrowed(&data));
+        let cmd = Command::new(Ins::WRITE_DATA_ISO, &hex!("02000000800000"), CommMode::Full)
+            .unwrap()
+            .with_data(CommandData::Borrowed(&data));
         let mut body = [0u8; 256];
         let n = s.seal_command(&cmd, &mut body).unwrap();
         let mut apdu = [0u8; 300];
@@ -284,7 +282,7 @@ mod tests {
     #[test]
     fn bad_mac_error_status_and_exhaustion_consume_the_session() {
         let s = || session([1; 16], [2; 16], [3; 4], 7);
-        let cmd = Command::new(Ins::GET_FILE_SETTINGS, &[0x02], CommandMode::Mac).unwrap();
+        let cmd = Command::new(Ins::GET_FILE_SETTINGS, &[0x02], CommMode::Mac).unwrap();
         let mut resp = [0u8; 12];
         assert_eq!(
             s().open_response(&cmd, Status::OPERATION_OK, &mut resp, FrameEnds::new())
@@ -301,7 +299,7 @@ mod tests {
                 .unwrap_err(),
             Error::Card(Status::PERMISSION_DENIED)
         );
-        let full = Command::new(Ins::READ_DATA, &[0; 7], CommandMode::Full).unwrap();
+        let full = Command::new(Ins::READ_DATA, &[0; 7], CommMode::Full).unwrap();
         // Ciphertext that is not block aligned, behind a MAC that verifies: still refused.
         let s7 = s();
         let mut body = [0u8; 13];
@@ -337,8 +335,7 @@ mod tests {
         cbc_encrypt(s.channel.enc_cipher(), &iv, &mut body[..padded]).unwrap();
         let mac = s.channel.response_mac(0, &body[..padded]).unwrap();
         body[padded..padded + 8].copy_from_slice(&mac);
-        let cmd =
-            Command::new(Ins::READ_DATA, &hex!("01 000000 140000"), CommandMode::Full).unwrap();
+        let cmd = Command::new(Ins::READ_DATA, &hex!("01 000000 140000"), CommMode::Full).unwrap();
         let (next, r) = s
             .open_response(&cmd, Status::OPERATION_OK, &mut body, FrameEnds::new())
             .unwrap();

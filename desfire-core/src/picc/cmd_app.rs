@@ -2,9 +2,9 @@
 //! DeleteApplication (ISOSelectFile is in [`super::Card`]: it is not a native command).
 
 use super::params::Params;
-use super::state::{KS_FREE_CREATE_DELETE, KS_FREE_DIRECTORY, MAX_DF_NAME};
+use super::state::MAX_DF_NAME;
 use super::{Core, Done, out_err};
-use crate::wire::{Aid, Status, Writer};
+use crate::wire::{Aid, KeySettings, Status, Writer};
 
 /// DF name of the PICC level of DESFire EV1 and later (ISOSelectFile selects the PICC with it).
 pub const PICC_DF_NAME: [u8; 7] = [0xD2, 0x76, 0x00, 0x00, 0x85, 0x01, 0x00];
@@ -28,7 +28,7 @@ impl Core {
         if self.vol.selected != Aid::PICC {
             return Err(Status::PERMISSION_DENIED);
         }
-        self.master_or(KS_FREE_DIRECTORY)
+        self.master_or(self.key_settings().free_directory_list)
     }
 
     pub(crate) fn get_application_ids(
@@ -73,9 +73,9 @@ impl Core {
         if self.vol.selected != Aid::PICC {
             return Err(Status::PERMISSION_DENIED);
         }
-        self.master_or(KS_FREE_CREATE_DELETE)?;
+        self.master_or(self.key_settings().free_create_delete)?;
         let aid = Aid::from_wire(p.array()?);
-        let settings = p.u8()?;
+        let settings = KeySettings::from_byte(p.u8()?);
         let sett2 = p.u8()?;
         if sett2 & 0x10 != 0 {
             // KeySett3: key sets (bit 0) are not modelled.

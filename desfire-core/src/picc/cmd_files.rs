@@ -2,7 +2,7 @@
 //! Create*File commands and DeleteFile.
 
 use super::params::Params;
-use super::state::{File, FileKind, KS_FREE_CREATE_DELETE, KS_FREE_DIRECTORY};
+use super::state::{File, FileKind};
 use super::{Core, Done, out_err};
 use crate::wire::{AccessRights, Aid, CommMode, Ins, Status, Writer};
 
@@ -11,7 +11,7 @@ impl Core {
         if self.vol.selected == Aid::PICC {
             return Err(Status::PERMISSION_DENIED);
         }
-        self.master_or(KS_FREE_DIRECTORY)
+        self.master_or(self.key_settings().free_directory_list)
     }
 
     fn app_files(&self) -> impl Iterator<Item = &File> {
@@ -45,7 +45,7 @@ impl Core {
         Done::ok()
     }
 
-    /// `type option rights(2)` then size, limits and value flags, or record geometry.
+    /// The file's settings, emitted by the shared [`crate::wire::FileSettings`] repr.
     pub(crate) fn get_file_settings(
         &mut self,
         mut p: Params<'_>,
@@ -55,37 +55,7 @@ impl Core {
         p.finish()?;
         self.app_directory()?;
         let f = self.file(no)?;
-        let u24 = |v: u32| {
-            let [a, b, c, _] = v.to_le_bytes();
-            [a, b, c]
-        };
-        out.put(&[f.kind.type_byte(), f.comm.bits()])
-            .map_err(out_err)?;
-        out.put(&f.rights.to_wire()).map_err(out_err)?;
-        match f.kind {
-            FileKind::Data { size, .. } => out.put(&u24(size)).map_err(out_err)?,
-            FileKind::Value {
-                lower,
-                upper,
-                limited_value,
-                limited_enabled,
-                free_get,
-                ..
-            } => {
-                out.put(&lower.to_le_bytes()).map_err(out_err)?;
-                out.put(&upper.to_le_bytes()).map_err(out_err)?;
-                out.put(&limited_value.to_le_bytes()).map_err(out_err)?;
-                out.put_u8(u8::from(limited_enabled) | (u8::from(free_get) << 1))
-                    .map_err(out_err)?;
-            }
-            FileKind::Record {
-                size, max, count, ..
-            } => {
-                out.put(&u24(size)).map_err(out_err)?;
-                out.put(&u24(max)).map_err(out_err)?;
-                out.put(&u24(count)).map_err(out_err)?;
-            }
-        }
+        f.settings().emit(out).map_err(out_err)?;
         Done::ok()
     }
 
@@ -115,7 +85,7 @@ impl Core {
         if self.vol.selected == Aid::PICC {
             return Err(Status::PERMISSION_DENIED);
         }
-        self.master_or(KS_FREE_CREATE_DELETE)?;
+        self.master_or(self.key_settings().free_create_delete)?;
         let (plain_len, has_fid_allowed) = match ins {
             Ins::CREATE_STD_DATA_FILE | Ins::CREATE_BACKUP_DATA_FILE => (7, true),
             Ins::CREATE_VALUE_FILE => (17, false),
@@ -184,7 +154,7 @@ impl Core {
         if self.vol.selected == Aid::PICC {
             return Err(Status::PERMISSION_DENIED);
         }
-        self.master_or(KS_FREE_CREATE_DELETE)?;
+        self.master_or(self.key_settings().free_create_delete)?;
         let i = self
             .state
             .file_index(self.vol.selected, no)

@@ -1,10 +1,10 @@
 //! Key commands: GetKeySettings, ChangeKeySettings, ChangeKey, GetKeyVersion.
 
 use super::params::Params;
-use super::state::{KS_CONFIG_CHANGEABLE, KS_FREE_DIRECTORY, KS_MASTER_CHANGEABLE, KeySlot};
+use super::state::KeySlot;
 use super::{Core, Done, out_err};
 use crate::crypto::{AesKey, crc32};
-use crate::wire::{Aid, Status, Writer};
+use crate::wire::{Aid, ChangeKeyAccess, KeySettings, Status, Writer};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
@@ -19,13 +19,14 @@ impl Core {
         out: &mut Writer<'_>,
     ) -> Result<Done, Status> {
         p.finish()?;
-        self.master_or(KS_FREE_DIRECTORY)?;
+        self.master_or(self.key_settings().free_directory_list)?;
         let sett2 = if self.vol.selected == Aid::PICC {
             0x81
         } else {
             self.selected_app()?.key_sett2()
         };
-        out.put(&[self.key_settings(), sett2]).map_err(out_err)?;
+        out.put(&[self.key_settings().byte(), sett2])
+            .map_err(out_err)?;
         Done::ok()
     }
 
@@ -38,12 +39,12 @@ impl Core {
 
     /// Master key and KeySett1 bit 3.
     pub(crate) fn change_key_settings(&mut self, mut p: Params<'_>) -> Result<Done, Status> {
-        let settings = p.u8()?;
+        let settings = KeySettings::from_byte(p.u8()?);
         p.finish()?;
         if !self.is_master() {
             return Err(Status::AUTHENTICATION_ERROR);
         }
-        if self.key_settings() & KS_CONFIG_CHANGEABLE == 0 {
+        if !self.key_settings().config_changeable {
             return Err(Status::PERMISSION_DENIED);
         }
         if self.vol.selected == Aid::PICC {
@@ -70,17 +71,17 @@ impl Core {
             if auth != 0 {
                 return Err(Status::AUTHENTICATION_ERROR);
             }
-            return if settings & KS_MASTER_CHANGEABLE != 0 {
+            return if settings.master_key_changeable {
                 Ok(())
             } else {
                 Err(Status::PERMISSION_DENIED)
             };
         }
-        let needed = match settings >> 4 {
-            0x0 => 0,
-            0xE => target,
-            0xF => return Err(Status::PERMISSION_DENIED),
-            k => k,
+        let needed = match settings.change_key {
+            ChangeKeyAccess::MasterKey => 0,
+            ChangeKeyAccess::SameKey => target,
+            ChangeKeyAccess::Frozen => return Err(Status::PERMISSION_DENIED),
+            ChangeKeyAccess::Key(k) => k.value(),
         };
         if auth == needed {
             Ok(())

@@ -5,7 +5,7 @@ use super::params::Params;
 use super::state::{CONFIG_FORMAT_DISABLED, CONFIG_RANDOM_ID, KeySlot, MAX_ATS, MEMORY};
 use super::{Core, Done, out_err};
 use crate::crypto::AesKey;
-use crate::wire::{Aid, Status, Writer};
+use crate::wire::{Aid, Status, Version, VersionPart, Writer};
 
 /// GetVersion hardware part of an EV3 8K: vendor NXP (04), type 01, subtype 01, version 33.00,
 /// storage 1A (8192 bytes), protocol 05 (ISO/IEC 14443-2 and -3). Decision record 0003.
@@ -14,7 +14,8 @@ pub const HW_VERSION: [u8; 7] = [0x04, 0x01, 0x01, 0x33, 0x00, 0x1A, 0x05];
 pub const SW_VERSION: [u8; 7] = [0x04, 0x01, 0x01, 0x03, 0x00, 0x1A, 0x05];
 
 impl Core {
-    /// 28 bytes in three frames (7, 7, 14), as the card sends them. With random ID on, the UID
+    /// 28 bytes in three frames (7, 7, 14), as the card sends them, emitted by the shared
+    /// [`Version`] repr. With random ID on, the UID
     /// field is zero: only GetCardUID reveals the UID.
     pub(crate) fn get_version(
         &mut self,
@@ -27,14 +28,18 @@ impl Core {
         } else {
             self.state.uid
         };
-        out.put(&HW_VERSION).map_err(out_err)?;
-        out.put(&SW_VERSION).map_err(out_err)?;
-        out.put(&uid).map_err(out_err)?;
-        out.put(&self.config.batch).map_err(out_err)?;
-        out.put(&[self.config.week, self.config.year])
-            .map_err(out_err)?;
+        let version = Version {
+            hardware: VersionPart::from_wire(HW_VERSION),
+            software: VersionPart::from_wire(SW_VERSION),
+            uid,
+            batch_no: self.config.batch,
+            production_week: self.config.week,
+            production_year: self.config.year,
+            fab_key_id: None,
+        };
+        version.emit(out).map_err(out_err)?;
         Ok(Done {
-            frame_ends: heapless::Vec::from_slice(&[7, 14]).unwrap_or_default(),
+            frame_ends: heapless::Vec::from_slice(&Version::FRAME_ENDS).unwrap_or_default(),
             ..Done::default()
         })
     }

@@ -9,7 +9,7 @@ use super::state::{
     Originality, State,
 };
 use crate::crypto::{AesKey, crc32};
-use crate::wire::{AccessRights, Aid, CommMode, Reader, Writer};
+use crate::wire::{AccessRights, Aid, CommMode, KeySettings, Reader, Writer};
 
 const MAGIC: [u8; 4] = *b"DFV1";
 const KEY_LEN: usize = 17;
@@ -103,7 +103,7 @@ pub fn encode(s: &State, out: &mut [u8]) -> Result<(), crate::wire::Error> {
     w.put(&s.uid)?;
     w.put_u8(s.config)?;
     put_key(&mut w, &s.picc_key)?;
-    w.put_u8(s.picc_settings)?;
+    w.put_u8(s.picc_settings.byte())?;
     put_key(&mut w, &s.default_key)?;
     w.put_u8(u8::try_from(s.ats.len()).map_err(|_| crate::wire::Error::BadLength)?)?;
     let at = w.len();
@@ -127,7 +127,7 @@ pub fn encode(s: &State, out: &mut [u8]) -> Result<(), crate::wire::Error> {
         let at = w.len();
         if let Some(a) = s.apps.get(i) {
             w.put(&a.aid.to_wire())?;
-            w.put_u8(a.settings)?;
+            w.put_u8(a.settings.byte())?;
             w.put_u8(a.key_count)?;
             for k in &a.keys {
                 put_key(&mut w, k)?;
@@ -215,7 +215,7 @@ pub fn decode(image: &[u8]) -> Result<State, ImageError> {
     s.uid = r.array()?;
     s.config = r.u8()?;
     s.picc_key = get_key(&mut r)?;
-    s.picc_settings = r.u8()?;
+    s.picc_settings = KeySettings::from_byte(r.u8()?);
     s.default_key = get_key(&mut r)?;
     let ats_len = usize::from(r.u8()?);
     let ats = r.take(MAX_ATS)?;
@@ -244,7 +244,7 @@ pub fn decode(image: &[u8]) -> Result<State, ImageError> {
         }
         let mut a = Reader::new(slot);
         let aid = Aid::from_wire(a.array()?);
-        let settings = a.u8()?;
+        let settings = KeySettings::from_byte(a.u8()?);
         let key_count = a.u8()?;
         if aid == Aid::PICC || !(1..=MAX_KEYS as u8).contains(&key_count) {
             return Err(ImageError::Field);
@@ -403,7 +403,7 @@ mod tests {
         let aid = Aid::new(0x0AC501).unwrap();
         let mut app = App {
             aid,
-            settings: 0x0B,
+            settings: KeySettings::from_byte(0x0B),
             key_count: 3,
             keys: core::array::from_fn(|_| KeySlot::zero()),
             iso_fid: Some(0xE105),

@@ -9,9 +9,11 @@
 //! One concept per file:
 //! - [`state`]: the persistent model; [`image`]: its NVM byte image; [`nvm`]: the NVM trait,
 //!   the journal and [`RamNvm`].
-//! - `session`: EV2 authentication and secure messaging, card side; `plan`: which comm mode and
-//!   header each command uses; `access`: access rights; `tx`: pending transactions.
-//! - `frames`: APDU parsing and additional-frame chaining in both directions.
+//! - `session`: EV2 authentication and secure messaging, card side (the card's halves of
+//!   [`crate::crypto::ev2`]); `plan`: which comm mode and header each command uses, from the
+//!   command table ([`crate::wire::CommandSpec`]); `access`: access rights; `tx`: pending transactions.
+//! - `frames`: APDU parsing and additional-frame chaining in both directions; `params`: a
+//!   checked cursor over command parameters.
 //! - `cmd_*`: the command handlers, one file per family, as in [`crate::pcd::commands`].
 //! - [`sig`]: the originality signature and its labelled test key.
 
@@ -31,6 +33,7 @@ pub mod sig;
 pub mod state;
 mod tx;
 
+pub use self::frames::is_native;
 pub use self::image::{IMAGE_LEN, ImageError};
 pub use self::nvm::{NVM_LEN, Nvm, PowerCut, RamNvm};
 pub use self::state::State;
@@ -38,7 +41,7 @@ pub use self::state::State;
 use self::frames::Io;
 use self::session::{Challenge, Session};
 use self::tx::Tx;
-use crate::wire::{Aid, CommMode, Ins, Status, Writer};
+use crate::wire::{Aid, CommMode, Ins, KeySettings, Status, Writer};
 
 /// Static properties of a virtual card that are not part of its persistent state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -579,14 +582,14 @@ impl Core {
     }
 
     /// KeySett1 of the selected level.
-    pub(crate) fn key_settings(&self) -> u8 {
+    pub(crate) fn key_settings(&self) -> KeySettings {
         if self.vol.selected == Aid::PICC {
             self.state.picc_settings
         } else {
             self.state
                 .app_index(self.vol.selected)
                 .and_then(|i| self.state.apps.get(i))
-                .map_or(0, |a| a.settings)
+                .map_or(KeySettings::from_byte(0), |a| a.settings)
         }
     }
 
@@ -595,74 +598,83 @@ impl Core {
         self.vol.auth_key() == Some(0)
     }
 
-    /// Master key authentication, or the given KeySett1 bit.
-    pub(crate) fn master_or(&self, bit: u8) -> Result<(), Status> {
-        if self.is_master() || self.key_settings() & bit != 0 {
+    /// Master key authentication, or a KeySett1 bit that frees the command.
+    pub(crate) fn master_or(&self, free: bool) -> Result<(), Status> {
+        if self.is_master() || free {
             Ok(())
         } else {
             Err(Status::AUTHENTICATION_ERROR)
         }
     }
+}
 
-    fn execute(&mut self, ins: Ins, p: &[u8], out: &mut Writer<'_>) -> Result<Done, Status> {
-        match handler(ins) {
-            Some(h) => h(self, ins, params::Params::new(p), out),
-            None => Err(Status::ILLEGAL_COMMAND_CODE),
+/// The handler of each native command this card answers, in one list that gives both the
+/// dispatch ([`Core::execute`]) and [`handles`]; the command table
+/// ([`crate::wire::CommandSpec`]) gives everything else about the command. Each arm sees the
+/// core, the command code, its parameters (header and plain data) and the response writer.
+macro_rules! handlers {
+    (($core:ident, $ins:ident, $p:ident, $out:ident) $($code:pat => $handler:expr,)*) => {
+        impl Core {
+            fn execute(
+                &mut self,
+                $ins: Ins,
+                p: &[u8],
+                $out: &mut Writer<'_>,
+            ) -> Result<Done, Status> {
+                let $core = self;
+                let $p = params::Params::new(p);
+                match $ins {
+                    $($code => $handler,)*
+                    _ => Err(Status::ILLEGAL_COMMAND_CODE),
+                }
+            }
         }
-    }
+
+        /// Whether this card answers native command `ins` (anything else is
+        /// `ILLEGAL_COMMAND_CODE`).
+        pub(crate) fn handles(ins: Ins) -> bool {
+            matches!(ins, $($code)|*)
+        }
+    };
 }
 
-/// A command handler: the command's code, its parameters (header and plain data), and the
-/// response data writer.
-type Handler = fn(&mut Core, Ins, params::Params<'_>, &mut Writer<'_>) -> Result<Done, Status>;
-
-/// The handler of each native command this card answers; the command table
-/// ([`crate::wire::CommandSpec`]) gives everything else about it. `None`: answered
-/// `ILLEGAL_COMMAND_CODE`.
-fn handler(ins: Ins) -> Option<Handler> {
-    Some(match ins {
-        Ins::GET_VERSION => |c, _, p, o| c.get_version(p, o),
-        Ins::GET_CARD_UID => |c, _, p, o| c.get_card_uid(p, o),
-        Ins::GET_FREE_MEMORY => |c, _, p, o| c.get_free_memory(p, o),
-        Ins::FORMAT_PICC => |c, _, p, _| c.format_picc(p),
-        Ins::SET_CONFIGURATION => |c, _, p, _| c.set_configuration(p),
-        Ins::READ_SIG => |c, _, p, o| c.read_sig(p, o),
-        Ins::SELECT_APPLICATION => |c, _, p, _| c.select_application(p),
-        Ins::GET_APPLICATION_IDS => |c, _, p, o| c.get_application_ids(p, o),
-        Ins::GET_DF_NAMES => |c, _, p, o| c.get_df_names(p, o),
-        Ins::CREATE_APPLICATION => |c, _, p, _| c.create_application(p),
-        Ins::DELETE_APPLICATION => |c, _, p, _| c.delete_application(p),
-        Ins::GET_KEY_SETTINGS => |c, _, p, o| c.get_key_settings(p, o),
-        Ins::CHANGE_KEY_SETTINGS => |c, _, p, _| c.change_key_settings(p),
-        Ins::CHANGE_KEY => |c, _, p, _| c.change_key(p),
-        Ins::GET_KEY_VERSION => |c, _, p, o| c.get_key_version(p, o),
-        Ins::GET_FILE_IDS => |c, _, p, o| c.get_file_ids(p, o),
-        Ins::GET_ISO_FILE_IDS => |c, _, p, o| c.get_iso_file_ids(p, o),
-        Ins::GET_FILE_SETTINGS => |c, _, p, o| c.get_file_settings(p, o),
-        Ins::CHANGE_FILE_SETTINGS => |c, _, p, _| c.change_file_settings(p),
-        Ins::CREATE_STD_DATA_FILE
-        | Ins::CREATE_BACKUP_DATA_FILE
-        | Ins::CREATE_VALUE_FILE
-        | Ins::CREATE_LINEAR_RECORD_FILE
-        | Ins::CREATE_CYCLIC_RECORD_FILE => |c, ins, p, _| c.create_file(ins, p),
-        Ins::DELETE_FILE => |c, _, p, _| c.delete_file(p),
-        Ins::READ_DATA | Ins::READ_DATA_ISO => |c, _, p, o| c.read_data(p, o),
-        Ins::WRITE_DATA | Ins::WRITE_DATA_ISO => |c, _, p, _| c.write_data(p),
-        Ins::GET_VALUE => |c, _, p, o| c.get_value(p, o),
-        Ins::CREDIT | Ins::DEBIT | Ins::LIMITED_CREDIT => |c, ins, p, _| c.value_operation(ins, p),
-        Ins::READ_RECORDS | Ins::READ_RECORDS_ISO => |c, _, p, o| c.read_records(p, o),
-        Ins::WRITE_RECORD | Ins::WRITE_RECORD_ISO => |c, _, p, _| c.write_record(p),
-        Ins::UPDATE_RECORD | Ins::UPDATE_RECORD_ISO => |c, _, p, _| c.update_record(p),
-        Ins::CLEAR_RECORD_FILE => |c, _, p, _| c.clear_record_file(p),
-        Ins::COMMIT_TRANSACTION => |c, _, p, _| c.commit_transaction(p),
-        Ins::ABORT_TRANSACTION => |c, _, p, _| c.abort_transaction(p),
-        _ => return None,
-    })
-}
-
-/// Whether this card answers native command `ins`.
-pub(crate) fn handles(ins: Ins) -> bool {
-    handler(ins).is_some()
+handlers! {
+    (c, ins, p, o)
+    Ins::GET_VERSION => c.get_version(p, o),
+    Ins::GET_CARD_UID => c.get_card_uid(p, o),
+    Ins::GET_FREE_MEMORY => c.get_free_memory(p, o),
+    Ins::FORMAT_PICC => c.format_picc(p),
+    Ins::SET_CONFIGURATION => c.set_configuration(p),
+    Ins::READ_SIG => c.read_sig(p, o),
+    Ins::SELECT_APPLICATION => c.select_application(p),
+    Ins::GET_APPLICATION_IDS => c.get_application_ids(p, o),
+    Ins::GET_DF_NAMES => c.get_df_names(p, o),
+    Ins::CREATE_APPLICATION => c.create_application(p),
+    Ins::DELETE_APPLICATION => c.delete_application(p),
+    Ins::GET_KEY_SETTINGS => c.get_key_settings(p, o),
+    Ins::CHANGE_KEY_SETTINGS => c.change_key_settings(p),
+    Ins::CHANGE_KEY => c.change_key(p),
+    Ins::GET_KEY_VERSION => c.get_key_version(p, o),
+    Ins::GET_FILE_IDS => c.get_file_ids(p, o),
+    Ins::GET_ISO_FILE_IDS => c.get_iso_file_ids(p, o),
+    Ins::GET_FILE_SETTINGS => c.get_file_settings(p, o),
+    Ins::CHANGE_FILE_SETTINGS => c.change_file_settings(p),
+    Ins::CREATE_STD_DATA_FILE
+    | Ins::CREATE_BACKUP_DATA_FILE
+    | Ins::CREATE_VALUE_FILE
+    | Ins::CREATE_LINEAR_RECORD_FILE
+    | Ins::CREATE_CYCLIC_RECORD_FILE => c.create_file(ins, p),
+    Ins::DELETE_FILE => c.delete_file(p),
+    Ins::READ_DATA | Ins::READ_DATA_ISO => c.read_data(p, o),
+    Ins::WRITE_DATA | Ins::WRITE_DATA_ISO => c.write_data(p),
+    Ins::GET_VALUE => c.get_value(p, o),
+    Ins::CREDIT | Ins::DEBIT | Ins::LIMITED_CREDIT => c.value_operation(ins, p),
+    Ins::READ_RECORDS | Ins::READ_RECORDS_ISO => c.read_records(p, o),
+    Ins::WRITE_RECORD | Ins::WRITE_RECORD_ISO => c.write_record(p),
+    Ins::UPDATE_RECORD | Ins::UPDATE_RECORD_ISO => c.update_record(p),
+    Ins::CLEAR_RECORD_FILE => c.clear_record_file(p),
+    Ins::COMMIT_TRANSACTION => c.commit_transaction(p),
+    Ins::ABORT_TRANSACTION => c.abort_transaction(p),
 }
 
 /// Maps a writer overflow (a response beyond the card's buffer) to a status.

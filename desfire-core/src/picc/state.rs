@@ -4,7 +4,10 @@
 //! does not (session, selection, pending transaction) lives in [`super::Card`].
 
 use crate::crypto::AesKey;
-use crate::wire::{AccessRights, Aid, CommMode, Status};
+use crate::wire::{
+    self, AccessRights, AdditionalAccessRights, Aid, CommMode, FileSettings, FileType, KeySettings,
+    Status, U24,
+};
 
 /// The memory budget of the card: file data and the memory accounted for applications and file
 /// headers (decision record 0003). An 8 KB EV3.
@@ -28,15 +31,6 @@ pub const BLOCK: usize = 32;
 pub const CONFIG_FORMAT_DISABLED: u8 = 0x01;
 /// PICC configuration bit 1: random UID at anticollision.
 pub const CONFIG_RANDOM_ID: u8 = 0x02;
-
-/// KeySett1 bit 0: the master key can be changed.
-pub const KS_MASTER_CHANGEABLE: u8 = 0x01;
-/// KeySett1 bit 1: GetApplicationIDs / GetFileIDs / GetFileSettings / GetKeySettings free.
-pub const KS_FREE_DIRECTORY: u8 = 0x02;
-/// KeySett1 bit 2: create and delete without master key authentication.
-pub const KS_FREE_CREATE_DELETE: u8 = 0x04;
-/// KeySett1 bit 3: the key settings can be changed.
-pub const KS_CONFIG_CHANGEABLE: u8 = 0x08;
 
 /// An AES key and its version.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,7 +67,7 @@ pub struct App {
     /// Its AID (never `000000`).
     pub aid: Aid,
     /// KeySett1.
-    pub settings: u8,
+    pub settings: KeySettings,
     /// Number of keys, 1 to 14.
     pub key_count: u8,
     /// Keys 0 to `key_count - 1`; the rest unused.
@@ -183,6 +177,67 @@ pub struct File {
     pub kind: FileKind,
 }
 
+impl File {
+    /// The file's settings as GetFileSettings reports them (no additional access rights, no
+    /// SDM: the card does not model them).
+    pub fn settings(&self) -> FileSettings<'static> {
+        let u24 = |v: u32| U24::new(v).unwrap_or_default();
+        let (file_type, kind) = match self.kind {
+            FileKind::Data { backup, size, .. } => (
+                if backup {
+                    FileType::BackupData
+                } else {
+                    FileType::StdData
+                },
+                wire::FileKind::Data { size: u24(size) },
+            ),
+            FileKind::Value {
+                lower,
+                upper,
+                limited_value,
+                limited_enabled,
+                free_get,
+                ..
+            } => (
+                FileType::Value,
+                wire::FileKind::Value {
+                    lower_limit: lower,
+                    upper_limit: upper,
+                    limited_credit_value: limited_value,
+                    limited_credit_enabled: limited_enabled,
+                    free_get_value: free_get,
+                },
+            ),
+            FileKind::Record {
+                cyclic,
+                size,
+                max,
+                count,
+                ..
+            } => (
+                if cyclic {
+                    FileType::CyclicRecord
+                } else {
+                    FileType::LinearRecord
+                },
+                wire::FileKind::Record {
+                    record_size: u24(size),
+                    max_records: u24(max),
+                    current_records: u24(count),
+                },
+            ),
+        };
+        FileSettings {
+            file_type,
+            option: self.comm.bits(),
+            access_rights: self.rights,
+            kind,
+            additional_access_rights: AdditionalAccessRights::default(),
+            sdm: None,
+        }
+    }
+}
+
 /// The persistent state of the card.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct State {
@@ -193,7 +248,7 @@ pub struct State {
     /// PICC master key.
     pub picc_key: KeySlot,
     /// PICC KeySett1.
-    pub picc_settings: u8,
+    pub picc_settings: KeySettings,
     /// Key given to the keys of a new application (SetConfiguration option 01).
     pub default_key: KeySlot,
     /// ATS (SetConfiguration option 02); empty for the default ATS.
@@ -217,7 +272,7 @@ impl State {
             uid,
             config: 0,
             picc_key: KeySlot::zero(),
-            picc_settings: 0x0F,
+            picc_settings: KeySettings::DEFAULT,
             default_key: KeySlot::zero(),
             ats: heapless::Vec::new(),
             used: 0,
@@ -268,7 +323,7 @@ impl State {
     pub fn add_application(
         &mut self,
         aid: Aid,
-        settings: u8,
+        settings: KeySettings,
         key_count: u8,
         iso_fid: Option<u16>,
         df_name: &[u8],
@@ -462,7 +517,13 @@ mod tests {
         let mut s = State::factory([4, 1, 2, 3, 4, 5, 6]);
         s.default_key.version = 7;
         let app = s
-            .add_application(aid(0x0AC501), 0x0F, 3, Some(0xE105), b"NAME")
+            .add_application(
+                aid(0x0AC501),
+                KeySettings::DEFAULT,
+                3,
+                Some(0xE105),
+                b"NAME",
+            )
             .unwrap();
         assert_eq!(app.keys[2].version, 7, "new keys are the default key");
         assert_eq!(s.used, 128, "32 + 3 x 24 = 104, rounded up");
@@ -489,7 +550,7 @@ mod tests {
             "same number"
         );
         assert_eq!(
-            s.add_application(aid(0x0AC502), 0x0F, 1, None, b"NAME")
+            s.add_application(aid(0x0AC502), KeySettings::DEFAULT, 1, None, b"NAME")
                 .map(|_| ()),
             Err(Status::DUPLICATE_ERROR),
             "same DF name"
@@ -511,7 +572,7 @@ mod tests {
             s.add_file(file(0, value(0, 1, 0))),
             Err(Status::APPLICATION_NOT_FOUND)
         );
-        s.add_application(aid(0x0AC501), 0x0F, 1, None, &[])
+        s.add_application(aid(0x0AC501), KeySettings::DEFAULT, 1, None, &[])
             .unwrap();
         let used = s.used;
         assert_eq!(

@@ -137,6 +137,7 @@ impl CommandSpec {
 
     /// The comm mode once authenticated where it does not depend on a file: `None` for the
     /// file commands, whose mode is the file's.
+    #[inline(always)]
     pub const fn fixed_mode(&self) -> Option<super::CommMode> {
         match self.mode {
             ModeRule::Plain => Some(super::CommMode::Plain),
@@ -152,13 +153,20 @@ impl CommandSpec {
     }
 }
 
+impl Ins {
+    /// The NXP command name from the command table, `None` for a code not in it.
+    pub const fn name(self) -> Option<&'static str> {
+        match CommandSpec::lookup(self) {
+            Some(spec) => Some(spec.name_of(self)),
+            None => None,
+        }
+    }
+}
+
 /// Whether `status` completes command `ins`: [`CommandSpec::accepts`], and `9100` only for a code
 /// not in the table.
 pub const fn completes(ins: Ins, status: Status) -> bool {
-    match CommandSpec::lookup(ins) {
-        Some(spec) => spec.accepts(status),
-        None => Completion::Ok.accepts(status),
-    }
+    ins.completion().accepts(status)
 }
 
 macro_rules! none_or {
@@ -231,6 +239,49 @@ macro_rules! command_table {
             pub const fn lookup(ins: Ins) -> Option<&'static CommandSpec> {
                 match ins.0 {
                     $($code $(| $iso)? => Some(&spec::$name),)*
+                    _ => None,
+                }
+            }
+        }
+
+        /// The facts the reader needs on every exchange, read from the same entries one field
+        /// at a time: a match on constants compiles to a small table, so an embedded reader
+        /// does not link the whole table with its names.
+        impl Ins {
+            /// [`CommandSpec::completion`] of this code; `9100` only for a code not in the
+            /// table.
+            #[inline(always)]
+            pub const fn completion(self) -> Completion {
+                match self.0 {
+                    $($code $(| $iso)? => spec::$name.completion,)*
+                    _ => Completion::Ok,
+                }
+            }
+
+            /// [`CommandSpec::needs_session`] of this code.
+            #[inline(always)]
+            pub const fn needs_session(self) -> bool {
+                match self.0 {
+                    $($code $(| $iso)? => spec::$name.needs_session,)*
+                    _ => false,
+                }
+            }
+
+            /// [`CommandSpec::ends_session`] of this code.
+            #[inline(always)]
+            pub const fn ends_session(self) -> EndsSession {
+                match self.0 {
+                    $($code $(| $iso)? => spec::$name.ends_session,)*
+                    _ => EndsSession::Never,
+                }
+            }
+
+            /// [`CommandSpec::fixed_mode`] of this code (`None` for a file command or a code not
+            /// in the table).
+            #[inline(always)]
+            pub const fn fixed_mode(self) -> Option<super::CommMode> {
+                match self.0 {
+                    $($code $(| $iso)? => spec::$name.fixed_mode(),)*
                     _ => None,
                 }
             }
@@ -336,17 +387,6 @@ command_table! {
         Iso, 0, Plain, None, false, Always, Ok;
 }
 
-impl Ins {
-    /// The NXP command name from the [command table](CommandSpec), `None` for a code not
-    /// in it.
-    pub const fn name(self) -> Option<&'static str> {
-        match CommandSpec::lookup(self) {
-            Some(spec) => Some(spec.name_of(self)),
-            None => None,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,6 +430,26 @@ mod tests {
             CommandSpec::lookup(Ins::READ_SIG),
         );
         assert!(uid.unwrap().needs_session && !sig.unwrap().needs_session);
+    }
+
+    #[test]
+    fn field_accessors_agree_with_the_entries() {
+        for code in 0..=u8::MAX {
+            let ins = Ins(code);
+            match CommandSpec::lookup(ins) {
+                Some(s) => {
+                    assert_eq!(ins.completion(), s.completion, "{ins:?}");
+                    assert_eq!(ins.needs_session(), s.needs_session, "{ins:?}");
+                    assert_eq!(ins.ends_session(), s.ends_session, "{ins:?}");
+                    assert_eq!(ins.fixed_mode(), s.fixed_mode(), "{ins:?}");
+                }
+                None => {
+                    assert_eq!(ins.completion(), Completion::Ok);
+                    assert!(!ins.needs_session() && ins.fixed_mode().is_none());
+                    assert_eq!(ins.ends_session(), EndsSession::Never);
+                }
+            }
+        }
     }
 
     #[test]

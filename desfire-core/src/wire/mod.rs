@@ -3,19 +3,25 @@
 
 mod apdu;
 mod command;
+mod file_settings;
 mod ins;
+mod key_settings;
 mod reader;
 mod status;
 mod types;
+mod version;
 
 pub use self::apdu::{CLA_NATIVE, MAX_SHORT_LC, RApdu, emit_capdu};
 pub use self::command::{
     CommandSpec, Completion, EndsSession, FileRight, Kind, ModeRule, completes, spec,
 };
+pub use self::file_settings::{AdditionalAccessRights, FileKind, FileSettings};
 pub use self::ins::Ins;
+pub use self::key_settings::{ChangeKeyAccess, KeySettings};
 pub use self::reader::Reader;
 pub use self::status::Status;
 pub use self::types::*;
+pub use self::version::{Product, StorageSize, Version, VersionPart};
 
 /// Errors in the encoding of a frame, before any meaning is attached to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use desfire_core::wire::Aid;
+use desfire_core::wire::{Aid, Ins, Status};
 
 use crate::virtual_card::VirtualCard;
 
@@ -23,22 +23,28 @@ const SW_FILE_NOT_FOUND: [u8; 2] = [0x6A, 0x82];
 /// DESFire status `AE`: authentication error, the answer of an application with DES/2TDEA
 /// keys to an AES authentication it does not support (T5), and of a card asked for something
 /// in a session it does not have (T13 beyond its recording).
-const AUTHENTICATION_ERROR: u8 = 0xAE;
+const AUTHENTICATION_ERROR: u8 = Status::AUTHENTICATION_ERROR.0;
 /// DESFire status `00`.
-const OPERATION_OK: u8 = 0x00;
+const OPERATION_OK: u8 = Status::OPERATION_OK.0;
 /// DESFire status and command code `AF`.
-const ADDITIONAL_FRAME: u8 = 0xAF;
+const ADDITIONAL_FRAME: u8 = Status::ADDITIONAL_FRAME.0;
+const _: () = assert!(ADDITIONAL_FRAME == Ins::ADDITIONAL_FRAME.0);
 
-const INS_AUTHENTICATE_EV2_FIRST: u8 = 0x71;
-const INS_AUTHENTICATE_EV2_NON_FIRST: u8 = 0x77;
-const INS_LEGACY_AUTHENTICATIONS: [u8; 3] = [0x0A, 0x1A, 0xAA];
-const INS_SELECT_APPLICATION: u8 = 0x5A;
-const INS_GET_APPLICATION_IDS: u8 = 0x6A;
-const INS_GET_DF_NAMES: u8 = 0x6D;
-const INS_READ_DATA: u8 = 0xBD;
-const INS_READ_DATA_ISO: u8 = 0xAD;
-const INS_GET_FILE_SETTINGS: u8 = 0xF5;
-const INS_READ_SIG: u8 = 0x3C;
+// The command codes the faults act on, as the `u8` of a C-APDU (match patterns).
+const INS_AUTHENTICATE_EV2_FIRST: u8 = Ins::AUTHENTICATE_EV2_FIRST.0;
+const INS_AUTHENTICATE_EV2_NON_FIRST: u8 = Ins::AUTHENTICATE_EV2_NON_FIRST.0;
+const INS_LEGACY_AUTHENTICATIONS: [u8; 3] = [
+    Ins::AUTHENTICATE_LEGACY.0,
+    Ins::AUTHENTICATE_ISO.0,
+    Ins::AUTHENTICATE_AES.0,
+];
+const INS_SELECT_APPLICATION: u8 = Ins::SELECT_APPLICATION.0;
+const INS_GET_APPLICATION_IDS: u8 = Ins::GET_APPLICATION_IDS.0;
+const INS_GET_DF_NAMES: u8 = Ins::GET_DF_NAMES.0;
+const INS_READ_DATA: u8 = Ins::READ_DATA.0;
+const INS_READ_DATA_ISO: u8 = Ins::READ_DATA_ISO.0;
+const INS_GET_FILE_SETTINGS: u8 = Ins::GET_FILE_SETTINGS.0;
+const INS_READ_SIG: u8 = Ins::READ_SIG.0;
 /// The most frames of one answer the card fetches ahead (T6): a 2 KiB answer in 1-byte frames.
 const MAX_ANSWER_FRAMES: usize = 4096;
 /// The credential file of the GEN-PACS application (§7).
@@ -48,6 +54,8 @@ const CREDENTIAL_FILE_SIZE: usize = desfire_core::encoding::CCF_FILE_SIZE;
 
 /// Reading C-APDUs and writing R-APDUs whatever the reader's framing.
 pub mod frame {
+    use desfire_core::wire::CLA_NATIVE;
+
     /// How a DESFire command travels.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum Framing {
@@ -78,17 +86,24 @@ pub mod frame {
     }
 
     /// The DESFire command in `capdu`, or `None` for an ISO/IEC 7816-4 command (CLA `00`) or
-    /// a malformed wrapped one. A first byte `90` with a 7816-4 header is wrapped; anything
-    /// else is native (no DESFire command code is `90` or `00`).
+    /// a malformed wrapped one. Native or ISO/IEC 7816-4 as the card decides
+    /// ([`desfire_core::picc::is_native`]); a first byte `90` with a 7816-4 header is wrapped.
     pub fn command(capdu: &[u8]) -> Option<Command<'_>> {
+        if desfire_core::picc::is_native(capdu) {
+            let (ins, data) = capdu.split_first()?;
+            return Some(Command {
+                framing: Framing::Native,
+                ins: *ins,
+                data,
+            });
+        }
         match capdu {
-            [0x00, ..] | [] => None,
-            [0x90, ins, 0x00, 0x00] | [0x90, ins, 0x00, 0x00, _] => Some(Command {
+            [CLA_NATIVE, ins, 0x00, 0x00] | [CLA_NATIVE, ins, 0x00, 0x00, _] => Some(Command {
                 framing: Framing::Wrapped,
                 ins: *ins,
                 data: &[],
             }),
-            [0x90, ins, 0x00, 0x00, lc, rest @ ..] => {
+            [CLA_NATIVE, ins, 0x00, 0x00, lc, rest @ ..] => {
                 let data = rest.get(..usize::from(*lc))?;
                 // Le (one byte) may follow; nothing else.
                 (rest.len() <= usize::from(*lc) + 1).then_some(Command {
@@ -97,12 +112,8 @@ pub mod frame {
                     data,
                 })
             }
-            [0x90, ..] => None,
-            [ins, data @ ..] => Some(Command {
-                framing: Framing::Native,
-                ins: *ins,
-                data,
-            }),
+            // ISO/IEC 7816-4 (CLA `00`), or a malformed wrapped frame.
+            _ => None,
         }
     }
 

@@ -10,11 +10,42 @@ use std::fmt;
 use desfire_core::encoding::{Verdict, osdp_raw_extended};
 use desfire_core::pcd::Transport;
 
-use super::cards::ReaderRole;
-use super::framing::Variant;
+use crate::framing::Variant;
 use crate::gen_pacs::{self, spec_reason};
 use crate::profile::Profile;
 use crate::virtual_card::VirtualCard;
+
+/// Who decides revocation (spec §17, "Reader role"): the audited reader itself, or the
+/// controller it forwards the extended output (§14) to. It decides T10b and T10c.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReaderRole {
+    /// A reader that is its own controller (a standalone reader, the reference reader): T10b
+    /// and T10c are `REVOKED`.
+    #[default]
+    ReaderAndController,
+    /// A reader that forwards the extended output for its controller to revoke: T10b and T10c
+    /// are judged on what it forwards.
+    ReaderOnly,
+}
+
+impl ReaderRole {
+    /// As `--role` takes it and the report states it: `reader+controller`, `reader`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::ReaderAndController => "reader+controller",
+            Self::ReaderOnly => "reader",
+        }
+    }
+
+    /// Parses `--role`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "reader+controller" => Some(Self::ReaderAndController),
+            "reader" | "reader-only" => Some(Self::ReaderOnly),
+            _ => None,
+        }
+    }
+}
 
 /// What a reader did with one presented card.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,29 +1,33 @@
 //! The recorder: a card between the reader under test and a test card that writes down every
 //! exchange, each command named in NXP's terms, and the card's deliberate fault on it.
 
-use desfire_core::wire::Ins;
+use desfire_core::wire::{CLA_NATIVE, Ins};
 
 use super::behaviour::{Behaving, frame};
 use super::model::ExchangeStep;
 use crate::trace::commands::iso_command_name;
 use crate::virtual_card::VirtualCard;
+use crate::vpcd::{GET_DATA_CLA, GET_DATA_INS};
+
+/// The ISO/IEC 7816-4 class byte (ISO commands such as SELECT).
+const CLA_ISO: u8 = 0x00;
 
 /// The command of a C-APDU in NXP's terms, with its key or file number where it has one:
 /// `AuthenticateEV2First key 01`, `ReadData file 01`, `ISOSelectFile`; a native frame is
 /// named the same, with `(native)`.
 pub fn command_name(capdu: &[u8]) -> String {
     match capdu {
-        [0x00, ins, ..] => {
+        [CLA_ISO, ins, ..] => {
             return iso_command_name(*ins)
                 .map_or_else(|| format!("ISO INS {ins:02X}"), str::to_owned);
         }
-        [0xFF, 0xCA, ..] => return "GET DATA (PC/SC)".into(),
+        [GET_DATA_CLA, GET_DATA_INS, ..] => return "GET DATA (PC/SC)".into(),
         _ => {}
     }
     // A malformed wrapped frame is still named by what it starts with.
     let c = match (frame::command(capdu), capdu) {
         (Some(c), _) => c,
-        (None, [0x90, ins, ..]) => frame::Command {
+        (None, [CLA_NATIVE, ins, ..]) => frame::Command {
             framing: frame::Framing::Wrapped,
             ins: *ins,
             data: capdu.get(5..).unwrap_or_default(),
@@ -31,13 +35,32 @@ pub fn command_name(capdu: &[u8]) -> String {
         (None, [cla, ins, ..]) => return format!("CLA {cla:02X} INS {ins:02X}"),
         (None, _) => return "(short frame)".into(),
     };
-    let name = Ins(c.ins)
+    let ins = Ins(c.ins);
+    let name = ins
         .name()
         .map_or_else(|| format!("INS {:02X}", c.ins), str::to_owned);
-    let name = match (c.ins, c.data.first()) {
-        (0x71 | 0x77 | 0x0A | 0x1A | 0xAA | 0x64 | 0xC4, Some(k)) => format!("{name} key {k:02X}"),
-        (0xBD | 0xAD | 0x3D | 0x8D | 0xBB | 0xAB | 0xF5, Some(f)) => format!("{name} file {f:02X}"),
-        (0x5A, _) => match c.data.get(..3) {
+    let name = match (ins, c.data.first()) {
+        (
+            Ins::AUTHENTICATE_EV2_FIRST
+            | Ins::AUTHENTICATE_EV2_NON_FIRST
+            | Ins::AUTHENTICATE_LEGACY
+            | Ins::AUTHENTICATE_ISO
+            | Ins::AUTHENTICATE_AES
+            | Ins::GET_KEY_VERSION
+            | Ins::CHANGE_KEY,
+            Some(k),
+        ) => format!("{name} key {k:02X}"),
+        (
+            Ins::READ_DATA
+            | Ins::READ_DATA_ISO
+            | Ins::WRITE_DATA
+            | Ins::WRITE_DATA_ISO
+            | Ins::READ_RECORDS
+            | Ins::READ_RECORDS_ISO
+            | Ins::GET_FILE_SETTINGS,
+            Some(f),
+        ) => format!("{name} file {f:02X}"),
+        (Ins::SELECT_APPLICATION, _) => match c.data.get(..3) {
             Some([a, b, c]) => format!("{name} {c:02X}{b:02X}{a:02X}"),
             _ => name,
         },

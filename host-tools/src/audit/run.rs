@@ -1,21 +1,30 @@
 //! The audit runner: presents each test card to the reader under test, records the exchange,
 //! and compares the reader's decision with the conforming verdict (§17).
 
+use desfire_core::wire::Ins;
+
 use super::behaviour::frame;
-use super::cards::{CardError, CardSpec, ENROLLED_CREDENTIAL_ID, Fixture};
+use super::cards::{CardError, CardSpec, Conforming, ENROLLED_CREDENTIAL_ID, Fixture};
 use super::model::{AuditReport, CardResult, ExchangeStep, Outcome};
 use super::reader::{FORWARDED, Observation, ReaderUnderTest};
 use super::recorder::Recorder;
 use crate::virtual_card::VirtualCard;
 
+/// The ISO/IEC 7816-4 class byte (ISO commands such as READ BINARY and SELECT).
+const CLA_ISO: u8 = 0x00;
+/// ISO/IEC 7816-4 READ BINARY.
+const ISO_READ_BINARY: u8 = 0xB0;
+
 /// A C-APDU a reader must never send to a GEN-PACS card (R2): a legacy or EV1 authentication
 /// (`0A`, `1A`, `AA`), ISO-wrapped or native, or ISO READ BINARY.
 pub fn forbidden(capdu: &[u8]) -> Option<&'static str> {
-    if let [0x00, 0xB0, ..] = capdu {
+    if let [CLA_ISO, ISO_READ_BINARY, ..] = capdu {
         return Some("ISO READ BINARY of the credential (R2)");
     }
-    match frame::command(capdu) {
-        Some(c) if matches!(c.ins, 0x0A | 0x1A | 0xAA) => Some("legacy authentication (R2)"),
+    match frame::command(capdu).map(|c| Ins(c.ins)) {
+        Some(Ins::AUTHENTICATE_LEGACY | Ins::AUTHENTICATE_ISO | Ins::AUTHENTICATE_AES) => {
+            Some("legacy authentication (R2)")
+        }
         _ => None,
     }
 }
@@ -63,8 +72,11 @@ pub fn present(
 /// reached the reader is INCONCLUSIVE, unless its conforming verdict under the profile is the
 /// golden card's (a GRANT with no alternative): then it is a control card.
 pub fn judge(spec: &CardSpec, fixture: &Fixture, p: &Presentation) -> (Outcome, String) {
-    let expected = fixture.expected(spec);
-    let granted_id = fixture.granted_id(spec);
+    let Conforming {
+        expected,
+        granted_id,
+        forwarded_issue,
+    } = fixture.conforming(spec);
     if let Some((step, why)) = p.exchange.iter().find_map(|s| {
         hex::decode(&s.command)
             .ok()
@@ -88,7 +100,7 @@ pub fn judge(spec: &CardSpec, fixture: &Fixture, p: &Presentation) -> (Outcome, 
             ),
         );
     }
-    if let (Some(issue), Observation::Grant(id)) = (fixture.forwarded_issue(spec), &p.observation)
+    if let (Some(issue), Observation::Grant(id)) = (forwarded_issue, &p.observation)
         && *id == granted_id
     {
         // A reader only: its controller revokes by issue number only if it receives it.
@@ -136,7 +148,7 @@ pub fn judge(spec: &CardSpec, fixture: &Fixture, p: &Presentation) -> (Outcome, 
              answers, or a reader that can be stalled on purpose)"
                 .to_owned(),
         )
-    } else if fixture.forwarded_issue(spec).is_some() || granted_id != ENROLLED_CREDENTIAL_ID {
+    } else if forwarded_issue.is_some() || granted_id != ENROLLED_CREDENTIAL_ID {
         (
             Outcome::Fail,
             "a reader only must forward this card to its controller, which holds the \
@@ -179,13 +191,13 @@ pub fn audit(
         let Some((result, detail, p)) = verdict else {
             continue;
         };
-        let expected = fixture.expected(spec);
-        let mut described = expected.describe(fixture.granted_id(spec));
-        if let Some(issue) = fixture.forwarded_issue(spec) {
+        let conforming = fixture.conforming(spec);
+        let mut described = conforming.expected.describe(conforming.granted_id);
+        if let Some(issue) = conforming.forwarded_issue {
             described.push_str(&format!(", extended output with issue {issue:02X}"));
         }
         results.push(CardResult {
-            id: spec.id.to_owned(),
+            id: spec.id.as_str().to_owned(),
             name: spec.name.to_owned(),
             requirement: spec.requirement.to_owned(),
             expected: described,
@@ -227,7 +239,9 @@ pub fn forwarded_extended(output: &str) -> Option<(u64, u8)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::cards::{CARDS, Expected, ReaderRole};
+    use crate::audit::cards::{CardId, Expected, every_card};
+    use crate::audit::reader::ReaderRole;
+    use desfire_core::encoding::DenyCode;
 
     /// Spec §17, Reader role: a reader only's T10c passes only with the superseded issue
     /// number in the extended output it forwards; T10b with the deny-listed ID granted.
@@ -235,8 +249,7 @@ mod tests {
     fn a_reader_only_is_judged_on_what_it_forwards() {
         let lab = crate::profile::Profile::load(crate::profile::LAB).unwrap();
         let mut f = Fixture::new(lab, "lab", 1_830_297_600).unwrap();
-        let card = |id: &str| *CARDS.iter().find(|c| c.id == id).unwrap();
-        let (t10b, t10c) = (card("T10b"), card("T10c"));
+        let (t10b, t10c) = (CardId::T10b.spec(), CardId::T10c.spec());
         let p = |o: Observation, output: Option<&str>| Presentation {
             observation: o,
             exchange: Vec::new(),
@@ -247,14 +260,14 @@ mod tests {
         let id = ENROLLED_CREDENTIAL_ID;
         let revoked = || p(Observation::Deny(Some("REVOKED".into())), None);
         // Reader and controller: REVOKED.
-        assert_eq!(judge(&t10c, &f, &revoked()).0, Outcome::Pass);
+        assert_eq!(judge(t10c, &f, &revoked()).0, Outcome::Pass);
         assert_eq!(
-            judge(&t10c, &f, &p(Observation::Grant(id), None)).0,
+            judge(t10c, &f, &p(Observation::Grant(id), None)).0,
             Outcome::Fail
         );
         // Reader only.
         f.role = ReaderRole::ReaderOnly;
-        assert_eq!(judge(&t10c, &f, &revoked()).0, Outcome::Fail);
+        assert_eq!(judge(t10c, &f, &revoked()).0, Outcome::Fail);
         let extended = |issue: u8| {
             format!(
                 "stdout \"1A2B3C4D5E6F7081\\nosdp_RAW 00006800F30D93491A2B3C4D5E6F7081{issue:02X}\""
@@ -262,39 +275,41 @@ mod tests {
         };
         assert_eq!(forwarded_extended(&extended(0)), Some((id, 0)));
         assert_eq!(
-            judge(&t10c, &f, &p(Observation::Grant(id), Some(&extended(0)))).0,
+            judge(t10c, &f, &p(Observation::Grant(id), Some(&extended(0)))).0,
             Outcome::Pass
         );
         // The current issue forwarded, or only the 64-bit output: the controller cannot
         // revoke.
         assert_eq!(
-            judge(&t10c, &f, &p(Observation::Grant(id), Some(&extended(1)))).0,
+            judge(t10c, &f, &p(Observation::Grant(id), Some(&extended(1)))).0,
             Outcome::Fail
         );
         let short = "osdp_RAW 000040001A2B3C4D5E6F7081";
         assert_eq!(forwarded_extended(short), None);
         assert_eq!(
-            judge(&t10c, &f, &p(Observation::Grant(id), Some(short))).0,
+            judge(t10c, &f, &p(Observation::Grant(id), Some(short))).0,
             Outcome::Fail
         );
         assert_eq!(
-            judge(&t10c, &f, &p(Observation::Grant(id), None)).0,
+            judge(t10c, &f, &p(Observation::Grant(id), None)).0,
             Outcome::Fail
         );
         // T10b: the deny-listed credential granted, for the controller to revoke.
         let listed = 0x1A2B_3C4D_5E6F_70FF;
-        assert_eq!(f.granted_id(&t10b), listed);
+        assert_eq!(f.conforming(t10b).granted_id, listed);
         assert_eq!(
-            judge(&t10b, &f, &p(Observation::Grant(listed), None)).0,
+            judge(t10b, &f, &p(Observation::Grant(listed), None)).0,
             Outcome::Pass
         );
         assert_eq!(
-            judge(&t10b, &f, &p(Observation::Grant(id), None)).0,
+            judge(t10b, &f, &p(Observation::Grant(id), None)).0,
             Outcome::Fail
         );
-        assert_eq!(judge(&t10b, &f, &revoked()).0, Outcome::Fail);
+        assert_eq!(judge(t10b, &f, &revoked()).0, Outcome::Fail);
         // Other cards do not depend on the role.
-        assert_eq!(f.expected(&card("T6")), card("T6").expected);
+        let t6 = CardId::T6.spec();
+        assert_eq!(f.conforming(t6).expected, t6.expected);
+        assert_eq!(t6.expected.deny, [DenyCode::MacMismatch]);
     }
 
     #[test]
@@ -314,50 +329,54 @@ mod tests {
     #[test]
     fn expected_verdicts_accept_only_conforming_observations() {
         let id = ENROLLED_CREDENTIAL_ID;
-        let t0 = CARDS.iter().find(|c| c.id == "T0").unwrap().expected;
+        let t0 = CardId::T0.spec().expected;
         assert!(t0.accepts(&Observation::Grant(id), id));
         assert!(!t0.accepts(&Observation::Grant(id ^ 1), id));
         assert!(!t0.accepts(&Observation::Deny(None), id));
-        let t6 = CARDS.iter().find(|c| c.id == "T6").unwrap().expected;
+        let t6 = CardId::T6.spec().expected;
         assert!(t6.accepts(&Observation::Deny(Some("MAC_MISMATCH".into())), id));
         assert!(t6.accepts(&Observation::Deny(None), id));
         assert!(!t6.accepts(&Observation::Deny(Some("CARD_ERROR".into())), id));
         assert!(!t6.accepts(&Observation::Grant(id), id));
         assert!(!t6.accepts(&Observation::Error("x".into()), id));
-        let t1 = CARDS.iter().find(|c| c.id == "T1").unwrap().expected;
+        let t1 = CardId::T1.spec().expected;
         assert!(t1.accepts(&Observation::Deny(Some("TRANSPORT".into())), id));
         assert!(!t1.accepts(&Observation::Timeout, id));
-        let t12 = CARDS.iter().find(|c| c.id == "T12").unwrap().expected;
+        let t12 = CardId::T12.spec().expected;
         assert_eq!(
             t12.describe(id),
             "GRANT 1A2B3C4D5E6F7081 (PC not enabled) or DENY PROXIMITY_FAILED"
         );
-        let any: Expected = CARDS.iter().find(|c| c.id == "T1").unwrap().expected;
+        let any: Expected = CardId::T1.spec().expected;
         assert!(any.accepts(&Observation::Deny(Some("UID_POLICY".into())), id));
     }
 
     #[test]
     fn every_card_has_a_unique_id_and_a_failure_meaning() {
-        for (i, c) in CARDS.iter().enumerate() {
+        for id in CardId::ALL {
+            let c = id.spec();
+            assert_eq!(c.id, id, "the catalogue entry of {id} is another card's");
             assert!(
                 !c.failure_means.is_empty() && !c.requirement.is_empty(),
                 "{}",
                 c.id
             );
-            assert!(CARDS[..i].iter().all(|o| o.id != c.id), "{} twice", c.id);
         }
         // The lab profile plays every card; a profile without a revocation list cannot play
         // the revocation cards.
         let lab = crate::profile::Profile::load(crate::profile::LAB).unwrap();
-        assert_eq!(crate::audit::cards::default_set(&lab).len(), CARDS.len());
+        assert_eq!(
+            crate::audit::cards::default_set(&lab).len(),
+            every_card().count()
+        );
         let mut bare = crate::profile::Profile::load(crate::profile::LAB).unwrap();
         bare.revocation.clear();
-        let default: Vec<&str> = crate::audit::cards::default_set(&bare)
+        let default: Vec<CardId> = crate::audit::cards::default_set(&bare)
             .iter()
             .map(|c| c.id)
             .collect();
-        assert_eq!(default.len(), CARDS.len() - 2);
-        assert!(!default.contains(&"T10b") && !default.contains(&"T10c"));
+        assert_eq!(default.len(), CardId::ALL.len() - 2);
+        assert!(!default.contains(&CardId::T10b) && !default.contains(&CardId::T10c));
         assert_eq!(
             crate::audit::cards::select("t0, T10")
                 .unwrap()

@@ -5,14 +5,15 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::audit::cards::{self, CardSpec, Fixture, ReaderRole};
+use crate::audit::cards::{self, CardSpec, Fixture};
 use crate::audit::command::ReaderCommand;
 use crate::audit::firmware::{FirmwareOptions, FirmwareReader, RunTiming};
-use crate::audit::framing::Variant;
 use crate::audit::model::AuditReport;
+use crate::audit::reader::ReaderRole;
 use crate::audit::reader::{ReaderUnderTest, ReferenceReader, UidOnlyReader};
 use crate::audit::{report, run};
-use crate::gen_pacs::{self, parse_date};
+use crate::dates::parse_date;
+use crate::framing::Variant;
 use crate::profile::Profile;
 
 use super::{CliError, Exit};
@@ -187,7 +188,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
     let chosen = match &args.cards {
         Some(list) => cards::select(list).map_err(audit_err)?,
         None => {
-            for c in cards::CARDS {
+            for c in cards::every_card() {
                 if let Some(why) = c.unplayable(&profile) {
                     eprintln!("desfire: {} ({}) not played: {why}", c.id, c.name);
                 }
@@ -197,7 +198,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
     };
     let now = match &args.now {
         Some(d) => parse_date("--now", d)?,
-        None => gen_pacs::now(),
+        None => crate::dates::now(),
     };
     let started = Instant::now();
     let mut fixture = Fixture::new(profile, &args.profile, now).map_err(audit_err)?;

@@ -8,7 +8,6 @@ use crate::audit::cards::{self, Fixture};
 use crate::audit::model::AuditReport;
 use crate::audit::reader::{ReferenceReader, UidOnlyReader};
 use crate::audit::report;
-use crate::gen_pacs;
 use crate::profile::{LAB, Profile};
 
 use super::audit::{audit_with_progress, color_on_stdout};
@@ -34,8 +33,8 @@ pub struct Args {
 /// Runs `desfire demo`.
 pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
     let now = match &args.now {
-        Some(d) => gen_pacs::parse_date("--now", d)?,
-        None => gen_pacs::now(),
+        Some(d) => crate::dates::parse_date("--now", d)?,
+        None => crate::dates::now(),
     };
     let profile = Profile::load(LAB)?;
     profile.warn_if_test();

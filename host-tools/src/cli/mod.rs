@@ -14,29 +14,43 @@ use std::io::Write;
 
 use clap::{Parser, Subcommand};
 
-/// Exit status of a run.
+/// Exit status of a run; the process exits with [`Exit::code`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// Done (for `trace decode`: decoding ran to the end, whatever it found).
-    Success = 0,
+    Success,
     /// `trace decode --strict`: some exchange or line could not be followed; `reader`: DENY;
-    /// `card verify`: a check failed; `card encode`: the card was refused.
-    Fail = 1,
+    /// `card verify`: a check failed; `card encode`: the card was refused; `audit`: a card
+    /// failed.
+    Fail,
     /// Bad arguments, unreadable input, or output failure.
-    Usage = 2,
-    /// The reader or the card failed, or the card refused the command; `audit`: no card
-    /// failed, but some card's fault never reached the reader (INCONCLUSIVE).
-    Card = 3,
+    Usage,
+    /// The reader or the card failed, or the card refused the command.
+    Card,
+    /// `audit`: no card failed, but some card's fault never reached the reader (decision 0006
+    /// D5).
+    Inconclusive,
 }
 
 impl Exit {
+    /// The process exit status: 0, 1, 2, and 3 for both [`Exit::Card`] and
+    /// [`Exit::Inconclusive`] (as the README and decision 0006 document them).
+    pub const fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::Fail => 1,
+            Exit::Usage => 2,
+            Exit::Card | Exit::Inconclusive => 3,
+        }
+    }
+
     /// `desfire audit`'s exit for an audit's verdict: 0 every card PASS, 1 any FAIL, 3 no FAIL
     /// but something INCONCLUSIVE.
     pub fn of_audit(result: crate::audit::model::Outcome) -> Self {
         match result {
             crate::audit::model::Outcome::Pass => Exit::Success,
             crate::audit::model::Outcome::Fail => Exit::Fail,
-            crate::audit::model::Outcome::Inconclusive => Exit::Card,
+            crate::audit::model::Outcome::Inconclusive => Exit::Inconclusive,
         }
     }
 }
@@ -79,7 +93,7 @@ pub enum CliError {
     /// A card command failed at the reader or the card.
     #[cfg(feature = "pcsc")]
     #[error(transparent)]
-    Card(#[from] card::CardError),
+    Card(#[from] card::CardCommandError),
     /// `desfire card …` in a build without PC/SC.
     #[cfg(not(feature = "pcsc"))]
     #[error(

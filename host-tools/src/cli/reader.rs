@@ -13,9 +13,10 @@ use desfire_core::encoding::{
 use super::card::ReaderArgs;
 use super::emulate::EmulateError;
 use super::{CliError, Exit};
-use crate::audit::framing::Variant;
 use crate::card_image;
-use crate::gen_pacs::{self, parse_date, spec_reason};
+use crate::dates::parse_date;
+use crate::framing::Variant;
+use crate::gen_pacs::{self, spec_reason};
 use crate::profile::{Needed, Profile};
 use crate::virtual_card::EmulatedCard;
 use crate::virtual_card::ImageLink;
@@ -95,7 +96,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
     profile.require(&[Needed::K1, Needed::K2, Needed::IssuerKeys])?;
     let now = match &args.now {
         Some(d) => parse_date("--now", d)?,
-        None => gen_pacs::now(),
+        None => crate::dates::now(),
     };
     let t = match &args.image {
         Some(path) => read_image(path, &profile, now, args.framing)?,

@@ -475,7 +475,7 @@ fn reader_grants_a_lab_card_through_the_emulated_pn532() {
     use desfire_core::pcd::{Desfire, FrameSize};
     use desfire_core::picc::State;
 
-    let now = gen_pacs::now();
+    let now = crate::dates::now();
     let profile = Profile::load(LAB).unwrap();
     let credential = Credential {
         issuer: profile.issuer_id.clone(),
@@ -572,14 +572,14 @@ impl FieldCard for Carried<'_> {
 #[test]
 fn faults_reach_the_reader_whatever_the_in_data_exchange_framing() {
     use crate::audit::cards::{self, Fixture};
-    use crate::audit::framing::Variant;
     use crate::audit::reader::Observation;
+    use crate::framing::Variant;
     use crate::gen_pacs;
     use crate::profile::{LAB, Profile};
     use crate::virtual_card::VirtualCard;
     use desfire_core::encoding::Verdict;
 
-    let now = gen_pacs::parse_date("now", "2026-06-01").unwrap();
+    let now = crate::dates::parse_date("now", "2026-06-01").unwrap();
     let fixture = Fixture::new(Profile::load(LAB).unwrap(), LAB, now).unwrap();
     for id in ["T4", "T5", "T6", "T13", "T7"] {
         let spec = cards::select(id).unwrap()[0];

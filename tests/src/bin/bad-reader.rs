@@ -14,19 +14,18 @@
 //! `desfire reader` does: GRANT is exit 0 with the credential ID as the first line of standard
 //! output; DENY is exit 1 with `DENY <REASON>` on standard error; exit 2 on a usage error or a
 //! reader that could not run. `--framing` chooses how the model frames its commands
-//! (`host_tools::audit::framing::Variant`: `ad`, the default, `bd`, `whole-file`, `df-name`,
+//! (`host_tools::framing::Variant`: `ad`, the default, `bd`, `whole-file`, `df-name`,
 //! `inquisitive`).
 
 use std::process::ExitCode;
 
 use desfire_tests::bad_readers::{Flaw, ModelSetup, read_over};
 use host_tools::audit::cards::{ENROLLED_CREDENTIAL_ID, GOLDEN_UID};
-use host_tools::audit::framing::Variant;
 use host_tools::audit::reader::{
     CardLink, Observation, ReaderUnderTest, ReferenceReader, UidOnlyReader,
 };
 use host_tools::card_image;
-use host_tools::gen_pacs;
+use host_tools::framing::Variant;
 use host_tools::profile::{LAB, Profile};
 use host_tools::virtual_card::EmulatedCard;
 use host_tools::virtual_card::VirtualCard;
@@ -59,8 +58,8 @@ fn main() -> ExitCode {
     let Some(name) = flaw else {
         return usage("--flaw is required");
     };
-    let now = match now.map(|d| gen_pacs::parse_date("--now", &d)) {
-        None => gen_pacs::now(),
+    let now = match now.map(|d| host_tools::dates::parse_date("--now", &d)) {
+        None => host_tools::dates::now(),
         Some(Ok(t)) => t,
         Some(Err(e)) => return usage(&e.to_string()),
     };

@@ -1,10 +1,10 @@
 //! Application commands: SelectApplication, ISOSelectFile by DF name, GetApplicationIDs,
 //! GetDFNames, CreateApplication, DeleteApplication (MF3D(H)x3 "PICC level commands").
 
-use super::keys::KeySettings;
 use super::{Hex, InvalidParameter, fixed, with_header};
 use crate::pcd::command::{Command, MAX_HEADER, Response};
 use crate::pcd::{Desfire, Error, ProtocolError, Transport};
+use crate::wire::KeySettings;
 use crate::wire::{self, Aid, Ins, RApdu, Reader, Status, Writer};
 
 /// Longest DF name (ISO/IEC 7816-4 application identifier as DESFire stores it).
@@ -378,12 +378,12 @@ pub fn delete_application(aid: Aid) -> Result<Command<'static>, InvalidParameter
 
 #[cfg(test)]
 mod tests {
-    use super::super::keys::ChangeKeyAccess;
     use super::super::test_support::{framed, response, show};
     use super::*;
     use crate::crypto::AesKey;
     use crate::pcd::CommandMode;
     use crate::pcd::FrameSize;
+    use crate::wire::ChangeKeyAccess;
     use crate::wire::{KeyNo, emit_capdu};
     use hex_literal::hex;
 

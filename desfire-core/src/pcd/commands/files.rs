@@ -5,7 +5,9 @@
 use super::application::reject_reserved_fid;
 use super::{Hex, InvalidParameter, Rights, fixed, inline, with_header};
 use crate::pcd::command::{Command, CommandMode, MAX_HEADER, Response};
-use crate::wire::{AccessRights, CommMode, Error, FileNo, FileType, Ins, Reader, U24, Writer};
+use crate::wire::{
+    AccessRights, CommMode, Error, FileKind, FileNo, FileSettings, FileType, Ins, U24, Writer,
+};
 
 /// Most files an application holds (file numbers 0 to 31).
 const MAX_FILES: usize = 32;
@@ -13,11 +15,6 @@ const MAX_FILES: usize = 32;
 /// Most additional access rights that ChangeFileSettings sets: with the primary set, up to
 /// eight access conditions per file (EV2 and later).
 pub const MAX_ADDITIONAL_ACCESS_RIGHTS: usize = 7;
-
-/// FileOption bit 7: additional access rights follow.
-const OPTION_ADDITIONAL_RIGHTS: u8 = 0x80;
-/// FileOption bit 6: Secure Dynamic Messaging settings follow.
-const OPTION_SDM: u8 = 0x40;
 
 /// `GetFileIDs` (`6F`): the file numbers of the selected application. MACed when
 /// authenticated.
@@ -133,177 +130,13 @@ pub fn get_file_settings(file: FileNo) -> Command<'static> {
     fixed(Ins::GET_FILE_SETTINGS, [file.value()])
 }
 
-/// What a file holds, by type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum FileKind<'a> {
-    /// Standard or backup data file.
-    Data {
-        /// File size in bytes.
-        size: U24,
-    },
-    /// Value file.
-    Value {
-        /// Lowest value a Debit may reach.
-        lower_limit: i32,
-        /// Highest value a Credit may reach.
-        upper_limit: i32,
-        /// What LimitedCredit may still add.
-        limited_credit_value: i32,
-        /// Bit 0 of the last byte: LimitedCredit is enabled.
-        limited_credit_enabled: bool,
-        /// Bit 1 of the last byte: GetValue works without authentication.
-        free_get_value: bool,
-    },
-    /// Linear or cyclic record file.
-    Record {
-        /// Size of one record.
-        record_size: U24,
-        /// Records the file can hold.
-        max_records: U24,
-        /// Records written so far.
-        current_records: U24,
-    },
-    /// Transaction MAC file: everything after the access rights, as sent.
-    TransactionMac {
-        /// TMKeyOption, TMKeyVersion and, where present, TMCLimit.
-        raw: &'a [u8],
-    },
-}
-
-/// Additional access rights (EV2 and later): two bytes each, as [`AccessRights`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct AdditionalAccessRights<'a>(&'a [u8]);
-
-impl<'a> AdditionalAccessRights<'a> {
-    /// The access right sets, in card order.
-    pub fn iter(&self) -> impl Iterator<Item = AccessRights> + 'a {
-        self.0
-            .as_chunks::<2>()
-            .0
-            .iter()
-            .map(|c| AccessRights::from_wire(*c))
-    }
-
-    /// How many.
-    pub const fn len(&self) -> usize {
-        self.0.len() / 2
-    }
-
-    /// Whether there are none.
-    pub const fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-/// The GetFileSettings response.
-///
-/// `FileType FileOption AccessRights(2)`, then by type the size, the value limits or the record
-/// geometry, then `NrAddARs AddARs(2 each)` when FileOption bit 7 is set, then the Secure
-/// Dynamic Messaging settings when bit 6 is set (kept as sent).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct FileSettings<'a> {
-    /// File type.
-    pub file_type: FileType,
-    /// FileOption as sent: bits 1..0 comm mode, bit 6 SDM, bit 7 additional access rights.
-    pub option: u8,
-    /// The primary access rights.
-    pub access_rights: AccessRights,
-    /// Type-specific settings.
-    pub kind: FileKind<'a>,
-    /// Additional access rights (empty unless FileOption bit 7).
-    pub additional_access_rights: AdditionalAccessRights<'a>,
-    /// Secure Dynamic Messaging settings as sent (FileOption bit 6): SDMOptions,
-    /// SDMAccessRights and the offsets they call for (NT4H2421Gx §10.7.2).
-    pub sdm: Option<&'a [u8]>,
-}
-
 impl<'a> FileSettings<'a> {
-    /// Parses the response.
+    /// Parses the GetFileSettings response ([`FileSettings::decode`] of its verified data).
     ///
     /// [`Error::BadValue`]: an unknown file type, a value file whose lower limit is above its
     /// upper limit, or a record file with more records than it can hold.
     pub fn parse(resp: &Response<'a>) -> Result<Self, Error> {
-        let mut r = Reader::new(resp.data());
-        let file_type = FileType::from_byte(r.u8()?)?;
-        let option = r.u8()?;
-        let access_rights = AccessRights::from_wire(r.array()?);
-        let kind = match file_type {
-            FileType::StdData | FileType::BackupData => FileKind::Data {
-                size: U24::from_wire(r.array()?),
-            },
-            FileType::Value => {
-                let lower_limit = r.i32_le()?;
-                let upper_limit = r.i32_le()?;
-                let limited_credit_value = r.i32_le()?;
-                let flags = r.u8()?;
-                if lower_limit > upper_limit {
-                    return Err(Error::BadValue);
-                }
-                FileKind::Value {
-                    lower_limit,
-                    upper_limit,
-                    limited_credit_value,
-                    limited_credit_enabled: flags & 0x01 != 0,
-                    free_get_value: flags & 0x02 != 0,
-                }
-            }
-            FileType::LinearRecord | FileType::CyclicRecord => {
-                let record_size = U24::from_wire(r.array()?);
-                let max_records = U24::from_wire(r.array()?);
-                let current_records = U24::from_wire(r.array()?);
-                if current_records > max_records {
-                    return Err(Error::BadValue);
-                }
-                FileKind::Record {
-                    record_size,
-                    max_records,
-                    current_records,
-                }
-            }
-            FileType::TransactionMac => {
-                return Ok(Self {
-                    file_type,
-                    option,
-                    access_rights,
-                    kind: FileKind::TransactionMac { raw: r.rest() },
-                    additional_access_rights: AdditionalAccessRights::default(),
-                    sdm: None,
-                });
-            }
-        };
-        let additional_access_rights = if option & OPTION_ADDITIONAL_RIGHTS != 0 {
-            let count = usize::from(r.u8()?);
-            AdditionalAccessRights(r.take(count.saturating_mul(2))?)
-        } else {
-            AdditionalAccessRights::default()
-        };
-        let sdm = if option & OPTION_SDM != 0 {
-            // At least SDMOptions and SDMAccessRights.
-            let rest = r.rest();
-            if rest.len() < 3 {
-                return Err(Error::Truncated);
-            }
-            Some(rest)
-        } else {
-            r.finish()?;
-            None
-        };
-        Ok(Self {
-            file_type,
-            option,
-            access_rights,
-            kind,
-            additional_access_rights,
-            sdm,
-        })
-    }
-
-    /// The file's comm mode (FileOption bits 1..0).
-    pub const fn comm_mode(&self) -> CommMode {
-        CommMode::from_bits(self.option)
+        Self::decode(resp.data())
     }
 }
 
@@ -414,7 +247,7 @@ impl<'r> ChangeFileSettings<'r> {
         let count = if self.additional.is_empty() {
             None
         } else {
-            option |= OPTION_ADDITIONAL_RIGHTS;
+            option |= FileSettings::OPTION_ADDITIONAL_RIGHTS;
             u8::try_from(self.additional.len()).ok()
         };
         let additional = self.additional.iter().flat_map(|r| r.to_wire());

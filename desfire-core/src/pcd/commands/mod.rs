@@ -40,22 +40,24 @@ pub use self::data::{
     commit_transaction_returning_tmac, credit, debit, get_value, limited_credit, value_operation,
 };
 pub use self::files::{
-    AdditionalAccessRights, ChangeFileSettings, CreateDataFile, CreateRecordFile, CreateValueFile,
-    FileIds, FileKind, FileSettings, IsoFileIds, MAX_ADDITIONAL_ACCESS_RIGHTS, delete_file,
-    get_file_ids, get_file_settings, get_iso_file_ids,
+    ChangeFileSettings, CreateDataFile, CreateRecordFile, CreateValueFile, FileIds, IsoFileIds,
+    MAX_ADDITIONAL_ACCESS_RIGHTS, delete_file, get_file_ids, get_file_settings, get_iso_file_ids,
 };
 pub use self::keys::{
-    ChangeKey, ChangeKeyAccess, ChangeKeyTarget, KeyConfiguration, KeySettings, KeyType,
-    KeyVersion, change_key_settings, get_key_settings, get_key_version,
+    ChangeKey, ChangeKeyTarget, KeyConfiguration, KeyType, KeyVersion, change_key_settings,
+    get_key_settings, get_key_version,
 };
 pub use self::picc::{
-    Configuration, FreeMemory, OriginalitySignature, PiccConfiguration, Product, StorageSize, Uid,
-    Version, VersionPart, format_picc, get_card_uid, get_free_memory, get_version, read_sig,
-    set_configuration, verify_originality,
+    Configuration, FreeMemory, OriginalitySignature, PiccConfiguration, Uid, format_picc,
+    get_card_uid, get_free_memory, get_version, read_sig, set_configuration, verify_originality,
+};
+pub use crate::wire::{
+    AdditionalAccessRights, ChangeKeyAccess, FileKind, FileSettings, KeySettings, Product,
+    StorageSize, Version, VersionPart,
 };
 
 use super::command::{Command, CommandData, CommandMode, MAX_INLINE_DATA};
-use crate::wire::{self, AccessRights, CommMode, CommandSpec, Ins};
+use crate::wire::{self, AccessRights, CommMode, Ins};
 
 /// Which of two command codes to use where current cards have both (the MF3D(H)x3 command set;
 /// NT4H2421Gx §10.8 lists only the second set).
@@ -163,23 +165,23 @@ impl<E> From<InvalidParameter> for super::Error<E> {
 
 /// The comm mode the command table gives `ins`; a file command starts Plain and takes its
 /// file's mode through [`in_file_mode`].
+#[inline(always)]
 fn table_mode(ins: Ins) -> CommandMode {
-    match CommandSpec::lookup(ins) {
-        Some(spec) => match spec.fixed_mode() {
-            Some(mode) => mode,
-            None => CommandMode::Plain,
-        },
+    match ins.fixed_mode() {
+        Some(mode) => mode,
         None => CommandMode::Plain,
     }
 }
 
 /// A command with a fixed-size header (the capacity check happens at compile time), in the
 /// table's mode and with the table's session flags.
+#[inline(always)]
 fn fixed<const M: usize>(ins: Ins, header: [u8; M]) -> Command<'static> {
     Command::from_table(ins, heapless::Vec::from_array(header), table_mode(ins))
 }
 
 /// A command with a variable header (creation parameters), in the table's mode.
+#[inline(always)]
 fn with_header(ins: Ins, header: &[u8]) -> Result<Command<'static>, InvalidParameter> {
     Command::new(ins, header, table_mode(ins)).map_err(|_| InvalidParameter::TooLong)
 }

@@ -5,7 +5,7 @@ use super::{Hex, InvalidParameter, fixed, inline};
 use crate::crypto::originality::{self, OriginalityKey, SIGNATURE_LEN};
 use crate::crypto::{AesKey, CryptoError};
 use crate::pcd::command::{Command, CommandData, Response};
-use crate::wire::{Error, Ins, Reader};
+use crate::wire::{Error, Ins, Reader, Version};
 
 /// `GetVersion` (`60`): hardware, software and production data. MACed when authenticated.
 ///
@@ -14,189 +14,11 @@ pub fn get_version() -> Command<'static> {
     fixed(Ins::GET_VERSION, [])
 }
 
-/// The `StorageSize` byte of GetVersion: bits 7..1 are `n`, the size is `2^n` bytes, exactly
-/// when bit 0 is clear and somewhere between `2^n` and `2^(n+1)` when it is set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct StorageSize(pub u8);
-
-impl StorageSize {
-    /// The lower bound in bytes, `2^n`; `None` when it does not fit 32 bits.
-    pub fn bytes(self) -> Option<u32> {
-        1u32.checked_shl(u32::from(self.0 >> 1))
-    }
-
-    /// Whether the size is exactly [`Self::bytes`] (bit 0 clear).
-    pub const fn is_exact(self) -> bool {
-        self.0 & 1 == 0
-    }
-}
-
-impl core::fmt::Display for StorageSize {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match (self.bytes(), self.is_exact()) {
-            (Some(b), true) => write!(f, "{b} bytes"),
-            (Some(b), false) => write!(f, "{b} to {} bytes", u64::from(b) << 1),
-            (None, _) => write!(f, "storage size code {:02X}", self.0),
-        }
-    }
-}
-
-/// One of the first two GetVersion frames (hardware or software).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct VersionPart {
-    /// Vendor ID (`04` for NXP).
-    pub vendor_id: u8,
-    /// Product type (`01` DESFire, `08` DESFire Light, `04` NTAG).
-    pub product_type: u8,
-    /// Product subtype.
-    pub sub_type: u8,
-    /// Major version (`01` EV1, `12` EV2, `33` EV3 on the hardware part).
-    pub major: u8,
-    /// Minor version.
-    pub minor: u8,
-    /// Storage size.
-    pub storage_size: StorageSize,
-    /// Communication protocol type (`05`: ISO/IEC 14443-2 and -3).
-    pub protocol: u8,
-}
-
-impl VersionPart {
-    fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
-        let [
-            vendor_id,
-            product_type,
-            sub_type,
-            major,
-            minor,
-            size,
-            protocol,
-        ] = r.array()?;
-        Ok(Self {
-            vendor_id,
-            product_type,
-            sub_type,
-            major,
-            minor,
-            storage_size: StorageSize(size),
-            protocol,
-        })
-    }
-}
-
-impl core::fmt::Display for VersionPart {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(
-            f,
-            "vendor {:02X} type {:02X}.{:02X} version {:02X}.{:02X}, {}, protocol {:02X}",
-            self.vendor_id,
-            self.product_type,
-            self.sub_type,
-            self.major,
-            self.minor,
-            self.storage_size,
-            self.protocol
-        )
-    }
-}
-
-/// What the hardware part of GetVersion says the card is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum Product {
-    /// MIFARE DESFire (D40), hardware major `00`.
-    DesfireD40,
-    /// MIFARE DESFire EV1, hardware major `01`.
-    DesfireEv1,
-    /// MIFARE DESFire EV2, hardware major `12`.
-    DesfireEv2,
-    /// MIFARE DESFire EV3, hardware major `33`.
-    DesfireEv3,
-    /// MIFARE DESFire Light: type `08`, hardware major `30`.
-    DesfireLight,
-    /// Anything else (NTAG 424 DNA, other vendors, future versions).
-    Other,
-}
-
-impl core::fmt::Display for Product {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(match self {
-            Self::DesfireD40 => "MIFARE DESFire D40",
-            Self::DesfireEv1 => "MIFARE DESFire EV1",
-            Self::DesfireEv2 => "MIFARE DESFire EV2",
-            Self::DesfireEv3 => "MIFARE DESFire EV3",
-            Self::DesfireLight => "MIFARE DESFire Light",
-            Self::Other => "unknown product",
-        })
-    }
-}
-
-/// The GetVersion response: 28 bytes, or 29 on cards that append a FabKey ID.
-///
-/// Whether the UID is a random ID is not visible here; the bytes are exposed as sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Version {
-    /// Hardware part (first frame).
-    pub hardware: VersionPart,
-    /// Software part (second frame).
-    pub software: VersionPart,
-    /// UID as reported here.
-    pub uid: [u8; 7],
-    /// Production batch number. On EV2 and later its last nibble and the top bit of
-    /// [`Self::production_week`] carry FabKey bits; kept as sent.
-    pub batch_no: [u8; 5],
-    /// Calendar week of production (BCD, as sent).
-    pub production_week: u8,
-    /// Year of production (BCD, as sent).
-    pub production_year: u8,
-    /// FabKey ID, on cards that send a 15-byte third frame.
-    pub fab_key_id: Option<u8>,
-}
-
 impl Version {
-    /// Parses the GetVersion response (all three frames).
+    /// Parses the GetVersion response (all three frames): [`Version::decode`] of its verified
+    /// data.
     pub fn parse(resp: &Response<'_>) -> Result<Self, Error> {
-        let mut r = Reader::new(resp.data());
-        let hardware = VersionPart::read(&mut r)?;
-        let software = VersionPart::read(&mut r)?;
-        let uid = r.array()?;
-        let batch_no = r.array()?;
-        let production_week = r.u8()?;
-        let production_year = r.u8()?;
-        let fab_key_id = if r.is_empty() { None } else { Some(r.u8()?) };
-        r.finish()?;
-        Ok(Self {
-            hardware,
-            software,
-            uid,
-            batch_no,
-            production_week,
-            production_year,
-            fab_key_id,
-        })
-    }
-
-    /// The product, from the hardware part's vendor, type and major version.
-    pub const fn product(&self) -> Product {
-        let hw = &self.hardware;
-        if hw.vendor_id != 0x04 {
-            return Product::Other;
-        }
-        match (hw.product_type, hw.major) {
-            (0x01, 0x00) => Product::DesfireD40,
-            (0x01, 0x01) => Product::DesfireEv1,
-            (0x01, 0x12) => Product::DesfireEv2,
-            (0x01, 0x33) => Product::DesfireEv3,
-            (0x08, 0x30) => Product::DesfireLight,
-            _ => Product::Other,
-        }
-    }
-
-    /// Whether this is a MIFARE DESFire EV3 (hardware major version `33`).
-    pub const fn is_ev3(&self) -> bool {
-        matches!(self.product(), Product::DesfireEv3)
+        Self::decode(resp.data())
     }
 }
 
@@ -460,7 +282,7 @@ mod tests {
     use super::super::test_support::{response, show};
     use super::*;
     use crate::pcd::CommandMode;
-    use crate::wire::emit_capdu;
+    use crate::wire::{Product, StorageSize, emit_capdu};
     use hex_literal::hex;
 
     /// An EV3 8K shaped like a real card's answer (vendor NXP, type 01, HW 33.00, storage 1A,

@@ -47,7 +47,7 @@ pub fn run(
     use desfire_core::wire::{Aid, KeyNo};
 
     use super::session::{
-        CardError, Context, authenticate, confirm, key_for, load_keys, select, with_card,
+        CardCommandError, Context, authenticate, confirm, key_for, load_keys, select, with_card,
     };
     use crate::args::{ArgError, parse_aes_key, parse_aid, parse_key_no};
 
@@ -81,7 +81,7 @@ pub fn run(
     let old_key = if same_key {
         None
     } else {
-        Some(key_for(&keys, key_no).ok_or(CardError::MissingKey(key_no.value()))?)
+        Some(key_for(&keys, key_no).ok_or(CardCommandError::MissingKey(key_no.value()))?)
     };
     let place = aid.map_or_else(|| "the PICC".to_owned(), |a| format!("application {a}"));
     confirm(

@@ -15,7 +15,8 @@ use crate::args::{ArgError, parse_hex};
 use crate::card_image::{self, CardImage};
 use crate::cli::emulate::EmulateError;
 use crate::cli::{CliError, Exit};
-use crate::gen_pacs::{self, Encoded, parse_date};
+use crate::dates::parse_date;
+use crate::gen_pacs::{self, Encoded};
 use crate::profile::{Needed, Profile};
 use crate::virtual_card::EmulatedCard;
 use crate::virtual_card::ImageLink;
@@ -76,7 +77,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
     profile.warn_if_test();
     profile.require(&Needed::CARD_MASTERS)?;
     profile.require(&[Needed::SigningKey])?;
-    let now = gen_pacs::now();
+    let now = crate::dates::now();
     let credential = credential(&args, &profile, now)?;
     let outcome = match &args.image {
         Some(path) => encode_image(

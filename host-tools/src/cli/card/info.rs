@@ -179,11 +179,12 @@ mod imp {
     use super::{AppInfo, Args, FileInfo, Info, VersionInfo};
     use crate::args::{KeySpec, parse_aid, parse_key_no};
     use crate::cli::card::session::{
-        Card, CardError, Context, anticollision_uid, authenticate, load_keys, select, with_card,
+        Card, CardCommandError, Context, anticollision_uid, authenticate, load_keys, select,
+        with_card,
     };
 
     /// Runs the commands and collects the answers; a refused command is noted and skipped.
-    pub(super) fn gather(args: &Args) -> Result<Info, CardError> {
+    pub(super) fn gather(args: &Args) -> Result<Info, CardCommandError> {
         let keys = load_keys(&args.keys)?;
         let app = args
             .app
@@ -197,7 +198,7 @@ mod imp {
                 uid_kind: "unknown",
                 ..Info::default()
             };
-            let note = |e: CardError, errors: &mut Vec<String>| errors.push(e.to_string());
+            let note = |e: CardCommandError, errors: &mut Vec<String>| errors.push(e.to_string());
             match anticollision_uid(card) {
                 Ok(uid) => info.anticollision_uid = Some(hex::encode_upper(uid)),
                 Err(e) => note(e, &mut info.errors),

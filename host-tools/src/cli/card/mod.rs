@@ -17,7 +17,7 @@ pub mod write;
 pub(crate) mod session;
 
 #[cfg(feature = "pcsc")]
-pub use self::session::CardError;
+pub use self::session::CardCommandError;
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -50,7 +50,7 @@ pub fn run(
     use desfire_core::pcd::commands::{self, FileValue, ReadData, ReadRecords};
     use desfire_core::wire::{FileType, U24};
 
-    use super::session::{CardError, Context, Use, load_keys, open_file, with_card};
+    use super::session::{CardCommandError, Context, Use, load_keys, open_file, with_card};
     use crate::args::{ArgError, parse_aid, parse_comm_mode, parse_file_no, parse_key_no};
 
     let keys = load_keys(&args.keys)?;
@@ -81,10 +81,13 @@ pub fn run(
                 let zero = U24::new(0).unwrap_or(U24::from_wire([0; 3]));
                 let rr = ReadRecords::new(file, zero, zero, plan.comm_mode);
                 let r = card.execute(&rr.command(), &mut rx).ctx("ReadRecords")?;
-                let size = plan.size.and_then(U24::new).ok_or(CardError::Response {
-                    command: "GetFileSettings",
-                    source: desfire_core::wire::Error::BadValue,
-                })?;
+                let size = plan
+                    .size
+                    .and_then(U24::new)
+                    .ok_or(CardCommandError::Response {
+                        command: "GetFileSettings",
+                        source: desfire_core::wire::Error::BadValue,
+                    })?;
                 let records = rr.parse(&r, size).ctx("ReadRecords")?;
                 Ok(Read::Records(records.iter().map(<[u8]>::to_vec).collect()))
             }

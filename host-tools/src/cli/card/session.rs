@@ -20,9 +20,9 @@ pub type Card<'c> = Desfire<PcscTransaction<'c>>;
 /// A DESFire error over PC/SC.
 pub type DesfireError = pcd::Error<PcscError>;
 
-/// Why a card command failed.
+/// Why a `desfire card …` command failed, at the reader or at the card.
 #[derive(Debug, thiserror::Error)]
-pub enum CardError {
+pub enum CardCommandError {
     /// The reader side: no pcscd, no reader, no card, transmit failure.
     #[error(transparent)]
     Pcsc(#[from] PcscError),
@@ -69,7 +69,7 @@ pub enum CardError {
     NotConfirmed(String),
 }
 
-impl CardError {
+impl CardCommandError {
     /// Whether this is a usage error (exit status 2) rather than a reader or card failure.
     pub fn is_usage(&self) -> bool {
         matches!(
@@ -82,30 +82,30 @@ impl CardError {
 /// Names the command that failed.
 pub trait Context<T> {
     /// Adds the command name to the error.
-    fn ctx(self, command: &'static str) -> Result<T, CardError>;
+    fn ctx(self, command: &'static str) -> Result<T, CardCommandError>;
 }
 
 impl<T> Context<T> for Result<T, DesfireError> {
-    fn ctx(self, command: &'static str) -> Result<T, CardError> {
+    fn ctx(self, command: &'static str) -> Result<T, CardCommandError> {
         self.map_err(|source| match source {
             // A reader failure is the reader's, whichever command it interrupted.
-            pcd::Error::Transport(e) => CardError::Pcsc(e),
-            source => CardError::Desfire { command, source },
+            pcd::Error::Transport(e) => CardCommandError::Pcsc(e),
+            source => CardCommandError::Desfire { command, source },
         })
     }
 }
 
 impl<T> Context<T> for Result<T, wire::Error> {
-    fn ctx(self, command: &'static str) -> Result<T, CardError> {
-        self.map_err(|source| CardError::Response { command, source })
+    fn ctx(self, command: &'static str) -> Result<T, CardCommandError> {
+        self.map_err(|source| CardCommandError::Response { command, source })
     }
 }
 
 /// The keys from `--key` and `--key-file`.
-pub fn load_keys(args: &KeyArgs) -> Result<Vec<KeySpec>, CardError> {
+pub fn load_keys(args: &KeyArgs) -> Result<Vec<KeySpec>, CardCommandError> {
     crate::args::load_keys(&args.keys, args.key_file.as_deref()).map_err(|e| match e {
-        KeyLoadError::Arg(e) => CardError::Arg(e),
-        KeyLoadError::Read { path, source } => CardError::Read { path, source },
+        KeyLoadError::Arg(e) => CardCommandError::Arg(e),
+        KeyLoadError::Read { path, source } => CardCommandError::Read { path, source },
     })
 }
 
@@ -119,13 +119,13 @@ pub fn key_for(keys: &[KeySpec], key_no: KeyNo) -> Option<&AesKey> {
 
 /// Asks on the terminal before a destructive command; `--yes` skips the question. Without a
 /// terminal and without `--yes` the answer is no.
-pub fn confirm(action: &str, yes: bool) -> Result<(), CardError> {
+pub fn confirm(action: &str, yes: bool) -> Result<(), CardCommandError> {
     if yes {
         return Ok(());
     }
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
-        return Err(CardError::NotConfirmed(format!(
+        return Err(CardCommandError::NotConfirmed(format!(
             "{action}: standard input is not a terminal; pass --yes to confirm"
         )));
     }
@@ -137,11 +137,11 @@ pub fn confirm(action: &str, yes: bool) -> Result<(), CardError> {
     stdin
         .lock()
         .read_line(&mut line)
-        .map_err(|e| CardError::NotConfirmed(format!("{action}: {e}")))?;
+        .map_err(|e| CardCommandError::NotConfirmed(format!("{action}: {e}")))?;
     if line.trim() == "yes" {
         Ok(())
     } else {
-        Err(CardError::NotConfirmed(action.to_owned()))
+        Err(CardCommandError::NotConfirmed(action.to_owned()))
     }
 }
 
@@ -149,8 +149,8 @@ pub fn confirm(action: &str, yes: bool) -> Result<(), CardError> {
 /// transaction. The card is reset on disconnect, which ends any authentication.
 pub fn with_card<R>(
     reader: &ReaderArgs,
-    operation: impl FnOnce(&mut Card<'_>, &str) -> Result<R, CardError>,
-) -> Result<R, CardError> {
+    operation: impl FnOnce(&mut Card<'_>, &str) -> Result<R, CardCommandError>,
+) -> Result<R, CardCommandError> {
     let pcsc = Pcsc::establish()?;
     let timeout = Some(Duration::from_secs_f64(reader.wait.clamp(0.0, 86_400.0)));
     let name: CString = match &reader.reader {
@@ -186,15 +186,19 @@ pub fn with_card<R>(
 }
 
 /// AuthenticateEV2First with `key_no`, whose key must be among `keys`.
-pub fn authenticate(card: &mut Card<'_>, keys: &[KeySpec], key_no: KeyNo) -> Result<(), CardError> {
-    let key = key_for(keys, key_no).ok_or(CardError::MissingKey(key_no.value()))?;
+pub fn authenticate(
+    card: &mut Card<'_>,
+    keys: &[KeySpec],
+    key_no: KeyNo,
+) -> Result<(), CardCommandError> {
+    let key = key_for(keys, key_no).ok_or(CardCommandError::MissingKey(key_no.value()))?;
     let mut rng = rand_core::UnwrapErr(rand_core::OsRng);
     card.authenticate_ev2_first(key_no, key, &mut rng)
         .ctx("AuthenticateEV2First")
 }
 
 /// SelectApplication (the PICC level for [`Aid::PICC`]); ends any session.
-pub fn select(card: &mut Card<'_>, aid: Aid) -> Result<(), CardError> {
+pub fn select(card: &mut Card<'_>, aid: Aid) -> Result<(), CardCommandError> {
     let mut rx = [0u8; 8];
     card.execute(&commands::select_application(aid), &mut rx)
         .ctx("SelectApplication")?;
@@ -204,7 +208,7 @@ pub fn select(card: &mut Card<'_>, aid: Aid) -> Result<(), CardError> {
 
 /// The anticollision UID through the PC/SC GET DATA pseudo-APDU `FF CA 00 00 00`, which the
 /// reader answers, not the card.
-pub fn anticollision_uid(card: &mut Card<'_>) -> Result<Vec<u8>, CardError> {
+pub fn anticollision_uid(card: &mut Card<'_>) -> Result<Vec<u8>, CardCommandError> {
     let mut rapdu = [0u8; 32];
     let n = card
         .transport_mut()
@@ -212,11 +216,11 @@ pub fn anticollision_uid(card: &mut Card<'_>) -> Result<Vec<u8>, CardError> {
     let r = rapdu.get(..n).unwrap_or_default();
     match r {
         [uid @ .., 0x90, 0x00] => Ok(uid.to_vec()),
-        [.., sw1, sw2] => Err(CardError::Status {
+        [.., sw1, sw2] => Err(CardCommandError::Status {
             command: "GET DATA (FF CA)",
             sw: u16::from_be_bytes([*sw1, *sw2]),
         }),
-        _ => Err(CardError::Response {
+        _ => Err(CardCommandError::Response {
             command: "GET DATA (FF CA)",
             source: wire::Error::Truncated,
         }),
@@ -255,7 +259,7 @@ pub fn open_file(
     auth_key: Option<KeyNo>,
     comm: Option<wire::CommMode>,
     how: Use,
-) -> Result<FilePlan, CardError> {
+) -> Result<FilePlan, CardCommandError> {
     use commands::{FileKind, FileSettings};
     use wire::{Access, CommMode};
 

@@ -26,7 +26,8 @@ use serde::Serialize;
 use super::ReaderArgs;
 use crate::cli::emulate::EmulateError;
 use crate::cli::{CliError, Exit};
-use crate::gen_pacs::{self, parse_date, spec_reason};
+use crate::dates::parse_date;
+use crate::gen_pacs::{self, spec_reason};
 use crate::profile::{Needed, Profile};
 use crate::virtual_card::EmulatedCard;
 use crate::virtual_card::ImageLink;
@@ -87,7 +88,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<Exit, CliError> {
     profile.require(&[Needed::IssuerKeys])?;
     let now = match &args.now {
         Some(d) => parse_date("--now", d)?,
-        None => gen_pacs::now(),
+        None => crate::dates::now(),
     };
     let checks = match &args.image {
         Some(path) => verify_image(path, &profile, now)?,
@@ -494,7 +495,7 @@ fn credential_checks<T: Transport>(
     // The reader procedure itself (§12), with the policy switch off: Random ID is its own row.
     let t = gen_pacs::read_as(
         gen_pacs::ReadPolicy::Card,
-        crate::audit::framing::Variant::Ad,
+        crate::framing::Variant::Ad,
         d.transport_mut(),
         profile,
         true,

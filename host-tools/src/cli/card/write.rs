@@ -60,7 +60,9 @@ pub fn run(
     use desfire_core::pcd::commands::{self, WriteData};
     use desfire_core::wire::{FileType, U24};
 
-    use super::session::{CardError, Context, Use, confirm, load_keys, open_file, with_card};
+    use super::session::{
+        CardCommandError, Context, Use, confirm, load_keys, open_file, with_card,
+    };
     use crate::args::{
         ArgError, parse_aid, parse_comm_mode, parse_file_no, parse_hex, parse_key_no,
     };
@@ -108,7 +110,7 @@ pub fn run(
         let mut at = args.offset;
         for chunk in data.chunks(CHUNK) {
             let offset = U24::new(at).ok_or_else(|| {
-                CardError::Arg(ArgError::Invalid {
+                CardCommandError::Arg(ArgError::Invalid {
                     what: "--offset".to_owned(),
                     message: "beyond 24 bits".to_owned(),
                 })
@@ -116,7 +118,7 @@ pub fn run(
             let cmd = WriteData::new(file, offset, chunk, plan.comm_mode)
                 .command()
                 .map_err(|e| {
-                    CardError::Arg(ArgError::Invalid {
+                    CardCommandError::Arg(ArgError::Invalid {
                         what: "--data".to_owned(),
                         message: e.to_string(),
                     })

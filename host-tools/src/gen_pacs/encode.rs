@@ -1,165 +1,21 @@
-//! What `desfire card encode`, `desfire card verify` and `desfire reader` share: personalising a
-//! card per `specs/generic-encoding.md` §18 over any transport, the spec's deny identifiers
-//! (§13), dates, and a card image as an in-process card.
+//! Personalising a card per `specs/generic-encoding.md` §18 over any transport: a blank card,
+//! an interrupted personalisation resumed, or (`--force`) a credential rewritten.
 
 use std::fmt::Display;
 
 use desfire_core::crypto::AesKey;
 use desfire_core::encoding::provision::KeyValue;
 use desfire_core::encoding::{
-    AppKey, CCF_FILE_SIZE, CardKey, Credential, DenyReason, KeyProvider, OutputFormat, PLAN,
-    Provisioning, ReaderConfig, RealUid, Step, Transaction, TransportFault, Verdict, read_card,
+    AppKey, CCF_FILE_SIZE, CardKey, Credential, KeyProvider, PLAN, Provisioning, RealUid, Step,
+    Verdict,
 };
 use desfire_core::pcd::commands::{Uid, get_card_uid, select_application};
-use desfire_core::pcd::{Desfire, Error, FrameSize, Transport};
+use desfire_core::pcd::{Desfire, Error, Transport};
 use desfire_core::wire::{Aid, KeyNo, Status};
 
-use crate::args::ArgError;
-use crate::audit::framing::Variant;
+use super::read::{ReadPolicy, read_as, spec_reason};
+use crate::framing::Variant;
 use crate::profile::Profile;
-
-/// The spec's identifier and number of a deny reason (§13). `None` for a reason that is this
-/// reader's own fault (no key for the card), which is an environment error, not a verdict.
-pub fn spec_reason(r: &DenyReason) -> Option<(&'static str, u8)> {
-    match r {
-        DenyReason::Transport(TransportFault::KeyUnavailable) => None,
-        r => Some((r.name(), r.id())),
-    }
-}
-
-/// Which part of the profile's policy a read applies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReadPolicy {
-    /// Everything a reader does: key generations (step 5), the originality policy (step 12),
-    /// the output format (step 11) and the revocation list (§10). `desfire reader`.
-    Reader,
-    /// Only what tells whether the card holds a readable, valid credential: key generations,
-    /// no Read_Sig, `osdp_RAW` output, no revocation list. `card encode` and `card verify`
-    /// (a revoked credential or one without tag 86 is still a conforming card).
-    Card,
-    /// A reader that is not its own controller (spec §17, "Reader role"): everything of
-    /// [`ReadPolicy::Reader`] but the revocation list, and the extended output (§14) that lets
-    /// its controller revoke by credential ID and issue number.
-    Forwarding,
-}
-
-/// Runs the reader procedure once with the profile's reader keys and its whole reader policy
-/// ([`ReadPolicy::Reader`]).
-pub fn read<T: Transport>(
-    transport: &mut T,
-    profile: &Profile,
-    allow_fixed_uid: bool,
-    anticollision_uid: &[u8],
-    now: u32,
-) -> Transaction {
-    read_as(
-        ReadPolicy::Reader,
-        Variant::Ad,
-        transport,
-        profile,
-        allow_fixed_uid,
-        anticollision_uid,
-        now,
-    )
-}
-
-/// Runs the reader procedure once with the profile's reader keys, `policy` and the framing
-/// `variant`: the one place the CLI builds a [`ReaderConfig`].
-pub fn read_as<T: Transport>(
-    policy: ReadPolicy,
-    variant: Variant,
-    transport: &mut T,
-    profile: &Profile,
-    allow_fixed_uid: bool,
-    anticollision_uid: &[u8],
-    now: u32,
-) -> Transaction {
-    let base = ReaderConfig {
-        frame: FrameSize::SHORT_APDU,
-        framing: variant.framing(&profile.iso.df_name),
-        allow_fixed_uid,
-        read_key_generations: &profile.read_key_generations,
-        ..ReaderConfig::new(profile.aid, &profile.issuer_keys)
-    };
-    let config = match policy {
-        ReadPolicy::Card => base,
-        ReadPolicy::Reader => ReaderConfig {
-            originality: profile.policy.originality,
-            originality_keys: &profile.originality_keys,
-            output: profile.policy.output,
-            revocation: &profile.revocation,
-            ..base
-        },
-        ReadPolicy::Forwarding => ReaderConfig {
-            originality: profile.policy.originality,
-            originality_keys: &profile.originality_keys,
-            output: OutputFormat::Extended,
-            ..base
-        },
-    };
-    let mut keys = profile.card_keys();
-    let mut rng = rand_core::UnwrapErr(rand_core::OsRng);
-    read_card(
-        transport,
-        &config,
-        &mut keys,
-        &mut rng,
-        anticollision_uid,
-        now,
-    )
-}
-
-/// Parses a date: `YYYY-MM-DD` (UTC midnight) or Unix seconds.
-pub fn parse_date(what: &str, text: &str) -> Result<u32, ArgError> {
-    let t = text.trim();
-    let bad = || ArgError::Invalid {
-        what: what.to_owned(),
-        message: format!("expected YYYY-MM-DD or Unix seconds, got {t:?}"),
-    };
-    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
-        return t.parse::<u32>().map_err(|_| bad());
-    }
-    let mut parts = t.splitn(3, '-');
-    let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(bad());
-    };
-    let (y, m, d): (i64, i64, i64) = (
-        y.parse().map_err(|_| bad())?,
-        m.parse().map_err(|_| bad())?,
-        d.parse().map_err(|_| bad())?,
-    );
-    if !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) {
-        return Err(bad());
-    }
-    u32::try_from(days_from_civil(y, m, d) * 86_400).map_err(|_| bad())
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The current time in Unix seconds (the host clock is this tool's trusted time).
-pub fn now() -> u32 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
-}
 
 /// What `encode` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -540,6 +396,7 @@ mod tests {
     use std::convert::Infallible;
 
     use super::*;
+    use crate::gen_pacs::read;
     use desfire_core::encoding::credential::KeyId;
     use desfire_core::pcd::FrameSize;
     use desfire_core::picc::{Card, CardConfig, NVM_LEN, RamNvm, State};
@@ -642,25 +499,5 @@ mod tests {
              {complete} already complete"
         );
         assert!(resumed > total / 2 && total > 20, "{resumed} of {total}");
-    }
-
-    #[test]
-    fn dates() {
-        assert_eq!(parse_date("d", "1970-01-01").unwrap(), 0);
-        assert_eq!(parse_date("d", "2026-01-01").unwrap(), 0x6955_B900);
-        assert_eq!(parse_date("d", "2031-01-01").unwrap(), 0x72BD_0C00);
-        assert_eq!(parse_date("d", "2024-02-29").unwrap(), 1_709_164_800);
-        assert_eq!(parse_date("d", "1830297600").unwrap(), 1_830_297_600);
-        for bad in [
-            "2023-02-29",
-            "2026-13-01",
-            "2026-1",
-            "x",
-            "",
-            "1969-12-31",
-            "99999999999",
-        ] {
-            assert!(parse_date("d", bad).is_err(), "{bad}");
-        }
     }
 }

@@ -7,34 +7,39 @@
 //! [`crate::pcd::Session`]) → 10 parse (§8.5 rules 1-6), algorithm, issuer key, signature,
 //! validity window. It ends in [`Verdict::Grant`] or [`Verdict::Deny`] with the typed
 //! [`DenyReason`] of §13: any error anywhere is a deny, the first failing step wins, and
-//! nothing read from the card leaves before the signature verified.
+//! nothing read from the card leaves before the signature verified. Each check a GRANT rests on
+//! returns a proof, and a [`Grant`] is made only from them ([`proof`] has the chain).
 //! Sans-IO at the protocol level: frames go through the caller's transport, time comes in as
 //! `now`, randomness through the caller's `CryptoRng`.
 //!
 //! The optional steps, each off in [`ReaderConfig::new`] (the minimum exchange of 7 pairs):
 //! 5 GetKeyVersion K2 (MAC) when [`ReaderConfig::read_key_generations`] names the generations
 //! held (R16), then step 6 derives the key of that generation; 12 Read_Sig in the session by
-//! [`ReaderConfig::originality`], run after step 10 and before step 11. Steps 1 (GetVersion)
-//! and 8 (ProximityCheck, spec open point 5) are not run unless [`ReaderConfig::framing`] asks
-//! for GetVersion. Then step 11: the output format of
+//! [`ReaderConfig::originality`], run after step 10 and before step 11. Step 1 (GetVersion)
+//! runs only when [`ReaderConfig::framing`] is inquisitive, and then decides nothing; step 8
+//! (ProximityCheck, spec open point 5) is not run. Then step 11: the output format of
 //! [`ReaderConfig::output`] (legacy Wiegand needs tag 86: `NO_LEGACY_IMAGE`), and last the
 //! controller's revocation check ([`ReaderConfig::revocation`], §10: `REVOKED`), which this
 //! reader runs because it plays the controller too. The bytes of step 11 are the caller's:
 //! [`osdp_raw`], [`osdp_raw_extended`], [`osdp_raw_legacy`], and for a Wiegand line
 //! [`crate::encoding::LegacyImage::wiegand_bits`].
 
-use super::credential::{CredentialError, IssuerId, KeyId, ParsedCcf, SignatureAlgorithm};
-use super::keys::{AppKey, CardKey, KeyProvider};
-use super::signature::{IssuerKey, SignatureError, verify_signature_at};
+pub mod proof;
+
+pub use self::proof::Grant;
+
+use super::credential::{CredentialError, IssuerId, KeyId, SignatureAlgorithm};
+use super::keys::{AppKey, KeyProvider};
+use super::signature::IssuerKey;
 use super::traffic::{Metered, Traffic};
 use super::{CCF_FILE_NO, CCF_FILE_SIZE, Credential, RealUid};
 use crate::crypto::originality::{self, OriginalityKey};
 use crate::pcd::commands::{
-    Chaining, KeyVersion, OriginalitySignature, ReadData, Uid, get_card_uid, get_file_settings,
-    get_key_version, get_version, iso_select_df_name, read_sig, select_application,
+    Chaining, OriginalitySignature, get_file_settings, get_key_version, get_version,
+    iso_select_df_name, read_sig, select_application,
 };
 use crate::pcd::{Desfire, Error, FrameSize, ProtocolError, Transport};
-use crate::wire::{Aid, CommMode, Error as WireError, KeyNo, Status, U24};
+use crate::wire::{Aid, Error as WireError, KeyNo, Status};
 
 /// What kind of `TRANSPORT` failure (§13 reason 8: "card lost, timeout, RF or reader error").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,51 +119,145 @@ pub enum DenyReason {
 }
 
 impl DenyReason {
-    /// The stable number of spec §13.
-    pub const fn id(&self) -> u8 {
+    /// The reason without its detail.
+    #[inline]
+    pub const fn code(&self) -> DenyCode {
         match self {
-            Self::UidPolicy => 1,
-            Self::NoApplication => 2,
-            Self::AuthFailed(_) => 3,
-            Self::MacMismatch => 4,
-            Self::Downgrade => 5,
-            Self::CardError(_) => 6,
-            Self::MalformedResponse => 7,
-            Self::Transport(_) => 8,
-            Self::UnknownKeyVersion(_) => 9,
-            Self::ProximityFailed => 10,
-            Self::UnknownVersion(_) => 11,
-            Self::MalformedCredential(_) => 12,
-            Self::UnknownCriticalTag(_) => 13,
-            Self::UnsupportedAlgorithm(_) => 14,
-            Self::UnknownIssuerKey(_) => 15,
-            Self::BadSignature => 16,
-            Self::NotYetValid => 17,
-            Self::Expired => 18,
-            Self::Revoked => 19,
-            Self::OriginalityFailed => 20,
-            Self::NoLegacyImage => 21,
+            Self::UidPolicy => DenyCode::UidPolicy,
+            Self::NoApplication => DenyCode::NoApplication,
+            Self::AuthFailed(_) => DenyCode::AuthFailed,
+            Self::MacMismatch => DenyCode::MacMismatch,
+            Self::Downgrade => DenyCode::Downgrade,
+            Self::CardError(_) => DenyCode::CardError,
+            Self::MalformedResponse => DenyCode::MalformedResponse,
+            Self::Transport(_) => DenyCode::Transport,
+            Self::UnknownKeyVersion(_) => DenyCode::UnknownKeyVersion,
+            Self::ProximityFailed => DenyCode::ProximityFailed,
+            Self::UnknownVersion(_) => DenyCode::UnknownVersion,
+            Self::MalformedCredential(_) => DenyCode::MalformedCredential,
+            Self::UnknownCriticalTag(_) => DenyCode::UnknownCriticalTag,
+            Self::UnsupportedAlgorithm(_) => DenyCode::UnsupportedAlgorithm,
+            Self::UnknownIssuerKey(_) => DenyCode::UnknownIssuerKey,
+            Self::BadSignature => DenyCode::BadSignature,
+            Self::NotYetValid => DenyCode::NotYetValid,
+            Self::Expired => DenyCode::Expired,
+            Self::Revoked => DenyCode::Revoked,
+            Self::OriginalityFailed => DenyCode::OriginalityFailed,
+            Self::NoLegacyImage => DenyCode::NoLegacyImage,
         }
+    }
+
+    /// The stable number of spec §13.
+    #[inline]
+    pub const fn id(&self) -> u8 {
+        self.code().id()
     }
 
     /// The stable identifier of spec §13.
     pub const fn name(&self) -> &'static str {
+        self.code().name()
+    }
+}
+
+/// A reason of spec §13 without its detail: what a reader prints (`DENY EXPIRED`) and what
+/// the audit's test cards expect. The discriminant is the spec's stable number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(u8)]
+pub enum DenyCode {
+    /// 1 `UID_POLICY`.
+    UidPolicy = 1,
+    /// 2 `NO_APPLICATION`.
+    NoApplication = 2,
+    /// 3 `AUTH_FAILED`.
+    AuthFailed = 3,
+    /// 4 `MAC_MISMATCH`.
+    MacMismatch = 4,
+    /// 5 `DOWNGRADE`.
+    Downgrade = 5,
+    /// 6 `CARD_ERROR`.
+    CardError = 6,
+    /// 7 `MALFORMED_RESPONSE`.
+    MalformedResponse = 7,
+    /// 8 `TRANSPORT`.
+    Transport = 8,
+    /// 9 `UNKNOWN_KEY_VERSION`.
+    UnknownKeyVersion = 9,
+    /// 10 `PROXIMITY_FAILED`.
+    ProximityFailed = 10,
+    /// 11 `UNKNOWN_VERSION`.
+    UnknownVersion = 11,
+    /// 12 `MALFORMED_CREDENTIAL`.
+    MalformedCredential = 12,
+    /// 13 `UNKNOWN_CRITICAL_TAG`.
+    UnknownCriticalTag = 13,
+    /// 14 `UNSUPPORTED_ALGORITHM`.
+    UnsupportedAlgorithm = 14,
+    /// 15 `UNKNOWN_ISSUER_KEY`.
+    UnknownIssuerKey = 15,
+    /// 16 `BAD_SIGNATURE`.
+    BadSignature = 16,
+    /// 17 `NOT_YET_VALID`.
+    NotYetValid = 17,
+    /// 18 `EXPIRED`.
+    Expired = 18,
+    /// 19 `REVOKED`.
+    Revoked = 19,
+    /// 20 `ORIGINALITY_FAILED`.
+    OriginalityFailed = 20,
+    /// 21 `NO_LEGACY_IMAGE`.
+    NoLegacyImage = 21,
+}
+
+impl DenyCode {
+    /// Every reason, by number.
+    pub const ALL: [DenyCode; 21] = [
+        Self::UidPolicy,
+        Self::NoApplication,
+        Self::AuthFailed,
+        Self::MacMismatch,
+        Self::Downgrade,
+        Self::CardError,
+        Self::MalformedResponse,
+        Self::Transport,
+        Self::UnknownKeyVersion,
+        Self::ProximityFailed,
+        Self::UnknownVersion,
+        Self::MalformedCredential,
+        Self::UnknownCriticalTag,
+        Self::UnsupportedAlgorithm,
+        Self::UnknownIssuerKey,
+        Self::BadSignature,
+        Self::NotYetValid,
+        Self::Expired,
+        Self::Revoked,
+        Self::OriginalityFailed,
+        Self::NoLegacyImage,
+    ];
+
+    /// The stable number of spec §13.
+    pub const fn id(self) -> u8 {
+        self as u8
+    }
+
+    /// The stable identifier of spec §13.
+    pub const fn name(self) -> &'static str {
         match self {
             Self::UidPolicy => "UID_POLICY",
             Self::NoApplication => "NO_APPLICATION",
-            Self::AuthFailed(_) => "AUTH_FAILED",
+            Self::AuthFailed => "AUTH_FAILED",
             Self::MacMismatch => "MAC_MISMATCH",
             Self::Downgrade => "DOWNGRADE",
-            Self::CardError(_) => "CARD_ERROR",
+            Self::CardError => "CARD_ERROR",
             Self::MalformedResponse => "MALFORMED_RESPONSE",
-            Self::Transport(_) => "TRANSPORT",
-            Self::UnknownKeyVersion(_) => "UNKNOWN_KEY_VERSION",
+            Self::Transport => "TRANSPORT",
+            Self::UnknownKeyVersion => "UNKNOWN_KEY_VERSION",
             Self::ProximityFailed => "PROXIMITY_FAILED",
-            Self::UnknownVersion(_) => "UNKNOWN_VERSION",
-            Self::MalformedCredential(_) => "MALFORMED_CREDENTIAL",
-            Self::UnknownCriticalTag(_) => "UNKNOWN_CRITICAL_TAG",
-            Self::UnsupportedAlgorithm(_) => "UNSUPPORTED_ALGORITHM",
-            Self::UnknownIssuerKey(_) => "UNKNOWN_ISSUER_KEY",
+            Self::UnknownVersion => "UNKNOWN_VERSION",
+            Self::MalformedCredential => "MALFORMED_CREDENTIAL",
+            Self::UnknownCriticalTag => "UNKNOWN_CRITICAL_TAG",
+            Self::UnsupportedAlgorithm => "UNSUPPORTED_ALGORITHM",
+            Self::UnknownIssuerKey => "UNKNOWN_ISSUER_KEY",
             Self::BadSignature => "BAD_SIGNATURE",
             Self::NotYetValid => "NOT_YET_VALID",
             Self::Expired => "EXPIRED",
@@ -166,6 +265,18 @@ impl DenyReason {
             Self::OriginalityFailed => "ORIGINALITY_FAILED",
             Self::NoLegacyImage => "NO_LEGACY_IMAGE",
         }
+    }
+
+    /// The reason whose identifier is `name` (exactly as §13 writes it).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
+impl core::fmt::Display for DenyCode {
+    /// The identifier (`EXPIRED`).
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -193,8 +304,10 @@ impl core::error::Error for DenyReason {}
 /// The end of the procedure.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    /// Authenticated, MAC-verified, well-formed, signed by a known issuer key, valid now.
-    Grant(Credential),
+    /// Authenticated, MAC-verified, well-formed, signed by a known issuer key, valid now,
+    /// original as the policy requires, outputable, not revoked: a [`Grant`] is made only from
+    /// the proofs of those checks ([`proof`], where the chain is).
+    Grant(Grant),
     /// Anything else.
     Deny(DenyReason),
 }
@@ -504,29 +617,64 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     anticollision_uid: &[u8],
     now: u32,
     originality: &mut OriginalityCheck,
-) -> Result<Credential, DenyReason> {
-    // 0. UID policy (§11, §12 "Step 0 in detail"): a random ID (4 bytes, `08` first) always;
-    // a 7-byte UID or no UID only under the policy; anything else (a 4-byte NUID, 10 bytes)
-    // never. The SAK is the front end's ([`check_sak`]).
-    let random_id = matches!(anticollision_uid, [0x08, _, _, _]);
-    let fixed_uid = anticollision_uid.len() == 7;
-    if !random_id && !(config.allow_fixed_uid && (fixed_uid || anticollision_uid.is_empty())) {
-        return Err(DenyReason::UidPolicy);
-    }
+) -> Result<Grant, DenyReason> {
+    // 0. UID policy.
+    let accepted = proof::accept_uid(anticollision_uid, config.allow_fixed_uid)?;
     // Holds the decrypted credential file and the real UID: wiped on every return.
     let mut rx = zeroize::Zeroizing::new([0u8; READ_RESPONSE_LEN]);
     let rx = &mut *rx;
 
-    // 1. GetVersion: informational, so its outcome decides nothing.
-    if config.framing.inquisitive {
+    // 1, 2 and what an inquisitive reader asks before authenticating.
+    select_gen_pacs(d, &config.framing, config.aid, rx, common)?;
+
+    // 3. AuthenticateEV2First K1; 4. GetCardUID (Full).
+    let k1 = proof::authenticate_k1(d, keys, rng)?;
+    let uid = proof::read_uid(d, &k1, &accepted, rx)?;
+
+    if config.framing.inquisitive && config.read_key_generations.is_empty() {
+        // Informational here: only the generations the reader holds decide (step 5).
+        d.execute(&get_key_version(AppKey::Read.key_no()), rx)
+            .map_err(common)?;
+    }
+    // 5. GetKeyVersion K2 when the reader holds generations; 6. K2; 7. AuthenticateEV2NonFirst.
+    let k2 = proof::authenticate_k2(d, k1, &uid, config, keys, rng, rx)?;
+
+    // 9. ReadData of exactly 160 bytes in Full mode.
+    let read = proof::read_credential(d, &k2, config, rx)?;
+
+    // 10. §8.5: structure (rules 1-6), algorithm, issuer key, signature (7-9), validity (10).
+    let signed = proof::verify_credential(read, &uid, config, now)?;
+    let valid = proof::check_window(signed, config, now)?;
+
+    // 12. Read_Sig in the session (Full mode), before any output (spec §12).
+    let original = proof::check_originality(d, valid, &k2, &uid, config, rx, originality)?;
+
+    // 11. Output; then the controller's check, last.
+    let formed = proof::check_output(original, config.output)?;
+    Ok(Grant::new(proof::check_not_revoked(formed, config)?))
+}
+
+/// Steps 1 and 2 framed as `framing` says, and the GetFileSettings an inquisitive reader asks
+/// before authenticating. 1: GetVersion, informational, so its outcome decides nothing. 2:
+/// SelectApplication of `aid` (or ISOSelectFile by DF name); absent (`91 A0`, `6A 82`) is
+/// `NO_APPLICATION`, never a UID fallback; any other failure is what `other` makes of it.
+/// GetFileSettings of the credential file: a GEN-PACS application refuses directory commands
+/// without its master key, so the answer (`AE`) decides nothing.
+// Inlined: a reader calls it once, and as a call it costs the firmware 24 bytes of flash.
+#[inline(always)]
+pub fn select_gen_pacs<T: Transport, const N: usize>(
+    d: &mut Desfire<T, N>,
+    framing: &Framing<'_>,
+    aid: Aid,
+    rx: &mut [u8],
+    other: impl FnOnce(Error<T::Error>) -> DenyReason,
+) -> Result<(), DenyReason> {
+    if framing.inquisitive {
         let _ = d.execute(&get_version(), rx);
     }
-
-    // 2. SelectApplication (or ISOSelectFile by DF name); absent → DENY, never a UID
-    // fallback.
-    let selected = match config.framing.select_df_name {
+    let selected = match framing.select_df_name {
         Some(name) => iso_select_df_name(d, name),
-        None => d.execute(&select_application(config.aid), rx).map(|_| ()),
+        None => d.execute(&select_application(aid), rx).map(|_| ()),
     };
     selected.map_err(|e| match e {
         Error::Card(Status::APPLICATION_NOT_FOUND)
@@ -534,139 +682,12 @@ fn run<T: Transport, K: KeyProvider + ?Sized, R: rand_core::CryptoRng + ?Sized>(
             sw1: 0x6A,
             sw2: 0x82,
         }) => DenyReason::NoApplication,
-        e => common(e),
+        e => other(e),
     })?;
-
-    // GetFileSettings of the credential file before authenticating: a GEN-PACS application
-    // refuses directory commands without its master key, so the answer (`AE`) decides nothing.
-    if config.framing.inquisitive {
+    if framing.inquisitive {
         let _ = d.execute(&get_file_settings(CCF_FILE_NO), rx);
     }
-
-    // 3. AuthenticateEV2First with K1 (not diversified: the UID is not known yet).
-    let k1_no = AppKey::Kuid.key_no();
-    let k1 = keys
-        .card_key(CardKey::App(AppKey::Kuid), &[0; 7])
-        .map_err(|_| NO_KEY)?;
-    d.authenticate_ev2_first(k1_no, &k1, rng)
-        .map_err(auth_failed(k1_no))?;
-
-    // 4. GetCardUID (Full): the real UID, 7 bytes; equal to a 7-byte anticollision UID. The
-    // answer's length decides first (24: 16 ciphertext + 8 MACt), then the MAC (§12 step 4).
-    let uid: RealUid = {
-        let before = d.transport_mut().traffic();
-        let result = d.execute(&get_card_uid(), rx);
-        let answer_len = response_data_len(before, d.transport_mut().traffic());
-        let resp = match result {
-            Err(Error::Card(s)) => return Err(DenyReason::CardError(s)),
-            Err(Error::Transport(_)) => return Err(DenyReason::Transport(TransportFault::Link)),
-            _ if answer_len != UID_RESPONSE_LEN => return Err(DenyReason::MalformedResponse),
-            r => r.map_err(common)?,
-        };
-        let uid = Uid::parse(&resp).map_err(|_| DenyReason::MalformedResponse)?;
-        uid.as_bytes()
-            .try_into()
-            .map_err(|_| DenyReason::MalformedResponse)?
-    };
-    if fixed_uid && anticollision_uid != uid {
-        return Err(DenyReason::MalformedResponse);
-    }
-
-    // 5. GetKeyVersion K2 (MAC mode, in the K1 session) when the reader holds generations:
-    // an authentication failure would end the session, so the reader cannot try one
-    // generation and then the other (decision 0004). 6. K2 of that generation.
-    let k2_no = AppKey::Read.key_no();
-    if config.framing.inquisitive && config.read_key_generations.is_empty() {
-        // Informational here: only the generations the reader holds decide (step 5).
-        d.execute(&get_key_version(k2_no), rx).map_err(common)?;
-    }
-    let k2 = if config.read_key_generations.is_empty() {
-        keys.card_key(CardKey::App(AppKey::Read), &uid)
-            .map_err(|_| NO_KEY)?
-    } else {
-        let resp = d.execute(&get_key_version(k2_no), rx).map_err(common)?;
-        let KeyVersion(version) =
-            KeyVersion::parse(&resp).map_err(|_| DenyReason::MalformedResponse)?;
-        if !config.read_key_generations.contains(&version) {
-            return Err(DenyReason::UnknownKeyVersion(version));
-        }
-        keys.card_key_generation(CardKey::App(AppKey::Read), version, &uid)
-            .map_err(|_| NO_KEY)?
-    };
-    // 7. AuthenticateEV2NonFirst.
-    d.authenticate_ev2_non_first(k2_no, &k2, rng)
-        .map_err(auth_failed(k2_no))?;
-
-    // 9. ReadData of exactly 160 bytes in Full mode. The answer's length (frames joined,
-    // status words removed) decides first: 184 is Full, 160 or 168 a downgrade, anything else
-    // malformed; then the MAC (checked before decryption by the session), then the padding.
-    // The ISO-chaining code `AD` (spec section 12 allows it): the card may answer in one frame
-    // up to the ISO/IEC 14443-4 frame size, where `BD` is answered in 59-byte native frames
-    // fetched with `AF` (10 command/response pairs instead of the 7 the procedure needs).
-    let length = if config.framing.read_whole_file {
-        0
-    } else {
-        READ_LEN as u8
-    };
-    let read = ReadData {
-        chaining: config.framing.read_chaining,
-        ..ReadData::new(
-            CCF_FILE_NO,
-            U24::from_wire([0; 3]),
-            U24::from_wire([length, 0, 0]),
-            CommMode::Full,
-        )
-    };
-    let before = d.transport_mut().traffic();
-    let result = d.execute(&read.command(), rx);
-    let answer_len = response_data_len(before, d.transport_mut().traffic());
-    let file = match result {
-        Err(Error::Card(s)) => return Err(DenyReason::CardError(s)),
-        Err(Error::Transport(_)) => return Err(DenyReason::Transport(TransportFault::Link)),
-        _ if answer_len == PLAIN_RESPONSE_LEN || answer_len == MAC_RESPONSE_LEN => {
-            return Err(DenyReason::Downgrade);
-        }
-        _ if answer_len != READ_RESPONSE_LEN => return Err(DenyReason::MalformedResponse),
-        Err(e) => return Err(common(e)),
-        Ok(resp) => read
-            .parse(&resp)
-            .map_err(|_| DenyReason::MalformedResponse)?,
-    };
-
-    // 10. §8.5: structure (rules 1-6), algorithm, issuer key, signature (7-9), validity (10).
-    let ccf = ParsedCcf::parse(file).map_err(|e| match e {
-        CredentialError::UnsupportedVersion(v) => DenyReason::UnknownVersion(v),
-        CredentialError::UnknownCriticalTag(t) => DenyReason::UnknownCriticalTag(t),
-        e => DenyReason::MalformedCredential(e),
-    })?;
-    verify_signature_at(&ccf, &uid, config.aid, config.issuer_keys, now).map_err(|e| match e {
-        SignatureError::UnknownKeyId(k) => DenyReason::UnknownIssuerKey(k),
-        SignatureError::UnsupportedAlgorithm(a) => DenyReason::UnsupportedAlgorithm(a),
-        SignatureError::BadSignature => DenyReason::BadSignature,
-    })?;
-    if config.trusted_time {
-        check_validity(&ccf.credential, now)?;
-    } else if now >= ccf.credential.valid_until {
-        return Err(DenyReason::Expired);
-    }
-    let credential = ccf.credential;
-
-    // 12. Read_Sig in the session (Full mode), before any output (spec §12).
-    if config.originality != OriginalityPolicy::Off || config.framing.inquisitive {
-        *originality = read_originality(d, config.originality_keys, &uid, rx);
-        if config.originality == OriginalityPolicy::Require && !originality.passed() {
-            return Err(DenyReason::OriginalityFailed);
-        }
-    }
-
-    // 11. Output: legacy Wiegand carries the tag 86 image and nothing else (decision 0004 D5).
-    if config.output == OutputFormat::LegacyWiegand && credential.legacy_image.is_none() {
-        return Err(DenyReason::NoLegacyImage);
-    }
-
-    // The controller's check, last: it decides on what step 11 would send (§10, §13).
-    check_revocation(config.revocation, &credential)?;
-    Ok(credential)
+    Ok(())
 }
 
 /// Step 12: Read_Sig (address 00) in the session, verified against `trusted`.
@@ -782,5 +803,21 @@ mod tests {
         assert_eq!(check_sak(0x08), Err(DenyReason::NoApplication));
         assert_eq!(check_sak(0x00), Err(DenyReason::NoApplication));
         assert_eq!(check_sak(0x18), Err(DenyReason::NoApplication));
+    }
+
+    /// §13: the numbers run 1..=21 in order, the identifiers are distinct and parse back.
+    #[test]
+    fn deny_codes_are_the_spec_table() {
+        for (i, c) in DenyCode::ALL.into_iter().enumerate() {
+            assert_eq!(usize::from(c.id()), i + 1);
+            assert_eq!(DenyCode::from_name(c.name()), Some(c));
+        }
+        assert_eq!(DenyCode::from_name("expired"), None);
+        assert_eq!(DenyReason::Revoked.code(), DenyCode::Revoked);
+        assert_eq!(DenyReason::Expired.id(), 18);
+        assert_eq!(
+            DenyReason::CardError(Status::LENGTH_ERROR).name(),
+            "CARD_ERROR"
+        );
     }
 }
