@@ -34,7 +34,7 @@ impl Framing {
 }
 
 /// Whether the card reads `capdu` as a native DESFire frame (`INS data`, answered `status
-/// data`) rather than an ISO/IEC 7816-4 one: the card's own decision ([`Framing::of`]), for
+/// data`) rather than an ISO/IEC 7816-4 one: the card's own decision (`Framing::of`), for
 /// tools that sit in front of a card and must frame their answers as it does.
 pub fn is_native(capdu: &[u8]) -> bool {
     Framing::of(capdu) == Framing::Native
