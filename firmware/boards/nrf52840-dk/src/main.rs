@@ -26,6 +26,7 @@ mod io;
 mod line;
 mod protect;
 
+#[cfg(feature = "debug-port")]
 use defmt_rtt as _;
 use desfire_core::encoding::{IssuerKey, Masters, ReaderConfig};
 use embassy_nrf::gpio::{Input, Level, Output, OutputDrive, Pull};
