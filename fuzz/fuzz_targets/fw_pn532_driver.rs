@@ -3,45 +3,9 @@
 //! checksums, and every wait ends (the clock advances on each read).
 #![no_main]
 
+use desfire_fuzz::fw::Line;
 use libfuzzer_sys::fuzz_target;
 use pn532::{Clock, Hsu, Pn532};
-
-/// The PN532's side: the fuzz input, one byte per read.
-struct Line<'a> {
-    rx: &'a [u8],
-}
-
-impl embedded_io::ErrorType for Line<'_> {
-    type Error = core::convert::Infallible;
-}
-
-impl embedded_io::Read for Line<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
-        match (self.rx.split_first(), buf.first_mut()) {
-            (Some((b, rest)), Some(slot)) => {
-                *slot = *b;
-                self.rx = rest;
-                Ok(1)
-            }
-            _ => Ok(0),
-        }
-    }
-}
-
-impl embedded_io::ReadReady for Line<'_> {
-    fn read_ready(&mut self) -> Result<bool, Self::Error> {
-        Ok(!self.rx.is_empty())
-    }
-}
-
-impl embedded_io::Write for Line<'_> {
-    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> Result<(), Self::Error> {
-        Ok(())
-    }
-}
 
 struct Tick(u32);
 

@@ -209,6 +209,19 @@ where
     if let Ok(uid) = picc_real_uid(d) {
         return Ok(uid);
     }
+    uid_after_k1(d, profile, rng)
+}
+
+/// SelectApplication, AuthenticateEV2First with K1 (not diversified), GetCardUID: the real UID
+/// as the reader procedure reads it (steps 2 to 4).
+fn uid_after_k1<T: Transport, R: rand_core::CryptoRng>(
+    d: &mut Desfire<T>,
+    profile: &Profile,
+    rng: &mut R,
+) -> Result<RealUid, EncodeError>
+where
+    T::Error: Display,
+{
     let mut rx = [0u8; 64];
     d.execute(&select_application(profile.aid), &mut rx)
         .map_err(card_err("SelectApplication"))?;
@@ -359,19 +372,8 @@ fn rewrite<T: Transport, R: rand_core::CryptoRng>(
 where
     T::Error: Display,
 {
-    let mut rx = [0u8; 64];
-    d.execute(&select_application(profile.aid), &mut rx)
-        .map_err(card_err("SelectApplication"))?;
+    let uid = uid_after_k1(d, profile, rng)?;
     let mut keys = profile.card_keys();
-    let k1 = keys
-        .card_key(CardKey::App(AppKey::Kuid), &[0; 7])
-        .map_err(|_| EncodeError::Card {
-            step: "AuthenticateEV2First K1".into(),
-            error: "the profile has no K1".into(),
-        })?;
-    d.authenticate_ev2_first(AppKey::Kuid.key_no(), &k1, rng)
-        .map_err(card_err("AuthenticateEV2First K1"))?;
-    let uid = card_uid(d)?;
     let ccf = signed_ccf(profile, credential, &uid)?;
     let plan = Provisioning {
         aid: profile.aid,
