@@ -20,10 +20,6 @@ use std::path::{Path, PathBuf};
 
 use syn::visit::Visit;
 
-/// Cycles known to be on their way out: (crate, parent module, the modules of the cycle,
-/// sorted). The test fails on any other cycle, and on an entry that is no longer a cycle.
-const KNOWN_CYCLES: &[(&str, &str, &[&str])] = &[];
-
 /// The crates checked: a name and the library root.
 const CRATES: &[(&str, &str)] = &[
     ("desfire-core", "desfire-core/src/lib.rs"),
@@ -558,7 +554,6 @@ fn workspace() -> PathBuf {
 fn no_import_cycles_and_no_library_module_imports_the_cli() {
     let root = workspace();
     let mut report = String::new();
-    let mut seen: BTreeSet<(String, String, Vec<String>)> = BTreeSet::new();
     let mut modules = 0;
     for (name, lib) in CRATES {
         let closed: Vec<&str> = CLOSED_MODULES
@@ -569,41 +564,18 @@ fn no_import_cycles_and_no_library_module_imports_the_cli() {
         let (found, violations) = check(name, &root, &root.join(lib), &closed);
         modules += 1;
         for c in found {
-            let key = (name.to_string(), c.parent.clone(), c.members.clone());
-            let known = KNOWN_CYCLES.iter().any(|(k, p, m)| {
-                k == name
-                    && *p == c.parent
-                    && m.iter().copied().eq(c.members.iter().map(String::as_str))
-            });
-            if !known {
-                let _ = writeln!(
-                    report,
-                    "{name}: import cycle among the children of `{}`: {}\n{}",
-                    c.parent,
-                    c.members.join(" <-> "),
-                    c.evidence
-                );
-            }
-            seen.insert(key);
+            let _ = writeln!(
+                report,
+                "{name}: import cycle among the children of `{}`: {}\n{}",
+                c.parent,
+                c.members.join(" <-> "),
+                c.evidence
+            );
         }
         for v in violations {
             let _ = writeln!(
                 report,
                 "{name}: a library module imports the command line:\n{v}"
-            );
-        }
-    }
-    for (k, p, m) in KNOWN_CYCLES {
-        let key = (
-            k.to_string(),
-            p.to_string(),
-            m.iter().map(|s| s.to_string()).collect(),
-        );
-        if !seen.contains(&key) {
-            let _ = writeln!(
-                report,
-                "{k}: the known cycle {} under `{p}` is gone: remove it from KNOWN_CYCLES",
-                m.join(" <-> ")
             );
         }
     }
